@@ -1,0 +1,123 @@
+"""What every API request carries: the database, the caller, the language, the program."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from memberkit.auth import service as auth_service
+from memberkit.auth.models import Scope
+from memberkit.auth.service import Principal
+from memberkit.db import Database, get_database
+from memberkit.errors import Conflict
+from memberkit.idempotency import service as idempotency
+from memberkit.kit.i18n import _
+from memberkit.program import service as program_service
+from memberkit.program.service import ProgramConfig
+
+
+class ConcurrentChange(Conflict):
+    """A concurrent request changed the same thing; retrying is safe."""
+
+    code = "concurrent_change"
+    message = _("Another request changed the same data at the same time; please retry.")
+
+
+@dataclass
+class ApiContext:
+    """The request's unit-of-work factory, caller and program."""
+
+    database: Database
+    principal: Principal
+    program: ProgramConfig
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work, committed before the response is sent."""
+        with self.database.session_scope() as session:
+            yield session
+
+    def idempotent(
+        self, *, key: str, payload: BaseModel, action: Callable[[Session], BaseModel]
+    ) -> JSONResponse:
+        """Run ``action`` once per key: 201 with its result, or 200 with the first result.
+
+        The stored response is written in the action's own transaction, so a response is
+        remembered exactly when its effects are committed. A concurrent duplicate fails on a
+        unique constraint and is answered from the winner's record.
+        """
+        request_hash = idempotency.fingerprint(payload.model_dump(mode="json"))
+        for attempt in range(2):
+            try:
+                with self.transaction() as session:
+                    stored = idempotency.replay(
+                        session, program_id=self.program.id, key=key, request_hash=request_hash
+                    )
+                    if stored is not None:
+                        return JSONResponse(stored[1], status_code=200)
+                    body = action(session).model_dump(mode="json")
+                    idempotency.remember(
+                        session,
+                        program_id=self.program.id,
+                        key=key,
+                        request_hash=request_hash,
+                        status_code=201,
+                        response=body,
+                    )
+                return JSONResponse(body, status_code=201)
+            except IntegrityError:
+                if attempt:
+                    raise ConcurrentChange() from None
+        raise AssertionError("unreachable")
+
+
+def _context(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ApiContext:
+    database = get_database()
+    with database.session_scope() as session:
+        principal = auth_service.authenticate(session, authorization)
+        program = program_service.get(session)
+    if program.id != principal.program_id:
+        program = _program_by_id(database, principal.program_id)
+    request.state.principal = principal
+    return ApiContext(database, principal, program)
+
+
+def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
+    from memberkit.program.models import Program
+
+    with database.session_scope() as session:
+        code = session.get_one(Program, program_id).code
+        return program_service.get(session, code)
+
+
+def require(scope: str) -> Callable[..., Any]:
+    """Return a dependency that authenticates and checks the key grants ``scope``."""
+
+    def dependency(context: Annotated[ApiContext, Depends(_context)]) -> ApiContext:
+        context.principal.require(scope)
+        return context
+
+    return dependency
+
+
+ReadContext = Annotated[ApiContext, Depends(require(Scope.read))]
+PosContext = Annotated[ApiContext, Depends(require(Scope.pos))]
+AdminContext = Annotated[ApiContext, Depends(require(Scope.admin))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeating a request with the same key returns the first response.",
+    ),
+]

@@ -1,0 +1,57 @@
+"""The web application: REST API under /api/v1, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from memberkit.api import problems
+from memberkit.config import settings
+from memberkit.db import get_database
+from memberkit.ledger.endpoints import router as points_router
+from memberkit.member.endpoints import router as member_router
+from memberkit.order.endpoints import router as order_router
+from memberkit.program import service as program_service
+from memberkit.scheduler import Scheduler
+from memberkit.store.endpoints import router as store_router
+
+
+def create_app(*, scheduler: bool | None = None) -> FastAPI:
+    """Build the application; the daily scheduler runs inside unless disabled."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        database = get_database()
+        with database.session_scope() as session:
+            program_service.ensure_default(session)
+        runner = Scheduler(database) if (settings.scheduler if scheduler is None else scheduler) else None
+        if runner is not None:
+            runner.start()
+        yield
+        if runner is not None:
+            runner.stop()
+
+    app = FastAPI(
+        title="Memberkit API",
+        version="1",
+        description="Membership and loyalty (会员管理系统): members, stores, points, orders, refunds. "
+        "Authenticate with `Authorization: Bearer <key>` (create one with `memberkit apikey "
+        "create`). Money is a decimal string with two places, points are integers, times are "
+        "ISO 8601 with offset. Errors are RFC 9457 problem+json with a stable `code`.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Tell whether the service and its database answer (no key needed)."""
+        with get_database().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+
+    for router in (store_router, member_router, order_router, points_router):
+        app.include_router(router)
+    return app

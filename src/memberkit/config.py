@@ -1,0 +1,77 @@
+"""Settings, read once from environment variables prefixed ``MEMBERKIT_``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of a deployment; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMBERKIT_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    scheduler: bool = True
+    expire_points_at: str = "02:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("zh_CN", "en"):
+            raise ValueError("default_locale must be zh_CN or en")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The program's timezone: dates shown to people and calendar rules use it."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; the embedded SQLite file under the data dir by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'memberkit.db').as_posix()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> bytes:
+        """The master secret; generated once into the data dir when none is configured.
+
+        PII is encrypted with keys derived from it, so losing it loses the data: back it up.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+settings = Settings()
+
+
+def configure(**overrides: object) -> Settings:
+    """Replace the settings in place (tests and CLI options); returns the live object."""
+    fresh = Settings(**overrides)  # type: ignore[arg-type]
+    for name in Settings.model_fields:
+        setattr(settings, name, getattr(fresh, name))
+    settings.__dict__.pop("resolved_secret_key", None)
+    return settings

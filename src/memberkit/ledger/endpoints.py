@@ -1,0 +1,205 @@
+"""REST endpoints of a member's points: balance, expiring lots, statement, adjustments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from memberkit.api.context import AdminContext, IdempotencyKey, ReadContext
+from memberkit.config import settings
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
+from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize
+from memberkit.kit.time import start_of_local_day, utcnow
+from memberkit.ledger import queries, repository, service
+from memberkit.ledger.models import Asset, TransactionKind
+from memberkit.member import service as member_service
+
+router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["points"])
+
+
+class MissingIdempotencyKey(InvalidInput):
+    """Money-like changes must carry a key."""
+
+    status = 400
+    code = "idempotency_key_required"
+    message = _("This request needs an Idempotency-Key header.")
+
+
+class LotOut(BaseModel):
+    """Points held in one lot."""
+
+    remaining: int
+    earned_at: LocalTime
+    expires_at: LocalTime | None
+
+
+class PointsOut(BaseModel):
+    """A member's points."""
+
+    member_no: str
+    balance: int
+    debt: int
+    expiring_within_days: int
+    expiring_points: int
+    lots: list[LotOut]
+
+
+class StatementLine(BaseModel):
+    """One transaction in a member's history, with the balance after it."""
+
+    transaction_id: str
+    kind: TransactionKind
+    amount: int
+    balance_after: int
+    reason: str | None
+    actor: str | None
+    order_id: str | None
+    refund_id: str | None
+    occurred_at: LocalTime
+    expires_at: LocalTime | None
+
+
+class Statement(BaseModel):
+    """A page of a member's ledger history, newest first."""
+
+    member_no: str
+    asset: Asset
+    items: list[StatementLine]
+    page: Page
+
+
+class AdjustmentIn(Input):
+    """A manual credit (positive) or debit (negative) with the reason for it."""
+
+    points: int = Field(ge=-(10**9), le=10**9)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class AdjustmentOut(BaseModel):
+    """The result of an adjustment."""
+
+    transaction_id: str
+    member_no: str
+    points: int
+    points_balance: int
+
+
+@router.get("/points", response_model=PointsOut)
+def get_points(
+    member_no: str,
+    context: ReadContext,
+    expiring_within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
+) -> PointsOut:
+    """Return the balance, any debt, and the open lots by expiry; ``expiring_points`` is what
+    expires within ``expiring_within_days``."""
+    with context.transaction() as session:
+        member = member_service.find(session, program_id=context.program.id, member_no=member_no)
+        view = queries.points(
+            session, member_id=member.id,
+            horizon=utcnow() + timedelta(days=expiring_within_days),
+        )
+    return PointsOut(
+        member_no=member.member_no,
+        balance=view.balance,
+        debt=view.debt,
+        expiring_within_days=expiring_within_days,
+        expiring_points=view.expiring_within,
+        lots=[LotOut(**vars(lot)) for lot in view.lots],
+    )
+
+
+@router.get("/ledger", response_model=Statement)
+def get_ledger(
+    member_no: str,
+    context: ReadContext,
+    asset: Asset = Asset.points,
+    kind: Annotated[list[TransactionKind] | None, Query()] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    page: Annotated[PageNumber, Query()] = 1,
+    page_size: Annotated[PageSize, Query()] = 50,
+) -> Statement:
+    """Return the member's history of one asset, newest first, with the running balance.
+
+    ``from`` and ``to`` are dates in the program's timezone, both inclusive.
+    """
+    with context.transaction() as session:
+        member = member_service.find(session, program_id=context.program.id, member_no=member_no)
+        total, rows = repository.statement(
+            session,
+            member_id=member.id,
+            asset=asset,
+            kinds=[str(k) for k in kind] if kind else None,
+            since=start_of_local_day(date_from) if date_from else None,
+            until=start_of_local_day(date_to + timedelta(days=1)) if date_to else None,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+    return Statement(
+        member_no=member.member_no,
+        asset=asset,
+        items=[
+            StatementLine(
+                transaction_id=str(row.transaction_id),
+                kind=TransactionKind(row.kind),
+                amount=row.amount,
+                balance_after=row.balance_after,
+                reason=row.reason,
+                actor=row.actor,
+                order_id=str(row.order_id) if row.order_id else None,
+                refund_id=str(row.refund_id) if row.refund_id else None,
+                occurred_at=row.occurred_at,
+                expires_at=row.lot_expires_at,
+            )
+            for row in rows
+        ],
+        page=Page(page=page, page_size=page_size, total=total),
+    )
+
+
+@router.post("/points/adjustments", status_code=201, response_model=AdjustmentOut)
+def adjust_points(
+    member_no: str,
+    body: AdjustmentIn,
+    context: AdminContext,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Credit or debit points by hand (admin keys). Needs an ``Idempotency-Key`` header; the
+    acting key's name is recorded. A debit never takes the balance below zero."""
+    if not idempotency_key:
+        raise MissingIdempotencyKey()
+    if body.points == 0:
+        raise InvalidInput(_("An adjustment of zero points changes nothing."))
+
+    def action(session: Session) -> AdjustmentOut:
+        member = member_service.find(
+            session, program_id=context.program.id, member_no=member_no, lock=True
+        )
+        now = utcnow()
+        posting = service.adjust(
+            session,
+            program_id=context.program.id,
+            member_id=member.id,
+            points=body.points,
+            reason=body.reason,
+            actor=f"api:{context.principal.name}",
+            key=f"adjust:{member_no}:{idempotency_key}",
+            occurred_at=now,
+            expires_at=context.program.validity.expires_at(now, settings.tz),
+        )
+        return AdjustmentOut(
+            transaction_id=str(posting.transaction_id),
+            member_no=member.member_no,
+            points=body.points,
+            points_balance=posting.balances[Asset.points],
+        )
+
+    return context.idempotent(
+        key=f"adjust:{member_no}:{idempotency_key}", payload=body, action=action
+    )

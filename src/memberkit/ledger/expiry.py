@@ -1,0 +1,89 @@
+"""Points expiry: move what is left of expired lots to the expired account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from memberkit.db import Database
+from memberkit.ledger import repository
+from memberkit.ledger.models import PointsLot, TransactionKind
+from memberkit.ledger.service import Posting
+from memberkit.member.models import Member
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    """What one expiry run did."""
+
+    members: int
+    lots: int
+    points: int
+
+
+def expire_member(session: Session, *, program_id: int, member_id: int, as_of: datetime) -> int:
+    """Expire the member's lots due by ``as_of``; the caller holds the member's lock.
+
+    Each lot is its own transaction keyed ``expire:<lot id>``, so a repeated run expires nothing
+    twice. Returns the points expired.
+    """
+    expired = 0
+    for lot_id, _program_id, _member_id, remaining in repository.due_lots(
+        session, as_of=as_of, member_id=member_id
+    ):
+        posting = Posting.open(
+            session,
+            program_id=program_id,
+            member_id=member_id,
+            kind=TransactionKind.expire,
+            key=f"expire:{lot_id}",
+            occurred_at=as_of,
+            reason="points expired",
+        )
+        posting.expire_lot(lot_id, remaining)
+        posting.finish()
+        expired += remaining
+    return expired
+
+
+def run(
+    database: Database,
+    *,
+    as_of: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExpiryRun:
+    """Expire every lot due by ``as_of``, one member per transaction (so a crash loses none).
+
+    ``progress(done, total)`` is called after each member.
+    """
+    with database.session_scope() as session:
+        members = list(
+            session.scalars(
+                select(PointsLot.member_id)
+                .where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+                .group_by(PointsLot.member_id)
+                .order_by(PointsLot.member_id)
+            )
+        )
+        lots = (
+            session.scalar(
+                select(func.count()).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+            )
+            or 0
+        )
+    points = 0
+    for done, member_id in enumerate(members, start=1):
+        with database.session_scope() as session:
+            program_id = session.scalars(
+                select(Member.program_id).where(Member.id == member_id).with_for_update()
+            ).one()
+            points += expire_member(
+                session, program_id=program_id, member_id=member_id, as_of=as_of
+            )
+        if progress is not None:
+            progress(done, len(members))
+    return ExpiryRun(members=len(members), lots=lots, points=points)

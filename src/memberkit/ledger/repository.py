@@ -1,0 +1,277 @@
+"""SQL of the ledger: accounts, transactions, entries and lots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from memberkit.ledger.models import (
+    Account,
+    AccountCode,
+    Asset,
+    LedgerEntry,
+    LedgerTransaction,
+    PointsLot,
+)
+from memberkit.ledger.posting import OpenLot
+
+_system_accounts: dict[tuple[int, str, str], int] = {}
+
+
+def create_member_accounts(session: Session, *, program_id: int, member_id: int) -> None:
+    """Open the points and growth accounts of a new member."""
+    session.execute(
+        insert(Account),
+        [
+            {
+                "program_id": program_id,
+                "member_id": member_id,
+                "asset": asset,
+                "code": AccountCode.member,
+                "balance": 0,
+            }
+            for asset in Asset
+        ],
+    )
+
+
+def ensure_system_accounts(session: Session, *, program_id: int) -> None:
+    """Create the program's system accounts that do not exist yet."""
+    existing = {
+        (row.asset, row.code)
+        for row in session.execute(
+            select(Account.asset, Account.code).where(
+                Account.program_id == program_id, Account.member_id.is_(None)
+            )
+        )
+    }
+    rows = [
+        {"program_id": program_id, "member_id": None, "asset": asset, "code": code, "balance": 0}
+        for asset in Asset
+        for code in AccountCode
+        if code != AccountCode.member and (asset, code) not in existing
+    ]
+    if rows:
+        session.execute(insert(Account), rows)
+
+
+def system_account_id(session: Session, *, program_id: int, asset: str, code: str) -> int:
+    """Return a system account's id; cached, since system accounts never change."""
+    cache_key = (program_id, asset, code)
+    account_id = _system_accounts.get(cache_key)
+    if account_id is None:
+        account_id = session.scalar(
+            select(Account.id).where(
+                Account.program_id == program_id,
+                Account.member_id.is_(None),
+                Account.asset == asset,
+                Account.code == code,
+            )
+        )
+        if account_id is None:
+            raise LookupError(f"system account {asset}/{code} missing for program {program_id}")
+        _system_accounts[cache_key] = account_id
+    return account_id
+
+
+def forget_cached_accounts() -> None:
+    """Drop cached system account ids (tests create and drop databases)."""
+    _system_accounts.clear()
+
+
+def change_balance(
+    session: Session, *, member_id: int, asset: str, amount: int, floor: int | None = None
+) -> tuple[int, int] | None:
+    """Add ``amount`` to a member account in one statement; returns (account id, new balance).
+
+    With ``floor`` the change happens only if the new balance stays at or above it, and None is
+    returned when it would not: the spend decision is the statement's row count, never a read.
+    """
+    condition = and_(
+        Account.member_id == member_id,
+        Account.asset == asset,
+        Account.code == AccountCode.member,
+    )
+    if floor is not None:
+        condition = and_(condition, Account.balance + amount >= floor)
+    row = session.execute(
+        update(Account)
+        .where(condition)
+        .values(balance=Account.balance + amount)
+        .returning(Account.id, Account.balance)
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def member_balances(session: Session, *, member_id: int) -> dict[str, int]:
+    """Return the member's cached balance per asset."""
+    rows = session.execute(
+        select(Account.asset, Account.balance).where(
+            Account.member_id == member_id, Account.code == AccountCode.member
+        )
+    )
+    return {asset: balance for asset, balance in rows}
+
+
+def insert_transaction(session: Session, **values: Any) -> int:
+    """Insert a ledger transaction; returns its id."""
+    return int(
+        session.execute(
+            insert(LedgerTransaction).returning(LedgerTransaction.id), values
+        ).scalar_one()
+    )
+
+
+def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert entries in one multi-row statement."""
+    if rows:
+        session.execute(insert(LedgerEntry), rows)
+
+
+def insert_lot(session: Session, **values: Any) -> int:
+    """Insert a points lot; returns its id."""
+    return int(session.execute(insert(PointsLot).returning(PointsLot.id), values).scalar_one())
+
+
+def open_lots(session: Session, *, member_id: int) -> list[OpenLot]:
+    """Return the member's lots that still hold points."""
+    rows = session.execute(
+        select(PointsLot.id, PointsLot.remaining, PointsLot.expires_at).where(
+            PointsLot.member_id == member_id, PointsLot.remaining > 0
+        )
+    )
+    return [OpenLot(row.id, row.remaining, row.expires_at) for row in rows]
+
+
+def take_from_lots(session: Session, takes: list[tuple[int, int]]) -> None:
+    """Reduce lots' remaining points; each take must fit (checked by the statement)."""
+    for lot_id, points in takes:
+        result = session.execute(
+            update(PointsLot)
+            .where(PointsLot.id == lot_id, PointsLot.remaining >= points)
+            .values(remaining=PointsLot.remaining - points)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise RuntimeError(f"lot {lot_id} changed under a held member lock")
+
+
+def due_lots(
+    session: Session, *, as_of: datetime, member_id: int | None = None, limit: int = 1000
+) -> list[tuple[int, int, int, int]]:
+    """Return (lot id, program id, member id, remaining) of lots expired by ``as_of``."""
+    query = select(
+        PointsLot.id, PointsLot.program_id, PointsLot.member_id, PointsLot.remaining
+    ).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+    if member_id is not None:
+        query = query.where(PointsLot.member_id == member_id)
+    return [tuple(row) for row in session.execute(query.order_by(PointsLot.id).limit(limit))]  # type: ignore[misc]
+
+
+def transaction_id_by_key(session: Session, *, program_id: int, key: str) -> int | None:
+    """Return the id of the transaction posted under an idempotency key, if any."""
+    return session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.program_id == program_id, LedgerTransaction.idempotency_key == key
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """One line of a member's statement."""
+
+    entry_id: int
+    transaction_id: int
+    kind: str
+    amount: int
+    balance_after: int
+    reason: str | None
+    actor: str | None
+    order_id: int | None
+    refund_id: int | None
+    occurred_at: datetime
+    lot_expires_at: datetime | None
+
+
+def statement(
+    session: Session,
+    *,
+    member_id: int,
+    asset: str,
+    kinds: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[StatementRow]]:
+    """Return (total transactions, one page) of a member's history, newest first.
+
+    A transaction touching several lots has several entries; the statement shows one row per
+    transaction with the summed amount and the balance after the transaction.
+    """
+    conditions = [
+        Account.member_id == member_id,
+        Account.asset == asset,
+        Account.code == AccountCode.member,
+    ]
+    if kinds:
+        conditions.append(LedgerTransaction.kind.in_(kinds))
+    if since is not None:
+        conditions.append(LedgerTransaction.occurred_at >= since)
+    if until is not None:
+        conditions.append(LedgerTransaction.occurred_at < until)
+    grouped = (
+        select(
+            LedgerTransaction.id.label("transaction_id"),
+            func.max(LedgerEntry.id).label("entry_id"),
+            func.sum(LedgerEntry.amount).label("amount"),
+            func.min(PointsLot.expires_at).label("lot_expires_at"),
+        )
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(Account, Account.id == LedgerEntry.account_id)
+        .outerjoin(PointsLot, and_(PointsLot.id == LedgerEntry.lot_id, LedgerEntry.amount > 0))
+        .where(*conditions)
+        .group_by(LedgerTransaction.id)
+        .subquery()
+    )
+    total = session.scalar(select(func.count()).select_from(grouped)) or 0
+    rows = session.execute(
+        select(
+            grouped.c.entry_id,
+            grouped.c.transaction_id,
+            LedgerTransaction.kind,
+            grouped.c.amount,
+            LedgerEntry.balance_after,
+            LedgerTransaction.reason,
+            LedgerTransaction.actor,
+            LedgerTransaction.order_id,
+            LedgerTransaction.refund_id,
+            LedgerTransaction.occurred_at,
+            grouped.c.lot_expires_at,
+        )
+        .join(LedgerTransaction, LedgerTransaction.id == grouped.c.transaction_id)
+        .join(LedgerEntry, LedgerEntry.id == grouped.c.entry_id)
+        .order_by(grouped.c.entry_id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, [
+        StatementRow(
+            entry_id=row[0],
+            transaction_id=row[1],
+            kind=row[2],
+            amount=int(row[3]),
+            balance_after=int(row[4] or 0),
+            reason=row[5],
+            actor=row[6],
+            order_id=row[7],
+            refund_id=row[8],
+            occurred_at=row[9],
+            lot_expires_at=row[10],
+        )
+        for row in rows
+    ]

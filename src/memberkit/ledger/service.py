@@ -1,0 +1,236 @@
+"""Posting to the ledger. Callers hold the member's lock (see ``member.repository.lock``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from memberkit.errors import Conflict
+from memberkit.kit.i18n import _
+from memberkit.ledger import repository
+from memberkit.ledger.models import AccountCode, Asset, TransactionKind
+from memberkit.ledger.posting import consume, settle_debt
+
+
+class InsufficientPoints(Conflict):
+    """A spend larger than the member's balance."""
+
+    code = "insufficient_points"
+    message = _("Not enough points: {needed} needed, {balance} available.")
+
+
+@dataclass
+class Posting:
+    """One balanced ledger transaction being written for one member.
+
+    Each method changes the member's cached balance with one conditional statement and queues
+    the entries; :meth:`finish` writes them in one multi-row insert.
+    """
+
+    session: Session
+    program_id: int
+    member_id: int
+    transaction_id: int
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    balances: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        session: Session,
+        *,
+        program_id: int,
+        member_id: int,
+        kind: str,
+        key: str,
+        occurred_at: datetime,
+        reason: str | None = None,
+        actor: str | None = None,
+        order_id: int | None = None,
+        refund_id: int | None = None,
+    ) -> Posting:
+        """Insert the transaction row; the key's uniqueness makes a repeat fail here."""
+        transaction_id = repository.insert_transaction(
+            session,
+            program_id=program_id,
+            member_id=member_id,
+            kind=kind,
+            idempotency_key=key,
+            reason=reason,
+            actor=actor,
+            order_id=order_id,
+            refund_id=refund_id,
+            occurred_at=occurred_at,
+        )
+        return cls(session, program_id, member_id, transaction_id)
+
+    def _system(self, asset: str, code: str) -> int:
+        return repository.system_account_id(
+            self.session, program_id=self.program_id, asset=asset, code=code
+        )
+
+    def _entry(
+        self,
+        account_id: int,
+        asset: str,
+        amount: int,
+        *,
+        lot_id: int | None = None,
+        balance_after: int | None = None,
+    ) -> None:
+        self.entries.append(
+            {
+                "transaction_id": self.transaction_id,
+                "account_id": account_id,
+                "asset": asset,
+                "amount": amount,
+                "lot_id": lot_id,
+                "balance_after": balance_after,
+            }
+        )
+
+    def credit_points(
+        self, points: int, *, counterpart: str, earned_at: datetime, expires_at: datetime | None
+    ) -> int:
+        """Credit points as a new lot, paying off any debt first; returns the new balance."""
+        if points <= 0:
+            return self.balances.get(Asset.points, 0)
+        changed = repository.change_balance(
+            self.session, member_id=self.member_id, asset=Asset.points, amount=points
+        )
+        assert changed is not None
+        account_id, balance = changed
+        settled, lotted = settle_debt(balance - points, points)
+        if settled:
+            self._entry(account_id, Asset.points, settled, balance_after=balance - lotted)
+        if lotted:
+            lot_id = repository.insert_lot(
+                self.session,
+                program_id=self.program_id,
+                member_id=self.member_id,
+                transaction_id=self.transaction_id,
+                amount=points,
+                remaining=lotted,
+                earned_at=earned_at,
+                expires_at=expires_at,
+            )
+            self._entry(account_id, Asset.points, lotted, lot_id=lot_id, balance_after=balance)
+        self._entry(self._system(Asset.points, counterpart), Asset.points, -points)
+        self.balances[Asset.points] = balance
+        return balance
+
+    def debit_points(
+        self,
+        points: int,
+        *,
+        counterpart: str,
+        allow_debt: bool = False,
+        first_lot: int | None = None,
+    ) -> int:
+        """Debit points from lots, earliest expiry first; returns the new balance.
+
+        A spend (``allow_debt`` False) is refused with :class:`InsufficientPoints` when the
+        balance is short, decided by the conditional UPDATE itself. A claw-back may leave the
+        balance negative: the uncovered part is an entry without a lot (the member's debt).
+        """
+        if points <= 0:
+            return self.balances.get(Asset.points, 0)
+        changed = repository.change_balance(
+            self.session,
+            member_id=self.member_id,
+            asset=Asset.points,
+            amount=-points,
+            floor=None if allow_debt else 0,
+        )
+        if changed is None:
+            balances = repository.member_balances(self.session, member_id=self.member_id)
+            raise InsufficientPoints(needed=points, balance=balances.get(Asset.points, 0))
+        account_id, balance = changed
+        takes = consume(
+            repository.open_lots(self.session, member_id=self.member_id), points, first=first_lot
+        )
+        if not allow_debt and any(take.lot_id is None for take in takes):
+            raise RuntimeError("lots do not cover a balance that was sufficient")
+        repository.take_from_lots(
+            self.session, [(t.lot_id, t.points) for t in takes if t.lot_id is not None]
+        )
+        running = balance + points
+        for take in takes:
+            running -= take.points
+            self._entry(
+                account_id, Asset.points, -take.points, lot_id=take.lot_id, balance_after=running
+            )
+        self._entry(self._system(Asset.points, counterpart), Asset.points, points)
+        self.balances[Asset.points] = balance
+        return balance
+
+    def expire_lot(self, lot_id: int, points: int) -> int:
+        """Move what is left of one lot to the expired account; returns the new balance."""
+        changed = repository.change_balance(
+            self.session, member_id=self.member_id, asset=Asset.points, amount=-points
+        )
+        assert changed is not None
+        account_id, balance = changed
+        repository.take_from_lots(self.session, [(lot_id, points)])
+        self._entry(account_id, Asset.points, -points, lot_id=lot_id, balance_after=balance)
+        self._entry(self._system(Asset.points, AccountCode.expired), Asset.points, points)
+        self.balances[Asset.points] = balance
+        return balance
+
+    def change_growth(self, amount: int, *, counterpart: str) -> int:
+        """Add (or with a negative amount, remove) growth value; returns the new balance."""
+        if amount == 0:
+            return self.balances.get(Asset.growth, 0)
+        changed = repository.change_balance(
+            self.session, member_id=self.member_id, asset=Asset.growth, amount=amount
+        )
+        assert changed is not None
+        account_id, balance = changed
+        self._entry(account_id, Asset.growth, amount, balance_after=balance)
+        self._entry(self._system(Asset.growth, counterpart), Asset.growth, -amount)
+        self.balances[Asset.growth] = balance
+        return balance
+
+    def finish(self) -> None:
+        """Write the queued entries."""
+        repository.insert_entries(self.session, self.entries)
+        self.entries = []
+
+
+def adjust(
+    session: Session,
+    *,
+    program_id: int,
+    member_id: int,
+    points: int,
+    reason: str,
+    actor: str,
+    key: str,
+    occurred_at: datetime,
+    expires_at: datetime | None,
+) -> Posting:
+    """Credit (points > 0) or debit (points < 0) a member by hand, with a reason and an actor.
+
+    A debit never takes the balance below zero. The caller holds the member's lock.
+    """
+    posting = Posting.open(
+        session,
+        program_id=program_id,
+        member_id=member_id,
+        kind=TransactionKind.adjust,
+        key=key,
+        occurred_at=occurred_at,
+        reason=reason,
+        actor=actor,
+    )
+    if points > 0:
+        posting.credit_points(
+            points, counterpart=AccountCode.adjusted, earned_at=occurred_at, expires_at=expires_at
+        )
+    else:
+        posting.debit_points(-points, counterpart=AccountCode.adjusted)
+    posting.finish()
+    return posting

@@ -1,0 +1,60 @@
+"""Pure points validity policies: when a lot earned at a given time expires."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+POLICY_TYPES = ("never", "rolling_days", "end_of_year")
+
+
+class ValidityError(ValueError):
+    """A validity policy is malformed."""
+
+
+@dataclass(frozen=True)
+class ValidityPolicy:
+    """``never``; ``rolling_days`` (valid ``days`` days after the earning day); ``end_of_year``
+    (valid to 31 December of the earning year plus ``years``, the usual 次年年底 rule).
+    """
+
+    type: str = "end_of_year"
+    days: int = 365
+    years: int = 1
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ValidityPolicy:
+        """Build a policy from JSON; raise :class:`ValidityError`."""
+        policy = cls(
+            type=str(config.get("type", "end_of_year")),
+            days=config.get("days", 365),
+            years=config.get("years", 1),
+        )
+        if policy.type not in POLICY_TYPES:
+            raise ValidityError(f"validity type must be one of {', '.join(POLICY_TYPES)}")
+        if not isinstance(policy.days, int) or policy.days < 1:
+            raise ValidityError("days must be a whole number of at least 1")
+        if not isinstance(policy.years, int) or not 0 <= policy.years <= 10:
+            raise ValidityError("years must be a whole number from 0 to 10")
+        return policy
+
+    def last_valid_day(self, earned: date) -> date | None:
+        """Return the last local day on which points earned on ``earned`` can be spent."""
+        if self.type == "never":
+            return None
+        if self.type == "rolling_days":
+            return earned + timedelta(days=self.days)
+        return date(earned.year + self.years, 12, 31)
+
+    def expires_at(self, earned_at: datetime, tz: ZoneInfo) -> datetime | None:
+        """Return the UTC instant at which a lot earned at ``earned_at`` expires (local midnight
+        after its last valid day).
+        """
+        last = self.last_valid_day(earned_at.astimezone(tz).date())
+        if last is None:
+            return None
+        after = last + timedelta(days=1)
+        return datetime(after.year, after.month, after.day, tzinfo=tz).astimezone(UTC)

@@ -1,0 +1,51 @@
+"""Members (会员). Phone, name, e-mail and birthday are stored encrypted (AES-GCM)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from memberkit.db import Base
+from memberkit.kit.time import utcnow
+from memberkit.kit.types import UTCDateTime
+
+
+class MemberStatus(StrEnum):
+    """Lifecycle of a membership: frozen members neither earn nor spend."""
+
+    active = "active"
+    frozen = "frozen"
+    closed = "closed"
+
+
+class Member(Base):
+    """A person enrolled in a program."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("program_id", "member_no"),
+        UniqueConstraint("program_id", "phone_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    member_no: Mapped[str] = mapped_column(String(20))
+    # HMAC of the normalized phone: exact look-up without storing the phone in clear.
+    phone_index: Mapped[str] = mapped_column(String(64))
+    phone_enc: Mapped[str] = mapped_column(Text)
+    name_enc: Mapped[str | None] = mapped_column(Text)
+    email_enc: Mapped[str | None] = mapped_column(Text)
+    birthday_enc: Mapped[str | None] = mapped_column(Text)
+    gender: Mapped[str | None] = mapped_column(String(8))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    channel: Mapped[str] = mapped_column(String(32), default="store")
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active)
+    qr_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    qr_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,66 @@
+"""Pure member rules: phone numbers, card numbers with a check digit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from random import Random
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_SEPARATORS = re.compile(r"[\s\-()]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MEMBER_NO_PREFIX = "8"
+MEMBER_NO_LENGTH = 12
+
+
+def normalize_phone(raw: str) -> str | None:
+    """Return an 11-digit mainland-China mobile number, or None if ``raw`` is not one.
+
+    Spaces, dashes, brackets and a +86 / 0086 / 86 prefix are accepted and removed.
+    """
+    phone = _SEPARATORS.sub("", raw or "")
+    for prefix in ("+86", "0086"):
+        if phone.startswith(prefix):
+            phone = phone[len(prefix) :]
+    if len(phone) == 13 and phone.startswith("86"):
+        phone = phone[2:]
+    return phone if _PHONE.match(phone) else None
+
+
+def valid_email(raw: str) -> bool:
+    """Tell whether ``raw`` looks like an e-mail address."""
+    return bool(_EMAIL.match(raw)) and len(raw) <= 254
+
+
+def luhn_digit(digits: str) -> str:
+    """Return the Luhn check digit for a string of digits."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def valid_member_no(member_no: str) -> bool:
+    """Tell whether a card number has the right shape and check digit."""
+    return (
+        len(member_no) == MEMBER_NO_LENGTH
+        and member_no.isdigit()
+        and luhn_digit(member_no[:-1]) == member_no[-1]
+    )
+
+
+def new_member_no(rng: Random | None = None) -> str:
+    """Return a random card number: prefix, random digits, Luhn check digit.
+
+    Random rather than sequential so a card number tells nobody how many members there are;
+    the caller retries on the (rare) collision. ``rng`` makes demo data deterministic.
+    """
+    width = MEMBER_NO_LENGTH - len(MEMBER_NO_PREFIX) - 1
+    number = rng.randrange(10**width) if rng is not None else secrets.randbelow(10**width)
+    body = f"{MEMBER_NO_PREFIX}{number:0{width}d}"
+    return body + luhn_digit(body)

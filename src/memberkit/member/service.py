@@ -1,0 +1,308 @@
+"""Members: registration, look-up, changes, the rotating card QR token."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from random import Random
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from memberkit.errors import Conflict, InvalidInput, NotFound
+from memberkit.kit import crypto
+from memberkit.kit.i18n import _
+from memberkit.kit.time import utcnow
+from memberkit.ledger import repository as ledger_repository
+from memberkit.member.models import Member, MemberStatus
+from memberkit.member.rules import new_member_no, normalize_phone, valid_email
+from memberkit.store import service as store_service
+from memberkit.store.models import Store
+
+QR_TOKEN_LIFETIME = timedelta(minutes=5)
+GENDERS = ("male", "female", "unknown")
+
+
+class MemberNotFound(NotFound):
+    """No member matches the given identifier."""
+
+    code = "member_not_found"
+    message = _("No member matches {identifier}.")
+
+
+class MemberExists(Conflict):
+    """The phone number is already registered."""
+
+    code = "member_exists"
+    message = _("A member with this phone number already exists ({member_no}).")
+
+
+class InvalidPhone(InvalidInput):
+    """Not a mainland-China mobile number."""
+
+    code = "invalid_phone"
+    message = _("{phone} is not a valid mainland China mobile number.")
+
+
+class InvalidMember(InvalidInput):
+    """Some member field is wrong."""
+
+    code = "invalid_member"
+    message = _("Invalid member data: {problem}")
+
+
+class MemberInactive(Conflict):
+    """Frozen or closed members neither earn nor spend."""
+
+    code = "member_inactive"
+    message = _("Member {member_no} is {status}: no earning or spending.")
+
+
+class MemberClosed(Conflict):
+    """A closed membership cannot change any more."""
+
+    code = "member_closed"
+    message = _("Member {member_no} is closed and cannot be changed.")
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member with PII decrypted and balances, as the API shows one."""
+
+    member_no: str
+    status: str
+    phone: str
+    name: str | None
+    gender: str | None
+    birthday: date | None
+    email: str | None
+    store_code: str | None
+    channel: str
+    referrer_member_no: str | None
+    tags: list[str]
+    points_balance: int
+    growth_balance: int
+    created_at: datetime
+
+
+def _check_profile(*, gender: str | None, birthday: date | None, email: str | None) -> None:
+    if gender is not None and gender not in GENDERS:
+        raise InvalidMember(problem=f"gender must be one of {', '.join(GENDERS)}")
+    if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
+        raise InvalidMember(problem="birthday must be between 1900-01-01 and today")
+    if email is not None and not valid_email(email):
+        raise InvalidMember(problem=f"{email} is not an e-mail address")
+
+
+def phone_index(raw: str) -> str:
+    """Return the blind index of a phone number, refusing a malformed one."""
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise InvalidPhone(phone=raw)
+    return crypto.blind_index(phone)
+
+
+def register(
+    session: Session,
+    *,
+    program_id: int,
+    phone: str,
+    name: str | None = None,
+    gender: str | None = None,
+    birthday: date | None = None,
+    email: str | None = None,
+    store_code: str | None = None,
+    channel: str = "store",
+    referrer_member_no: str | None = None,
+    tags: list[str] | None = None,
+    registered_at: datetime | None = None,
+    rng: Random | None = None,
+) -> Member:
+    """Enrol a new member with an empty points and growth account."""
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise InvalidPhone(phone=phone)
+    _check_profile(gender=gender, birthday=birthday, email=email)
+    index = crypto.blind_index(normalized)
+    taken = session.scalar(
+        select(Member.member_no).where(Member.program_id == program_id, Member.phone_index == index)
+    )
+    if taken is not None:
+        raise MemberExists(member_no=taken)
+    store_id = (
+        store_service.get(session, program_id=program_id, code=store_code).id
+        if store_code
+        else None
+    )
+    referrer_id = (
+        find(session, program_id=program_id, member_no=referrer_member_no).id
+        if referrer_member_no
+        else None
+    )
+    moment = registered_at or utcnow()
+    for _attempt in range(10):
+        member = Member(
+            program_id=program_id,
+            member_no=new_member_no(rng),
+            phone_index=index,
+            phone_enc=crypto.encrypt(normalized),
+            name_enc=crypto.encrypt(name),
+            email_enc=crypto.encrypt(email),
+            birthday_enc=crypto.encrypt(birthday.isoformat() if birthday else None),
+            gender=gender,
+            store_id=store_id,
+            channel=channel,
+            referrer_id=referrer_id,
+            tags=sorted(set(tags or [])),
+            status=MemberStatus.active,
+            created_at=moment,
+            updated_at=moment,
+        )
+        try:
+            with session.begin_nested():
+                session.add(member)
+                session.flush()
+        except IntegrityError:
+            # A card-number collision retries; a phone registered meanwhile is refused.
+            taken = session.scalar(
+                select(Member.member_no).where(
+                    Member.program_id == program_id, Member.phone_index == index
+                )
+            )
+            if taken is not None:
+                raise MemberExists(member_no=taken) from None
+            continue
+        ledger_repository.create_member_accounts(
+            session, program_id=program_id, member_id=member.id
+        )
+        return member
+    raise RuntimeError("could not allocate a card number")
+
+
+def find(
+    session: Session,
+    *,
+    program_id: int,
+    member_no: str | None = None,
+    phone: str | None = None,
+    qr_token: str | None = None,
+    lock: bool = False,
+) -> Member:
+    """Return the member named by exactly one identifier; ``lock`` holds its row until commit.
+
+    The lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions are already
+    serialized) is what serializes every balance change of one member.
+    """
+    query = select(Member).where(Member.program_id == program_id)
+    if member_no is not None:
+        query = query.where(Member.member_no == member_no)
+        identifier = member_no
+    elif phone is not None:
+        query = query.where(Member.phone_index == phone_index(phone))
+        identifier = phone
+    elif qr_token is not None:
+        query = query.where(
+            Member.qr_token_hash == crypto.token_hash(qr_token), Member.qr_expires_at > utcnow()
+        )
+        identifier = "QR token"
+    else:
+        raise InvalidMember(problem="name the member by member_no, phone or qr_token")
+    if lock:
+        query = query.with_for_update()
+    member = session.scalars(query).one_or_none()
+    if member is None:
+        raise MemberNotFound(identifier=identifier)
+    return member
+
+
+def require_active(member: Member) -> None:
+    """Refuse earning and spending for a frozen or closed member."""
+    if member.status != MemberStatus.active:
+        raise MemberInactive(member_no=member.member_no, status=member.status)
+
+
+def view(session: Session, member: Member) -> MemberView:
+    """Return the member as the API shows it, PII decrypted."""
+    balances = ledger_repository.member_balances(session, member_id=member.id)
+    store_code = (
+        session.scalar(select(Store.code).where(Store.id == member.store_id))
+        if member.store_id
+        else None
+    )
+    referrer = (
+        session.scalar(select(Member.member_no).where(Member.id == member.referrer_id))
+        if member.referrer_id
+        else None
+    )
+    birthday = crypto.decrypt(member.birthday_enc)
+    return MemberView(
+        member_no=member.member_no,
+        status=member.status,
+        phone=crypto.decrypt(member.phone_enc) or "",
+        name=crypto.decrypt(member.name_enc),
+        gender=member.gender,
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        email=crypto.decrypt(member.email_enc),
+        store_code=store_code,
+        channel=member.channel,
+        referrer_member_no=referrer,
+        tags=list(member.tags or []),
+        points_balance=balances.get("points", 0),
+        growth_balance=balances.get("growth", 0),
+        created_at=member.created_at,
+    )
+
+
+def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Member:
+    """Apply profile and status changes given in ``changes`` (only keys present change)."""
+    if member.status == MemberStatus.closed:
+        raise MemberClosed(member_no=member.member_no)
+    _check_profile(
+        gender=changes.get("gender"), birthday=changes.get("birthday"), email=changes.get("email")
+    )
+    if "phone" in changes:
+        normalized = normalize_phone(changes["phone"] or "")
+        if normalized is None:
+            raise InvalidPhone(phone=changes["phone"])
+        index = crypto.blind_index(normalized)
+        taken = session.scalar(
+            select(Member.member_no).where(
+                Member.program_id == member.program_id,
+                Member.phone_index == index,
+                Member.id != member.id,
+            )
+        )
+        if taken is not None:
+            raise MemberExists(member_no=taken)
+        member.phone_index = index
+        member.phone_enc = crypto.encrypt(normalized) or ""
+    if "name" in changes:
+        member.name_enc = crypto.encrypt(changes["name"])
+    if "email" in changes:
+        member.email_enc = crypto.encrypt(changes["email"])
+    if "birthday" in changes:
+        birthday = changes["birthday"]
+        member.birthday_enc = crypto.encrypt(birthday.isoformat() if birthday else None)
+    if "gender" in changes:
+        member.gender = changes["gender"]
+    if "tags" in changes:
+        member.tags = sorted(set(changes["tags"] or []))
+    if "status" in changes:
+        if changes["status"] not in set(MemberStatus):
+            raise InvalidMember(problem="status must be active, frozen or closed")
+        member.status = changes["status"]
+    member.updated_at = utcnow()
+    session.flush()
+    return member
+
+
+def rotate_qr(session: Session, *, member: Member) -> tuple[str, datetime]:
+    """Issue a new card QR token (the old one stops working); returns it and its expiry."""
+    token = secrets.token_urlsafe(18)
+    member.qr_token_hash = crypto.token_hash(token)
+    member.qr_expires_at = utcnow() + QR_TOKEN_LIFETIME
+    session.flush()
+    return token, member.qr_expires_at

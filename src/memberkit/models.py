@@ -1,0 +1,28 @@
+"""Imports every domain's models so the metadata is complete (Alembic, tests)."""
+
+from memberkit.auth.models import ApiKey
+from memberkit.db import Base
+from memberkit.idempotency.models import IdempotencyRecord
+from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, PointsLot
+from memberkit.member.models import Member
+from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+from memberkit.program.models import Program
+from memberkit.store.models import Store
+
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Member",
+    "Order",
+    "OrderLine",
+    "OrderPayment",
+    "PointsLot",
+    "Program",
+    "Refund",
+    "RefundLine",
+    "Store",
+]

@@ -1,0 +1,210 @@
+"""REST endpoints of orders and refunds: what POS integrators code against."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
+
+from memberkit.api.context import PosContext
+from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
+from memberkit.kit.time import utcnow
+from memberkit.order import service
+from memberkit.order.models import Channel, PaymentMethod
+
+router = APIRouter(prefix="/api/v1", tags=["orders"])
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class MemberNaming(Input):
+    """Exactly one of member_no, phone or qr_token names the member."""
+
+    member_no: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=20)
+    qr_token: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> MemberNaming:
+        given = [self.member_no, self.phone, self.qr_token]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("name the member by exactly one of member_no, phone, qr_token")
+        return self
+
+    def ref(self) -> service.MemberRef:
+        """Return the plain reference the service takes."""
+        return service.MemberRef(self.member_no, self.phone, self.qr_token)
+
+
+class LineIn(Input):
+    """An order line. ``amount`` = quantity × unit_price − discount."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    name: Text = ""
+    category: str = Field(default="", max_length=64)
+    quantity: int = Field(ge=1, le=1_000_000)
+    unit_price: Money
+    discount: Money = 0
+    amount: Money
+
+
+class PaymentIn(Input):
+    """A payment. In points: ``{"method": "points", "points": 500}``; the amount is derived."""
+
+    method: PaymentMethod
+    amount: Money | None = None
+    points: int | None = Field(default=None, ge=1, le=10**12)
+
+
+class OrderIn(MemberNaming):
+    """An order posted by a till or an online channel."""
+
+    external_id: str = Field(min_length=1, max_length=100)
+    store_code: str | None = Field(default=None, max_length=32)
+    channel: Channel = Channel.store
+    occurred_at: ClientTime
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    payments: list[PaymentIn] = Field(min_length=1, max_length=20)
+
+
+class OrderOut(BaseModel):
+    """What an order earned and cost in points, and the member's balances after it."""
+
+    order_id: str
+    external_id: str
+    member_no: str
+    total_amount: MoneyOut
+    eligible_amount: MoneyOut
+    points_paid: int
+    points_earned: int
+    growth_earned: int
+    points_balance: int
+    growth_balance: int
+    occurred_at: LocalTime
+
+
+class RefundLineIn(Input):
+    """Units of one order line returned."""
+
+    line_no: int = Field(ge=1)
+    quantity: int = Field(ge=1)
+
+
+class RefundIn(Input):
+    """A refund: give ``lines`` or ``amount``; with neither, all that is left is refunded."""
+
+    external_id: str = Field(min_length=1, max_length=100)
+    order_external_id: str = Field(min_length=1, max_length=100)
+    amount: Money | None = None
+    lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=500)
+    occurred_at: ClientTime | None = None
+
+
+class RefundOut(BaseModel):
+    """What a refund took back and returned; ``points_debt`` > 0 when the balance went negative."""
+
+    refund_id: str
+    external_id: str
+    order_external_id: str
+    member_no: str
+    amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    points_balance: int
+    growth_balance: int
+    points_debt: int
+    status: Literal["refunded"] = "refunded"
+
+
+@router.post("/orders", status_code=201, response_model=OrderOut,
+             responses={200: {"description": "A repeat of an order already posted"}})
+def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
+    """Post an order: burn points paying for it, earn points and growth on the rest.
+
+    Idempotent by ``external_id``: the same order again returns the first response with 200; the
+    same id with different content is a 409 ``idempotency_conflict``. Too few points for a points
+    payment refuses the whole order (409 ``insufficient_points``) and writes nothing.
+    """
+    store_code = context.principal.store_for(body.store_code)
+    order = service.OrderIn(
+        external_id=body.external_id,
+        member=body.ref(),
+        store_code=store_code,
+        channel=body.channel,
+        occurred_at=body.occurred_at,
+        lines=[
+            service.LineIn(line.sku, line.name, line.category, line.quantity, line.unit_price,
+                           line.amount, line.discount)
+            for line in body.lines
+        ],
+        payments=[service.PaymentIn(p.method, p.amount, p.points) for p in body.payments],
+    )
+
+    def action(session: Session) -> OrderOut:
+        result = service.post_order(session, program=context.program, order=order)
+        return OrderOut(
+            order_id=str(result.order_id),
+            external_id=result.external_id,
+            member_no=result.member_no,
+            total_amount=result.total_minor,
+            eligible_amount=result.eligible_minor,
+            points_paid=result.points_paid,
+            points_earned=result.points_earned,
+            growth_earned=result.growth_earned,
+            points_balance=result.points_balance,
+            growth_balance=result.growth_balance,
+            occurred_at=result.occurred_at,
+        )
+
+    return context.idempotent(key=f"order:{body.external_id}", payload=body, action=action)
+
+
+@router.post("/refunds", status_code=201, response_model=RefundOut,
+             responses={200: {"description": "A repeat of a refund already posted"}})
+def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
+    """Refund all or part of an order (by lines or by amount), idempotent by ``external_id``.
+
+    Earned points and growth are taken back in proportion; points that paid for the refunded
+    part are returned. Taking back points already spent may leave a negative balance, reported
+    as ``points_debt``.
+    """
+    refund = service.RefundIn(
+        external_id=body.external_id,
+        order_external_id=body.order_external_id,
+        occurred_at=body.occurred_at or utcnow(),
+        amount_minor=body.amount,
+        lines={},
+    )
+    if body.lines:
+        quantities: dict[int, int] = {}
+        for line in body.lines:
+            quantities[line.line_no] = quantities.get(line.line_no, 0) + line.quantity
+        refund = service.RefundIn(refund.external_id, refund.order_external_id,
+                                  refund.occurred_at, None, quantities)
+
+    def action(session: Session) -> RefundOut:
+        if context.principal.store_code is not None:
+            service.require_order_store(
+                session, program_id=context.program.id,
+                external_id=body.order_external_id, store_code=context.principal.store_code,
+            )
+        result = service.post_refund(session, program=context.program, refund=refund)
+        return RefundOut(
+            refund_id=str(result.refund_id),
+            external_id=result.external_id,
+            order_external_id=result.order_external_id,
+            member_no=result.member_no,
+            amount=result.amount_minor,
+            points_reversed=result.points_reversed,
+            growth_reversed=result.growth_reversed,
+            points_returned=result.points_returned,
+            points_balance=result.points_balance,
+            growth_balance=result.growth_balance,
+            points_debt=result.points_debt,
+        )
+
+    return context.idempotent(key=f"refund:{body.external_id}", payload=body, action=action)

@@ -1,0 +1,121 @@
+"""Orders (订单) and refunds (退货). Money is stored in integer minor units (分)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from memberkit.db import Base
+from memberkit.kit.time import utcnow
+from memberkit.kit.types import UTCDateTime
+
+
+class Channel(StrEnum):
+    """Where an order was placed."""
+
+    store = "store"
+    online = "online"
+    mini_program = "mini_program"
+
+
+class PaymentMethod(StrEnum):
+    """How an order was paid."""
+
+    cash = "cash"
+    card = "card"
+    wechat = "wechat"
+    alipay = "alipay"
+    points = "points"
+    wallet = "wallet"
+    coupon = "coupon"
+
+
+class Order(Base):
+    """A purchase; refund counters are caches of its refunds, kept under the member lock."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("program_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    eligible_minor: Mapped[int] = mapped_column(BigInteger)
+    points_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    growth_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    growth_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderLine(Base):
+    """One line of an order; ``earn_weight`` is its share of the earned points (micro-points)."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    earn_weight: Mapped[int] = mapped_column(BigInteger, default=0)
+    growth_weight: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OrderPayment(Base):
+    """One payment of an order; ``points`` is set for payments in points."""
+
+    __tablename__ = "order_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Refund(Base):
+    """A full or partial reversal of one order."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("program_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger)
+    growth_reversed: Mapped[int] = mapped_column(BigInteger)
+    points_returned: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefundLine(Base):
+    """How much of one order line a refund returned."""
+
+    __tablename__ = "refund_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

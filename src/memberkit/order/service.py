@@ -1,0 +1,531 @@
+"""Posting orders and refunds: the hot path a POS waits for.
+
+One call is one unit of work. The member's row is locked first, so everything that changes a
+member's balances is serialized; earning, burning and claw-back are ledger postings written in
+the same transaction as the order. A refusal raises before anything is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from memberkit.config import settings
+from memberkit.errors import Conflict, InvalidInput, NotFound
+from memberkit.kit.i18n import _
+from memberkit.kit.money import format_money
+from memberkit.kit.time import utcnow
+from memberkit.ledger import expiry
+from memberkit.ledger.models import (
+    AccountCode,
+    Asset,
+    LedgerTransaction,
+    PointsLot,
+    TransactionKind,
+)
+from memberkit.ledger.repository import member_balances
+from memberkit.ledger.service import Posting
+from memberkit.member import service as member_service
+from memberkit.member.models import Member
+from memberkit.order import rules
+from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+from memberkit.program.service import ProgramConfig
+from memberkit.store import service as store_service
+from memberkit.store.service import StoreInactive
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+class InvalidOrder(InvalidInput):
+    """The order's content is inconsistent."""
+
+    code = "invalid_order"
+    message = _("Invalid order: {problem}")
+
+
+class LinesMismatch(InvalidOrder):
+    """A line's amount is not quantity × unit price − discount."""
+
+    code = "lines_mismatch"
+    message = _(
+        "Line {line}: amount {amount} is not quantity × unit price − discount ({expected})."
+    )
+
+
+class PaymentsMismatch(InvalidOrder):
+    """Payments do not add up to the lines."""
+
+    code = "payments_mismatch"
+    message = _("Payments add up to {paid} but the lines add up to {total}.")
+
+
+class OrderNotFound(NotFound):
+    """No order with that external id."""
+
+    code = "order_not_found"
+    message = _("No order with external id {external_id}.")
+
+
+class OrderExists(Conflict):
+    """The external id was used for an order already."""
+
+    code = "order_exists"
+    message = _("An order with external id {external_id} already exists.")
+
+
+class InvalidRefund(InvalidInput):
+    """The refund's content is inconsistent."""
+
+    code = "invalid_refund"
+    message = _("Invalid refund: {problem}")
+
+
+class RefundExceedsOrder(InvalidRefund):
+    """More than is left of the order."""
+
+    code = "refund_exceeds_order"
+    message = _("The refund is larger than what is left of the order: {problem}")
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A member named by card number, phone or card QR token."""
+
+    member_no: str | None = None
+    phone: str | None = None
+    qr_token: str | None = None
+
+
+@dataclass(frozen=True)
+class LineIn:
+    """An order line as received, money in minor units."""
+
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+    discount_minor: int = 0
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """A payment as received; a points payment gives ``points`` (its amount is derived)."""
+
+    method: str
+    amount_minor: int | None = None
+    points: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderIn:
+    """An order as received from a till or an online channel."""
+
+    external_id: str
+    member: MemberRef
+    store_code: str | None
+    channel: str
+    occurred_at: datetime
+    lines: list[LineIn]
+    payments: list[PaymentIn]
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What posting an order did."""
+
+    order_id: int
+    external_id: str
+    member_no: str
+    total_minor: int
+    eligible_minor: int
+    points_paid: int
+    points_earned: int
+    growth_earned: int
+    points_balance: int
+    growth_balance: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class RefundIn:
+    """A refund: by ``lines`` ({line_no: quantity}), by ``amount_minor``, or else all that is left."""
+
+    external_id: str
+    order_external_id: str
+    occurred_at: datetime
+    amount_minor: int | None = None
+    lines: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What posting a refund did; ``points_debt`` > 0 when claw-back left the balance negative."""
+
+    refund_id: int
+    external_id: str
+    order_external_id: str
+    member_no: str
+    amount_minor: int
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    points_balance: int
+    growth_balance: int
+    points_debt: int
+
+
+def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
+    """Check lines and payments add up; return (method, amount, points) per payment."""
+    if not order.lines:
+        raise InvalidOrder(problem="an order needs at least one line")
+    for number, line in enumerate(order.lines, start=1):
+        if line.quantity <= 0:
+            raise InvalidOrder(problem=f"line {number}: quantity must be at least 1")
+        if min(line.unit_price_minor, line.amount_minor, line.discount_minor) < 0:
+            raise InvalidOrder(problem=f"line {number}: amounts must not be negative")
+        expected = line.quantity * line.unit_price_minor - line.discount_minor
+        if line.amount_minor != expected:
+            raise LinesMismatch(
+                line=number,
+                amount=format_money(line.amount_minor),
+                expected=format_money(expected),
+            )
+    priced = []
+    for payment in order.payments:
+        if payment.method == "points":
+            points = payment.points or 0
+            if points <= 0:
+                raise InvalidOrder(problem="a points payment needs a positive number of points")
+            amount, rest = divmod(points * 100, points_per_unit)
+            if rest:
+                raise InvalidOrder(problem=f"{points} points are not a whole number of cents")
+            if payment.amount_minor is not None and payment.amount_minor != amount:
+                raise InvalidOrder(
+                    problem=f"{points} points pay {format_money(amount)}, "
+                    f"not {format_money(payment.amount_minor)}"
+                )
+            priced.append(("points", amount, points))
+        else:
+            if payment.points:
+                raise InvalidOrder(problem=f"a {payment.method} payment has no points")
+            if payment.amount_minor is None or payment.amount_minor < 0:
+                raise InvalidOrder(problem=f"a {payment.method} payment needs a positive amount")
+            priced.append((payment.method, payment.amount_minor, 0))
+    total = sum(line.amount_minor for line in order.lines)
+    paid = sum(amount for _method, amount, _points in priced)
+    if paid != total:
+        raise PaymentsMismatch(paid=format_money(paid), total=format_money(total))
+    return priced
+
+
+def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> OrderResult:
+    """Record an order: burn the points that paid for it, earn points and growth on the rest.
+
+    Too few points refuses the whole order. The caller checks idempotency first; a second order
+    with the same external id fails on the unique constraint.
+    """
+    payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
+    now = utcnow()
+    if order.occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidOrder(problem="occurred_at is in the future")
+    member = member_service.find(session, program_id=program.id, lock=True, **vars(order.member))
+    member_service.require_active(member)
+    store_id = None
+    if order.store_code:
+        store = store_service.get(session, program_id=program.id, code=order.store_code)
+        if not store.active:
+            raise StoreInactive(store_code=store.code)
+        store_id = store.id
+    exists = session.scalar(
+        select(Order.id).where(
+            Order.program_id == program.id, Order.external_id == order.external_id
+        )
+    )
+    if exists is not None:
+        raise OrderExists(external_id=order.external_id)
+    points_paid = sum(points for _method, _amount, points in payments)
+    earning_paid = sum(
+        amount for method, amount, _points in payments if method in rules.EARNING_METHODS
+    )
+    earning = rules.earn(
+        program.earning,
+        lines=[rules.EarnLine(line.amount_minor, line.category) for line in order.lines],
+        earning_paid_minor=earning_paid,
+        store_code=order.store_code,
+        day=order.occurred_at.astimezone(settings.tz).date(),
+    )
+    total = sum(line.amount_minor for line in order.lines)
+    order_id = session.execute(
+        insert(Order).returning(Order.id),
+        {
+            "program_id": program.id,
+            "external_id": order.external_id,
+            "member_id": member.id,
+            "store_id": store_id,
+            "channel": order.channel,
+            "occurred_at": order.occurred_at,
+            "total_minor": total,
+            "eligible_minor": earning.eligible_minor,
+            "points_paid": points_paid,
+            "points_earned": earning.points,
+            "growth_earned": earning.growth,
+            "refunded_minor": 0,
+            "points_reversed": 0,
+            "growth_reversed": 0,
+            "points_returned": 0,
+            "created_at": now,
+        },
+    ).scalar_one()
+    session.execute(
+        insert(OrderLine),
+        [
+            {
+                "order_id": order_id,
+                "line_no": number,
+                "sku": line.sku,
+                "name": line.name,
+                "category": line.category,
+                "quantity": line.quantity,
+                "unit_price_minor": line.unit_price_minor,
+                "amount_minor": line.amount_minor,
+                "earn_weight": earning.line_points_weight[number - 1],
+                "growth_weight": earning.line_growth_weight[number - 1],
+                "refunded_quantity": 0,
+                "refunded_minor": 0,
+            }
+            for number, line in enumerate(order.lines, start=1)
+        ],
+    )
+    if payments:
+        session.execute(
+            insert(OrderPayment),
+            [
+                {"order_id": order_id, "method": method, "amount_minor": amount, "points": points}
+                for method, amount, points in payments
+            ],
+        )
+    balances: dict[str, int] = {}
+    if points_paid:
+        expiry.expire_member(session, program_id=program.id, member_id=member.id, as_of=now)
+        burn = Posting.open(
+            session,
+            program_id=program.id,
+            member_id=member.id,
+            kind=TransactionKind.redeem,
+            key=f"order:{order.external_id}:pay",
+            occurred_at=order.occurred_at,
+            order_id=order_id,
+        )
+        burn.debit_points(points_paid, counterpart=AccountCode.redeemed)
+        burn.finish()
+        balances.update(burn.balances)
+    if earning.points or earning.growth:
+        gain = Posting.open(
+            session,
+            program_id=program.id,
+            member_id=member.id,
+            kind=TransactionKind.earn,
+            key=f"order:{order.external_id}:earn",
+            occurred_at=order.occurred_at,
+            order_id=order_id,
+        )
+        gain.credit_points(
+            earning.points,
+            counterpart=AccountCode.issued,
+            earned_at=order.occurred_at,
+            expires_at=program.validity.expires_at(order.occurred_at, settings.tz),
+        )
+        gain.change_growth(earning.growth, counterpart=AccountCode.issued)
+        gain.finish()
+        balances.update(gain.balances)
+    if len(balances) < 2:
+        balances = {**member_balances(session, member_id=member.id), **balances}
+    return OrderResult(
+        order_id=order_id,
+        external_id=order.external_id,
+        member_no=member.member_no,
+        total_minor=total,
+        eligible_minor=earning.eligible_minor,
+        points_paid=points_paid,
+        points_earned=earning.points,
+        growth_earned=earning.growth,
+        points_balance=balances.get(Asset.points, 0),
+        growth_balance=balances.get(Asset.growth, 0),
+        occurred_at=order.occurred_at,
+    )
+
+
+def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -> RefundResult:
+    """Refund all or part of an order, taking back earned points and growth in proportion and
+    returning points that paid for the refunded part.
+
+    Shares are cumulative over the order's refunds, so refunding an order in pieces takes back
+    exactly what refunding it at once would. Claw-back of points already spent may leave the
+    balance negative (a debt later earnings pay off); the result reports it.
+    """
+    if refund.amount_minor is not None and refund.lines:
+        raise InvalidRefund(problem="give either amount or lines, not both")
+    member_id = session.scalar(
+        select(Order.member_id).where(
+            Order.program_id == program.id, Order.external_id == refund.order_external_id
+        )
+    )
+    if member_id is None:
+        raise OrderNotFound(external_id=refund.order_external_id)
+    member = session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
+    order = session.scalars(
+        select(Order).where(
+            Order.program_id == program.id, Order.external_id == refund.order_external_id
+        )
+    ).one()
+    lines = list(
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
+        )
+    )
+    states = [
+        rules.LineState(
+            line.quantity, line.amount_minor, line.refunded_quantity, line.refunded_minor
+        )
+        for line in lines
+    ]
+    try:
+        if refund.lines:
+            unknown = set(refund.lines) - {line.line_no for line in lines}
+            if unknown:
+                raise InvalidRefund(problem=f"the order has no line {min(unknown)}")
+            parts = rules.refund_by_lines(
+                states, {number - 1: quantity for number, quantity in refund.lines.items()}
+            )
+        elif refund.amount_minor is not None:
+            if refund.amount_minor <= 0:
+                raise InvalidRefund(problem="amount must be more than zero")
+            parts = rules.refund_by_amount(states, refund.amount_minor)
+        else:
+            parts = rules.refund_by_lines(
+                states, {i: s.quantity - s.refunded_quantity for i, s in enumerate(states)}
+            )
+    except ValueError as exc:
+        raise RefundExceedsOrder(problem=str(exc)) from exc
+    amount = sum(part for _quantity, part in parts)
+    if amount == 0 and not any(quantity for quantity, _part in parts):
+        raise RefundExceedsOrder(problem="nothing is left to refund")
+    shares = []
+    for line, (quantity, part) in zip(lines, parts, strict=True):
+        line.refunded_quantity += quantity
+        line.refunded_minor += part
+        shares.append(
+            Fraction(line.refunded_minor, line.amount_minor)
+            if line.amount_minor
+            else Fraction(line.refunded_quantity, line.quantity)
+        )
+    refunded_total = order.refunded_minor + amount
+    points_reversed = rules.reversal(
+        order.points_earned, order.points_reversed, [line.earn_weight for line in lines], shares
+    )
+    growth_reversed = rules.reversal(
+        order.growth_earned, order.growth_reversed, [line.growth_weight for line in lines], shares
+    )
+    points_returned = rules.reversal(
+        order.points_paid,
+        order.points_returned,
+        [1],
+        [Fraction(refunded_total, order.total_minor) if order.total_minor else Fraction(1)],
+    )
+    session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(
+            refunded_minor=refunded_total,
+            points_reversed=order.points_reversed + points_reversed,
+            growth_reversed=order.growth_reversed + growth_reversed,
+            points_returned=order.points_returned + points_returned,
+        )
+    )
+    refund_id = session.execute(
+        insert(Refund).returning(Refund.id),
+        {
+            "program_id": program.id,
+            "external_id": refund.external_id,
+            "order_id": order.id,
+            "amount_minor": amount,
+            "points_reversed": points_reversed,
+            "growth_reversed": growth_reversed,
+            "points_returned": points_returned,
+            "occurred_at": refund.occurred_at,
+        },
+    ).scalar_one()
+    session.execute(
+        insert(RefundLine),
+        [
+            {"refund_id": refund_id, "order_line_id": line.id, "quantity": q, "amount_minor": p}
+            for line, (q, p) in zip(lines, parts, strict=True)
+            if q or p
+        ],
+    )
+    posting = Posting.open(
+        session,
+        program_id=program.id,
+        member_id=member.id,
+        kind=TransactionKind.refund,
+        key=f"refund:{refund.external_id}",
+        occurred_at=refund.occurred_at,
+        order_id=order.id,
+        refund_id=refund_id,
+    )
+    order_lot = session.scalar(
+        select(PointsLot.id)
+        .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
+        .where(
+            LedgerTransaction.program_id == program.id,
+            LedgerTransaction.idempotency_key == f"order:{order.external_id}:earn",
+        )
+    )
+    posting.debit_points(
+        points_reversed, counterpart=AccountCode.issued, allow_debt=True, first_lot=order_lot
+    )
+    posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
+    posting.credit_points(
+        points_returned,
+        counterpart=AccountCode.redeemed,
+        earned_at=refund.occurred_at,
+        expires_at=program.validity.expires_at(refund.occurred_at, settings.tz),
+    )
+    posting.finish()
+    balances = member_balances(session, member_id=member.id)
+    points_balance = balances.get(Asset.points, 0)
+    return RefundResult(
+        refund_id=refund_id,
+        external_id=refund.external_id,
+        order_external_id=order.external_id,
+        member_no=member.member_no,
+        amount_minor=amount,
+        points_reversed=points_reversed,
+        growth_reversed=growth_reversed,
+        points_returned=points_returned,
+        points_balance=points_balance,
+        growth_balance=balances.get(Asset.growth, 0),
+        points_debt=max(0, -points_balance),
+    )
+
+
+def require_order_store(
+    session: Session, *, program_id: int, external_id: str, store_code: str
+) -> None:
+    """Refuse a store-bound caller acting on another store's order."""
+    from memberkit.auth.service import StoreMismatch
+    from memberkit.store.models import Store
+
+    code = session.scalar(
+        select(Store.code)
+        .join(Order, Order.store_id == Store.id)
+        .where(Order.program_id == program_id, Order.external_id == external_id)
+    )
+    if code is not None and code != store_code:
+        raise StoreMismatch(bound=store_code, store_code=code)

@@ -1,0 +1,132 @@
+"""The program: its configuration, read often and cached in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
+from memberkit.ledger.repository import ensure_system_accounts
+from memberkit.ledger.validity import ValidityError, ValidityPolicy
+from memberkit.order.rules import EarningRules, RulesError
+from memberkit.program.models import Program
+
+DEFAULT_CODE = "default"
+
+
+class InvalidProgramSettings(InvalidInput):
+    """Earning rules or validity policy that do not make sense."""
+
+    code = "invalid_program_settings"
+    message = _("Invalid program settings: {problem}")
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """What the hot path needs of a program, parsed once."""
+
+    id: int
+    code: str
+    name: str
+    currency: str
+    points_name: str
+    points_per_currency_unit: int
+    earning: EarningRules
+    validity: ValidityPolicy
+    raw_earning: dict[str, Any]
+    raw_validity: dict[str, Any]
+
+
+_cache: dict[str, ProgramConfig] = {}
+
+
+def _config(program: Program) -> ProgramConfig:
+    return ProgramConfig(
+        id=program.id,
+        code=program.code,
+        name=program.name,
+        currency=program.currency,
+        points_name=program.points_name,
+        points_per_currency_unit=program.points_per_currency_unit,
+        earning=EarningRules.from_config(program.earning_rules),
+        validity=ValidityPolicy.from_config(program.points_validity),
+        raw_earning=dict(program.earning_rules),
+        raw_validity=dict(program.points_validity),
+    )
+
+
+def ensure_default(session: Session) -> int:
+    """Create the default program and its system accounts if missing; returns its id."""
+    program_id = session.scalar(select(Program.id).where(Program.code == DEFAULT_CODE))
+    if program_id is None:
+        try:
+            with session.begin_nested():
+                program = Program(
+                    code=DEFAULT_CODE,
+                    name="Memberkit",
+                    currency="CNY",
+                    points_name="积分",
+                    points_per_currency_unit=100,
+                    earning_rules={"points_per_unit": "1", "growth_per_unit": "1"},
+                    points_validity={"type": "end_of_year", "years": 1},
+                )
+                session.add(program)
+                session.flush()
+                program_id = program.id
+        except IntegrityError:
+            program_id = session.scalar(select(Program.id).where(Program.code == DEFAULT_CODE))
+    assert program_id is not None
+    ensure_system_accounts(session, program_id=program_id)
+    return program_id
+
+
+def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
+    """Return a program's parsed configuration, from memory after the first read.
+
+    The cache is per process: a change made through :func:`configure` clears it here; other
+    processes see it after their restart (one process runs the embedded default).
+    """
+    config = _cache.get(code)
+    if config is None:
+        program = session.scalars(select(Program).where(Program.code == code)).one()
+        config = _cache[code] = _config(program)
+    return config
+
+
+def forget_cache() -> None:
+    """Drop cached configuration (after a change, and between test databases)."""
+    _cache.clear()
+
+
+def configure(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    earning_rules: dict[str, Any] | None = None,
+    points_validity: dict[str, Any] | None = None,
+    points_per_currency_unit: int | None = None,
+) -> ProgramConfig:
+    """Validate and store new settings of a program; refuses bad settings, changing nothing."""
+    values: dict[str, Any] = {}
+    try:
+        if earning_rules is not None:
+            EarningRules.from_config(earning_rules)
+            values["earning_rules"] = earning_rules
+        if points_validity is not None:
+            ValidityPolicy.from_config(points_validity)
+            values["points_validity"] = points_validity
+    except (RulesError, ValidityError) as exc:
+        raise InvalidProgramSettings(problem=str(exc)) from exc
+    if points_per_currency_unit is not None:
+        if points_per_currency_unit < 1:
+            raise InvalidProgramSettings(problem="points_per_currency_unit must be at least 1")
+        values["points_per_currency_unit"] = points_per_currency_unit
+    if values:
+        session.execute(update(Program).where(Program.id == program.id).values(**values))
+    forget_cache()
+    return get(session, program.code)
