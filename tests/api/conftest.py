@@ -1,0 +1,89 @@
+"""Fixtures of API tests: the real app in a TestClient, and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from memberkit.app import create_app
+from memberkit.auth import service as auth_service
+from memberkit.db import Database
+from memberkit.program import service as program_service
+
+
+def make_key(database: Database, scope: str, store: str | None = None) -> str:
+    """Create an API key and return it."""
+    with database.session_scope() as session:
+        program = program_service.get(session)
+        return auth_service.create(
+            session, program_id=program.id, name=f"test-{scope}", scope=scope, store_code=store
+        )
+
+
+class Api:
+    """A TestClient that sends a key and JSON."""
+
+    def __init__(self, client: TestClient, key: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def post(self, path: str, body: Any, **headers: str) -> Any:
+        return self.client.post(path, json=body, headers={**self.headers, **headers})
+
+    def patch(self, path: str, body: Any, **headers: str) -> Any:
+        return self.client.patch(path, json=body, headers={**self.headers, **headers})
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.headers)
+
+
+@pytest.fixture
+def client(database: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(scheduler=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(client: TestClient, database: Database) -> Api:
+    return Api(client, make_key(database, "admin"))
+
+
+@pytest.fixture
+def store(admin: Api) -> dict[str, Any]:
+    response = admin.post(
+        "/api/v1/stores",
+        {"code": "SH001", "name": "上海南京东路店", "type": "direct", "city": "上海"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def member(admin: Api, store: dict[str, Any]) -> dict[str, Any]:
+    response = admin.post(
+        "/api/v1/members",
+        {"phone": "13800138000", "name": "张三", "birthday": "1990-05-01", "store_code": "SH001"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def order_body(member_no: str, external_id: str = "POS-SH001-000123", **overrides: Any) -> dict[str, Any]:
+    """The contract's example order, with overrides."""
+    body = {
+        "external_id": external_id,
+        "member_no": member_no,
+        "store_code": "SH001",
+        "channel": "store",
+        "occurred_at": "2026-11-22T10:00:00+08:00",
+        "lines": [
+            {"sku": "A1", "name": "拿铁", "category": "coffee", "quantity": 2,
+             "unit_price": "30.00", "amount": "60.00"}
+        ],
+        "payments": [{"method": "wechat", "amount": "60.00"}],
+    }
+    body.update(overrides)
+    return body
