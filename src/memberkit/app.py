@@ -27,7 +27,11 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         database = get_database()
         with database.session_scope() as session:
             program_service.ensure_default(session)
-        runner = Scheduler(database) if (settings.scheduler if scheduler is None else scheduler) else None
+        runner = (
+            Scheduler(database)
+            if (settings.scheduler if scheduler is None else scheduler)
+            else None
+        )
         if runner is not None:
             runner.start()
         yield
@@ -37,7 +41,8 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
     app = FastAPI(
         title="Memberkit API",
         version="1",
-        description="Membership and loyalty (会员管理系统): members, stores, points, orders, refunds. "
+        description="Membership and loyalty (会员管理系统): members, stores, points, orders, "
+        "refunds. "
         "Authenticate with `Authorization: Bearer <key>` (create one with `memberkit apikey "
         "create`). Money is a decimal string with two places, points are integers, times are "
         "ISO 8601 with offset. Errors are RFC 9457 problem+json with a stable `code`.",

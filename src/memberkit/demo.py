@@ -35,11 +35,16 @@ CITIES = {
     "武汉": ("WH", ["江汉路店", "光谷店"]),
 }
 CATALOG = [
-    ("C001", "拿铁", "coffee", 3000), ("C002", "美式", "coffee", 2500),
-    ("C003", "澳白", "coffee", 3200), ("B001", "可颂", "bakery", 1800),
-    ("B002", "肉桂卷", "bakery", 2200), ("M001", "保湿面霜", "beauty", 26800),
-    ("M002", "精华液", "beauty", 49900), ("A001", "纯棉T恤", "apparel", 12900),
-    ("A002", "羊毛围巾", "apparel", 39900), ("G001", "礼品卡", "gift_card", 50000),
+    ("C001", "拿铁", "coffee", 3000),
+    ("C002", "美式", "coffee", 2500),
+    ("C003", "澳白", "coffee", 3200),
+    ("B001", "可颂", "bakery", 1800),
+    ("B002", "肉桂卷", "bakery", 2200),
+    ("M001", "保湿面霜", "beauty", 26800),
+    ("M002", "精华液", "beauty", 49900),
+    ("A001", "纯棉T恤", "apparel", 12900),
+    ("A002", "羊毛围巾", "apparel", 39900),
+    ("G001", "礼品卡", "gift_card", 50000),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
@@ -97,7 +102,7 @@ def load(
     batch = 500
     for first in range(0, members, batch):
         with database.session_scope() as session:
-            for i in range(first, min(first + batch, members)):
+            for _number in range(first, min(first + batch, members)):
                 when = start + timedelta(seconds=rng.uniform(0, 700 * 86400))
                 member = member_service.register(
                     session,
@@ -105,10 +110,15 @@ def load(
                     phone=f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
                     name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
                     gender=rng.choice(("male", "female", "female", "unknown")),
-                    birthday=date(rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)),
+                    birthday=date(
+                        rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)
+                    ),
                     store_code=rng.choice(store_codes),
                     channel=rng.choice(("store", "store", "mini_program", "online")),
-                    tags=rng.sample(["coffee_lover", "beauty", "student", "office", "family"], k=rng.randrange(0, 3)),
+                    tags=rng.sample(
+                        ["coffee_lover", "beauty", "student", "office", "family"],
+                        k=rng.randrange(0, 3),
+                    ),
                     registered_at=when,
                     rng=rng,
                 )
@@ -122,7 +132,9 @@ def load(
     buyers = rng.choices(range(members), weights=weights, k=orders)
     for n, index in enumerate(buyers):
         begin = joined[index]
-        moment = begin + timedelta(seconds=rng.uniform(0, max(60.0, (now - begin).total_seconds() - 60)))
+        moment = begin + timedelta(
+            seconds=rng.uniform(0, max(60.0, (now - begin).total_seconds() - 60))
+        )
         plan.append((moment, index, n))
     plan.sort()
 
@@ -132,14 +144,23 @@ def load(
     batch = 400
     for first in range(0, len(plan), batch):
         with database.session_scope() as session:
-            for moment, index, n in plan[first:first + batch]:
+            for moment, index, n in plan[first : first + batch]:
                 while pending_refunds and pending_refunds[0][0] <= moment:
                     when, external_id, number = pending_refunds.pop(0)
                     _refund(session, program, rng, when, external_id, number)
                     counts["refunds"] += 1
                 external_id = f"DEMO-{n + 1:06d}"
-                result = _order(session, program, rng, moment, external_id, member_nos[index],
-                                rng.choice(store_codes), balances.get(index, 0), counts)
+                result = _order(
+                    session,
+                    program,
+                    rng,
+                    moment,
+                    external_id,
+                    member_nos[index],
+                    rng.choice(store_codes),
+                    balances.get(index, 0),
+                    counts,
+                )
                 balances[index] = result.points_balance
                 counts["orders"] += 1
                 if rng.random() < 0.03:
@@ -156,8 +177,12 @@ def load(
 
     expired = expiry.run(database, as_of=now)
     return DemoSummary(
-        stores=len(store_codes), members=members, orders=counts["orders"],
-        refunds=counts["refunds"], points_payments=counts["points"], expired_points=expired.points,
+        stores=len(store_codes),
+        members=members,
+        orders=counts["orders"],
+        refunds=counts["refunds"],
+        points_payments=counts["points"],
+        expired_points=expired.points,
     )
 
 
@@ -167,8 +192,12 @@ def _stores(session: Session, program_id: int) -> list[str]:
         for number, name in enumerate(names, start=1):
             code = f"{prefix}{number:03d}"
             store_service.create(
-                session, program_id=program_id, code=code, name=f"{city}{name}",
-                type=StoreType.franchise if number % 4 == 0 else StoreType.direct, city=city,
+                session,
+                program_id=program_id,
+                code=code,
+                name=f"{city}{name}",
+                type=StoreType.franchise if number % 4 == 0 else StoreType.direct,
+                city=city,
             )
             codes.append(code)
     return codes
@@ -186,8 +215,10 @@ def _order(
     counts: dict[str, int],
 ) -> order_service.OrderResult:
     lines = []
-    for sku, name, category, price in rng.sample(CATALOG[:-1] if rng.random() > 0.01 else CATALOG,
-                                                  k=min(len(CATALOG) - 1, 1 + int(rng.expovariate(1.2)))):
+    for sku, name, category, price in rng.sample(
+        CATALOG[:-1] if rng.random() > 0.01 else CATALOG,
+        k=min(len(CATALOG) - 1, 1 + int(rng.expovariate(1.2))),
+    ):
         quantity = 1 + int(rng.expovariate(2.0))
         lines.append(order_service.LineIn(sku, name, category, quantity, price, quantity * price))
     total = sum(line.amount_minor for line in lines)
@@ -195,7 +226,9 @@ def _order(
     points = 0
     if balance >= 2000 and rng.random() < 0.15:
         points = min(balance // 100 * 100, total // 2 // 100 * 100, 20000)
-    payments = [order_service.PaymentIn(method, total - points * 100 // program.points_per_currency_unit)]
+    payments = [
+        order_service.PaymentIn(method, total - points * 100 // program.points_per_currency_unit)
+    ]
     if points:
         payments.append(order_service.PaymentIn("points", points=points))
     order = order_service.OrderIn(
@@ -215,7 +248,12 @@ def _order(
             return result
         except InsufficientPoints:  # expired since the balance was seen: pay in full instead
             order = order_service.OrderIn(
-                external_id, order.member, store_code, "store", moment, lines,
+                external_id,
+                order.member,
+                store_code,
+                "store",
+                moment,
+                lines,
                 [order_service.PaymentIn(method, total)],
             )
     return order_service.post_order(session, program=program, order=order)
@@ -237,5 +275,3 @@ def _refund(
         lines={} if full else {1: 1},
     )
     order_service.post_refund(session, program=program, refund=refund)
-
-

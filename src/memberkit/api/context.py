@@ -79,9 +79,7 @@ class ApiContext:
         raise AssertionError("unreachable")
 
 
-def _context(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> ApiContext:
+def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:
     database = get_database()
     with database.session_scope() as session:
         principal = auth_service.authenticate(session, authorization)

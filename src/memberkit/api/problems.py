@@ -1,4 +1,4 @@
-"""Errors as RFC 9457 problem+json, with a stable ``code`` and a message in the caller's language."""
+"""Errors as RFC 9457 problem+json: a stable ``code``, a message in the caller's language."""
 
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ _HTTP_MESSAGES = {
 
 
 def problem(
-    request: Request, *, status: int, code: str, message: str, extra: dict[str, Any] | None = None,
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    message: str,
+    extra: dict[str, Any] | None = None,
     **params: Any,
 ) -> JSONResponse:
     """Render one problem in the request's language."""
@@ -37,8 +42,12 @@ def problem(
         "instance": request.url.path,
         **(extra or {}),
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE,
-                        headers={"Content-Language": locale.replace("_", "-")})
+    return JSONResponse(
+        body,
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers={"Content-Language": locale.replace("_", "-")},
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -46,8 +55,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MemberkitError)
     async def _domain(request: Request, exc: MemberkitError) -> JSONResponse:
-        return problem(request, status=exc.status, code=exc.code, message=exc.message,
-                       **exc.params)
+        return problem(request, status=exc.status, code=exc.code, message=exc.message, **exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -60,7 +68,9 @@ def install(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         return problem(
-            request, status=422, code="validation_error",
+            request,
+            status=422,
+            code="validation_error",
             message=_("The request is not valid: {fields}."),
             fields=", ".join(e["field"] or "body" for e in errors),
             extra={"errors": errors},
@@ -74,5 +84,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, status=500, code="internal_error",
-                       message=_("An unexpected error occurred; nothing was changed."))
+        return problem(
+            request,
+            status=500,
+            code="internal_error",
+            message=_("An unexpected error occurred; nothing was changed."),
+        )

@@ -9,22 +9,35 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from memberkit.config import settings
 from memberkit.db import get_database
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.time import start_of_local_day, utcnow
 
-app = typer.Typer(help="Memberkit: membership and loyalty platform (会员管理系统).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Memberkit: membership and loyalty platform (会员管理系统).", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs, run by hand.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (jobs_app, "jobs"), (apikey_app, "apikey"),
-                  (import_app, "import"), (ledger_app, "ledger")):
+for sub, name in (
+    (db_app, "db"),
+    (jobs_app, "jobs"),
+    (apikey_app, "apikey"),
+    (import_app, "import"),
+    (ledger_app, "ledger"),
+):
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -37,8 +50,12 @@ def say(message: str, **params: object) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
@@ -75,14 +92,17 @@ def serve(
 
 @app.command()
 def demo(
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if members exist.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if members exist.")
+    ] = False,
     members: Annotated[int, typer.Option(min=1, help="How many members.")] = 5000,
     orders: Annotated[int, typer.Option(min=0, help="How many orders.")] = 60000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 20261122,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same data.")
+    ] = 20261122,
 ) -> None:
     """Load a deterministic demo chain: ~20 stores, members, two years of orders, refunds."""
     from memberkit import demo as demo_data
-    from memberkit.kit.money import display_money  # noqa: F401  (money shown below)
 
     database = get_database()
     if not demo_data.is_empty(database):
@@ -92,21 +112,27 @@ def demo(
         say(_("The database already has members; demo data goes into an empty database."))
         raise typer.Exit(1)
     with _progress() as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(translate(stage.capitalize()), total=total)
             progress.update(tasks[stage], completed=done)
 
-        summary = demo_data.load(database, members=members, orders=orders, seed=seed,
-                                 now=utcnow(), progress=report)
+        summary = demo_data.load(
+            database, members=members, orders=orders, seed=seed, now=utcnow(), progress=report
+        )
     say(
-        _("Demo loaded: {stores} stores, {members} members, {orders} orders "
-          "({points_payments} paid partly with points), {refunds} refunds, "
-          "{expired} points expired."),
-        stores=summary.stores, members=summary.members, orders=summary.orders,
-        points_payments=summary.points_payments, refunds=summary.refunds,
+        _(
+            "Demo loaded: {stores} stores, {members} members, {orders} orders "
+            "({points_payments} paid partly with points), {refunds} refunds, "
+            "{expired} points expired."
+        ),
+        stores=summary.stores,
+        members=summary.members,
+        orders=summary.orders,
+        points_payments=summary.points_payments,
+        refunds=summary.refunds,
         expired=summary.expired_points,
     )
 
@@ -132,18 +158,28 @@ def apikey_create(
     except MemberkitError as exc:
         console.print(f"[red]{exc.detail()}[/red]")
         raise typer.Exit(2) from None
-    say(_("API key created for {name} (scope {scope}). Store it now; it is not shown again:"),
-        name=name, scope=scope)
+    say(
+        _("API key created for {name} (scope {scope}). Store it now; it is not shown again:"),
+        name=name,
+        scope=scope,
+    )
     print(key)
 
 
 @import_app.command("members")
 def import_members(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="CSV with a header row: phone, name, gender, "
-                                         "birthday, email, store_code, channel, tags (;-separated).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV with a header row: phone, name, gender, "
+            "birthday, email, store_code, channel, tags (;-separated).",
+        ),
+    ],
 ) -> None:
-    """Import members from CSV: bad rows are reported, the rest imported; existing phones skipped."""
+    """Import members from CSV: bad rows reported, the rest imported, known phones skipped."""
     from memberkit.member import importer
 
     database = get_database()
@@ -151,19 +187,27 @@ def import_members(
         rows = list(csv.DictReader(handle))
     with _progress() as progress:
         task = progress.add_task(translate(_("Importing members")), total=len(rows))
-        result = importer.import_rows(database, rows, progress=lambda n: progress.update(task, completed=n))
+        result = importer.import_rows(
+            database, rows, progress=lambda n: progress.update(task, completed=n)
+        )
     for line, message in result.errors:
         console.print(translate(_("Row {line}: {message}"), line=line, message=message))
-    say(_("{created} members imported, {skipped} already present, {failed} rows with errors."),
-        created=result.created, skipped=result.skipped, failed=len(result.errors))
+    say(
+        _("{created} members imported, {skipped} already present, {failed} rows with errors."),
+        created=result.created,
+        skipped=result.skipped,
+        failed=len(result.errors),
+    )
     if result.errors:
         raise typer.Exit(1)
 
 
 @jobs_app.command("expire-points")
 def expire_points(
-    as_of: Annotated[str | None, typer.Option(
-        help="Expire as at the start of this local date (YYYY-MM-DD); default now.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Expire as at the start of this local date (YYYY-MM-DD); default now."),
+    ] = None,
 ) -> None:
     """Expire every points lot due by now (or by --as-of); safe to repeat."""
     from memberkit.ledger import expiry
@@ -177,10 +221,17 @@ def expire_points(
             raise typer.Exit(2) from None
     with _progress() as progress:
         task = progress.add_task(translate(_("Expiring points")), total=None)
-        result = expiry.run(get_database(), as_of=moment,
-                            progress=lambda done, total: progress.update(task, completed=done, total=total))
-    say(_("{points} points expired in {lots} lots of {members} members."),
-        points=result.points, lots=result.lots, members=result.members)
+        result = expiry.run(
+            get_database(),
+            as_of=moment,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    say(
+        _("{points} points expired in {lots} lots of {members} members."),
+        points=result.points,
+        lots=result.lots,
+        members=result.members,
+    )
 
 
 @ledger_app.command("check")
@@ -193,11 +244,21 @@ def ledger_check() -> None:
     for problem in report.problems:
         console.print(f"[red]{problem}[/red]")
     for member_no, debt in report.debts:
-        say(_("Member {member_no} owes {debt} points (claw-back of spent points)."),
-            member_no=member_no, debt=debt)
+        say(
+            _("Member {member_no} owes {debt} points (claw-back of spent points)."),
+            member_no=member_no,
+            debt=debt,
+        )
     if report.ok:
-        say(_("Ledger holds: {transactions} transactions, {accounts} member accounts, {lots} lots checked."),
-            transactions=report.transactions, accounts=report.accounts, lots=report.lots)
+        say(
+            _(
+                "Ledger holds: {transactions} transactions, {accounts} member accounts, "
+                "{lots} lots checked."
+            ),
+            transactions=report.transactions,
+            accounts=report.accounts,
+            lots=report.lots,
+        )
     else:
         say(_("Ledger check failed: {count} problems."), count=len(report.problems))
         raise typer.Exit(1)

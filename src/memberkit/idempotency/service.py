@@ -15,7 +15,9 @@ from memberkit.idempotency.models import IdempotencyRecord
 
 def fingerprint(payload: Any) -> str:
     """Return a hash of a request's content (canonical JSON)."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -24,9 +26,11 @@ def replay(
 ) -> tuple[int, dict[str, Any]] | None:
     """Return the stored (status, response) for ``key``; refuse other content under it."""
     row = session.execute(
-        select(IdempotencyRecord.request_hash, IdempotencyRecord.status_code,
-               IdempotencyRecord.response)
-        .where(IdempotencyRecord.program_id == program_id, IdempotencyRecord.key == key)
+        select(
+            IdempotencyRecord.request_hash,
+            IdempotencyRecord.status_code,
+            IdempotencyRecord.response,
+        ).where(IdempotencyRecord.program_id == program_id, IdempotencyRecord.key == key)
     ).one_or_none()
     if row is None:
         return None

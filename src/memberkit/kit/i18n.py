@@ -35,7 +35,7 @@ def catalog(locale: str) -> dict[str, str]:
     }
 
 
-def translate(message: str, locale: str | None = None, **params: object) -> str:
+def translate(message: str, locale: str | None = None, /, **params: object) -> str:
     """Translate a marked message into ``locale`` and fill its ``{named}`` parameters."""
     text = catalog(locale or settings.default_locale).get(message, message)
     return text.format(**params) if params else text

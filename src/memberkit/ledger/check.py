@@ -28,14 +28,16 @@ class CheckReport:
 
 
 def check(session: Session, *, limit: int = 50) -> CheckReport:
-    """Verify zero-sum per transaction and asset, balance = Σ entries for every member account,
+    """Verify the ledger's promises from its entries; list members in debt.
+
+    Checks zero-sum per transaction and asset, balance = Σ entries for every member account,
     lot remaining = Σ its entries within [0, amount], lots covering exactly a non-negative
     balance, and each entry's running balance. Lists members whose balance is negative (debt).
     """
     report = CheckReport()
-    report.transactions = session.scalar(
-        select(func.count(func.distinct(LedgerEntry.transaction_id)))
-    ) or 0
+    report.transactions = (
+        session.scalar(select(func.count(func.distinct(LedgerEntry.transaction_id)))) or 0
+    )
     for txn, asset, total in session.execute(
         select(LedgerEntry.transaction_id, LedgerEntry.asset, func.sum(LedgerEntry.amount))
         .group_by(LedgerEntry.transaction_id, LedgerEntry.asset)
@@ -50,18 +52,27 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
         .subquery()
     )
     member_accounts = select(Account).where(Account.code == AccountCode.member)
-    report.accounts = session.scalar(select(func.count()).select_from(member_accounts.subquery())) or 0
+    report.accounts = (
+        session.scalar(select(func.count()).select_from(member_accounts.subquery())) or 0
+    )
     for account_id, member_no, asset, balance, total in session.execute(
-        select(Account.id, Member.member_no, Account.asset, Account.balance,
-               func.coalesce(sums.c.total, 0))
+        select(
+            Account.id,
+            Member.member_no,
+            Account.asset,
+            Account.balance,
+            func.coalesce(sums.c.total, 0),
+        )
         .join(Member, Member.id == Account.member_id)
         .outerjoin(sums, sums.c.account_id == Account.id)
-        .where(Account.code == AccountCode.member,
-               Account.balance != func.coalesce(sums.c.total, 0))
+        .where(
+            Account.code == AccountCode.member, Account.balance != func.coalesce(sums.c.total, 0)
+        )
         .limit(limit)
     ):
         report.problems.append(
-            f"account {account_id} ({member_no} {asset}): balance {balance} but entries sum to {total}"
+            f"account {account_id} ({member_no} {asset}): balance {balance}, "
+            f"but entries sum to {total}"
         )
 
     lot_sums = (
@@ -72,7 +83,9 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
     )
     report.lots = session.scalar(select(func.count(PointsLot.id))) or 0
     for lot_id, remaining, amount, total in session.execute(
-        select(PointsLot.id, PointsLot.remaining, PointsLot.amount, func.coalesce(lot_sums.c.total, 0))
+        select(
+            PointsLot.id, PointsLot.remaining, PointsLot.amount, func.coalesce(lot_sums.c.total, 0)
+        )
         .outerjoin(lot_sums, lot_sums.c.lot_id == PointsLot.id)
         .where(
             (PointsLot.remaining != func.coalesce(lot_sums.c.total, 0))
@@ -108,14 +121,19 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
             f"member {member_no}: points balance {balance} but lots hold {in_lots}"
         )
 
-    running = select(
-        LedgerEntry.id,
-        LedgerEntry.balance_after,
-        func.sum(LedgerEntry.amount).over(
-            partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id
-        ).label("running"),
-    ).join(Account, and_(Account.id == LedgerEntry.account_id,
-                         Account.code == AccountCode.member)).subquery()
+    running = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.balance_after,
+            func.sum(LedgerEntry.amount)
+            .over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id)
+            .label("running"),
+        )
+        .join(
+            Account, and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member)
+        )
+        .subquery()
+    )
     for entry_id, after, expected in session.execute(
         select(running.c.id, running.c.balance_after, running.c.running)
         .where(running.c.balance_after != running.c.running)

@@ -96,12 +96,15 @@ def get_points(
     context: ReadContext,
     expiring_within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
 ) -> PointsOut:
-    """Return the balance, any debt, and the open lots by expiry; ``expiring_points`` is what
-    expires within ``expiring_within_days``."""
+    """Return the balance, any debt, and the open lots by expiry.
+
+    ``expiring_points`` is what expires within ``expiring_within_days``.
+    """
     with context.transaction() as session:
         member = member_service.find(session, program_id=context.program.id, member_no=member_no)
         view = queries.points(
-            session, member_id=member.id,
+            session,
+            member_id=member.id,
             horizon=utcnow() + timedelta(days=expiring_within_days),
         )
     return PointsOut(
@@ -170,8 +173,11 @@ def adjust_points(
     context: AdminContext,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Credit or debit points by hand (admin keys). Needs an ``Idempotency-Key`` header; the
-    acting key's name is recorded. A debit never takes the balance below zero."""
+    """Credit or debit points by hand (admin keys), with a reason.
+
+    Needs an ``Idempotency-Key`` header; the acting key's name is recorded. A debit never takes
+    the balance below zero.
+    """
     if not idempotency_key:
         raise MissingIdempotencyKey()
     if body.points == 0:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def consume(lots: list[OpenLot], points: int, *, first: int | None = None) -> li
         key=lambda lot: (
             lot.id != first,
             lot.expires_at is None,
-            lot.expires_at or datetime.max,
+            lot.expires_at or _NEVER,
             lot.id,
         ),
     )

@@ -41,8 +41,6 @@ def points(session: Session, *, member_id: int, horizon: datetime) -> PointsView
     )
     lots = [LotView(r.remaining, r.earned_at, r.expires_at) for r in rows]
     soon = sum(
-        lot.remaining
-        for lot in lots
-        if lot.expires_at is not None and lot.expires_at <= horizon
+        lot.remaining for lot in lots if lot.expires_at is not None and lot.expires_at <= horizon
     )
     return PointsView(balance=balance, debt=max(0, -balance), expiring_within=soon, lots=lots)

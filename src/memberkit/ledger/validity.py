@@ -17,7 +17,9 @@ class ValidityError(ValueError):
 
 @dataclass(frozen=True)
 class ValidityPolicy:
-    """``never``; ``rolling_days`` (valid ``days`` days after the earning day); ``end_of_year``
+    """When points expire.
+
+    ``never``; ``rolling_days`` (valid ``days`` days after the earning day); ``end_of_year``
     (valid to 31 December of the earning year plus ``years``, the usual 次年年底 rule).
     """
 
@@ -50,8 +52,9 @@ class ValidityPolicy:
         return date(earned.year + self.years, 12, 31)
 
     def expires_at(self, earned_at: datetime, tz: ZoneInfo) -> datetime | None:
-        """Return the UTC instant at which a lot earned at ``earned_at`` expires (local midnight
-        after its last valid day).
+        """Return the UTC instant a lot earned at ``earned_at`` expires, or None for never.
+
+        That is local midnight after its last valid day.
         """
         last = self.last_valid_day(earned_at.astimezone(tz).date())
         if last is None:

@@ -84,15 +84,26 @@ def _out(view: service.MemberView) -> MemberOut:
 def register_member(
     body: MemberIn, context: PosContext, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Register a member. With an ``Idempotency-Key`` a repeat returns the first response (200);
-    without one, a second registration of the same phone is a 409 ``member_exists``."""
+    """Register a member.
+
+    With an ``Idempotency-Key`` a repeat returns the first response (200); without one, a second
+    registration of the same phone is a 409 ``member_exists``.
+    """
     store_code = context.principal.store_for(body.store_code)
 
     def action(session: Session) -> MemberOut:
         member = service.register(
-            session, program_id=context.program.id, phone=body.phone, name=body.name,
-            gender=body.gender, birthday=body.birthday, email=body.email, store_code=store_code,
-            channel=body.channel, referrer_member_no=body.referrer_member_no, tags=body.tags,
+            session,
+            program_id=context.program.id,
+            phone=body.phone,
+            name=body.name,
+            gender=body.gender,
+            birthday=body.birthday,
+            email=body.email,
+            store_code=store_code,
+            channel=body.channel,
+            referrer_member_no=body.referrer_member_no,
+            tags=body.tags,
         )
         return _out(service.view(session, member))
 
@@ -113,7 +124,9 @@ def find_member(
     if (phone is None) == (qr_token is None):
         raise service.InvalidMember(problem="give exactly one of phone, qr_token")
     with context.transaction() as session:
-        member = service.find(session, program_id=context.program.id, phone=phone, qr_token=qr_token)
+        member = service.find(
+            session, program_id=context.program.id, phone=phone, qr_token=qr_token
+        )
         return _out(service.view(session, member))
 
 
@@ -127,8 +140,10 @@ def get_member(member_no: str, context: ReadContext) -> MemberOut:
 
 @router.patch("/{member_no}", response_model=MemberOut)
 def change_member(member_no: str, body: MemberPatch, context: PosContext) -> MemberOut:
-    """Change a member's profile, tags or (admin keys only) status. Setting the same values
-    again changes nothing, so a repeat is harmless."""
+    """Change a member's profile, tags or (admin keys only) status.
+
+    Setting the same values again changes nothing, so a repeat is harmless.
+    """
     changes = body.model_dump(exclude_unset=True)
     if "status" in changes:
         context.principal.require(Scope.admin)
@@ -136,7 +151,9 @@ def change_member(member_no: str, body: MemberPatch, context: PosContext) -> Mem
         if required in changes and changes[required] is None:
             raise service.InvalidMember(problem=f"{required} cannot be empty")
     with context.transaction() as session:
-        member = service.find(session, program_id=context.program.id, member_no=member_no, lock=True)
+        member = service.find(
+            session, program_id=context.program.id, member_no=member_no, lock=True
+        )
         service.change(session, member=member, changes=changes)
         return _out(service.view(session, member))
 
@@ -145,7 +162,9 @@ def change_member(member_no: str, body: MemberPatch, context: PosContext) -> Mem
 def rotate_qr_token(member_no: str, context: PosContext) -> QrTokenOut:
     """Issue a new short-lived QR token for the member's card; the previous one stops working."""
     with context.transaction() as session:
-        member = service.find(session, program_id=context.program.id, member_no=member_no, lock=True)
+        member = service.find(
+            session, program_id=context.program.id, member_no=member_no, lock=True
+        )
         token, expires_at = service.rotate_qr(session, member=member)
         return QrTokenOut(member_no=member.member_no, qr_token=token, expires_at=expires_at)
 

@@ -31,13 +31,17 @@ def import_rows(
     for first in range(0, len(rows), BATCH):
         with database.session_scope() as session:
             program = program_service.get(session)
-            for offset, row in enumerate(rows[first:first + BATCH]):
+            for offset, row in enumerate(rows[first : first + BATCH]):
                 line = first + offset + 2  # the header is line 1
                 clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
                 try:
-                    birthday = date.fromisoformat(clean["birthday"]) if clean.get("birthday") else None
+                    birthday = (
+                        date.fromisoformat(clean["birthday"]) if clean.get("birthday") else None
+                    )
                 except ValueError:
-                    result.errors.append((line, f"birthday {clean['birthday']!r} is not YYYY-MM-DD"))
+                    result.errors.append(
+                        (line, f"birthday {clean['birthday']!r} is not YYYY-MM-DD")
+                    )
                     continue
                 try:
                     with session.begin_nested():

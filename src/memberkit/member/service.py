@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.kit import crypto
 from memberkit.kit.i18n import _
-from memberkit.kit.time import utcnow
+from memberkit.kit.time import today, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.rules import new_member_no, normalize_phone, valid_email
@@ -91,7 +91,7 @@ class MemberView:
 def _check_profile(*, gender: str | None, birthday: date | None, email: str | None) -> None:
     if gender is not None and gender not in GENDERS:
         raise InvalidMember(problem=f"gender must be one of {', '.join(GENDERS)}")
-    if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
+    if birthday is not None and not date(1900, 1, 1) <= birthday <= today():
         raise InvalidMember(problem="birthday must be between 1900-01-01 and today")
     if email is not None and not valid_email(email):
         raise InvalidMember(problem=f"{email} is not an e-mail address")

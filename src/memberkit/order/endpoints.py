@@ -120,8 +120,12 @@ class RefundOut(BaseModel):
     status: Literal["refunded"] = "refunded"
 
 
-@router.post("/orders", status_code=201, response_model=OrderOut,
-             responses={200: {"description": "A repeat of an order already posted"}})
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderOut,
+    responses={200: {"description": "A repeat of an order already posted"}},
+)
 def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
     """Post an order: burn points paying for it, earn points and growth on the rest.
 
@@ -137,8 +141,15 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
         channel=body.channel,
         occurred_at=body.occurred_at,
         lines=[
-            service.LineIn(line.sku, line.name, line.category, line.quantity, line.unit_price,
-                           line.amount, line.discount)
+            service.LineIn(
+                line.sku,
+                line.name,
+                line.category,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.discount,
+            )
             for line in body.lines
         ],
         payments=[service.PaymentIn(p.method, p.amount, p.points) for p in body.payments],
@@ -163,8 +174,12 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
     return context.idempotent(key=f"order:{body.external_id}", payload=body, action=action)
 
 
-@router.post("/refunds", status_code=201, response_model=RefundOut,
-             responses={200: {"description": "A repeat of a refund already posted"}})
+@router.post(
+    "/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    responses={200: {"description": "A repeat of a refund already posted"}},
+)
 def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
     """Refund all or part of an order (by lines or by amount), idempotent by ``external_id``.
 
@@ -183,14 +198,17 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
         quantities: dict[int, int] = {}
         for line in body.lines:
             quantities[line.line_no] = quantities.get(line.line_no, 0) + line.quantity
-        refund = service.RefundIn(refund.external_id, refund.order_external_id,
-                                  refund.occurred_at, None, quantities)
+        refund = service.RefundIn(
+            refund.external_id, refund.order_external_id, refund.occurred_at, None, quantities
+        )
 
     def action(session: Session) -> RefundOut:
         if context.principal.store_code is not None:
             service.require_order_store(
-                session, program_id=context.program.id,
-                external_id=body.order_external_id, store_code=context.principal.store_code,
+                session,
+                program_id=context.program.id,
+                external_id=body.order_external_id,
+                store_code=context.principal.store_code,
             )
         result = service.post_refund(session, program=context.program, refund=refund)
         return RefundOut(

@@ -154,7 +154,7 @@ class OrderResult:
 
 @dataclass(frozen=True)
 class RefundIn:
-    """A refund: by ``lines`` ({line_no: quantity}), by ``amount_minor``, or else all that is left."""
+    """A refund by ``lines`` ({line_no: quantity}), by ``amount_minor``, or else of all left."""
 
     external_id: str
     order_external_id: str
@@ -362,12 +362,12 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
 
 
 def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -> RefundResult:
-    """Refund all or part of an order, taking back earned points and growth in proportion and
-    returning points that paid for the refunded part.
+    """Refund all or part of an order.
 
-    Shares are cumulative over the order's refunds, so refunding an order in pieces takes back
-    exactly what refunding it at once would. Claw-back of points already spent may leave the
-    balance negative (a debt later earnings pay off); the result reports it.
+    Earned points and growth are taken back in proportion; points that paid for the refunded
+    part are returned. Shares are cumulative over the order's refunds, so refunding an order
+    in pieces takes back exactly what refunding it at once would. Claw-back of points already
+    spent may leave the balance negative (a debt later earnings pay off); the result says so.
     """
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem="give either amount or lines, not both")

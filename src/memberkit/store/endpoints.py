@@ -40,8 +40,14 @@ class StoreOut(BaseModel):
     @classmethod
     def of(cls, store: Store) -> StoreOut:
         """Build from a model."""
-        return cls(code=store.code, name=store.name, type=StoreType(store.type), city=store.city,
-                   active=store.active, created_at=store.created_at)
+        return cls(
+            code=store.code,
+            name=store.name,
+            type=StoreType(store.type),
+            city=store.city,
+            active=store.active,
+            created_at=store.created_at,
+        )
 
 
 class StoreList(BaseModel):
@@ -51,14 +57,23 @@ class StoreList(BaseModel):
     page: Page
 
 
-@router.post("", status_code=201, response_model=StoreOut,
-             responses={200: {"description": "The same store existed already"}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=StoreOut,
+    responses={200: {"description": "The same store existed already"}},
+)
 def create_store(body: StoreIn, context: AdminContext) -> JSONResponse:
     """Create a store; repeating the same request returns it with 200, other content is a 409."""
     with context.transaction() as session:
         store, created = service.create(
-            session, program_id=context.program.id, code=body.code, name=body.name,
-            type=body.type, city=body.city, active=body.active,
+            session,
+            program_id=context.program.id,
+            code=body.code,
+            name=body.name,
+            type=body.type,
+            city=body.city,
+            active=body.active,
         )
         out = StoreOut.of(store)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
@@ -75,11 +90,17 @@ def list_stores(
     """List stores by code, optionally of one city or only active ones."""
     with context.transaction() as session:
         total, stores = service.listing(
-            session, program_id=context.program.id, city=city, active=active,
-            offset=(page - 1) * page_size, limit=page_size,
+            session,
+            program_id=context.program.id,
+            city=city,
+            active=active,
+            offset=(page - 1) * page_size,
+            limit=page_size,
         )
-        return StoreList(items=[StoreOut.of(s) for s in stores],
-                         page=Page(page=page, page_size=page_size, total=total))
+        return StoreList(
+            items=[StoreOut.of(s) for s in stores],
+            page=Page(page=page, page_size=page_size, total=total),
+        )
 
 
 @router.get("/{code}", response_model=StoreOut)
