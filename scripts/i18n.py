@@ -15,6 +15,7 @@ entries by hand, then run ``.venv/bin/pytest -q tests/test_i18n.py``.
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -29,18 +30,19 @@ TEMPLATE = LOCALE_DIR / "messages.pot"
 def main() -> None:
     """Extract the template, update every catalog and mirror msgids into ``en``."""
     pybabel = CommandLineInterface().run
-    pybabel(["pybabel", "-q", "extract", "-k", "_", "--no-location", "--sort-output",
-             "--project", "memberkit", "-o", str(TEMPLATE), str(SOURCE)])
-    pybabel(["pybabel", "-q", "update", "--no-fuzzy-matching", "-i", str(TEMPLATE),
-             "-d", str(LOCALE_DIR)])
+    extract = "pybabel -q extract -k _ --no-location --sort-output --project memberkit -o"
+    pybabel([*extract.split(), str(TEMPLATE), str(SOURCE)])
+    update = "pybabel -q update --no-fuzzy-matching -i"
+    pybabel([*update.split(), str(TEMPLATE), "-d", str(LOCALE_DIR)])
     english = LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po"
     with english.open("rb") as handle:
         catalog = read_po(handle, locale="en")
     for message in catalog:
         if message.id and not message.string:
             message.string = message.id
-    with english.open("wb") as handle:
-        write_po(handle, catalog)
+    buffer = BytesIO()
+    write_po(buffer, catalog)
+    english.write_bytes(buffer.getvalue())
 
 
 if __name__ == "__main__":

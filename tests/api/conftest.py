@@ -71,7 +71,9 @@ def member(admin: Api, store: dict[str, Any]) -> dict[str, Any]:
     return response.json()
 
 
-def order_body(member_no: str, external_id: str = "POS-SH001-000123", **overrides: Any) -> dict[str, Any]:
+def order_body(
+    member_no: str, external_id: str = "POS-SH001-000123", **overrides: Any
+) -> dict[str, Any]:
     """The contract's example order, with overrides."""
     body = {
         "external_id": external_id,
@@ -80,10 +82,29 @@ def order_body(member_no: str, external_id: str = "POS-SH001-000123", **override
         "channel": "store",
         "occurred_at": "2026-11-22T10:00:00+08:00",
         "lines": [
-            {"sku": "A1", "name": "拿铁", "category": "coffee", "quantity": 2,
-             "unit_price": "30.00", "amount": "60.00"}
+            {
+                "sku": "A1",
+                "name": "拿铁",
+                "category": "coffee",
+                "quantity": 2,
+                "unit_price": "30.00",
+                "amount": "60.00",
+            }
         ],
         "payments": [{"method": "wechat", "amount": "60.00"}],
     }
     body.update(overrides)
     return body
+
+
+def row_counts(database: Database) -> dict[str, int]:
+    """Count rows of every table: a refusal must leave all of them unchanged."""
+    from sqlalchemy import func, select
+
+    from memberkit.db import Base
+
+    with database.session_scope() as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }

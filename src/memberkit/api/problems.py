@@ -29,7 +29,7 @@ def problem(
     code: str,
     message: str,
     extra: dict[str, Any] | None = None,
-    **params: Any,
+    params: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """Render one problem in the request's language."""
     locale = negotiate(request.headers.get("accept-language"))
@@ -38,7 +38,7 @@ def problem(
         "title": code.replace("_", " "),
         "status": status,
         "code": code,
-        "detail": translate(message, locale, **params),
+        "detail": translate(message, locale, **(params or {})),
         "instance": request.url.path,
         **(extra or {}),
     }
@@ -55,7 +55,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MemberkitError)
     async def _domain(request: Request, exc: MemberkitError) -> JSONResponse:
-        return problem(request, status=exc.status, code=exc.code, message=exc.message, **exc.params)
+        return problem(
+            request, status=exc.status, code=exc.code, message=exc.message, params=exc.params
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +74,7 @@ def install(app: FastAPI) -> None:
             status=422,
             code="validation_error",
             message=_("The request is not valid: {fields}."),
-            fields=", ".join(e["field"] or "body" for e in errors),
+            params={"fields": ", ".join(e["field"] or "body" for e in errors)},
             extra={"errors": errors},
         )
 

@@ -187,20 +187,16 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
     part are returned. Taking back points already spent may leave a negative balance, reported
     as ``points_debt``.
     """
+    quantities: dict[int, int] = {}
+    for line in body.lines or []:
+        quantities[line.line_no] = quantities.get(line.line_no, 0) + line.quantity
     refund = service.RefundIn(
         external_id=body.external_id,
         order_external_id=body.order_external_id,
         occurred_at=body.occurred_at or utcnow(),
         amount_minor=body.amount,
-        lines={},
+        lines=quantities,
     )
-    if body.lines:
-        quantities: dict[int, int] = {}
-        for line in body.lines:
-            quantities[line.line_no] = quantities.get(line.line_no, 0) + line.quantity
-        refund = service.RefundIn(
-            refund.external_id, refund.order_external_id, refund.occurred_at, None, quantities
-        )
 
     def action(session: Session) -> RefundOut:
         if context.principal.store_code is not None:

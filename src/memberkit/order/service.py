@@ -371,6 +371,8 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     """
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem="give either amount or lines, not both")
+    if refund.occurred_at > utcnow() + FUTURE_TOLERANCE:
+        raise InvalidRefund(problem="occurred_at is in the future")
     member_id = session.scalar(
         select(Order.member_id).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id

@@ -1,0 +1,237 @@
+"""Refunds through the API: proportional claw-back, returned points, debt, refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memberkit.db import Database
+from tests.api.conftest import Api, order_body, row_counts
+
+
+def coffee(
+    quantity: int, unit: str, amount: str, sku: str = "A1", category: str = "coffee"
+) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "name": sku,
+        "category": category,
+        "quantity": quantity,
+        "unit_price": unit,
+        "amount": amount,
+    }
+
+
+def test_refund_by_lines_takes_back_that_lines_share(admin: Api, member: dict[str, Any]) -> None:
+    no = member["member_no"]
+    body = order_body(
+        no,
+        "O-1",
+        lines=[coffee(2, "30.00", "60.00"), coffee(1, "40.00", "40.00", sku="B1")],
+        payments=[{"method": "wechat", "amount": "100.00"}],
+    )
+    assert admin.post("/api/v1/orders", body).json()["points_earned"] == 100
+
+    first = admin.post(
+        "/api/v1/refunds",
+        {
+            "external_id": "RF-1",
+            "order_external_id": "O-1",
+            "lines": [{"line_no": 1, "quantity": 1}],
+        },
+    )
+    assert first.status_code == 201, first.text
+    assert (
+        first.json()["amount"],
+        first.json()["points_reversed"],
+        first.json()["points_balance"],
+    ) == ("30.00", 30, 70)
+
+    rest = admin.post("/api/v1/refunds", {"external_id": "RF-2", "order_external_id": "O-1"})
+    assert rest.status_code == 201, rest.text
+    assert (
+        rest.json()["amount"],
+        rest.json()["points_reversed"],
+        rest.json()["points_balance"],
+    ) == ("70.00", 70, 0)
+    assert rest.json()["growth_balance"] == 0
+
+
+def test_partial_refunds_of_uneven_amounts_add_up_exactly(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    no = member["member_no"]
+    body = order_body(
+        no,
+        "O-1",
+        lines=[coffee(1, "99.99", "99.99")],
+        payments=[{"method": "cash", "amount": "99.99"}],
+    )
+    assert admin.post("/api/v1/orders", body).json()["points_earned"] == 99
+    reversed_total = 0
+    for n, amount in enumerate(("33.33", "33.33", "33.33")):
+        response = admin.post(
+            "/api/v1/refunds",
+            {"external_id": f"RF-{n}", "order_external_id": "O-1", "amount": amount},
+        )
+        assert response.status_code == 201, response.text
+        reversed_total += response.json()["points_reversed"]
+    assert reversed_total == 99
+    points = admin.get(f"/api/v1/members/{no}/points").json()
+    assert points["balance"] == 0
+
+
+def test_refund_returns_points_that_paid(admin: Api, member: dict[str, Any]) -> None:
+    no = member["member_no"]
+    admin.post(
+        "/api/v1/orders",
+        order_body(
+            no,
+            "O-0",
+            lines=[coffee(1, "10.00", "10.00")],
+            payments=[{"method": "cash", "amount": "10.00"}],
+        ),
+    )
+    body = order_body(
+        no,
+        "O-1",
+        lines=[coffee(1, "20.00", "20.00")],
+        payments=[{"method": "points", "points": 10}, {"method": "wechat", "amount": "19.90"}],
+    )
+    paid = admin.post("/api/v1/orders", body).json()
+    assert (paid["points_paid"], paid["points_earned"], paid["points_balance"]) == (10, 19, 19)
+
+    refund = admin.post(
+        "/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"}
+    ).json()
+
+    assert (refund["points_reversed"], refund["points_returned"], refund["points_balance"]) == (
+        19,
+        10,
+        10,
+    )
+
+
+def test_claw_back_of_spent_points_leaves_a_reported_debt(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    no = member["member_no"]
+    admin.post(
+        "/api/v1/orders",
+        order_body(
+            no,
+            "O-1",
+            lines=[coffee(1, "100.00", "100.00")],
+            payments=[{"method": "cash", "amount": "100.00"}],
+        ),
+    )
+    spend = order_body(
+        no, "O-2", lines=[coffee(1, "1.00", "1.00")], payments=[{"method": "points", "points": 100}]
+    )
+    assert admin.post("/api/v1/orders", spend).json()["points_balance"] == 0
+
+    refund = admin.post(
+        "/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"}
+    ).json()
+    assert (refund["points_balance"], refund["points_debt"]) == (-100, 100)
+
+    # A later earning pays the debt off first.
+    later = admin.post(
+        "/api/v1/orders",
+        order_body(
+            no,
+            "O-3",
+            lines=[coffee(1, "150.00", "150.00")],
+            payments=[{"method": "cash", "amount": "150.00"}],
+        ),
+    )
+    assert later.json()["points_balance"] == 50
+    points = admin.get(f"/api/v1/members/{no}/points").json()
+    assert (points["balance"], points["debt"], [lot["remaining"] for lot in points["lots"]]) == (
+        50,
+        0,
+        [50],
+    )
+
+
+def test_refund_repeat_and_refusals(admin: Api, member: dict[str, Any], database: Database) -> None:
+    no = member["member_no"]
+    admin.post("/api/v1/orders", order_body(no, "O-1"))
+    first = admin.post(
+        "/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1", "amount": "10.00"}
+    )
+    again = admin.post(
+        "/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1", "amount": "10.00"}
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    before = row_counts(database)
+
+    cases = [
+        (
+            {"external_id": "RF-1", "order_external_id": "O-1", "amount": "11.00"},
+            409,
+            "idempotency_conflict",
+        ),
+        (
+            {"external_id": "RF-2", "order_external_id": "O-1", "amount": "50.01"},
+            422,
+            "refund_exceeds_order",
+        ),
+        ({"external_id": "RF-2", "order_external_id": "NOPE"}, 404, "order_not_found"),
+        (
+            {"external_id": "RF-2", "order_external_id": "O-1", "amount": "0.00"},
+            422,
+            "invalid_refund",
+        ),
+        (
+            {"external_id": "RF-2", "order_external_id": "O-1", "amount": "-1.00"},
+            422,
+            "validation_error",
+        ),
+        (
+            {
+                "external_id": "RF-2",
+                "order_external_id": "O-1",
+                "lines": [{"line_no": 2, "quantity": 1}],
+            },
+            422,
+            "invalid_refund",
+        ),
+        (
+            {
+                "external_id": "RF-2",
+                "order_external_id": "O-1",
+                "lines": [{"line_no": 1, "quantity": 3}],
+            },
+            422,
+            "refund_exceeds_order",
+        ),
+        (
+            {
+                "external_id": "RF-2",
+                "order_external_id": "O-1",
+                "amount": "1.00",
+                "lines": [{"line_no": 1, "quantity": 1}],
+            },
+            422,
+            "invalid_refund",
+        ),
+    ]
+    for body, status, code in cases:
+        response = admin.post("/api/v1/refunds", body)
+        assert (response.status_code, response.json().get("code")) == (status, code), (
+            body,
+            response.text,
+        )
+    assert row_counts(database) == before
+
+    assert (
+        admin.post(
+            "/api/v1/refunds", {"external_id": "RF-3", "order_external_id": "O-1"}
+        ).status_code
+        == 201
+    )
+    nothing_left = admin.post(
+        "/api/v1/refunds", {"external_id": "RF-4", "order_external_id": "O-1"}
+    )
+    assert (nothing_left.status_code, nothing_left.json()["code"]) == (422, "refund_exceeds_order")
