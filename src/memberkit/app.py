@@ -11,10 +11,12 @@ from sqlalchemy import text
 from memberkit.api import problems
 from memberkit.config import settings
 from memberkit.db import get_database
+from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
 from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
+from memberkit.program.endpoints import router as program_router
 from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
 
@@ -57,6 +59,13 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    for router in (store_router, member_router, order_router, points_router):
+    for router in (
+        program_router,
+        store_router,
+        member_router,
+        order_router,
+        points_router,
+        program_points_router,
+    ):
         app.include_router(router)
     return app

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from memberkit.config import settings
 from memberkit.db import Database
 from tests.api.conftest import Api, order_body, row_counts
+
+
+def local_now() -> datetime:
+    return datetime.now(settings.tz).replace(microsecond=0)
+
+
+def midnight_after(day: date) -> str:
+    after = day + timedelta(days=1)
+    return datetime(after.year, after.month, after.day, tzinfo=settings.tz).isoformat()
 
 
 def test_adjustments_need_a_key_and_a_reason(
@@ -77,13 +88,57 @@ def test_expiring_points(admin: Api, member: dict[str, Any], database: Database)
 
     set_rules(database, points_validity={"type": "rolling_days", "days": 10})
     no = member["member_no"]
-    admin.post("/api/v1/orders", order_body(no, "O-1", occurred_at="2026-11-20T10:00:00+08:00"))
+    earned = local_now() - timedelta(days=2)
+    admin.post("/api/v1/orders", order_body(no, "O-1", occurred_at=earned.isoformat()))
     points = admin.get(f"/api/v1/members/{no}/points", expiring_within_days=3650).json()
     assert points["lots"] == [
         {
             "remaining": 60,
-            "earned_at": "2026-11-20T10:00:00+08:00",
-            "expires_at": "2026-12-01T00:00:00+08:00",
+            "earned_at": earned.isoformat(),
+            "expires_at": midnight_after(earned.date() + timedelta(days=10)),
         }
     ]
     assert points["expiring_points"] == 60
+
+
+def test_program_settings_and_expiring_listing(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    bad = admin.patch("/api/v1/program", {"earning_rules": {"points_per_unit": "-1"}})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_program_settings")
+    unknown = admin.patch("/api/v1/program", {"earning_rules": {"bonus": 1}})
+    assert unknown.json()["code"] == "invalid_program_settings"
+    cents = admin.patch("/api/v1/program", {"earning_rules": {"min_order_amount": "1.001"}})
+    assert cents.json()["code"] == "invalid_program_settings"
+    assert admin.get("/api/v1/program").json()["earning_rules"] == {
+        "points_per_unit": "1",
+        "growth_per_unit": "1",
+    }
+
+    changed = admin.patch(
+        "/api/v1/program",
+        {
+            "earning_rules": {"points_per_unit": "2"},
+            "points_validity": {"type": "rolling_days", "days": 20},
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    now = local_now()
+    order = admin.post(
+        "/api/v1/orders", order_body(member["member_no"], "O-1", occurred_at=now.isoformat())
+    )
+    assert order.json()["points_earned"] == 120
+
+    listing = admin.get("/api/v1/points/expiring", within_days=30).json()
+    assert (listing["members"], listing["points"]) == (1, 120)
+    assert listing["items"][0]["member_no"] == member["member_no"]
+    assert listing["items"][0]["first_expiry"] == midnight_after(now.date() + timedelta(days=20))
+    assert admin.get("/api/v1/points/expiring", within_days=1).json()["members"] == 0
+
+    fetched = admin.get("/api/v1/orders/O-1").json()
+    assert {k: fetched[k] for k in ("external_id", "points_earned", "points_balance")} == {
+        "external_id": "O-1",
+        "points_earned": 120,
+        "points_balance": 120,
+    }
+    assert admin.get("/api/v1/orders/NOPE").json()["code"] == "order_not_found"

@@ -21,6 +21,7 @@ from memberkit.ledger.models import Asset, TransactionKind
 from memberkit.member import service as member_service
 
 router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["points"])
+program_router = APIRouter(prefix="/api/v1/points", tags=["points"])
 
 
 class MissingIdempotencyKey(InvalidInput):
@@ -208,4 +209,47 @@ def adjust_points(
 
     return context.idempotent(
         key=f"adjust:{member_no}:{idempotency_key}", payload=body, action=action
+    )
+
+
+class ExpiringMember(BaseModel):
+    """A member whose points expire soon."""
+
+    member_no: str
+    points: int
+    first_expiry: LocalTime
+
+
+class ExpiringList(BaseModel):
+    """Members with points expiring within a horizon, soonest first."""
+
+    within_days: int
+    members: int
+    points: int
+    items: list[ExpiringMember]
+    page: Page
+
+
+@program_router.get("/expiring", response_model=ExpiringList)
+def list_expiring(
+    context: ReadContext,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
+    page: Annotated[PageNumber, Query()] = 1,
+    page_size: Annotated[PageSize, Query()] = 50,
+) -> ExpiringList:
+    """List members whose points expire within ``within_days`` (e.g. for reminders)."""
+    with context.transaction() as session:
+        members, points, rows = queries.expiring(
+            session,
+            program_id=context.program.id,
+            horizon=utcnow() + timedelta(days=within_days),
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+    return ExpiringList(
+        within_days=within_days,
+        members=members,
+        points=points,
+        items=[ExpiringMember(**vars(row)) for row in rows],
+        page=Page(page=page, page_size=page_size, total=members),
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from memberkit.kit.time import as_utc
 from memberkit.ledger.models import PointsLot
 from memberkit.ledger.repository import member_balances
+from memberkit.member.models import Member
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,47 @@ def points(session: Session, *, member_id: int, horizon: datetime) -> PointsView
         lot.remaining for lot in lots if lot.expires_at is not None and lot.expires_at <= horizon
     )
     return PointsView(balance=balance, debt=max(0, -balance), expiring_within=soon, lots=lots)
+
+
+@dataclass(frozen=True)
+class ExpiringRow:
+    """A member with points expiring soon: how many, and the first expiry."""
+
+    member_no: str
+    points: int
+    first_expiry: datetime
+
+
+def expiring(
+    session: Session, *, program_id: int, horizon: datetime, offset: int, limit: int
+) -> tuple[int, int, list[ExpiringRow]]:
+    """Return (members, points, page) of points expiring by ``horizon``, soonest first."""
+    due = (
+        select(
+            PointsLot.member_id,
+            func.sum(PointsLot.remaining).label("points"),
+            func.min(PointsLot.expires_at).label("first_expiry"),
+        )
+        .where(
+            PointsLot.program_id == program_id,
+            PointsLot.remaining > 0,
+            PointsLot.expires_at <= horizon,
+        )
+        .group_by(PointsLot.member_id)
+        .subquery()
+    )
+    members, points = session.execute(
+        select(func.count(), func.coalesce(func.sum(due.c.points), 0))
+    ).one()
+    rows = session.execute(
+        select(Member.member_no, due.c.points, due.c.first_expiry)
+        .join(Member, Member.id == due.c.member_id)
+        .order_by(due.c.first_expiry, Member.member_no)
+        .offset(offset)
+        .limit(limit)
+    )
+    return (
+        int(members),
+        int(points),
+        [ExpiringRow(row.member_no, int(row.points), as_utc(row.first_expiry)) for row in rows],
+    )

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import PosContext
+from memberkit.api.context import PosContext, ReadContext
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.kit.time import utcnow
 from memberkit.order import service
@@ -156,22 +156,33 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
     )
 
     def action(session: Session) -> OrderOut:
-        result = service.post_order(session, program=context.program, order=order)
-        return OrderOut(
-            order_id=str(result.order_id),
-            external_id=result.external_id,
-            member_no=result.member_no,
-            total_amount=result.total_minor,
-            eligible_amount=result.eligible_minor,
-            points_paid=result.points_paid,
-            points_earned=result.points_earned,
-            growth_earned=result.growth_earned,
-            points_balance=result.points_balance,
-            growth_balance=result.growth_balance,
-            occurred_at=result.occurred_at,
-        )
+        return _order_out(service.post_order(session, program=context.program, order=order))
 
     return context.idempotent(key=f"order:{body.external_id}", payload=body, action=action)
+
+
+def _order_out(result: service.OrderResult) -> OrderOut:
+    return OrderOut(
+        order_id=str(result.order_id),
+        external_id=result.external_id,
+        member_no=result.member_no,
+        total_amount=result.total_minor,
+        eligible_amount=result.eligible_minor,
+        points_paid=result.points_paid,
+        points_earned=result.points_earned,
+        growth_earned=result.growth_earned,
+        points_balance=result.points_balance,
+        growth_balance=result.growth_balance,
+        occurred_at=result.occurred_at,
+    )
+
+
+@router.get("/orders/{external_id}", response_model=OrderOut)
+def get_order(external_id: str, context: ReadContext) -> OrderOut:
+    """Return an order by its external id, with the member's balances now."""
+    with context.transaction() as session:
+        result = service.get_order(session, program_id=context.program.id, external_id=external_id)
+    return _order_out(result)
 
 
 @router.post(

@@ -94,6 +94,9 @@ class EarningRules:
             if rule.month_day is not None and not 1 <= rule.month_day <= 31:
                 raise RulesError("month_day runs from 1 to 31")
             dates.append(rule)
+        min_order = _positive(config.get("min_order_amount", 0), "min_order_amount", zero=True)
+        if min_order * 100 != int(min_order * 100):
+            raise RulesError("min_order_amount has more than two decimal places")
         return cls(
             points_per_unit=_positive(
                 config.get("points_per_unit", 1), "points_per_unit", zero=True
@@ -102,9 +105,7 @@ class EarningRules:
                 config.get("growth_per_unit", 1), "growth_per_unit", zero=True
             ),
             rounding=rounding,
-            min_order_minor=int(
-                _positive(config.get("min_order_amount", 0), "min_order_amount", zero=True) * 100
-            ),
+            min_order_minor=int(min_order * 100),
             excluded_categories=frozenset(config.get("excluded_categories", [])),
             category_multipliers={
                 k: _positive(v, f"multiplier of {k}")

@@ -517,6 +517,32 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     )
 
 
+def get_order(session: Session, *, program_id: int, external_id: str) -> OrderResult:
+    """Return an order by external id, with the member's balances now."""
+    row = session.execute(
+        select(Order, Member.member_no)
+        .join(Member, Member.id == Order.member_id)
+        .where(Order.program_id == program_id, Order.external_id == external_id)
+    ).one_or_none()
+    if row is None:
+        raise OrderNotFound(external_id=external_id)
+    order, member_no = row
+    balances = member_balances(session, member_id=order.member_id)
+    return OrderResult(
+        order_id=order.id,
+        external_id=order.external_id,
+        member_no=member_no,
+        total_minor=order.total_minor,
+        eligible_minor=order.eligible_minor,
+        points_paid=order.points_paid,
+        points_earned=order.points_earned,
+        growth_earned=order.growth_earned,
+        points_balance=balances.get(Asset.points, 0),
+        growth_balance=balances.get(Asset.growth, 0),
+        occurred_at=order.occurred_at,
+    )
+
+
 def require_order_store(
     session: Session, *, program_id: int, external_id: str, store_code: str
 ) -> None:

@@ -129,4 +129,5 @@ def configure(
     if values:
         session.execute(update(Program).where(Program.id == program.id).values(**values))
     forget_cache()
-    return get(session, program.code)
+    # Parsed from the transaction's view but not cached: the change is not committed yet.
+    return _config(session.scalars(select(Program).where(Program.id == program.id)).one())

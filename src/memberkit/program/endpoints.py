@@ -1,0 +1,88 @@
+"""REST endpoints of the program's settings: earning rules and points validity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from memberkit.api.context import AdminContext, ReadContext
+from memberkit.kit.schemas import Input
+from memberkit.program import service
+from memberkit.program.service import ProgramConfig
+
+router = APIRouter(prefix="/api/v1/program", tags=["program"])
+
+
+class ProgramOut(BaseModel):
+    """The program and its settings."""
+
+    code: str
+    name: str
+    currency: str
+    points_name: str
+    points_per_currency_unit: int
+    earning_rules: dict[str, Any]
+    points_validity: dict[str, Any]
+
+
+class ProgramPatch(Input):
+    """New settings; only the fields given change. See the README for the rule format."""
+
+    earning_rules: dict[str, Any] | None = Field(
+        default=None,
+        examples=[
+            {
+                "points_per_unit": "1",
+                "growth_per_unit": "1",
+                "rounding": "floor",
+                "min_order_amount": "1.00",
+                "excluded_categories": ["gift_card"],
+                "category_multipliers": {"beauty": "1.5"},
+                "store_multipliers": {"SH001": "2"},
+                "date_multipliers": [{"name": "会员日", "weekday": 3, "multiplier": "2"}],
+            }
+        ],
+    )
+    points_validity: dict[str, Any] | None = Field(
+        default=None, examples=[{"type": "end_of_year", "years": 1}]
+    )
+    points_per_currency_unit: int | None = Field(default=None, ge=1, le=100_000)
+
+
+def _out(config: ProgramConfig) -> ProgramOut:
+    return ProgramOut(
+        code=config.code,
+        name=config.name,
+        currency=config.currency,
+        points_name=config.points_name,
+        points_per_currency_unit=config.points_per_currency_unit,
+        earning_rules=config.raw_earning,
+        points_validity=config.raw_validity,
+    )
+
+
+@router.get("", response_model=ProgramOut)
+def get_program(context: ReadContext) -> ProgramOut:
+    """Return the program's settings."""
+    return _out(context.program)
+
+
+@router.patch("", response_model=ProgramOut)
+def change_program(body: ProgramPatch, context: AdminContext) -> ProgramOut:
+    """Change earning rules, points validity or the points-to-money rate (admin keys).
+
+    Invalid settings are refused with 422 ``invalid_program_settings`` and change nothing.
+    Setting the same values again changes nothing, so a repeat is harmless.
+    """
+    with context.transaction() as session:
+        config = service.configure(
+            session,
+            program=context.program,
+            earning_rules=body.earning_rules,
+            points_validity=body.points_validity,
+            points_per_currency_unit=body.points_per_currency_unit,
+        )
+    service.forget_cache()
+    return _out(config)
