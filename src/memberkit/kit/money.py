@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+# At most two significant decimal places (trailing zeros are fine), checked on the text itself.
+_AMOUNT = re.compile(r"-?[0-9]{1,16}(\.[0-9]{0,2}0*)?")
+#: Far beyond any real amount, and small enough that Decimal arithmetic on it is exact.
+MAX_AMOUNT = Decimal(10) ** 15
 
 ROUNDINGS = {"floor": ROUND_FLOOR, "half_up": ROUND_HALF_UP, "ceil": ROUND_CEILING}
 
@@ -13,13 +19,15 @@ class MoneyFormatError(ValueError):
 
 def parse_money(value: str | int | Decimal) -> int:
     """Return minor units for ``"60.00"``, ``"60"`` or ``60``; refuse floats and sub-cent digits."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise MoneyFormatError('amounts are decimal strings such as "60.00"')
+    if isinstance(value, str) and not _AMOUNT.fullmatch(value.strip()):
+        raise MoneyFormatError(f"not an amount with at most two decimal places: {value!r}")
     try:
-        amount = Decimal(value) if not isinstance(value, Decimal) else value
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
     except (InvalidOperation, ValueError) as exc:
         raise MoneyFormatError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
         raise MoneyFormatError(f"not an amount: {value!r}")
     minor = amount * 100
     if minor != minor.to_integral_value():

@@ -37,9 +37,13 @@ class ValidityPolicy:
         )
         if policy.type not in POLICY_TYPES:
             raise ValidityError(f"validity type must be one of {', '.join(POLICY_TYPES)}")
-        if not isinstance(policy.days, int) or policy.days < 1:
+        if isinstance(policy.days, bool) or not isinstance(policy.days, int) or policy.days < 1:
             raise ValidityError("days must be a whole number of at least 1")
-        if not isinstance(policy.years, int) or not 0 <= policy.years <= 10:
+        if (
+            isinstance(policy.years, bool)
+            or not isinstance(policy.years, int)
+            or not 0 <= policy.years <= 10
+        ):
             raise ValidityError("years must be a whole number from 0 to 10")
         return policy
 

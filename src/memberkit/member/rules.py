@@ -6,8 +6,9 @@ import re
 import secrets
 from random import Random
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
+_DIGITS = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MEMBER_NO_PREFIX = "8"
 MEMBER_NO_LENGTH = 12
@@ -48,8 +49,8 @@ def luhn_digit(digits: str) -> str:
 def valid_member_no(member_no: str) -> bool:
     """Tell whether a card number has the right shape and check digit."""
     return (
-        len(member_no) == MEMBER_NO_LENGTH
-        and member_no.isdigit()
+        _DIGITS.fullmatch(member_no) is not None
+        and len(member_no) == MEMBER_NO_LENGTH
         and luhn_digit(member_no[:-1]) == member_no[-1]
     )
 

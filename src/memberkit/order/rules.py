@@ -74,26 +74,9 @@ class EarningRules:
         unknown = set(config) - known
         if unknown:
             raise RulesError(f"unknown earning settings: {', '.join(sorted(unknown))}")
-        rounding = str(config.get("rounding", "floor"))
+        rounding = config.get("rounding", "floor")
         if rounding not in ROUNDINGS:
             raise RulesError(f"rounding must be one of {', '.join(ROUNDINGS)}")
-        dates = []
-        for raw in config.get("date_multipliers", []):
-            on = raw.get("date")
-            rule = DateMultiplier(
-                multiplier=_positive(raw.get("multiplier"), "date multiplier"),
-                weekday=raw.get("weekday"),
-                month_day=raw.get("month_day"),
-                on=date.fromisoformat(on) if on else None,
-                name=str(raw.get("name", "")),
-            )
-            if sum(x is not None for x in (rule.weekday, rule.month_day, rule.on)) != 1:
-                raise RulesError("a date multiplier needs exactly one of weekday, month_day, date")
-            if rule.weekday is not None and not 1 <= rule.weekday <= 7:
-                raise RulesError("weekday runs from 1 (Monday) to 7 (Sunday)")
-            if rule.month_day is not None and not 1 <= rule.month_day <= 31:
-                raise RulesError("month_day runs from 1 to 31")
-            dates.append(rule)
         min_order = _positive(config.get("min_order_amount", 0), "min_order_amount", zero=True)
         if min_order * 100 != int(min_order * 100):
             raise RulesError("min_order_amount has more than two decimal places")
@@ -106,20 +89,69 @@ class EarningRules:
             ),
             rounding=rounding,
             min_order_minor=int(min_order * 100),
-            excluded_categories=frozenset(config.get("excluded_categories", [])),
-            category_multipliers={
-                k: _positive(v, f"multiplier of {k}")
-                for k, v in config.get("category_multipliers", {}).items()
-            },
-            store_multipliers={
-                k: _positive(v, f"multiplier of {k}")
-                for k, v in config.get("store_multipliers", {}).items()
-            },
-            date_multipliers=tuple(dates),
+            excluded_categories=frozenset(
+                _strings(config.get("excluded_categories", []), "excluded_categories")
+            ),
+            category_multipliers=_multipliers(config, "category_multipliers"),
+            store_multipliers=_multipliers(config, "store_multipliers"),
+            date_multipliers=tuple(
+                _date_multiplier(raw) for raw in _list(config.get("date_multipliers", []))
+            ),
         )
 
 
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise RulesError("date_multipliers must be a list")
+    return value
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RulesError(f"{name} must be a list of names")
+    return value
+
+
+def _multipliers(config: Mapping[str, Any], name: str) -> dict[str, Decimal]:
+    value = config.get(name, {})
+    if not isinstance(value, dict):
+        raise RulesError(f"{name} must map names to multipliers")
+    return {str(key): _positive(number, f"multiplier of {key}") for key, number in value.items()}
+
+
+def _whole(value: Any, name: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RulesError(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _date_multiplier(raw: Any) -> DateMultiplier:
+    if not isinstance(raw, dict):
+        raise RulesError("each date multiplier must be an object")
+    on = raw.get("date")
+    try:
+        day = date.fromisoformat(on) if isinstance(on, str) else None
+    except ValueError as exc:
+        raise RulesError(f"{on!r} is not a date (YYYY-MM-DD)") from exc
+    if on is not None and day is None:
+        raise RulesError(f"{on!r} is not a date (YYYY-MM-DD)")
+    rule = DateMultiplier(
+        multiplier=_positive(raw.get("multiplier"), "date multiplier"),
+        weekday=_whole(raw.get("weekday"), "weekday (1 = Monday … 7 = Sunday)", 1, 7),
+        month_day=_whole(raw.get("month_day"), "month_day", 1, 31),
+        on=day,
+        name=str(raw.get("name", "")),
+    )
+    if sum(x is not None for x in (rule.weekday, rule.month_day, rule.on)) != 1:
+        raise RulesError("a date multiplier needs exactly one of weekday, month_day, date")
+    return rule
+
+
 def _positive(value: Any, name: str, *, zero: bool = False) -> Decimal:
+    if isinstance(value, bool):
+        raise RulesError(f"{name} must be a number")
     if isinstance(value, float):
         value = str(value)
     try:
@@ -225,13 +257,12 @@ def refund_by_lines(lines: list[LineState], quantities: dict[int, int]) -> list[
     result = []
     for index, line in enumerate(lines):
         quantity = quantities.get(index, 0)
-        left = line.quantity - line.refunded_quantity
-        if quantity < 0 or quantity > left:
-            raise ValueError(f"line {index + 1}: {left} left to refund")
-        if quantity == left:
-            amount = line.amount_minor - line.refunded_minor
-        else:
-            amount = line.amount_minor * quantity // line.quantity
+        units_left = line.quantity - line.refunded_quantity
+        if quantity < 0 or quantity > units_left:
+            raise ValueError(f"line {index + 1}: {units_left} left to refund")
+        amount_left = line.amount_minor - line.refunded_minor
+        # Units are priced at what is left of the line (an earlier amount refund lowers it).
+        amount = amount_left if quantity == units_left else amount_left * quantity // units_left
         result.append((quantity, amount))
     return result
 

@@ -416,7 +416,13 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     except ValueError as exc:
         raise RefundExceedsOrder(problem=str(exc)) from exc
     amount = sum(part for _quantity, part in parts)
-    if amount == 0 and not any(quantity for quantity, _part in parts):
+    # Nothing to give back: refused, except returning free items (lines of amount 0).
+    free_items_only = all(
+        line.amount_minor == 0
+        for line, (quantity, _part) in zip(lines, parts, strict=True)
+        if quantity
+    ) and any(quantity for quantity, _part in parts)
+    if amount == 0 and not free_items_only:
         raise RefundExceedsOrder(problem="nothing is left to refund")
     shares = []
     for line, (quantity, part) in zip(lines, parts, strict=True):
