@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from memberkit.config import settings
@@ -30,6 +30,11 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table(model: type[Base]) -> Table:
+    """Return a model's Core table: hot-path statements skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -58,7 +63,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
         **kwargs,
     )

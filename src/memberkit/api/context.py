@@ -101,7 +101,7 @@ def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
 def require(scope: str) -> Callable[..., Any]:
     """Return a dependency that authenticates and checks the key grants ``scope``."""
 
-    def dependency(context: Annotated[ApiContext, Depends(_context)]) -> ApiContext:
+    async def dependency(context: Annotated[ApiContext, Depends(_context)]) -> ApiContext:
         context.principal.require(scope)
         return context
 

@@ -23,6 +23,7 @@ GRANTS: dict[str, frozenset[str]] = {
     Scope.read: frozenset({Scope.read}),
 }
 _CACHE_SECONDS = 10.0
+_CACHE_LIMIT = 10_000
 _cache: dict[str, tuple[float, Principal | None]] = {}
 
 
@@ -121,7 +122,10 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
             if row is not None
             else None
         )
-        _cache[digest] = (now + _CACHE_SECONDS, principal)
+        if principal is not None:  # unknown keys are not cached: a flood of them costs no memory
+            if len(_cache) >= _CACHE_LIMIT:
+                _cache.clear()
+            _cache[digest] = (now + _CACHE_SECONDS, principal)
     if principal is None:
         raise Unauthorized()
     return principal

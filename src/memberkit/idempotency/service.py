@@ -6,9 +6,10 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from memberkit.db import table
 from memberkit.errors import IdempotencyConflict
 from memberkit.idempotency.models import IdempotencyRecord
 
@@ -21,17 +22,19 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_records = table(IdempotencyRecord)
+_REPLAY = select(_records.c.request_hash, _records.c.status_code, _records.c.response).where(
+    _records.c.program_id == bindparam("program_id"), _records.c.key == bindparam("key")
+)
+
+
 def replay(
     session: Session, *, program_id: int, key: str, request_hash: str
 ) -> tuple[int, dict[str, Any]] | None:
     """Return the stored (status, response) for ``key``; refuse other content under it."""
-    row = session.execute(
-        select(
-            IdempotencyRecord.request_hash,
-            IdempotencyRecord.status_code,
-            IdempotencyRecord.response,
-        ).where(IdempotencyRecord.program_id == program_id, IdempotencyRecord.key == key)
-    ).one_or_none()
+    row = (
+        session.connection().execute(_REPLAY, {"program_id": program_id, "key": key}).one_or_none()
+    )
     if row is None:
         return None
     if row.request_hash != request_hash:
@@ -50,7 +53,7 @@ def remember(
 ) -> None:
     """Store the first response to ``key`` in the same transaction as the work it describes."""
     session.execute(
-        insert(IdempotencyRecord),
+        insert(table(IdempotencyRecord)),
         {
             "program_id": program_id,
             "key": key,

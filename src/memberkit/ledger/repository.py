@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from memberkit.db import table
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -83,6 +84,23 @@ def forget_cached_accounts() -> None:
     _system_accounts.clear()
 
 
+_accounts = table(Account)
+# Built once with bound parameters: the hot path only binds values, it builds no SQL.
+_CHANGE_BALANCE = (
+    update(_accounts)
+    .where(
+        _accounts.c.member_id == bindparam("owner"),
+        _accounts.c.asset == bindparam("of_asset"),
+        _accounts.c.code == AccountCode.member.value,
+    )
+    .values(balance=_accounts.c.balance + bindparam("amount"))
+    .returning(_accounts.c.id, _accounts.c.balance)
+)
+_CHANGE_BALANCE_ABOVE = _CHANGE_BALANCE.where(
+    _accounts.c.balance + bindparam("amount") >= bindparam("floor")
+)
+
+
 def change_balance(
     session: Session, *, member_id: int, asset: str, amount: int, floor: int | None = None
 ) -> tuple[int, int] | None:
@@ -91,19 +109,12 @@ def change_balance(
     With ``floor`` the change happens only if the new balance stays at or above it, and None is
     returned when it would not: the spend decision is the statement's row count, never a read.
     """
-    condition = and_(
-        Account.member_id == member_id,
-        Account.asset == asset,
-        Account.code == AccountCode.member,
-    )
-    if floor is not None:
-        condition = and_(condition, Account.balance + amount >= floor)
-    row = session.execute(
-        update(Account)
-        .where(condition)
-        .values(balance=Account.balance + amount)
-        .returning(Account.id, Account.balance)
-    ).one_or_none()
+    params = {"owner": member_id, "of_asset": str(asset), "amount": amount}
+    if floor is None:
+        statement = _CHANGE_BALANCE
+    else:
+        statement, params["floor"] = _CHANGE_BALANCE_ABOVE, floor
+    row = session.connection().execute(statement, params).one_or_none()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -117,24 +128,28 @@ def member_balances(session: Session, *, member_id: int) -> dict[str, int]:
     return {asset: balance for asset, balance in rows}
 
 
+_INSERT_TRANSACTION = insert(table(LedgerTransaction)).returning(table(LedgerTransaction).c.id)
+_INSERT_ENTRY = insert(table(LedgerEntry))
+_INSERT_LOT = insert(table(PointsLot)).returning(table(PointsLot).c.id)
+
+
 def insert_transaction(session: Session, **values: Any) -> int:
     """Insert a ledger transaction; returns its id."""
-    return int(
-        session.execute(
-            insert(LedgerTransaction).returning(LedgerTransaction.id), values
-        ).scalar_one()
-    )
+    return int(session.connection().execute(_INSERT_TRANSACTION, values).scalar_one())
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert entries in one multi-row statement."""
+    """Insert entries in one executemany (a multi-row INSERT on PostgreSQL).
+
+    Core, not the ORM's bulk insert: that drops None values and splits rows by shape.
+    """
     if rows:
-        session.execute(insert(LedgerEntry), rows)
+        session.connection().execute(_INSERT_ENTRY, rows)
 
 
 def insert_lot(session: Session, **values: Any) -> int:
     """Insert a points lot; returns its id."""
-    return int(session.execute(insert(PointsLot).returning(PointsLot.id), values).scalar_one())
+    return int(session.connection().execute(_INSERT_LOT, values).scalar_one())
 
 
 def open_lots(session: Session, *, member_id: int) -> list[OpenLot]:
@@ -150,10 +165,11 @@ def open_lots(session: Session, *, member_id: int) -> list[OpenLot]:
 def take_from_lots(session: Session, takes: list[tuple[int, int]]) -> None:
     """Reduce lots' remaining points; each take must fit (checked by the statement)."""
     for lot_id, points in takes:
+        lots = table(PointsLot)
         result = session.execute(
-            update(PointsLot)
-            .where(PointsLot.id == lot_id, PointsLot.remaining >= points)
-            .values(remaining=PointsLot.remaining - points)
+            update(lots)
+            .where(lots.c.id == lot_id, lots.c.remaining >= points)
+            .values(remaining=lots.c.remaining - points)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise RuntimeError(f"lot {lot_id} changed under a held member lock")

@@ -8,10 +8,11 @@ from datetime import date, datetime, timedelta
 from random import Random
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.kit import crypto
 from memberkit.kit.i18n import _
@@ -182,6 +183,33 @@ def register(
     raise RuntimeError("could not allocate a card number")
 
 
+@dataclass(frozen=True)
+class MemberKey:
+    """What the posting path needs of a member: who, and whether they may earn and spend."""
+
+    id: int
+    member_no: str
+    status: str
+
+
+def _naming(
+    *, program_id: int, member_no: str | None, phone: str | None, qr_token: str | None
+) -> tuple[list[ColumnElement[bool]], str]:
+    """Return the conditions that find the member named by exactly one identifier."""
+    conditions: list[ColumnElement[bool]] = [Member.program_id == program_id]
+    if member_no is not None:
+        return [*conditions, Member.member_no == member_no], member_no
+    if phone is not None:
+        return [*conditions, Member.phone_index == phone_index(phone)], phone
+    if qr_token is not None:
+        return [
+            *conditions,
+            Member.qr_token_hash == crypto.token_hash(qr_token),
+            Member.qr_expires_at > utcnow(),
+        ], "QR token"
+    raise InvalidMember(problem="name the member by member_no, phone or qr_token")
+
+
 def find(
     session: Session,
     *,
@@ -196,20 +224,10 @@ def find(
     The lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions are already
     serialized) is what serializes every balance change of one member.
     """
-    query = select(Member).where(Member.program_id == program_id)
-    if member_no is not None:
-        query = query.where(Member.member_no == member_no)
-        identifier = member_no
-    elif phone is not None:
-        query = query.where(Member.phone_index == phone_index(phone))
-        identifier = phone
-    elif qr_token is not None:
-        query = query.where(
-            Member.qr_token_hash == crypto.token_hash(qr_token), Member.qr_expires_at > utcnow()
-        )
-        identifier = "QR token"
-    else:
-        raise InvalidMember(problem="name the member by member_no, phone or qr_token")
+    conditions, identifier = _naming(
+        program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
+    )
+    query = select(Member).where(*conditions)
     if lock:
         query = query.with_for_update()
     member = session.scalars(query).one_or_none()
@@ -218,7 +236,46 @@ def find(
     return member
 
 
-def require_active(member: Member) -> None:
+_members = table(Member)
+_LOCK_BY_MEMBER_NO = (
+    select(_members.c.id, _members.c.member_no, _members.c.status)
+    .where(
+        _members.c.program_id == bindparam("program_id"),
+        _members.c.member_no == bindparam("member_no"),
+    )
+    .with_for_update()
+)
+
+
+def lock_for_posting(
+    session: Session,
+    *,
+    program_id: int,
+    member_no: str | None = None,
+    phone: str | None = None,
+    qr_token: str | None = None,
+) -> MemberKey:
+    """Lock the named member's row and return its key; the lean form of :func:`find`."""
+    if member_no is not None:  # the usual case, with a statement built once
+        row = (
+            session.connection()
+            .execute(_LOCK_BY_MEMBER_NO, {"program_id": program_id, "member_no": member_no})
+            .one_or_none()
+        )
+        identifier = member_no
+    else:
+        conditions, identifier = _naming(
+            program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
+        )
+        row = session.execute(
+            select(Member.id, Member.member_no, Member.status).where(*conditions).with_for_update()
+        ).one_or_none()
+    if row is None:
+        raise MemberNotFound(identifier=identifier)
+    return MemberKey(row.id, row.member_no, row.status)
+
+
+def require_active(member: Member | MemberKey) -> None:
     """Refuse earning and spending for a frozen or closed member."""
     if member.status != MemberStatus.active:
         raise MemberInactive(member_no=member.member_no, status=member.status)

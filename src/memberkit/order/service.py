@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
+from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.kit.i18n import _
 from memberkit.kit.money import format_money
@@ -35,7 +36,6 @@ from memberkit.order import rules
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.store.service import StoreInactive
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -224,6 +224,16 @@ def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, 
     return priced
 
 
+_orders = table(Order)
+_ORDER_BY_EXTERNAL_ID = select(_orders.c.id).where(
+    _orders.c.program_id == bindparam("program_id"),
+    _orders.c.external_id == bindparam("external_id"),
+)
+_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+_INSERT_LINE = insert(table(OrderLine))
+_INSERT_PAYMENT = insert(table(OrderPayment))
+
+
 def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
@@ -234,19 +244,17 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
     now = utcnow()
     if order.occurred_at > now + FUTURE_TOLERANCE:
         raise InvalidOrder(problem="occurred_at is in the future")
-    member = member_service.find(session, program_id=program.id, lock=True, **vars(order.member))
+    member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
     store_id = None
     if order.store_code:
-        store = store_service.get(session, program_id=program.id, code=order.store_code)
-        if not store.active:
-            raise StoreInactive(store_code=store.code)
-        store_id = store.id
-    exists = session.scalar(
-        select(Order.id).where(
-            Order.program_id == program.id, Order.external_id == order.external_id
+        store_id = store_service.active_store_id(
+            session, program_id=program.id, code=order.store_code
         )
-    )
+    connection = session.connection()
+    exists = connection.execute(
+        _ORDER_BY_EXTERNAL_ID, {"program_id": program.id, "external_id": order.external_id}
+    ).scalar()
     if exists is not None:
         raise OrderExists(external_id=order.external_id)
     points_paid = sum(points for _method, _amount, points in payments)
@@ -261,8 +269,8 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         day=order.occurred_at.astimezone(settings.tz).date(),
     )
     total = sum(line.amount_minor for line in order.lines)
-    order_id = session.execute(
-        insert(Order).returning(Order.id),
+    order_id = connection.execute(
+        _INSERT_ORDER,
         {
             "program_id": program.id,
             "external_id": order.external_id,
@@ -282,8 +290,8 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             "created_at": now,
         },
     ).scalar_one()
-    session.execute(
-        insert(OrderLine),
+    connection.execute(
+        _INSERT_LINE,
         [
             {
                 "order_id": order_id,
@@ -303,8 +311,8 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         ],
     )
     if payments:
-        session.execute(
-            insert(OrderPayment),
+        connection.execute(
+            _INSERT_PAYMENT,
             [
                 {"order_id": order_id, "method": method, "amount_minor": amount, "points": points}
                 for method, amount, points in payments
@@ -457,7 +465,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         )
     )
     refund_id = session.execute(
-        insert(Refund).returning(Refund.id),
+        insert(table(Refund)).returning(table(Refund).c.id),
         {
             "program_id": program.id,
             "external_id": refund.external_id,
@@ -470,7 +478,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         },
     ).scalar_one()
     session.execute(
-        insert(RefundLine),
+        insert(table(RefundLine)),
         [
             {"refund_id": refund_id, "order_line_id": line.id, "quantity": q, "amount_minor": p}
             for line, (q, p) in zip(lines, parts, strict=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from memberkit.db import table
 from memberkit.errors import Conflict, NotFound
 from memberkit.kit.i18n import _
 from memberkit.store.models import Store, StoreType
@@ -39,6 +40,26 @@ def get(session: Session, *, program_id: int, code: str) -> Store:
     if store is None:
         raise StoreNotFound(store_code=code)
     return store
+
+
+_stores = table(Store)
+_ACTIVE_BY_CODE = select(_stores.c.id, _stores.c.active).where(
+    _stores.c.program_id == bindparam("program_id"), _stores.c.code == bindparam("code")
+)
+
+
+def active_store_id(session: Session, *, program_id: int, code: str) -> int:
+    """Return the id of an active store by code; refuse unknown and inactive stores."""
+    row = (
+        session.connection()
+        .execute(_ACTIVE_BY_CODE, {"program_id": program_id, "code": code})
+        .one_or_none()
+    )
+    if row is None:
+        raise StoreNotFound(store_code=code)
+    if not row.active:
+        raise StoreInactive(store_code=code)
+    return int(row.id)
 
 
 def create(
