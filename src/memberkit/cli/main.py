@@ -41,6 +41,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 console = Console()
+DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
 
 
 def say(message: str, **params: object) -> None:
@@ -116,7 +117,7 @@ def demo(
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(translate(stage.capitalize()), total=total)
+                tasks[stage] = progress.add_task(translate(DEMO_STAGES[stage]), total=total)
             progress.update(tasks[stage], completed=done)
 
         summary = demo_data.load(
