@@ -21,6 +21,7 @@ from memberkit.errors import Conflict
 from memberkit.idempotency import service as idempotency
 from memberkit.kit.i18n import _
 from memberkit.program import service as program_service
+from memberkit.program.models import Program
 from memberkit.program.service import ProgramConfig
 
 
@@ -91,8 +92,6 @@ def _context(request: Request, authorization: Annotated[str | None, Header()] = 
 
 
 def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
-    from memberkit.program.models import Program
-
     with database.session_scope() as session:
         code = session.get_one(Program, program_id).code
         return program_service.get(session, code)

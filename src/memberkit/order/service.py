@@ -14,6 +14,7 @@ from fractions import Fraction
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from memberkit.auth.service import StoreMismatch
 from memberkit.config import settings
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
@@ -36,6 +37,7 @@ from memberkit.order import rules
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
+from memberkit.store.models import Store
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -561,9 +563,6 @@ def require_order_store(
     session: Session, *, program_id: int, external_id: str, store_code: str
 ) -> None:
     """Refuse a store-bound caller acting on another store's order."""
-    from memberkit.auth.service import StoreMismatch
-    from memberkit.store.models import Store
-
     code = session.scalar(
         select(Store.code)
         .join(Order, Order.store_id == Store.id)
