@@ -51,6 +51,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    problems.refuse_nul_in_urls(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -67,5 +68,5 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         points_router,
         program_points_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -124,26 +124,26 @@ def test_from_config_accepts_zero_points_and_growth_per_unit() -> None:
         ({"b": 1, "a": 2}, "unknown earning settings: a, b"),
         ({"rounding": "round"}, "rounding must be one of floor, half_up, ceil"),
         ({"rounding": None}, "rounding must be one of floor, half_up, ceil"),
-        ({"points_per_unit": -1}, "points_per_unit must be zero or more"),
+        ({"points_per_unit": -1}, "points_per_unit must be zero or more, at most 1000"),
         ({"points_per_unit": "abc"}, "points_per_unit must be a number"),
         ({"points_per_unit": None}, "points_per_unit must be a number"),
-        ({"points_per_unit": "NaN"}, "points_per_unit must be zero or more"),
-        ({"points_per_unit": "Infinity"}, "points_per_unit must be zero or more"),
-        ({"points_per_unit": float("inf")}, "points_per_unit must be zero or more"),
-        ({"growth_per_unit": "-0.5"}, "growth_per_unit must be zero or more"),
-        ({"min_order_amount": -10}, "min_order_amount must be zero or more"),
+        ({"points_per_unit": "NaN"}, "points_per_unit must be zero or more, at most 1000"),
+        ({"points_per_unit": "Infinity"}, "points_per_unit must be zero or more, at most 1000"),
+        ({"points_per_unit": float("inf")}, "points_per_unit must be zero or more, at most 1000"),
+        ({"growth_per_unit": "-0.5"}, "growth_per_unit must be zero or more, at most 1000"),
+        ({"min_order_amount": -10}, "min_order_amount must be zero or more, at most 1000000"),
         ({"min_order_amount": "ten"}, "min_order_amount must be a number"),
-        ({"category_multipliers": {"fresh": 0}}, "multiplier of fresh must be more than zero"),
-        ({"category_multipliers": {"fresh": -2}}, "multiplier of fresh must be more than zero"),
+        ({"category_multipliers": {"fresh": 0}}, "multiplier of fresh must be more than zero, at most 10"),
+        ({"category_multipliers": {"fresh": -2}}, "multiplier of fresh must be more than zero, at most 10"),
         ({"store_multipliers": {"SH001": "x"}}, "multiplier of SH001 must be a number"),
-        ({"store_multipliers": {"SH001": 0}}, "multiplier of SH001 must be more than zero"),
+        ({"store_multipliers": {"SH001": 0}}, "multiplier of SH001 must be more than zero, at most 10"),
         (
             {"date_multipliers": [{"weekday": 3}]},
             "date multiplier must be a number",
         ),
         (
             {"date_multipliers": [{"weekday": 3, "multiplier": 0}]},
-            "date multiplier must be more than zero",
+            "date multiplier must be more than zero, at most 10",
         ),
         (
             {"date_multipliers": [{"multiplier": 2}]},
@@ -225,8 +225,8 @@ def test_earn_one_point_per_unit_of_cash() -> None:
         points=60,
         growth=60,
         eligible_minor=6000,
-        line_points_weight=[60_000_000],
-        line_growth_weight=[60_000_000],
+        line_points_weight=[60_000],
+        line_growth_weight=[60_000],
     )
 
 
@@ -236,8 +236,8 @@ def test_earn_at_a_base_rate() -> None:
     earning = earn_one(rules, 6000)
 
     assert (earning.points, earning.growth) == (150, 6)
-    assert earning.line_points_weight == [150_000_000]
-    assert earning.line_growth_weight == [6_000_000]
+    assert earning.line_points_weight == [150_000]
+    assert earning.line_growth_weight == [6_000]
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ def test_earn_rounds_by_the_program_rounding(amount_minor: int, rounding: str, p
 
     assert earning.points == points
     assert earning.growth == points
-    assert earning.line_points_weight == [amount_minor * 10_000]
+    assert earning.line_points_weight == [amount_minor * 10]
 
 
 def test_earn_rounds_the_sum_of_lines_once() -> None:
@@ -276,7 +276,7 @@ def test_earn_rounds_the_sum_of_lines_once() -> None:
 
     # then 1.5 + 1.5 = 3 points, not 1 + 1
     assert (earning.points, earning.growth) == (3, 3)
-    assert earning.line_points_weight == [1_500_000, 1_500_000]
+    assert earning.line_points_weight == [1_500, 1_500]
 
 
 def test_earn_nothing_on_excluded_categories() -> None:
@@ -292,8 +292,8 @@ def test_earn_nothing_on_excluded_categories() -> None:
         points=40,
         growth=40,
         eligible_minor=4000,
-        line_points_weight=[40_000_000, 0],
-        line_growth_weight=[40_000_000, 0],
+        line_points_weight=[40_000, 0],
+        line_growth_weight=[40_000, 0],
     )
 
 
@@ -317,8 +317,8 @@ def test_the_part_paid_with_points_or_coupons_earns_nothing() -> None:
         points=30,
         growth=30,
         eligible_minor=3000,
-        line_points_weight=[20_000_000, 10_000_000],
-        line_growth_weight=[20_000_000, 10_000_000],
+        line_points_weight=[20_000, 10_000],
+        line_growth_weight=[20_000, 10_000],
     )
 
 
@@ -346,8 +346,8 @@ def test_earn_with_a_category_multiplier() -> None:
 
     # then 80 + 20 points, and growth ignores multipliers
     assert (earning.points, earning.growth) == (100, 60)
-    assert earning.line_points_weight == [80_000_000, 20_000_000]
-    assert earning.line_growth_weight == [40_000_000, 20_000_000]
+    assert earning.line_points_weight == [80_000, 20_000]
+    assert earning.line_growth_weight == [40_000, 20_000]
 
 
 @pytest.mark.parametrize(
@@ -409,7 +409,7 @@ def test_the_best_matching_date_multiplier_wins_instead_of_a_product() -> None:
 
     # then the best one applies alone: 180 points, not 60 × 2 × 3 × 1.5 = 540
     assert earning.points == 180
-    assert earning.line_points_weight == [180_000_000]
+    assert earning.line_points_weight == [180_000]
 
 
 def test_a_lone_matching_date_multiplier_below_one_applies() -> None:
@@ -461,7 +461,7 @@ def test_an_order_below_the_minimum_earns_no_points_but_growth() -> None:
         growth=60,
         eligible_minor=6000,
         line_points_weight=[0],
-        line_growth_weight=[60_000_000],
+        line_growth_weight=[60_000],
     )
 
 
@@ -601,7 +601,8 @@ def test_refund_by_amount_refuses_more_than_is_left() -> None:
         (100, 75, [3, 1], [Fraction(1), Fraction(1, 2)], 13),
         (100, 0, [0, 5], [Fraction(1), Fraction(0)], 0),
         (0, 0, [1], [Fraction(1)], 0),
-        (60, 0, [0, 0], [Fraction(1), Fraction(1)], 0),
+        (60, 0, [0, 0], [Fraction(1), Fraction(1)], 60),  # no weights: lines weigh equally
+        (60, 0, [0, 0], [Fraction(1), Fraction(0)], 30),
         (60, 40, [1], [Fraction(1, 2)], 0),
     ],
 )
@@ -771,8 +772,8 @@ def test_earn_never_makes_a_line_eligible_for_more_than_it_cost(
 
     earning = earn(rules, lines=lines, earning_paid_minor=paid, store_code=None, day=SUNDAY)
 
-    # one point per unit, so a line's weight in millionths is its eligible cents × 10,000
-    eligible = [weight // 10_000 for weight in earning.line_points_weight]
+    # one point per unit, so a line's weight in thousandths is its eligible cents × 10
+    eligible = [weight // 10 for weight in earning.line_points_weight]
     assert sum(eligible) == earning.eligible_minor <= paid
     assert all(0 <= part <= line.amount_minor for part, line in zip(eligible, lines, strict=True))
     if total and not any(line.category == "tobacco" for line in lines):
@@ -785,8 +786,8 @@ def test_an_amount_refund_then_line_refunds_take_back_exactly_what_was_earned() 
     order = PlacedOrder(
         points=10,
         growth=10,
-        points_weight=[10_000_000],
-        growth_weight=[10_000_000],
+        points_weight=[10_000],
+        growth_weight=[10_000],
         lines=[LineState(quantity=2, amount_minor=1000, refunded_quantity=0, refunded_minor=0)],
     )
 

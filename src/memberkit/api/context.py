@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -110,11 +110,13 @@ def require(scope: str) -> Callable[..., Any]:
 ReadContext = Annotated[ApiContext, Depends(require(Scope.read))]
 PosContext = Annotated[ApiContext, Depends(require(Scope.pos))]
 AdminContext = Annotated[ApiContext, Depends(require(Scope.admin))]
+#: A card number in a path: digits only, so it can never be confused with a key separator.
+MemberNo = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", examples=["800000000018"])]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=100,
         description="Repeating a request with the same key returns the first response.",
     ),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from memberkit.errors import MemberkitError
@@ -17,8 +18,35 @@ log = logging.getLogger("memberkit.api")
 MEDIA_TYPE = "application/problem+json"
 
 _HTTP_MESSAGES = {
+    400: ("invalid_body", _("The request body could not be read as JSON.")),
     404: ("not_found", _("No such resource.")),
     405: ("method_not_allowed", _("This method is not allowed here.")),
+}
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457): ``code`` is stable, ``detail`` is in the request's language."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: str
+    errors: list[dict[str, str]] | None = None
+
+
+#: Documented on every route: the errors any request may meet.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": description}
+    for status, description in (
+        (400, "Unreadable request"),
+        (401, "No valid API key"),
+        (403, "The key may not do this"),
+        (404, "Not found"),
+        (409, "Conflict with the current state (or with an earlier use of the key)"),
+        (422, "Invalid content"),
+    )
 }
 
 
@@ -30,6 +58,7 @@ def problem(
     message: str,
     extra: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Render one problem in the request's language."""
     locale = negotiate(request.headers.get("accept-language"))
@@ -46,8 +75,24 @@ def problem(
         body,
         status_code=status,
         media_type=MEDIA_TYPE,
-        headers={"Content-Language": locale.replace("_", "-")},
+        headers={"Content-Language": locale.replace("_", "-"), **(headers or {})},
     )
+
+
+def refuse_nul_in_urls(app: FastAPI) -> None:
+    """Answer 400 to a path or query holding a NUL character, before any route runs."""
+
+    @app.middleware("http")
+    async def _nul(request: Request, call_next: Any) -> Any:
+        raw = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
+        if b"%00" in raw or b"\x00" in raw:
+            return problem(
+                request,
+                status=400,
+                code="invalid_characters",
+                message=_("The address must not contain NUL characters."),
+            )
+        return await call_next(request)
 
 
 def install(app: FastAPI) -> None:
@@ -55,8 +100,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MemberkitError)
     async def _domain(request: Request, exc: MemberkitError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem(
-            request, status=exc.status, code=exc.code, message=exc.message, params=exc.params
+            request,
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+            params=exc.params,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -81,7 +132,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", _("Request failed.")))
-        return problem(request, status=exc.status_code, code=code, message=message)
+        return problem(
+            request,
+            status=exc.status_code,
+            code=code,
+            message=message,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -13,10 +14,16 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    model_validator,
 )
 
 from memberkit.kit.money import MoneyFormatError, format_money, parse_money
 from memberkit.kit.time import iso
+
+#: The largest amount one line, payment or order may carry (¥100,000,000.00): far above any
+#: real sale, and small enough that points and their refund weights fit in 64-bit integers.
+MAX_MINOR = 10_000_000_000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _to_minor(value: Any) -> int:
@@ -27,6 +34,8 @@ def _to_minor(value: Any) -> int:
             raise ValueError(str(exc)) from exc
         if minor < 0:
             raise ValueError("amounts must not be negative")
+        if minor > MAX_MINOR:
+            raise ValueError("amounts above 100,000,000.00 are not accepted")
         return minor
     raise ValueError('amounts are decimal strings such as "60.00"')
 
@@ -49,14 +58,44 @@ MoneyOut = Annotated[
 #: A time shown in the program's timezone, ISO 8601 with offset.
 LocalTime = Annotated[datetime, PlainSerializer(lambda v: iso(v), return_type=str)]
 
-#: A time received from a client: an offset is required.
-ClientTime = AwareDatetime
+
+def _plausible(value: datetime) -> datetime:
+    if value < EARLIEST or value.year > 2999:
+        raise ValueError("must be a time between 2000-01-01 and 2999-12-31")
+    return value
+
+
+#: A time received from a client: an offset is required, and it must be plausible.
+ClientTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+#: A calendar date in a query (``from``/``to``), within the same plausible range.
+QueryDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
+
+
+def _no_nul(value: Any) -> Any:
+    """Refuse NUL characters anywhere in a body: no database stores them faithfully."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
 
 
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are refused, strings are stripped."""
+    """Base of request bodies: unknown fields and NUL characters are refused, strings stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        return _no_nul(data)
 
 
 class Page(BaseModel):

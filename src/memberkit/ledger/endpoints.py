@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import AdminContext, IdempotencyKey, ReadContext
+from memberkit.api.context import AdminContext, IdempotencyKey, MemberNo, ReadContext
 from memberkit.config import settings
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
-from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize
+from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger import queries, repository, service
 from memberkit.ledger.models import Asset, TransactionKind
@@ -93,7 +93,7 @@ class AdjustmentOut(BaseModel):
 
 @router.get("/points", response_model=PointsOut)
 def get_points(
-    member_no: str,
+    member_no: MemberNo,
     context: ReadContext,
     expiring_within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
 ) -> PointsOut:
@@ -120,12 +120,12 @@ def get_points(
 
 @router.get("/ledger", response_model=Statement)
 def get_ledger(
-    member_no: str,
+    member_no: MemberNo,
     context: ReadContext,
     asset: Asset = Asset.points,
     kind: Annotated[list[TransactionKind] | None, Query()] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
     page: Annotated[PageNumber, Query()] = 1,
     page_size: Annotated[PageSize, Query()] = 50,
 ) -> Statement:
@@ -169,7 +169,7 @@ def get_ledger(
 
 @router.post("/points/adjustments", status_code=201, response_model=AdjustmentOut)
 def adjust_points(
-    member_no: str,
+    member_no: MemberNo,
     body: AdjustmentIn,
     context: AdminContext,
     idempotency_key: IdempotencyKey = None,
@@ -188,6 +188,8 @@ def adjust_points(
         member = member_service.find(
             session, program_id=context.program.id, member_no=member_no, lock=True
         )
+        # A frozen member's points may still be corrected by hand; a closed one's may not.
+        member_service.require_open(member)
         now = utcnow()
         posting = service.adjust(
             session,

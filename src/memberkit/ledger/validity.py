@@ -30,6 +30,11 @@ class ValidityPolicy:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ValidityPolicy:
         """Build a policy from JSON; raise :class:`ValidityError`."""
+        unknown = set(config) - {"type", "days", "years"}
+        if unknown:
+            raise ValidityError(
+                f"unknown validity settings: {', '.join(sorted(map(str, unknown)))}"
+            )
         policy = cls(
             type=str(config.get("type", "end_of_year")),
             days=config.get("days", 365),
@@ -37,8 +42,12 @@ class ValidityPolicy:
         )
         if policy.type not in POLICY_TYPES:
             raise ValidityError(f"validity type must be one of {', '.join(POLICY_TYPES)}")
-        if isinstance(policy.days, bool) or not isinstance(policy.days, int) or policy.days < 1:
-            raise ValidityError("days must be a whole number of at least 1")
+        if (
+            isinstance(policy.days, bool)
+            or not isinstance(policy.days, int)
+            or not 1 <= policy.days <= 3650
+        ):
+            raise ValidityError("days must be a whole number from 1 to 3650")
         if (
             isinstance(policy.years, bool)
             or not isinstance(policy.years, int)

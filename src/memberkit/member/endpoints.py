@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import IdempotencyKey, PosContext, ReadContext
+from memberkit.api.context import IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
 from memberkit.kit.schemas import Input, LocalTime
 from memberkit.member import service
@@ -131,7 +131,7 @@ def find_member(
 
 
 @router.get("/{member_no}", response_model=MemberOut)
-def get_member(member_no: str, context: ReadContext) -> MemberOut:
+def get_member(member_no: MemberNo, context: ReadContext) -> MemberOut:
     """Return one member by card number."""
     with context.transaction() as session:
         member = service.find(session, program_id=context.program.id, member_no=member_no)
@@ -139,7 +139,7 @@ def get_member(member_no: str, context: ReadContext) -> MemberOut:
 
 
 @router.patch("/{member_no}", response_model=MemberOut)
-def change_member(member_no: str, body: MemberPatch, context: PosContext) -> MemberOut:
+def change_member(member_no: MemberNo, body: MemberPatch, context: PosContext) -> MemberOut:
     """Change a member's profile, tags or (admin keys only) status.
 
     Setting the same values again changes nothing, so a repeat is harmless.
@@ -159,7 +159,7 @@ def change_member(member_no: str, body: MemberPatch, context: PosContext) -> Mem
 
 
 @router.post("/{member_no}/qr-token", response_model=QrTokenOut)
-def rotate_qr_token(member_no: str, context: PosContext) -> QrTokenOut:
+def rotate_qr_token(member_no: MemberNo, context: PosContext) -> QrTokenOut:
     """Issue a new short-lived QR token for the member's card; the previous one stops working."""
     with context.transaction() as session:
         member = service.find(

@@ -275,6 +275,12 @@ def lock_for_posting(
     return MemberKey(row.id, row.member_no, row.status)
 
 
+def require_open(member: Member | MemberKey) -> None:
+    """Refuse any change to a closed membership."""
+    if member.status == MemberStatus.closed:
+        raise MemberClosed(member_no=member.member_no)
+
+
 def require_active(member: Member | MemberKey) -> None:
     """Refuse earning and spending for a frozen or closed member."""
     if member.status != MemberStatus.active:
@@ -357,7 +363,11 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
 
 
 def rotate_qr(session: Session, *, member: Member) -> tuple[str, datetime]:
-    """Issue a new card QR token (the old one stops working); returns it and its expiry."""
+    """Issue a new card QR token (the old one stops working); returns it and its expiry.
+
+    Only active members get one: the card of a frozen or closed member must not be usable.
+    """
+    require_active(member)
     token = secrets.token_urlsafe(18)
     member.qr_token_hash = crypto.token_hash(token)
     member.qr_expires_at = utcnow() + QR_TOKEN_LIFETIME

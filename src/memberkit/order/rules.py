@@ -17,7 +17,10 @@ from memberkit.kit.money import ROUNDINGS, allocate, round_to_int
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
 EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
-MICRO = 1_000_000
+#: Line weights for proportional refunds are kept in thousandths of a point.
+MICRO = 1_000
+#: Bounds that keep every product of amount, rate and multipliers within 64-bit integers.
+MAX_MULTIPLIER = 10
 
 
 class RulesError(ValueError):
@@ -75,17 +78,19 @@ class EarningRules:
         if unknown:
             raise RulesError(f"unknown earning settings: {', '.join(sorted(unknown))}")
         rounding = config.get("rounding", "floor")
-        if rounding not in ROUNDINGS:
+        if not isinstance(rounding, str) or rounding not in ROUNDINGS:
             raise RulesError(f"rounding must be one of {', '.join(ROUNDINGS)}")
-        min_order = _positive(config.get("min_order_amount", 0), "min_order_amount", zero=True)
+        min_order = _positive(
+            config.get("min_order_amount", 0), "min_order_amount", zero=True, most=1_000_000
+        )
         if min_order * 100 != int(min_order * 100):
             raise RulesError("min_order_amount has more than two decimal places")
         return cls(
             points_per_unit=_positive(
-                config.get("points_per_unit", 1), "points_per_unit", zero=True
+                config.get("points_per_unit", 1), "points_per_unit", zero=True, most=1000
             ),
             growth_per_unit=_positive(
-                config.get("growth_per_unit", 1), "growth_per_unit", zero=True
+                config.get("growth_per_unit", 1), "growth_per_unit", zero=True, most=1000
             ),
             rounding=rounding,
             min_order_minor=int(min_order * 100),
@@ -127,6 +132,12 @@ def _whole(value: Any, name: str, low: int, high: int) -> int | None:
     return value
 
 
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 50:
+        raise RulesError("a date multiplier's name must be text of at most 50 characters")
+    return value
+
+
 def _date_multiplier(raw: Any) -> DateMultiplier:
     if not isinstance(raw, dict):
         raise RulesError("each date multiplier must be an object")
@@ -142,24 +153,24 @@ def _date_multiplier(raw: Any) -> DateMultiplier:
         weekday=_whole(raw.get("weekday"), "weekday (1 = Monday … 7 = Sunday)", 1, 7),
         month_day=_whole(raw.get("month_day"), "month_day", 1, 31),
         on=day,
-        name=str(raw.get("name", "")),
+        name=_name(raw.get("name", "")),
     )
     if sum(x is not None for x in (rule.weekday, rule.month_day, rule.on)) != 1:
         raise RulesError("a date multiplier needs exactly one of weekday, month_day, date")
     return rule
 
 
-def _positive(value: Any, name: str, *, zero: bool = False) -> Decimal:
-    if isinstance(value, bool):
+def _positive(value: Any, name: str, *, zero: bool = False, most: int = MAX_MULTIPLIER) -> Decimal:
+    """Return a number from text, an integer or a float, within (0 or above 0, ``most``]."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise RulesError(f"{name} must be a number")
-    if isinstance(value, float):
-        value = str(value)
     try:
-        number = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError) as exc:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
         raise RulesError(f"{name} must be a number") from exc
-    if not number.is_finite() or number < 0 or (number == 0 and not zero):
-        raise RulesError(f"{name} must be {'zero or more' if zero else 'more than zero'}")
+    if not number.is_finite() or number < 0 or (number == 0 and not zero) or number > most:
+        low = "zero or more" if zero else "more than zero"
+        raise RulesError(f"{name} must be {low}, at most {most}")
     return number
 
 
@@ -284,9 +295,13 @@ def reversal(total: int, already: int, weights: list[int], refunded_share: list[
     ``refunded_share`` is each line's refunded fraction after this refund. Cumulative rounding
     (half up) makes a sequence of partial refunds add up to exactly ``total`` when all is back.
     """
-    weight_sum = sum(weights)
-    if total == 0 or weight_sum == 0:
+    if total == 0:
         return 0
+    if sum(weights) == 0:
+        # Every line's share rounded to nothing (tiny rates): weigh the lines equally, so
+        # what was earned still comes back in full by the last refund.
+        weights = [1] * len(weights)
+    weight_sum = sum(weights)
     share = sum((w * s for w, s in zip(weights, refunded_share, strict=True)), Fraction(0))
     target = _round_half_up(total * share / weight_sum)
     return max(0, target - already)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from memberkit.api.context import AdminContext, ReadContext
 from memberkit.kit.schemas import Input
@@ -48,7 +48,7 @@ class ProgramPatch(Input):
     points_validity: dict[str, Any] | None = Field(
         default=None, examples=[{"type": "end_of_year", "years": 1}]
     )
-    points_per_currency_unit: int | None = Field(default=None, ge=1, le=100_000)
+    points_per_currency_unit: StrictInt | None = Field(default=None, ge=1, le=10_000)
 
 
 def _out(config: ProgramConfig) -> ProgramOut:

@@ -122,6 +122,9 @@ def configure(
             values["points_validity"] = points_validity
     except (RulesError, ValidityError) as exc:
         raise InvalidProgramSettings(problem=str(exc)) from exc
+    except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
+        # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.
+        raise InvalidProgramSettings(problem=f"unreadable settings ({exc})") from exc
     if points_per_currency_unit is not None:
         if points_per_currency_unit < 1:
             raise InvalidProgramSettings(problem="points_per_currency_unit must be at least 1")

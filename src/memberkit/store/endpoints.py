@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from memberkit.api.context import AdminContext, ReadContext
 from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize
@@ -24,7 +24,7 @@ class StoreIn(Input):
     name: str = Field(min_length=1, max_length=100)
     type: StoreType = StoreType.direct
     city: str = Field(default="", max_length=50)
-    active: bool = True
+    active: StrictBool = True
 
 
 class StoreOut(BaseModel):
