@@ -51,7 +51,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    problems.refuse_nul_in_urls(app)
+    app.add_middleware(problems.RefuseNulInUrls)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -82,9 +82,12 @@ class ApiContext:
 
 def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:
     database = get_database()
-    with database.session_scope() as session:
-        principal = auth_service.authenticate(session, authorization)
-        program = program_service.get(session)
+    principal = auth_service.cached(authorization)
+    program = program_service.cached()
+    if principal is None or program is None:
+        with database.session_scope() as session:
+            principal = auth_service.authenticate(session, authorization)
+            program = program_service.get(session)
     if program.id != principal.program_id:
         program = _program_by_id(database, principal.program_id)
     request.state.principal = principal

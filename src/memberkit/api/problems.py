@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memberkit.errors import MemberkitError
 from memberkit.kit.i18n import _, negotiate, translate
@@ -79,20 +80,30 @@ def problem(
     )
 
 
-def refuse_nul_in_urls(app: FastAPI) -> None:
-    """Answer 400 to a path or query holding a NUL character, before any route runs."""
+class RefuseNulInUrls:
+    """ASGI middleware: a path or query holding a NUL character gets a 400 before any route.
 
-    @app.middleware("http")
-    async def _nul(request: Request, call_next: Any) -> Any:
-        raw = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
-        if b"%00" in raw or b"\x00" in raw:
-            return problem(
-                request,
-                status=400,
-                code="invalid_characters",
-                message=_("The address must not contain NUL characters."),
-            )
-        return await call_next(request)
+    Plain ASGI rather than ``@app.middleware("http")``, which costs a stream wrapper per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on unless its address holds a NUL."""
+        if scope["type"] == "http":
+            raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+            if b"%00" in raw or b"\x00" in raw:
+                request = Request(scope, receive)
+                response = problem(
+                    request,
+                    status=400,
+                    code="invalid_characters",
+                    message=_("The address must not contain NUL characters."),
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

@@ -97,16 +97,26 @@ def create(
     return key
 
 
+def _digest(authorization: str | None) -> str:
+    scheme, _sep, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized()
+    return _hash(key.strip())
+
+
+def cached(authorization: str | None) -> Principal | None:
+    """Return the principal of a recently seen valid key without touching the database."""
+    entry = _cache.get(_digest(authorization))
+    return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """Return the principal of a ``Bearer`` header, or raise :class:`Unauthorized`.
 
     Valid keys are cached for a few seconds per process, so a revoked key stops working
     within that time.
     """
-    scheme, _sep, key = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized()
-    digest = _hash(key.strip())
+    digest = _digest(authorization)
     now = time.monotonic()
     cached = _cache.get(digest)
     if cached is not None and cached[0] > now:

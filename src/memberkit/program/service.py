@@ -98,6 +98,11 @@ def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
     return config
 
 
+def cached(code: str = DEFAULT_CODE) -> ProgramConfig | None:
+    """Return a program's configuration if it is in memory already."""
+    return _cache.get(code)
+
+
 def forget_cache() -> None:
     """Drop cached configuration (after a change, and between test databases)."""
     _cache.clear()
