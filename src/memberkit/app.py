@@ -19,6 +19,7 @@ from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
 from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
+from memberkit.tier.endpoints import router as tier_router
 
 
 def create_app(*, scheduler: bool | None = None) -> FastAPI:
@@ -67,6 +68,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         order_router,
         points_router,
         program_points_router,
+        tier_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -8,6 +8,7 @@ from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program
 from memberkit.store.models import Store
+from memberkit.tier.models import TierChange
 
 __all__ = [
     "Account",
@@ -25,4 +26,5 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Store",
+    "TierChange",
 ]

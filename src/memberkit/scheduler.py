@@ -14,6 +14,8 @@ from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
 from memberkit.ledger import expiry
+from memberkit.program import service as program_service
+from memberkit.tier import service as tier_service
 
 log = logging.getLogger("memberkit.scheduler")
 
@@ -28,7 +30,7 @@ def next_run(now: datetime, at: time) -> datetime:
 
 
 class Scheduler:
-    """Runs the points expiry job once a day at ``settings.expire_points_at`` local time."""
+    """Runs points expiry, then the tier review, once a day at ``settings.expire_points_at``."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -55,3 +57,10 @@ class Scheduler:
                 log.info("expired %s points in %s lots", result.points, result.lots)
             except Exception:  # the scheduler must survive a failed run; it retries tomorrow
                 log.exception("points expiry failed")
+            try:
+                with self.database.session_scope() as session:
+                    program = program_service.get(session)
+                reviewed = tier_service.review(self.database, program=program, as_of=utcnow())
+                log.info("tier review: %s kept, %s moved down", reviewed.kept, reviewed.downgraded)
+            except Exception:
+                log.exception("tier review failed")

@@ -80,7 +80,11 @@ def test_paying_with_points_burns_them_and_earns_on_the_rest(
     admin: Api, member: dict[str, Any]
 ) -> None:
     no = member["member_no"]
-    assert post(admin, no, "E-1", "1000.00").json()["points_balance"] == 1000
+    first = post(admin, no, "E-1", "1000.00").json()
+    # Spending 1,000.00 in a day (>= 800.00) reaches gold (金卡会员, points × 1.5) at once, in
+    # the order's own response.
+    assert first["points_balance"] == 1000
+    assert first["tier"] == {"level": 2, "code": "gold", "name": "金卡会员", "upgraded": True}
 
     body = order_body(
         no,
@@ -94,11 +98,12 @@ def test_paying_with_points_burns_them_and_earns_on_the_rest(
     result = response.json()
     assert (result["points_paid"], result["points_earned"], result["growth_earned"]) == (
         500,
-        95,
+        142,
         95,
     )
     assert result["eligible_amount"] == "95.00"
-    assert result["points_balance"] == 1000 - 500 + 95
+    assert result["points_balance"] == 1000 - 500 + 142
+    assert result["tier"]["upgraded"] is False
     kinds = [item["kind"] for item in admin.get(f"/api/v1/members/{no}/ledger").json()["items"]]
     assert kinds == ["earn", "redeem", "earn"]
 

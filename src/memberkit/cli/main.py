@@ -213,13 +213,7 @@ def expire_points(
     """Expire every points lot due by now (or by --as-of); safe to repeat."""
     from memberkit.ledger import expiry
 
-    moment = utcnow()
-    if as_of is not None:
-        try:
-            moment = start_of_local_day(date.fromisoformat(as_of))
-        except ValueError:
-            say(_("--as-of must be a date like 2026-12-31."))
-            raise typer.Exit(2) from None
+    moment = _as_of(as_of)
     with _progress() as progress:
         task = progress.add_task(translate(_("Expiring points")), total=None)
         result = expiry.run(
@@ -233,6 +227,48 @@ def expire_points(
         lots=result.lots,
         members=result.members,
     )
+
+
+@jobs_app.command("review-tiers")
+def review_tiers(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Review as at the start of this local date (YYYY-MM-DD); default now."),
+    ] = None,
+) -> None:
+    """Review members whose tier period has ended: keep, or move down; safe to repeat."""
+    from memberkit.program import service as program_service
+    from memberkit.tier import service as tier_service
+
+    moment = _as_of(as_of)
+    database = get_database()
+    with database.session_scope() as session:
+        program = program_service.get(session)
+    with _progress() as progress:
+        task = progress.add_task(translate(_("Reviewing tiers")), total=None)
+        result = tier_service.review(
+            database,
+            program=program,
+            as_of=moment,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    say(
+        _("{reviewed} members reviewed: {kept} kept their tier, {downgraded} moved down."),
+        reviewed=result.reviewed,
+        kept=result.kept,
+        downgraded=result.downgraded,
+    )
+
+
+def _as_of(as_of: str | None) -> datetime:
+    """Return the start of a local date given as text, or now."""
+    if as_of is None:
+        return utcnow()
+    try:
+        return start_of_local_day(date.fromisoformat(as_of))
+    except ValueError:
+        say(_("--as-of must be a date like 2026-12-31."))
+        raise typer.Exit(2) from None
 
 
 @ledger_app.command("check")

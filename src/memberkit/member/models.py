@@ -45,6 +45,10 @@ class Member(Base):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active)
+    # The tier ladder level (0 = entry tier), since when, and when the tier is next reviewed.
+    tier_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tier_review_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     qr_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     qr_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

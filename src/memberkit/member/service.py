@@ -190,6 +190,7 @@ class MemberKey:
     id: int
     member_no: str
     status: str
+    tier_level: int
 
 
 def _naming(
@@ -238,7 +239,7 @@ def find(
 
 _members = table(Member)
 _LOCK_BY_MEMBER_NO = (
-    select(_members.c.id, _members.c.member_no, _members.c.status)
+    select(_members.c.id, _members.c.member_no, _members.c.status, _members.c.tier_level)
     .where(
         _members.c.program_id == bindparam("program_id"),
         _members.c.member_no == bindparam("member_no"),
@@ -268,11 +269,13 @@ def lock_for_posting(
             program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
         )
         row = session.execute(
-            select(Member.id, Member.member_no, Member.status).where(*conditions).with_for_update()
+            select(Member.id, Member.member_no, Member.status, Member.tier_level)
+            .where(*conditions)
+            .with_for_update()
         ).one_or_none()
     if row is None:
         raise MemberNotFound(identifier=identifier)
-    return MemberKey(row.id, row.member_no, row.status)
+    return MemberKey(row.id, row.member_no, row.status, row.tier_level)
 
 
 def require_open(member: Member | MemberKey) -> None:

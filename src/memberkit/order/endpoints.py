@@ -14,6 +14,7 @@ from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.kit.time import utcnow
 from memberkit.order import service
 from memberkit.order.models import Channel, PaymentMethod
+from memberkit.tier.endpoints import TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -84,6 +85,7 @@ class OrderOut(BaseModel):
     points_balance: int
     growth_balance: int
     occurred_at: LocalTime
+    tier: TierOut | None = None
 
 
 class RefundLineIn(Input):
@@ -174,6 +176,7 @@ def _order_out(result: service.OrderResult) -> OrderOut:
         points_balance=result.points_balance,
         growth_balance=result.growth_balance,
         occurred_at=result.occurred_at,
+        tier=TierOut.of(result.tier) if result.tier is not None else None,
     )
 
 

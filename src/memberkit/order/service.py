@@ -38,6 +38,8 @@ from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, Refun
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
 from memberkit.store.models import Store
+from memberkit.tier import service as tier_service
+from memberkit.tier.service import TierOutcome
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -152,6 +154,7 @@ class OrderResult:
     points_balance: int
     growth_balance: int
     occurred_at: datetime
+    tier: TierOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         raise InvalidOrder(problem="occurred_at is in the future")
     member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
+    tier = program.ladder.tiers[min(member.tier_level, len(program.ladder.tiers) - 1)]
     store_id = None
     if order.store_code:
         store_id = store_service.active_store_id(
@@ -269,6 +273,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         earning_paid_minor=earning_paid,
         store_code=order.store_code,
         day=order.occurred_at.astimezone(settings.tz).date(),
+        tier_multiplier=tier.multiplier,
     )
     total = sum(line.amount_minor for line in order.lines)
     order_id = connection.execute(
@@ -356,6 +361,16 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         balances.update(gain.balances)
     if len(balances) < 2:
         balances = {**member_balances(session, member_id=member.id), **balances}
+    reached = tier_service.upgrade_after_event(
+        session,
+        program=program,
+        member_id=member.id,
+        level=member.tier_level,
+        growth=balances.get(Asset.growth, 0),
+        at=order.occurred_at,
+        key=f"order:{order.external_id}:tier",
+        order_id=order_id,
+    )
     return OrderResult(
         order_id=order_id,
         external_id=order.external_id,
@@ -368,6 +383,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         points_balance=balances.get(Asset.points, 0),
         growth_balance=balances.get(Asset.growth, 0),
         occurred_at=order.occurred_at,
+        tier=reached,
     )
 
 

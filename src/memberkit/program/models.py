@@ -27,5 +27,7 @@ class Program(Base):
     points_per_currency_unit: Mapped[int] = mapped_column(Integer, default=100)
     earning_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     points_validity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The tier ladder (see memberkit.tier.rules); None means the default four tiers.
+    tier_ladder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

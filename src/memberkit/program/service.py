@@ -15,6 +15,7 @@ from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityError, ValidityPolicy
 from memberkit.order.rules import EarningRules, RulesError
 from memberkit.program.models import Program
+from memberkit.tier.rules import DEFAULT_LADDER, Ladder, LadderError, parse_ladder
 
 DEFAULT_CODE = "default"
 
@@ -40,6 +41,8 @@ class ProgramConfig:
     validity: ValidityPolicy
     raw_earning: dict[str, Any]
     raw_validity: dict[str, Any]
+    ladder: Ladder
+    raw_ladder: dict[str, Any]
 
 
 _cache: dict[str, ProgramConfig] = {}
@@ -57,6 +60,8 @@ def _config(program: Program) -> ProgramConfig:
         validity=ValidityPolicy.from_config(program.points_validity),
         raw_earning=dict(program.earning_rules),
         raw_validity=dict(program.points_validity),
+        ladder=parse_ladder(program.tier_ladder or DEFAULT_LADDER),
+        raw_ladder=dict(program.tier_ladder or DEFAULT_LADDER),
     )
 
 
@@ -115,6 +120,7 @@ def configure(
     earning_rules: dict[str, Any] | None = None,
     points_validity: dict[str, Any] | None = None,
     points_per_currency_unit: int | None = None,
+    tier_ladder: dict[str, Any] | None = None,
 ) -> ProgramConfig:
     """Validate and store new settings of a program; refuses bad settings, changing nothing."""
     values: dict[str, Any] = {}
@@ -125,7 +131,10 @@ def configure(
         if points_validity is not None:
             ValidityPolicy.from_config(points_validity)
             values["points_validity"] = points_validity
-    except (RulesError, ValidityError) as exc:
+        if tier_ladder is not None:
+            parse_ladder(tier_ladder)
+            values["tier_ladder"] = tier_ladder
+    except (RulesError, ValidityError, LadderError) as exc:
         raise InvalidProgramSettings(problem=str(exc)) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
         # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.

@@ -1,0 +1,102 @@
+"""REST endpoints of tiers: the ladder, a member's tier and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from memberkit.api.context import AdminContext, MemberNo, ReadContext
+from memberkit.kit.schemas import Input, LocalTime
+from memberkit.member import service as member_service
+from memberkit.program import service as program_service
+from memberkit.tier import service
+from memberkit.tier.rules import DEFAULT_LADDER
+
+router = APIRouter(prefix="/api/v1", tags=["tiers"])
+
+
+class TierOut(BaseModel):
+    """A member's tier; ``upgraded`` is true when the request that returned it moved it up."""
+
+    level: int
+    code: str
+    name: str
+    upgraded: bool = False
+
+    @classmethod
+    def of(cls, outcome: service.TierOutcome) -> TierOut:
+        """Build from the service's outcome."""
+        return cls(
+            level=outcome.level, code=outcome.code, name=outcome.name, upgraded=outcome.upgraded
+        )
+
+
+class LadderIn(Input):
+    """A tier ladder, lowest tier first. See ``GET /api/v1/tiers`` for the format."""
+
+    period: str = Field(default="calendar_year", examples=["calendar_year", "twelve_months"])
+    review: str = Field(default="one_down", examples=["one_down", "to_qualified"])
+    tiers: list[dict[str, Any]] = Field(
+        min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
+    )
+
+
+class TierChangeOut(BaseModel):
+    """One move between tiers."""
+
+    from_tier: str
+    to_tier: str
+    reason: str
+    at: LocalTime
+
+
+class MemberTierOut(BaseModel):
+    """A member's tier, when it is next reviewed, and how it got there."""
+
+    member_no: str
+    tier: TierOut
+    since: LocalTime | None
+    review_at: LocalTime | None
+    history: list[TierChangeOut]
+
+
+@router.get("/tiers")
+def get_ladder(context: ReadContext) -> dict[str, Any]:
+    """Return the tier ladder: tiers lowest first, with qualification and retention rules."""
+    return context.program.raw_ladder
+
+
+@router.put("/tiers")
+def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
+    """Replace the tier ladder (admin keys); invalid ladders are refused and change nothing.
+
+    Thresholds must rise from tier to tier, conditions must be known, and the first tier has no
+    qualification. Members keep their level; the new rules apply from the next event or review.
+    """
+    with context.transaction() as session:
+        config = program_service.configure(
+            session, program=context.program, tier_ladder=body.model_dump()
+        )
+    program_service.forget_cache()
+    return config.raw_ladder
+
+
+@router.get("/members/{member_no}/tier", response_model=MemberTierOut)
+def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
+    """Return the member's tier, its next review, and the history of moves (newest first)."""
+    ladder = context.program.ladder
+    with context.transaction() as session:
+        member = member_service.find(session, program_id=context.program.id, member_no=member_no)
+        changes = service.history(session, ladder=ladder, member_id=member.id)
+    return MemberTierOut(
+        member_no=member.member_no,
+        tier=TierOut.of(service.outcome(ladder, member.tier_level)),
+        since=member.tier_since,
+        review_at=member.tier_review_at,
+        history=[
+            TierChangeOut(from_tier=c.from_code, to_tier=c.to_code, reason=c.reason, at=c.at)
+            for c in changes
+        ],
+    )

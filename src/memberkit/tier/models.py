@@ -1,0 +1,41 @@
+"""Tier history (会员等级变动): every move of a member between tiers, with its reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from memberkit.db import Base
+from memberkit.kit.time import utcnow
+from memberkit.kit.types import UTCDateTime
+
+
+class TierChangeReason(StrEnum):
+    """Why a member's tier changed."""
+
+    upgrade = "upgrade"  # an event qualified the member for a higher tier
+    retained = "retained"  # the period-end review kept the tier (a new period starts)
+    downgrade = "downgrade"  # the review moved the member down
+
+
+class TierChange(Base):
+    """One move (or a kept tier at review); at most one per idempotency key."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (
+        UniqueConstraint("program_id", "idempotency_key"),
+        Index("ix_tier_changes_member", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    from_level: Mapped[int] = mapped_column(Integer)
+    to_level: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(120))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,326 @@
+"""Pure tier rules: the ladder, its qualification and retention conditions, upgrade and review.
+
+A condition is JSON: ``{"growth_at_least": 1000}``, ``{"spend_at_least": "2000.00",
+"within_days": 30}``, ``{"day_spend_at_least": "800.00"}`` (spent on the day of the event),
+``{"orders_at_least": 5, "within_days": 30}``, or ``{"all": [...]}`` / ``{"any": [...]}`` of
+conditions. Everything here is plain data in, plain data out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from memberkit.kit.money import MoneyFormatError, parse_money
+
+MAX_DEPTH = 4
+MAX_WINDOW_DAYS = 730
+PERIODS = ("calendar_year", "twelve_months")
+REVIEW_MODES = ("one_down", "to_qualified")
+DEFAULT_LADDER: dict[str, Any] = {
+    "period": "calendar_year",
+    "review": "one_down",
+    "tiers": [
+        {"code": "regular", "name": "普通会员", "multiplier": "1", "color": "#8c8c8c"},
+        {
+            "code": "silver",
+            "name": "银卡会员",
+            "multiplier": "1.2",
+            "color": "#a6a6a6",
+            "qualify": {"growth_at_least": 1000},
+            "retain": {"growth_at_least": 500},
+        },
+        {
+            "code": "gold",
+            "name": "金卡会员",
+            "multiplier": "1.5",
+            "color": "#d4a017",
+            "qualify": {
+                "any": [
+                    {"growth_at_least": 5000},
+                    {"day_spend_at_least": "800.00"},
+                    {"spend_at_least": "2000.00", "within_days": 30},
+                ]
+            },
+            "retain": {"growth_at_least": 3000},
+        },
+        {
+            "code": "black",
+            "name": "黑金会员",
+            "multiplier": "2",
+            "color": "#1f1f1f",
+            "qualify": {"growth_at_least": 20000},
+            "retain": {"growth_at_least": 12000},
+        },
+    ],
+}
+
+
+class LadderError(ValueError):
+    """A tier ladder configuration that does not make sense."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What conditions are judged on: a member's growth and recent activity.
+
+    ``spend`` and ``orders`` map a window in days to the net spend (minor units) and order
+    count within it; ``day_spend`` is the net spend on the day of the event.
+    """
+
+    growth: int
+    day_spend: int = 0
+    spend: Mapping[int, int] = field(default_factory=dict)
+    orders: Mapping[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed condition (a leaf or an all/any group)."""
+
+    kind: str
+    threshold: int = 0
+    within_days: int = 0
+    parts: tuple[Condition, ...] = ()
+
+    def holds(self, facts: Facts) -> bool:
+        """Tell whether the facts meet this condition."""
+        if self.kind == "all":
+            return all(part.holds(facts) for part in self.parts)
+        if self.kind == "any":
+            return any(part.holds(facts) for part in self.parts)
+        if self.kind == "growth_at_least":
+            return facts.growth >= self.threshold
+        if self.kind == "day_spend_at_least":
+            return facts.day_spend >= self.threshold
+        if self.kind == "spend_at_least":
+            return facts.spend.get(self.within_days, 0) >= self.threshold
+        return facts.orders.get(self.within_days, 0) >= self.threshold
+
+    def windows(self) -> set[int]:
+        """Return the windows (days) whose spend and order counts the condition reads."""
+        found = {self.within_days} if self.within_days else set()
+        for part in self.parts:
+            found |= part.windows()
+        return found
+
+    def growth_floor(self) -> int | None:
+        """Return the growth threshold when the condition is growth alone, else None."""
+        return self.threshold if self.kind == "growth_at_least" else None
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One rung of the ladder; level 0 is the entry tier every member starts in."""
+
+    level: int
+    code: str
+    name: str
+    multiplier: Decimal
+    color: str
+    qualify: Condition | None
+    retain: Condition | None
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """A program's ordered tiers, with the period and the review mode."""
+
+    tiers: tuple[Tier, ...]
+    period: str = "calendar_year"
+    review_mode: str = "one_down"
+
+    def windows(self) -> set[int]:
+        """Return every window any condition reads."""
+        found: set[int] = set()
+        for tier in self.tiers:
+            for condition in (tier.qualify, tier.retain):
+                if condition is not None:
+                    found |= condition.windows()
+        return found
+
+    def qualified(self, facts: Facts) -> int:
+        """Return the highest level whose qualification the facts meet (0 at least)."""
+        return max(
+            (t.level for t in self.tiers if t.qualify is not None and t.qualify.holds(facts)),
+            default=0,
+        )
+
+    def upgrade(self, current: int, facts: Facts) -> int:
+        """Return the level after an event: higher if the member now qualifies, never lower."""
+        return max(current, self.qualified(facts))
+
+    def eligible(self, facts: Facts) -> int:
+        """Return the highest level the member may hold: its qualification or retention holds."""
+        return max(
+            (
+                t.level
+                for t in self.tiers
+                if any(c is not None and c.holds(facts) for c in (t.qualify, t.retain))
+            ),
+            default=0,
+        )
+
+    def review(self, current: int, facts: Facts) -> int:
+        """Return the level after the period-end review.
+
+        A member who meets the current tier's retention or qualification rule, or a higher
+        tier's, keeps it.
+        Otherwise ``one_down`` moves one tier down, and ``to_qualified`` moves to the highest
+        tier the member is eligible for. A review never moves a member up.
+        """
+        if current == 0:
+            return 0
+        eligible = self.eligible(facts)
+        if eligible >= current:  # this tier's rules hold (or a higher tier's)
+            return current
+        if self.review_mode == "one_down":
+            return current - 1
+        return eligible
+
+    def period_end(self, start: datetime, tz: ZoneInfo) -> datetime:
+        """Return when a tier reached at ``start`` is next reviewed (a local midnight, in UTC)."""
+        local = start.astimezone(tz).date()
+        if self.period == "calendar_year":
+            end = date(local.year + 1, 1, 1)
+        else:
+            try:
+                end = local.replace(year=local.year + 1)
+            except ValueError:  # 29 February
+                end = date(local.year + 1, 3, 1)
+        return datetime(end.year, end.month, end.day, tzinfo=tz).astimezone(UTC)
+
+
+def parse_ladder(config: Mapping[str, Any]) -> Ladder:
+    """Validate a ladder configuration and build it; raise :class:`LadderError`."""
+    if not isinstance(config, Mapping):
+        raise LadderError("the ladder must be an object")
+    unknown = set(config) - {"tiers", "period", "review"}
+    if unknown:
+        raise LadderError(f"unknown ladder settings: {', '.join(sorted(map(str, unknown)))}")
+    period = config.get("period", "calendar_year")
+    if period not in PERIODS:
+        raise LadderError(f"period must be one of {', '.join(PERIODS)}")
+    review = config.get("review", "one_down")
+    if review not in REVIEW_MODES:
+        raise LadderError(f"review must be one of {', '.join(REVIEW_MODES)}")
+    raw_tiers = config.get("tiers")
+    if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
+        raise LadderError("tiers must be a list of 1 to 10 tiers, lowest first")
+    tiers = tuple(_tier(level, raw) for level, raw in enumerate(raw_tiers))
+    codes = [tier.code for tier in tiers]
+    if len(set(codes)) != len(codes):
+        raise LadderError("tier codes must be unique")
+    if tiers[0].qualify is not None:
+        raise LadderError("the first tier is where every member starts: it has no qualification")
+    for tier in tiers[1:]:
+        if tier.qualify is None:
+            raise LadderError(f"tier {tier.code} needs a qualification rule")
+    _check_increasing(tiers)
+    return Ladder(tiers=tiers, period=period, review_mode=review)
+
+
+def _check_increasing(tiers: tuple[Tier, ...]) -> None:
+    """Refuse growth thresholds that do not rise from tier to tier.
+
+    Checked for qualification and retention alike, and a retention threshold above the same
+    tier's qualification is refused too.
+    """
+    for rule in ("qualify", "retain"):
+        previous: tuple[str, int] | None = None
+        for tier in tiers[1:]:
+            condition = getattr(tier, rule)
+            floor = condition.growth_floor() if condition is not None else None
+            if floor is None:
+                continue
+            if previous is not None and floor <= previous[1]:
+                raise LadderError(
+                    f"{rule} thresholds must rise: {tier.code} needs more growth than "
+                    f"{previous[0]} ({floor} <= {previous[1]})"
+                )
+            previous = (tier.code, floor)
+    for tier in tiers[1:]:
+        qualify = tier.qualify.growth_floor() if tier.qualify is not None else None
+        retain = tier.retain.growth_floor() if tier.retain is not None else None
+        if qualify is not None and retain is not None and retain > qualify:
+            raise LadderError(f"tier {tier.code}: keeping it cannot need more than reaching it")
+
+
+def _tier(level: int, raw: Any) -> Tier:
+    if not isinstance(raw, Mapping):
+        raise LadderError(f"tier {level + 1} must be an object")
+    unknown = set(raw) - {"code", "name", "multiplier", "color", "qualify", "retain"}
+    if unknown:
+        raise LadderError(
+            f"tier {level + 1}: unknown settings {', '.join(sorted(map(str, unknown)))}"
+        )
+    code, name, color = raw.get("code"), raw.get("name"), raw.get("color", "#8c8c8c")
+    if not isinstance(code, str) or not code.isidentifier() or len(code) > 32:
+        raise LadderError(f"tier {level + 1}: code must be a short identifier")
+    if not isinstance(name, str) or not 1 <= len(name) <= 32:
+        raise LadderError(f"tier {code}: name must be 1 to 32 characters")
+    if not isinstance(color, str) or len(color) != 7 or not color.startswith("#"):
+        raise LadderError(f"tier {code}: color must look like #d4a017")
+    multiplier = raw.get("multiplier", "1")
+    try:
+        factor = Decimal(str(multiplier)) if not isinstance(multiplier, bool) else Decimal(-1)
+    except InvalidOperation as exc:
+        raise LadderError(f"tier {code}: multiplier must be a number") from exc
+    if not factor.is_finite() or not Decimal("0.1") <= factor <= 10:
+        raise LadderError(f"tier {code}: multiplier must be from 0.1 to 10")
+    return Tier(
+        level=level,
+        code=code,
+        name=name,
+        multiplier=factor,
+        color=color,
+        qualify=_condition(raw["qualify"], code, 0) if raw.get("qualify") is not None else None,
+        retain=_condition(raw["retain"], code, 0) if raw.get("retain") is not None else None,
+    )
+
+
+LEAVES = ("growth_at_least", "spend_at_least", "day_spend_at_least", "orders_at_least")
+
+
+def _condition(raw: Any, code: str, depth: int) -> Condition:
+    if depth > MAX_DEPTH:
+        raise LadderError(f"tier {code}: conditions nest deeper than {MAX_DEPTH}")
+    if not isinstance(raw, Mapping) or len(set(raw) & {*LEAVES, "all", "any"}) != 1:
+        raise LadderError(
+            f"tier {code}: a condition is one of {', '.join((*LEAVES, 'all', 'any'))}"
+        )
+    for group in ("all", "any"):
+        if group in raw:
+            if set(raw) != {group} or not isinstance(raw[group], list) or not raw[group]:
+                raise LadderError(f"tier {code}: {group} takes a non-empty list of conditions")
+            return Condition(group, parts=tuple(_condition(p, code, depth + 1) for p in raw[group]))
+    kind = next(iter(set(raw) & set(LEAVES)))
+    allowed = {kind, "within_days"} if kind in ("spend_at_least", "orders_at_least") else {kind}
+    if set(raw) - allowed:
+        raise LadderError(f"tier {code}: {kind} takes only {', '.join(sorted(allowed))}")
+    value = raw[kind]
+    if kind in ("spend_at_least", "day_spend_at_least"):
+        try:
+            threshold = parse_money(value) if isinstance(value, str) else -1
+        except MoneyFormatError:
+            threshold = -1
+        if threshold <= 0:
+            raise LadderError(f'tier {code}: {kind} is an amount such as "2000.00"')
+    else:
+        threshold = value if isinstance(value, int) and not isinstance(value, bool) else -1
+        if not 1 <= threshold <= 10**12:
+            raise LadderError(f"tier {code}: {kind} must be a whole number of at least 1")
+    within = 0
+    if "within_days" in allowed:
+        within = raw.get("within_days", 0)
+        if (
+            isinstance(within, bool)
+            or not isinstance(within, int)
+            or not 1 <= within <= MAX_WINDOW_DAYS
+        ):
+            raise LadderError(f"tier {code}: within_days must be from 1 to {MAX_WINDOW_DAYS}")
+    return Condition(kind, threshold=threshold, within_days=within)

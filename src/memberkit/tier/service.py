@@ -1,0 +1,243 @@
+"""Tiers: the facts a member is judged on, upgrade inside an event, period-end review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from memberkit.config import settings
+from memberkit.db import Database, table
+from memberkit.ledger.repository import member_balances
+from memberkit.member.models import Member, MemberStatus
+from memberkit.order.models import Order
+from memberkit.program.service import ProgramConfig
+from memberkit.tier.models import TierChange, TierChangeReason
+from memberkit.tier.rules import Facts, Ladder
+
+
+@dataclass(frozen=True)
+class TierOutcome:
+    """A member's tier after an event, and whether the event moved it up."""
+
+    level: int
+    code: str
+    name: str
+    upgraded: bool
+
+
+def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
+    """Load what the ladder's conditions read, as of ``at``, in one query.
+
+    That is the spend and order count per window (net of refunds) and the spend of ``at``'s
+    local day.
+    """
+    orders = table(Order)
+    net = orders.c.total_minor - orders.c.refunded_minor
+    local_day = at.astimezone(settings.tz).date()
+    day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=settings.tz)
+    windows = sorted(ladder.windows())
+    columns = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (and_(orders.c.occurred_at >= day_start, orders.c.occurred_at <= at), net),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+    ]
+    for days in windows:
+        since = at - timedelta(days=days)
+        inside = and_(orders.c.occurred_at > since, orders.c.occurred_at <= at)
+        columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+    earliest = min([day_start, *(at - timedelta(days=d) for d in windows)])
+    row = (
+        session.connection()
+        .execute(
+            select(*columns).where(orders.c.member_id == member_id, orders.c.occurred_at > earliest)
+        )
+        .one()
+    )
+    return Facts(
+        growth=growth,
+        day_spend=int(row[0]),
+        spend={days: int(row[1 + 2 * i]) for i, days in enumerate(windows)},
+        orders={days: int(row[2 + 2 * i]) for i, days in enumerate(windows)},
+    )
+
+
+_members = table(Member)
+_SET_TIER = (
+    update(_members)
+    .where(_members.c.id == bindparam("member"))
+    .values(
+        tier_level=bindparam("level"),
+        tier_since=bindparam("since"),
+        tier_review_at=bindparam("review_at"),
+    )
+)
+_INSERT_CHANGE = insert(table(TierChange))
+
+
+def outcome(ladder: Ladder, level: int, *, upgraded: bool = False) -> TierOutcome:
+    """Describe a level of the ladder."""
+    tier = ladder.tiers[min(level, len(ladder.tiers) - 1)]
+    return TierOutcome(tier.level, tier.code, tier.name, upgraded)
+
+
+def upgrade_after_event(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    level: int,
+    growth: int,
+    at: datetime,
+    key: str,
+    order_id: int | None = None,
+) -> TierOutcome:
+    """Move the member up at once if the event qualifies them for a higher tier.
+
+    Runs inside the event's transaction, under the member's lock. Never moves a member down:
+    that is the period-end review's job.
+    """
+    ladder = program.ladder
+    if level >= len(ladder.tiers) - 1:
+        return outcome(ladder, level)
+    new_level = ladder.upgrade(
+        level, facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at)
+    )
+    if new_level == level:
+        return outcome(ladder, level)
+    connection = session.connection()
+    connection.execute(
+        _SET_TIER,
+        {
+            "member": member_id,
+            "level": new_level,
+            "since": at,
+            "review_at": ladder.period_end(at, settings.tz),
+        },
+    )
+    connection.execute(
+        _INSERT_CHANGE,
+        {
+            "program_id": program.id,
+            "member_id": member_id,
+            "from_level": level,
+            "to_level": new_level,
+            "reason": TierChangeReason.upgrade,
+            "idempotency_key": key,
+            "order_id": order_id,
+            "at": at,
+        },
+    )
+    return outcome(ladder, new_level, upgraded=True)
+
+
+@dataclass(frozen=True)
+class ReviewRun:
+    """What one review run did."""
+
+    reviewed: int
+    kept: int
+    downgraded: int
+
+
+def review(
+    database: Database,
+    *,
+    program: ProgramConfig,
+    as_of: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReviewRun:
+    """Review every member whose tier period ended by ``as_of``, one member per transaction.
+
+    A member who meets the tier's retention rule keeps it for a new period; one who does not
+    moves down (one tier, or to the tier they qualify for, as the ladder says). Each decision
+    is keyed by the member and the period's end, so running the review again changes nothing.
+    """
+    ladder = program.ladder
+    with database.session_scope() as session:
+        due = list(
+            session.scalars(
+                select(Member.id)
+                .where(
+                    Member.program_id == program.id,
+                    Member.tier_level > 0,
+                    Member.tier_review_at <= as_of,
+                    Member.status != MemberStatus.closed,
+                )
+                .order_by(Member.id)
+            )
+        )
+    kept = downgraded = 0
+    for done, member_id in enumerate(due, start=1):
+        with database.session_scope() as session:
+            member = session.scalars(
+                select(Member).where(Member.id == member_id).with_for_update()
+            ).one()
+            review_at = member.tier_review_at
+            if review_at is None or review_at > as_of or member.tier_level == 0:
+                continue  # reviewed meanwhile
+            growth = member_balances(session, member_id=member.id).get("growth", 0)
+            judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=review_at)
+            level = min(member.tier_level, len(ladder.tiers) - 1)
+            new_level = ladder.review(level, judged)
+            session.connection().execute(
+                _INSERT_CHANGE,
+                {
+                    "program_id": program.id,
+                    "member_id": member.id,
+                    "from_level": member.tier_level,
+                    "to_level": new_level,
+                    "reason": TierChangeReason.retained
+                    if new_level == level
+                    else TierChangeReason.downgrade,
+                    "idempotency_key": f"review:{member.id}:{review_at.isoformat()}",
+                    "order_id": None,
+                    "at": review_at,
+                },
+            )
+            member.tier_level = new_level
+            member.tier_since = member.tier_since if new_level == level else review_at
+            member.tier_review_at = ladder.period_end(review_at, settings.tz) if new_level else None
+            if new_level == level:
+                kept += 1
+            else:
+                downgraded += 1
+        if progress is not None:
+            progress(done, len(due))
+    return ReviewRun(reviewed=kept + downgraded, kept=kept, downgraded=downgraded)
+
+
+@dataclass(frozen=True)
+class TierChangeView:
+    """One entry of a member's tier history."""
+
+    from_code: str
+    to_code: str
+    reason: str
+    at: datetime
+
+
+def history(
+    session: Session, *, ladder: Ladder, member_id: int, limit: int = 100
+) -> list[TierChangeView]:
+    """Return the member's tier moves, newest first."""
+    rows = session.execute(
+        select(TierChange.from_level, TierChange.to_level, TierChange.reason, TierChange.at)
+        .where(TierChange.member_id == member_id)
+        .order_by(TierChange.id.desc())
+        .limit(limit)
+    )
+    return [
+        TierChangeView(outcome(ladder, f).code, outcome(ladder, t).code, reason, at)
+        for f, t, reason, at in rows
+    ]

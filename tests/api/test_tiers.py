@@ -1,0 +1,88 @@
+"""Tiers through the API: the ladder, a member's tier and history."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from typer.testing import CliRunner
+
+from memberkit.cli.main import app
+from memberkit.tier.rules import DEFAULT_LADDER
+from tests.api.conftest import Api, order_body
+
+
+def test_ladder_is_read_and_replaced_only_when_valid(admin: Api) -> None:
+    assert admin.get("/api/v1/tiers").json() == DEFAULT_LADDER
+    bad = copy.deepcopy(DEFAULT_LADDER)
+    bad["tiers"][2]["qualify"] = {"growth_at_least": 500}
+    refused = admin.client.put("/api/v1/tiers", json=bad, headers=admin.headers)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
+    assert "thresholds must rise" in refused.json()["detail"]
+    assert admin.get("/api/v1/tiers").json() == DEFAULT_LADDER
+
+    two = {
+        "period": "twelve_months",
+        "review": "to_qualified",
+        "tiers": [
+            {"code": "member", "name": "会员"},
+            {
+                "code": "vip",
+                "name": "VIP",
+                "multiplier": "2",
+                "qualify": {"orders_at_least": 2, "within_days": 7},
+            },
+        ],
+    }
+    accepted = admin.client.put("/api/v1/tiers", json=two, headers=admin.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert admin.get("/api/v1/tiers").json()["tiers"][1]["code"] == "vip"
+
+
+def test_member_tier_and_history(admin: Api, member: dict[str, Any]) -> None:
+    no = member["member_no"]
+    body = order_body(
+        no,
+        "O-1",
+        lines=[
+            {
+                "sku": "M1",
+                "name": "精华液",
+                "category": "beauty",
+                "quantity": 2,
+                "unit_price": "499.00",
+                "amount": "998.00",
+            }
+        ],
+        payments=[{"method": "wechat", "amount": "998.00"}],
+    )
+    assert admin.post("/api/v1/orders", body).json()["tier"]["code"] == "gold"
+
+    tier = admin.get(f"/api/v1/members/{no}/tier").json()
+    assert tier["tier"] == {"level": 2, "code": "gold", "name": "金卡会员", "upgraded": False}
+    assert tier["review_at"] == "2027-01-01T00:00:00+08:00"
+    assert [(h["from_tier"], h["to_tier"], h["reason"]) for h in tier["history"]] == [
+        ("regular", "gold", "upgrade")
+    ]
+
+
+def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
+    runner = CliRunner()
+    nothing_due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2026-12-31"])
+    assert nothing_due.exit_code == 0, nothing_due.output
+    body = order_body(
+        member["member_no"],
+        "O-1",
+        lines=[{"sku": "M1", "quantity": 1, "unit_price": "900.00", "amount": "900.00"}],
+        payments=[{"method": "wechat", "amount": "900.00"}],
+    )
+    assert admin.post("/api/v1/orders", body).json()["tier"]["code"] == "gold"
+    due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-01-01"])
+    assert due.exit_code == 0, due.output
+    tier = admin.get(f"/api/v1/members/{member['member_no']}/tier").json()
+    assert tier["tier"]["code"] == "silver"  # growth 900 misses gold's retention (3,000)
+    assert tier["review_at"] == "2028-01-01T00:00:00+08:00"
+    again = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-01-01"])
+    assert again.exit_code == 0
+    assert len(admin.get(f"/api/v1/members/{member['member_no']}/tier").json()["history"]) == 2
+    assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "someday"]).exit_code == 2
