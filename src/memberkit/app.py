@@ -11,6 +11,7 @@ from sqlalchemy import text
 from memberkit.api import problems
 from memberkit.config import settings
 from memberkit.db import get_database
+from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
 from memberkit.member.endpoints import router as member_router
@@ -69,6 +70,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         points_router,
         program_points_router,
         tier_router,
+        growth_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -148,3 +148,21 @@ def ladder_with(**changes: Any) -> dict[str, Any]:
 def test_bad_ladders_are_refused(config: dict[str, Any], message: str) -> None:
     with pytest.raises(LadderError, match=message):
         parse_ladder(config)
+
+
+def test_growth_behaviour_periods_and_awards() -> None:
+    from memberkit.growth.rules import Behaviour
+
+    monthly = Behaviour(growth=10, cap=25, per="month")
+    at = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 01:00 on 1 December in Shanghai
+    assert monthly.period(at, SHANGHAI) == (
+        datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 16, 0, tzinfo=UTC),
+    )
+    assert [monthly.award(already) for already in (0, 10, 20, 25, 30)] == [10, 10, 5, 0, 0]
+    weekly = Behaviour(growth=1, cap=7, per="week")
+    start, end = weekly.period(datetime(2026, 11, 25, 4, 0, tzinfo=UTC), SHANGHAI)  # a Wednesday
+    assert (start, end) == (
+        datetime(2026, 11, 22, 16, 0, tzinfo=UTC),
+        datetime(2026, 11, 29, 16, 0, tzinfo=UTC),
+    )

@@ -51,6 +51,7 @@ class TransactionKind(StrEnum):
     refund = "refund"
     adjust = "adjust"
     expire = "expire"
+    behaviour = "behaviour"  # growth for a behaviour event (sign-in, review, share, …)
 
 
 class Account(Base):

@@ -29,5 +29,7 @@ class Program(Base):
     points_validity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The tier ladder (see memberkit.tier.rules); None means the default four tiers.
     tier_ladder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Growth per behaviour other than orders (see memberkit.growth.rules); None: the default.
+    growth_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,6 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from memberkit.errors import InvalidInput
+from memberkit.growth.rules import (
+    DEFAULT_GROWTH_RULES,
+    Behaviour,
+    GrowthRulesError,
+    parse_growth_rules,
+)
 from memberkit.kit.i18n import _
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityError, ValidityPolicy
@@ -43,6 +49,8 @@ class ProgramConfig:
     raw_validity: dict[str, Any]
     ladder: Ladder
     raw_ladder: dict[str, Any]
+    behaviours: dict[str, Behaviour]
+    raw_growth: dict[str, Any]
 
 
 _cache: dict[str, ProgramConfig] = {}
@@ -62,6 +70,8 @@ def _config(program: Program) -> ProgramConfig:
         raw_validity=dict(program.points_validity),
         ladder=parse_ladder(program.tier_ladder or DEFAULT_LADDER),
         raw_ladder=dict(program.tier_ladder or DEFAULT_LADDER),
+        behaviours=parse_growth_rules(program.growth_rules or DEFAULT_GROWTH_RULES),
+        raw_growth=dict(program.growth_rules or DEFAULT_GROWTH_RULES),
     )
 
 
@@ -121,6 +131,7 @@ def configure(
     points_validity: dict[str, Any] | None = None,
     points_per_currency_unit: int | None = None,
     tier_ladder: dict[str, Any] | None = None,
+    growth_rules: dict[str, Any] | None = None,
 ) -> ProgramConfig:
     """Validate and store new settings of a program; refuses bad settings, changing nothing."""
     values: dict[str, Any] = {}
@@ -134,7 +145,10 @@ def configure(
         if tier_ladder is not None:
             parse_ladder(tier_ladder)
             values["tier_ladder"] = tier_ladder
-    except (RulesError, ValidityError, LadderError) as exc:
+        if growth_rules is not None:
+            parse_growth_rules(growth_rules)
+            values["growth_rules"] = growth_rules
+    except (RulesError, ValidityError, LadderError, GrowthRulesError) as exc:
         raise InvalidProgramSettings(problem=str(exc)) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
         # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.

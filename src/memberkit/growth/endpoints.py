@@ -1,0 +1,96 @@
+"""REST endpoints of behaviour events and the growth rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from memberkit.api.context import AdminContext, MemberNo, PosContext, ReadContext
+from memberkit.growth import service
+from memberkit.kit.schemas import ClientTime, Input
+from memberkit.program import service as program_service
+from memberkit.tier.endpoints import TierOut
+
+router = APIRouter(prefix="/api/v1", tags=["growth"])
+
+
+class EventIn(Input):
+    """A behaviour: ``type`` is one of the program's behaviours (see ``GET /api/v1/growth``)."""
+
+    type: str = Field(min_length=1, max_length=32, examples=["sign_in"])
+    external_id: str = Field(min_length=1, max_length=100)
+    occurred_at: ClientTime
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventOut(BaseModel):
+    """The growth an event earned; ``capped`` when the period's cap withheld some of it."""
+
+    member_no: str
+    type: str
+    growth_awarded: int
+    capped: bool
+    growth_balance: int
+    tier: TierOut
+
+
+class GrowthRulesIn(Input):
+    """Growth per behaviour: ``{"sign_in": {"growth": 1, "cap": 1, "per": "day"}, …}``."""
+
+    behaviours: dict[str, dict[str, Any]]
+
+
+@router.post(
+    "/members/{member_no}/events",
+    status_code=201,
+    response_model=EventOut,
+    responses={200: {"description": "A repeat of an event already recorded"}},
+)
+def record_event(member_no: MemberNo, body: EventIn, context: PosContext) -> JSONResponse:
+    """Record a behaviour and award its growth within the period's cap.
+
+    Behaviours: review, photo review, share, sign-in, profile completion, an invitee's first
+    purchase. Idempotent by ``external_id``. An event that qualifies the member for a higher tier
+    upgrades them at once, and ``tier.upgraded`` says so.
+    """
+
+    def action(session: Session) -> EventOut:
+        result = service.record(
+            session,
+            program=context.program,
+            member_no=member_no,
+            kind=body.type,
+            occurred_at=body.occurred_at,
+            external_id=body.external_id,
+        )
+        return EventOut(
+            member_no=result.member_no,
+            type=result.kind,
+            growth_awarded=result.growth_awarded,
+            capped=result.capped,
+            growth_balance=result.growth_balance,
+            tier=TierOut.of(result.tier),
+        )
+
+    return context.idempotent(key=f"event:{body.external_id}", payload=body, action=action)
+
+
+@router.get("/growth")
+def get_growth_rules(context: ReadContext) -> dict[str, Any]:
+    """Return the growth each behaviour earns, with its cap and capping period."""
+    return context.program.raw_growth
+
+
+@router.put("/growth")
+def set_growth_rules(body: GrowthRulesIn, context: AdminContext) -> dict[str, Any]:
+    """Replace the growth rules (admin keys); invalid rules are refused and change nothing."""
+    with context.transaction() as session:
+        config = program_service.configure(
+            session, program=context.program, growth_rules=body.model_dump()
+        )
+    program_service.forget_cache()
+    return config.raw_growth

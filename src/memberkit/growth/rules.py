@@ -1,0 +1,103 @@
+"""Pure growth-value rules for behaviours other than orders: weights and caps per period.
+
+Configured per program as ``{"behaviours": {"sign_in": {"growth": 1, "cap": 1, "per": "day"},
+...}}``. Spending earns growth through the earning rules and returns take it back through
+refunds; the behaviours here are the rest (reviews, photo reviews, shares, daily sign-in,
+profile completion, invitees' first purchases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+BEHAVIOURS = (
+    "review",
+    "photo_review",
+    "share",
+    "sign_in",
+    "profile_completed",
+    "invitee_first_purchase",
+)
+PERIODS = ("day", "week", "month", "year", "ever")
+DEFAULT_GROWTH_RULES: dict[str, Any] = {
+    "behaviours": {
+        "review": {"growth": 10, "cap": 50, "per": "month"},
+        "photo_review": {"growth": 20, "cap": 100, "per": "month"},
+        "share": {"growth": 5, "cap": 10, "per": "day"},
+        "sign_in": {"growth": 1, "cap": 1, "per": "day"},
+        "profile_completed": {"growth": 50, "cap": 50, "per": "ever"},
+        "invitee_first_purchase": {"growth": 100, "cap": 1000, "per": "month"},
+    }
+}
+
+
+class GrowthRulesError(ValueError):
+    """A growth configuration that does not make sense."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Growth per occurrence of a behaviour, and at most ``cap`` per ``per`` period."""
+
+    growth: int
+    cap: int
+    per: str
+
+    def period(self, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """Return the [start, end) of the capping period holding ``at`` (UTC instants)."""
+        day = at.astimezone(tz).date()
+        if self.per == "ever":
+            return datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+        if self.per == "day":
+            start, end = day, day + timedelta(days=1)
+        elif self.per == "week":
+            start = day - timedelta(days=day.weekday())
+            end = start + timedelta(days=7)
+        elif self.per == "month":
+            start = day.replace(day=1)
+            end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        else:
+            start, end = date(day.year, 1, 1), date(day.year + 1, 1, 1)
+        return _midnight(start, tz), _midnight(end, tz)
+
+    def award(self, already: int) -> int:
+        """Return the growth to award now, given what this period has awarded already."""
+        return max(0, min(self.growth, self.cap - already))
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+
+
+def parse_growth_rules(config: Mapping[str, Any]) -> dict[str, Behaviour]:
+    """Validate a growth configuration; raise :class:`GrowthRulesError`."""
+    if not isinstance(config, Mapping) or set(config) - {"behaviours"}:
+        raise GrowthRulesError('growth rules are {"behaviours": {...}}')
+    raw = config.get("behaviours", {})
+    if not isinstance(raw, Mapping):
+        raise GrowthRulesError("behaviours must map behaviour types to their growth")
+    unknown = set(raw) - set(BEHAVIOURS)
+    if unknown:
+        raise GrowthRulesError(
+            f"unknown behaviour types: {', '.join(sorted(map(str, unknown)))} "
+            f"(known: {', '.join(BEHAVIOURS)})"
+        )
+    parsed = {}
+    for kind, rule in raw.items():
+        if not isinstance(rule, Mapping) or set(rule) - {"growth", "cap", "per"}:
+            raise GrowthRulesError(f"{kind}: give growth, cap and per")
+        growth, cap, per = rule.get("growth"), rule.get("cap"), rule.get("per", "day")
+        for name, value in (("growth", growth), ("cap", cap)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+                raise GrowthRulesError(f"{kind}: {name} must be a whole number from 0 to 100000")
+        if per not in PERIODS:
+            raise GrowthRulesError(f"{kind}: per must be one of {', '.join(PERIODS)}")
+        assert isinstance(growth, int) and isinstance(cap, int)
+        if cap < growth:
+            raise GrowthRulesError(f"{kind}: the cap must be at least one award ({growth})")
+        parsed[kind] = Behaviour(growth=growth, cap=cap, per=per)
+    return parsed

@@ -1,0 +1,123 @@
+"""Behaviour events: growth value for what members do besides buying, capped per period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from memberkit.config import settings
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
+from memberkit.ledger.models import (
+    Account,
+    AccountCode,
+    Asset,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
+from memberkit.ledger.repository import member_balances
+from memberkit.ledger.service import Posting
+from memberkit.member import service as member_service
+from memberkit.program.service import ProgramConfig
+from memberkit.tier import service as tier_service
+from memberkit.tier.service import TierOutcome
+
+
+class UnknownBehaviour(InvalidInput):
+    """An event type the program does not reward."""
+
+    code = "unknown_behaviour"
+    message = _("{kind} is not a behaviour this program rewards (known: {known}).")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What an event earned: ``capped`` when the period's cap withheld some or all of it."""
+
+    member_no: str
+    kind: str
+    growth_awarded: int
+    capped: bool
+    growth_balance: int
+    tier: TierOutcome
+
+
+def awarded_in_period(
+    session: Session, *, member_id: int, kind: str, start: datetime, end: datetime
+) -> int:
+    """Return the growth a behaviour has earned the member within [start, end)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .where(
+            LedgerTransaction.member_id == member_id,
+            LedgerTransaction.kind == TransactionKind.behaviour,
+            LedgerTransaction.reason == kind,
+            LedgerTransaction.occurred_at >= start,
+            LedgerTransaction.occurred_at < end,
+            LedgerEntry.asset == Asset.growth,
+        )
+    )
+    return int(total or 0)
+
+
+def record(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_no: str,
+    kind: str,
+    occurred_at: datetime,
+    external_id: str,
+) -> EventResult:
+    """Award the growth of one behaviour event, within its cap, and upgrade if it qualifies.
+
+    The caller makes the event idempotent by ``external_id`` (the ledger key also carries it).
+    """
+    behaviour = program.behaviours.get(kind)
+    if behaviour is None:
+        raise UnknownBehaviour(kind=kind, known=", ".join(sorted(program.behaviours)))
+    member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
+    member_service.require_active(member)
+    start, end = behaviour.period(occurred_at, settings.tz)
+    award = behaviour.award(
+        awarded_in_period(session, member_id=member.id, kind=kind, start=start, end=end)
+    )
+    if award:
+        posting = Posting.open(
+            session,
+            program_id=program.id,
+            member_id=member.id,
+            kind=TransactionKind.behaviour,
+            key=f"event:{external_id}",
+            occurred_at=occurred_at,
+            reason=kind,
+        )
+        posting.change_growth(award, counterpart=AccountCode.issued)
+        posting.finish()
+    growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
+    tier = tier_service.upgrade_after_event(
+        session,
+        program=program,
+        member_id=member.id,
+        level=member.tier_level,
+        growth=growth,
+        at=occurred_at,
+        key=f"event:{external_id}:tier",
+    )
+    return EventResult(
+        member_no=member.member_no,
+        kind=kind,
+        growth_awarded=award,
+        capped=award < behaviour.growth,
+        growth_balance=growth,
+        tier=tier,
+    )
