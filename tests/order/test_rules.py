@@ -133,10 +133,19 @@ def test_from_config_accepts_zero_points_and_growth_per_unit() -> None:
         ({"growth_per_unit": "-0.5"}, "growth_per_unit must be zero or more, at most 1000"),
         ({"min_order_amount": -10}, "min_order_amount must be zero or more, at most 1000000"),
         ({"min_order_amount": "ten"}, "min_order_amount must be a number"),
-        ({"category_multipliers": {"fresh": 0}}, "multiplier of fresh must be more than zero, at most 10"),
-        ({"category_multipliers": {"fresh": -2}}, "multiplier of fresh must be more than zero, at most 10"),
+        (
+            {"category_multipliers": {"fresh": 0}},
+            "multiplier of fresh must be more than zero, at most 10",
+        ),
+        (
+            {"category_multipliers": {"fresh": -2}},
+            "multiplier of fresh must be more than zero, at most 10",
+        ),
         ({"store_multipliers": {"SH001": "x"}}, "multiplier of SH001 must be a number"),
-        ({"store_multipliers": {"SH001": 0}}, "multiplier of SH001 must be more than zero, at most 10"),
+        (
+            {"store_multipliers": {"SH001": 0}},
+            "multiplier of SH001 must be more than zero, at most 10",
+        ),
         (
             {"date_multipliers": [{"weekday": 3}]},
             "date multiplier must be a number",

@@ -8,11 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from memberkit.api.context import AdminContext, MemberNo, ReadContext
-from memberkit.kit.schemas import Input, LocalTime
+from memberkit.kit.schemas import Input, LocalTime, Money
+from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.program import service as program_service
 from memberkit.tier import service
 from memberkit.tier.rules import DEFAULT_LADDER
+from memberkit.tier.simulate import Proposal, simulate
 
 router = APIRouter(prefix="/api/v1", tags=["tiers"])
 
@@ -81,6 +83,74 @@ def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
         )
     program_service.forget_cache()
     return config.raw_ladder
+
+
+class SimulationIn(Input):
+    """Proposed thresholds: growth per tier above the first; optionally a spend alternative."""
+
+    growth_thresholds: list[int] = Field(min_length=1, max_length=9, examples=[[800, 4000, 15000]])
+    spend_thresholds: list[Money] | None = Field(
+        default=None, max_length=9, examples=[["0.00", "2000.00", "0.00"]]
+    )
+    spend_within_days: int = Field(default=30, ge=1, le=730)
+
+
+class BucketOut(BaseModel):
+    """Members whose value lies in [low, high)."""
+
+    low: int
+    high: int | None
+    members: int
+
+
+class TierCountOut(BaseModel):
+    """Members in one tier today and under the proposal."""
+
+    code: str
+    name: str
+    today: int
+    proposed: int
+
+
+class SimulationOut(BaseModel):
+    """The what-if: distributions (growth; spend in minor units) and the moves it implies."""
+
+    members: int
+    growth_histogram: list[BucketOut]
+    spend_histogram: list[BucketOut]
+    spend_within_days: int
+    tiers: list[TierCountOut]
+    up: int
+    down: int
+    unchanged: int
+
+
+@router.post("/tiers/simulate", response_model=SimulationOut)
+def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
+    """Simulate proposed thresholds against today's members; changes nothing.
+
+    Shows how members spread by growth and rolling spend, and where the thresholds would put
+    them compared with today.
+    """
+    proposal = Proposal(body.growth_thresholds, body.spend_thresholds, body.spend_within_days)
+    with context.transaction() as session:
+        result = simulate(
+            session,
+            program_id=context.program.id,
+            ladder=context.program.ladder,
+            proposal=proposal,
+            now=utcnow(),
+        )
+    return SimulationOut(
+        members=result.members,
+        growth_histogram=[BucketOut(**vars(b)) for b in result.growth_histogram],
+        spend_histogram=[BucketOut(**vars(b)) for b in result.spend_histogram],
+        spend_within_days=result.spend_days,
+        tiers=[TierCountOut(**vars(t)) for t in result.tiers],
+        up=result.up,
+        down=result.down,
+        unchanged=result.unchanged,
+    )
 
 
 @router.get("/members/{member_no}/tier", response_model=MemberTierOut)

@@ -1,0 +1,192 @@
+"""The tier simulator (what-if): today's distribution and where thresholds would put members.
+
+One aggregate query per question, so it answers on a million members quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from memberkit.db import table
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
+from memberkit.ledger.models import Account, AccountCode, Asset
+from memberkit.member.models import Member, MemberStatus
+from memberkit.order.models import Order
+from memberkit.tier.rules import Ladder
+
+GROWTH_EDGES = (0, 100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+SPEND_EDGES = (0, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
+
+
+class InvalidThresholds(InvalidInput):
+    """Proposed thresholds that do not fit the ladder."""
+
+    code = "invalid_thresholds"
+    message = _("Invalid thresholds: {problem}")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Proposed thresholds: minimum growth per tier above the first (rising).
+
+    Optionally a rolling-spend alternative (minor units, one per tier; 0 means none) within
+    ``spend_days``.
+    """
+
+    growth: list[int]
+    spend: list[int] | None = None
+    spend_days: int = 30
+
+    def check(self, ladder: Ladder) -> None:
+        """Refuse thresholds that do not rise or do not match the ladder's tiers."""
+        levels = len(ladder.tiers) - 1
+        if len(self.growth) != levels:
+            raise InvalidThresholds(
+                problem=f"give {levels} growth thresholds, one per tier above "
+                f"{ladder.tiers[0].code}"
+            )
+        if any(g < 0 for g in self.growth) or any(
+            b <= a for a, b in zip(self.growth, self.growth[1:], strict=False)
+        ):
+            raise InvalidThresholds(problem="growth thresholds must rise from tier to tier")
+        if self.spend is not None and len(self.spend) != levels:
+            raise InvalidThresholds(problem=f"give {levels} spend thresholds (0 for none)")
+        if self.spend is not None and any(s < 0 for s in self.spend):
+            raise InvalidThresholds(problem="spend thresholds must not be negative")
+        if not 1 <= self.spend_days <= 730:
+            raise InvalidThresholds(problem="spend_days must be from 1 to 730")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Members whose value lies in [low, high); ``high`` None is open-ended."""
+
+    low: int
+    high: int | None
+    members: int
+
+
+@dataclass(frozen=True)
+class TierCount:
+    """Members in one tier today and under the proposal."""
+
+    code: str
+    name: str
+    today: int
+    proposed: int
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The answer: distributions, counts per tier, and how many would move."""
+
+    members: int
+    growth_histogram: list[Bucket]
+    spend_histogram: list[Bucket]
+    spend_days: int
+    tiers: list[TierCount]
+    up: int
+    down: int
+    unchanged: int
+
+
+def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tuple[int, int, int]]:
+    """Per open member: today's level, growth balance and net spend in the window."""
+    orders, members, accounts = table(Order), table(Member), table(Account)
+    spend = (
+        select(
+            orders.c.member_id,
+            func.sum(orders.c.total_minor - orders.c.refunded_minor).label("spend"),
+        )
+        .where(
+            orders.c.program_id == program_id,
+            orders.c.occurred_at > now - timedelta(days=spend_days),
+            orders.c.occurred_at <= now,
+        )
+        .group_by(orders.c.member_id)
+        .subquery()
+    )
+    return (
+        select(
+            members.c.tier_level.label("level"),
+            func.coalesce(accounts.c.balance, 0).label("growth"),
+            func.coalesce(spend.c.spend, 0).label("spend"),
+        )
+        .select_from(members)
+        .outerjoin(
+            accounts,
+            and_(
+                accounts.c.member_id == members.c.id,
+                accounts.c.asset == Asset.growth.value,
+                accounts.c.code == AccountCode.member.value,
+            ),
+        )
+        .outerjoin(spend, spend.c.member_id == members.c.id)
+        .where(members.c.program_id == program_id, members.c.status != MemberStatus.closed.value)
+    )
+
+
+def _histogram(
+    session: Session, column: ColumnElement[int], edges: tuple[int, ...], population: Subquery
+) -> list[Bucket]:
+    bucket = case(
+        *[(column >= edge, index) for index, edge in reversed(list(enumerate(edges)))],
+        else_=-1,
+    )
+    rows = session.execute(select(bucket, func.count()).select_from(population).group_by(bucket))
+    counts: dict[int, int] = {int(index): int(count) for index, count in rows}
+    return [
+        Bucket(edge, edges[i + 1] if i + 1 < len(edges) else None, counts.get(i, 0))
+        for i, edge in enumerate(edges)
+    ]
+
+
+def simulate(
+    session: Session, *, program_id: int, ladder: Ladder, proposal: Proposal, now: datetime
+) -> Simulation:
+    """Answer the what-if for every open member of the program."""
+    proposal.check(ladder)
+    population = _population(program_id, now=now, spend_days=proposal.spend_days).subquery()
+    conditions = []
+    for level in range(len(ladder.tiers) - 1, 0, -1):
+        reaches = [population.c.growth >= proposal.growth[level - 1]]
+        if proposal.spend is not None and proposal.spend[level - 1] > 0:
+            reaches.append(population.c.spend >= proposal.spend[level - 1])
+        conditions.append((or_(*reaches), level))
+    proposed = case(*conditions, else_=0)
+    today = case(
+        (population.c.level >= len(ladder.tiers), len(ladder.tiers) - 1), else_=population.c.level
+    )
+    moves = session.execute(
+        select(today, proposed, func.count()).select_from(population).group_by(today, proposed)
+    ).all()
+    now_counts = [0] * len(ladder.tiers)
+    new_counts = [0] * len(ladder.tiers)
+    up = down = same = 0
+    for was, will, count in moves:
+        now_counts[was] += count
+        new_counts[will] += count
+        if will > was:
+            up += count
+        elif will < was:
+            down += count
+        else:
+            same += count
+    return Simulation(
+        members=up + down + same,
+        growth_histogram=_histogram(session, population.c.growth, GROWTH_EDGES, population),
+        spend_histogram=_histogram(session, population.c.spend, SPEND_EDGES, population),
+        spend_days=proposal.spend_days,
+        tiers=[
+            TierCount(t.code, t.name, now_counts[t.level], new_counts[t.level])
+            for t in ladder.tiers
+        ],
+        up=up,
+        down=down,
+        unchanged=same,
+    )
