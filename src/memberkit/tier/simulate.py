@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
@@ -131,17 +131,16 @@ def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tu
     )
 
 
-def _histogram(
-    session: Session, column: ColumnElement[int], edges: tuple[int, ...], population: Subquery
-) -> list[Bucket]:
-    bucket = case(
+def _bucket(column: ColumnElement[int], edges: tuple[int, ...]) -> ColumnElement[int]:
+    return case(
         *[(column >= edge, index) for index, edge in reversed(list(enumerate(edges)))],
-        else_=-1,
+        else_=0,
     )
-    rows = session.execute(select(bucket, func.count()).select_from(population).group_by(bucket))
-    counts: dict[int, int] = {int(index): int(count) for index, count in rows}
+
+
+def _buckets(edges: tuple[int, ...], counts: list[int]) -> list[Bucket]:
     return [
-        Bucket(edge, edges[i + 1] if i + 1 < len(edges) else None, counts.get(i, 0))
+        Bucket(edge, edges[i + 1] if i + 1 < len(edges) else None, counts[i])
         for i, edge in enumerate(edges)
     ]
 
@@ -162,15 +161,24 @@ def simulate(
     today = case(
         (population.c.level >= len(ladder.tiers), len(ladder.tiers) - 1), else_=population.c.level
     )
-    moves = session.execute(
-        select(today, proposed, func.count()).select_from(population).group_by(today, proposed)
+    growth_bucket = _bucket(population.c.growth, GROWTH_EDGES)
+    spend_bucket = _bucket(population.c.spend, SPEND_EDGES)
+    # One pass over the members: every answer is a sum over these (at most a few thousand) groups.
+    groups = session.execute(
+        select(today, proposed, growth_bucket, spend_bucket, func.count())
+        .select_from(population)
+        .group_by(today, proposed, growth_bucket, spend_bucket)
     ).all()
     now_counts = [0] * len(ladder.tiers)
     new_counts = [0] * len(ladder.tiers)
+    growth_counts = [0] * len(GROWTH_EDGES)
+    spend_counts = [0] * len(SPEND_EDGES)
     up = down = same = 0
-    for was, will, count in moves:
+    for was, will, in_growth, in_spend, count in groups:
         now_counts[was] += count
         new_counts[will] += count
+        growth_counts[in_growth] += count
+        spend_counts[in_spend] += count
         if will > was:
             up += count
         elif will < was:
@@ -179,8 +187,8 @@ def simulate(
             same += count
     return Simulation(
         members=up + down + same,
-        growth_histogram=_histogram(session, population.c.growth, GROWTH_EDGES, population),
-        spend_histogram=_histogram(session, population.c.spend, SPEND_EDGES, population),
+        growth_histogram=_buckets(GROWTH_EDGES, growth_counts),
+        spend_histogram=_buckets(SPEND_EDGES, spend_counts),
         spend_days=proposal.spend_days,
         tiers=[
             TierCount(t.code, t.name, now_counts[t.level], new_counts[t.level])
