@@ -86,3 +86,28 @@ def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
     assert again.exit_code == 0
     assert len(admin.get(f"/api/v1/members/{member['member_no']}/tier").json()["history"]) == 2
     assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "someday"]).exit_code == 2
+
+
+def test_grant_by_hand_until_a_date_then_the_review_judges(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    no = member["member_no"]
+    path = f"/api/v1/members/{no}/tier/grants"
+    body = {"tier": "black", "until": "2027-03-31", "reason": "明星会员活动"}
+    assert admin.post(path, body).json()["code"] == "idempotency_key_required"
+    unknown = admin.post(path, {**body, "tier": "diamond"}, **{"Idempotency-Key": "g0"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_tier")
+
+    granted = admin.post(path, body, **{"Idempotency-Key": "g1"})
+    again = admin.post(path, body, **{"Idempotency-Key": "g1"})
+    assert (granted.status_code, again.status_code) == (201, 200)
+    assert granted.json()["code"] == "black"
+    tier = admin.get(f"/api/v1/members/{no}/tier").json()
+    assert tier["review_at"] == "2027-04-01T00:00:00+08:00"
+    assert [(h["reason"], h["note"], h["actor"]) for h in tier["history"]] == [
+        ("grant", "明星会员活动", "api:test-admin")
+    ]
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-04-01"]).exit_code == 0
+    assert admin.get(f"/api/v1/members/{no}/tier").json()["tier"]["code"] == "gold"  # one down

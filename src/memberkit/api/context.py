@@ -17,7 +17,7 @@ from memberkit.auth import service as auth_service
 from memberkit.auth.models import Scope
 from memberkit.auth.service import Principal
 from memberkit.db import Database, get_database
-from memberkit.errors import Conflict
+from memberkit.errors import Conflict, InvalidInput
 from memberkit.idempotency import service as idempotency
 from memberkit.kit.i18n import _
 from memberkit.program import service as program_service
@@ -30,6 +30,14 @@ class ConcurrentChange(Conflict):
 
     code = "concurrent_change"
     message = _("Another request changed the same data at the same time; please retry.")
+
+
+class MissingIdempotencyKey(InvalidInput):
+    """Money-like changes must carry a key."""
+
+    status = 400
+    code = "idempotency_key_required"
+    message = _("This request needs an Idempotency-Key header.")
 
 
 @dataclass

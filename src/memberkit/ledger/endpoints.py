@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import AdminContext, IdempotencyKey, MemberNo, ReadContext
+from memberkit.api.context import (
+    AdminContext,
+    IdempotencyKey,
+    MemberNo,
+    MissingIdempotencyKey,
+    ReadContext,
+)
 from memberkit.config import settings
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
@@ -22,14 +28,6 @@ from memberkit.member import service as member_service
 
 router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["points"])
 program_router = APIRouter(prefix="/api/v1/points", tags=["points"])
-
-
-class MissingIdempotencyKey(InvalidInput):
-    """Money-like changes must carry a key."""
-
-    status = 400
-    code = "idempotency_key_required"
-    message = _("This request needs an Idempotency-Key header.")
 
 
 class LotOut(BaseModel):

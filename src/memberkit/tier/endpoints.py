@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from memberkit.api.context import AdminContext, MemberNo, ReadContext
-from memberkit.kit.schemas import Input, LocalTime, Money
-from memberkit.kit.time import utcnow
+from memberkit.api.context import (
+    AdminContext,
+    IdempotencyKey,
+    MemberNo,
+    MissingIdempotencyKey,
+    ReadContext,
+)
+from memberkit.kit.schemas import Input, LocalTime, Money, QueryDate
+from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.member import service as member_service
 from memberkit.program import service as program_service
 from memberkit.tier import service
@@ -46,12 +55,14 @@ class LadderIn(Input):
 
 
 class TierChangeOut(BaseModel):
-    """One move between tiers."""
+    """One move between tiers (``note`` and ``actor`` for grants by hand)."""
 
     from_tier: str
     to_tier: str
     reason: str
     at: LocalTime
+    note: str | None = None
+    actor: str | None = None
 
 
 class MemberTierOut(BaseModel):
@@ -166,7 +177,65 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
         since=member.tier_since,
         review_at=member.tier_review_at,
         history=[
-            TierChangeOut(from_tier=c.from_code, to_tier=c.to_code, reason=c.reason, at=c.at)
+            TierChangeOut(
+                from_tier=c.from_code,
+                to_tier=c.to_code,
+                reason=c.reason,
+                at=c.at,
+                note=c.note,
+                actor=c.actor,
+            )
             for c in changes
         ],
+    )
+
+
+class GrantIn(Input):
+    """Put a member in a tier by hand until a date (inclusive), with the reason for it."""
+
+    tier: str = Field(min_length=1, max_length=32, examples=["gold"])
+    until: QueryDate
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.post(
+    "/members/{member_no}/tier/grants",
+    status_code=201,
+    response_model=TierOut,
+    responses={200: {"description": "A repeat of a grant already made"}},
+)
+def grant_tier(
+    member_no: MemberNo,
+    body: GrantIn,
+    context: AdminContext,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Grant a tier by hand (admin keys) until ``until``; the review then judges it as usual.
+
+    Needs an ``Idempotency-Key`` header; the acting key's name and the reason are recorded in
+    the member's tier history.
+    """
+    if not idempotency_key:
+        raise MissingIdempotencyKey()
+
+    def action(session: Session) -> TierOut:
+        member = member_service.find(
+            session, program_id=context.program.id, member_no=member_no, lock=True
+        )
+        member_service.require_open(member)
+        result = service.grant(
+            session,
+            program=context.program,
+            member=member,
+            tier_code=body.tier,
+            until=start_of_local_day(body.until + timedelta(days=1)),
+            note=body.reason,
+            actor=f"api:{context.principal.name}",
+            key=f"grant:{member_no}:{idempotency_key}",
+            now=utcnow(),
+        )
+        return TierOut.of(result)
+
+    return context.idempotent(
+        key=f"grant:{member_no}:{idempotency_key}", payload=body, action=action
     )

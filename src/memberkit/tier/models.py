@@ -19,6 +19,7 @@ class TierChangeReason(StrEnum):
     upgrade = "upgrade"  # an event qualified the member for a higher tier
     retained = "retained"  # the period-end review kept the tier (a new period starts)
     downgrade = "downgrade"  # the review moved the member down
+    grant = "grant"  # an operator set the tier by hand, until a date
 
 
 class TierChange(Base):
@@ -38,4 +39,6 @@ class TierChange(Base):
     reason: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(120))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

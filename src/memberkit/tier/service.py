@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from memberkit.config import settings
 from memberkit.db import Database, table
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
 from memberkit.order.models import Order
@@ -217,6 +219,65 @@ def review(
     return ReviewRun(reviewed=kept + downgraded, kept=kept, downgraded=downgraded)
 
 
+class UnknownTier(InvalidInput):
+    """A tier code that is not on the ladder."""
+
+    code = "unknown_tier"
+    message = _("{tier} is not a tier of this program (tiers: {tiers}).")
+
+
+def grant(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member: Member,
+    tier_code: str,
+    until: datetime,
+    note: str,
+    actor: str,
+    key: str,
+    now: datetime,
+) -> TierOutcome:
+    """Set a member's tier by hand (up or down) until ``until``, when the review judges it.
+
+    The caller holds the member's lock and makes the call idempotent by ``key``.
+    """
+    ladder = program.ladder
+    codes = [tier.code for tier in ladder.tiers]
+    if tier_code not in codes:
+        raise UnknownTier(tier=tier_code, tiers=", ".join(codes))
+    if until <= now:
+        raise InvalidGrant(problem="the grant must end after today")
+    level = codes.index(tier_code)
+    session.connection().execute(
+        _INSERT_CHANGE,
+        {
+            "program_id": program.id,
+            "member_id": member.id,
+            "from_level": member.tier_level,
+            "to_level": level,
+            "reason": TierChangeReason.grant,
+            "idempotency_key": key,
+            "order_id": None,
+            "at": now,
+            "note": note,
+            "actor": actor,
+        },
+    )
+    member.tier_level = level
+    member.tier_since = now
+    member.tier_review_at = until if level else None
+    session.flush()
+    return outcome(ladder, level, upgraded=False)
+
+
+class InvalidGrant(InvalidInput):
+    """A grant that cannot be applied."""
+
+    code = "invalid_grant"
+    message = _("Invalid tier grant: {problem}")
+
+
 @dataclass(frozen=True)
 class TierChangeView:
     """One entry of a member's tier history."""
@@ -225,6 +286,8 @@ class TierChangeView:
     to_code: str
     reason: str
     at: datetime
+    note: str | None
+    actor: str | None
 
 
 def history(
@@ -232,12 +295,19 @@ def history(
 ) -> list[TierChangeView]:
     """Return the member's tier moves, newest first."""
     rows = session.execute(
-        select(TierChange.from_level, TierChange.to_level, TierChange.reason, TierChange.at)
+        select(
+            TierChange.from_level,
+            TierChange.to_level,
+            TierChange.reason,
+            TierChange.at,
+            TierChange.note,
+            TierChange.actor,
+        )
         .where(TierChange.member_id == member_id)
         .order_by(TierChange.id.desc())
         .limit(limit)
     )
     return [
-        TierChangeView(outcome(ladder, f).code, outcome(ladder, t).code, reason, at)
-        for f, t, reason, at in rows
+        TierChangeView(outcome(ladder, f).code, outcome(ladder, t).code, reason, at, note, actor)
+        for f, t, reason, at, note, actor in rows
     ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 06:38:53.412289
+Create Date: 2026-11-23 06:43:35.022248
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("idempotency_key", sa.String(length=120), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"], ["members.id"], name=op.f("fk_tier_changes_member_id_members")
