@@ -52,8 +52,8 @@ FILL = [
     """
     INSERT INTO members (program_id, member_no, phone_index, phone_enc, channel, tags, status,
                          tier_level, created_at, updated_at)
-    SELECT :program, '8' || lpad(n::text, 11, '0'), md5(n::text), 'v1:bench', 'store', '[]', 'active',
-           0, now(), now()
+    SELECT :program, '8' || lpad(n::text, 11, '0'), md5(n::text), 'v1:bench', 'store', '[]',
+           'active', 0, now(), now()
     FROM generate_series(1, :members) AS n
     """,
     """
