@@ -111,3 +111,58 @@ def test_grant_by_hand_until_a_date_then_the_review_judges(
     runner = CliRunner()
     assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-04-01"]).exit_code == 0
     assert admin.get(f"/api/v1/members/{no}/tier").json()["tier"]["code"] == "gold"  # one down
+
+
+THREE_BY_THREE = {
+    "tiers": [
+        {"code": "regular", "name": "普通会员"},
+        {"code": "silver", "name": "银卡会员", "qualify": {"invitees_purchased_at_least": 3}},
+        {
+            "code": "gold",
+            "name": "金卡会员",
+            "qualify": {"invitees_reached_at_least": 3, "tier": "silver"},
+        },
+    ]
+}
+
+
+def test_three_by_three_invitations(admin: Api, member: dict[str, Any]) -> None:
+    """三三晋制: 3 invitees who bought make silver; 3 invitees at silver make gold."""
+    assert (
+        admin.client.put("/api/v1/tiers", json=THREE_BY_THREE, headers=admin.headers).status_code
+        == 200
+    )
+    referrer = member["member_no"]
+    invitees = [
+        admin.post(
+            "/api/v1/members", {"phone": f"1390013900{n}", "referrer_member_no": referrer}
+        ).json()["member_no"]
+        for n in range(3)
+    ]
+    grandchildren = 0
+    for n, invitee in enumerate(invitees):
+        admin.post("/api/v1/orders", order_body(invitee, f"I-{n}"))
+    assert admin.get(f"/api/v1/members/{referrer}/tier").json()["tier"]["code"] == "silver"
+    for n, invitee in enumerate(invitees):  # each invitee brings three buyers of their own
+        for k in range(3):
+            grandchildren += 1
+            child = admin.post(
+                "/api/v1/members",
+                {"phone": f"137{grandchildren:08d}", "referrer_member_no": invitee},
+            ).json()["member_no"]
+            admin.post("/api/v1/orders", order_body(child, f"G-{n}-{k}"))
+        assert admin.get(f"/api/v1/members/{invitee}/tier").json()["tier"]["code"] == "silver"
+    history = admin.get(f"/api/v1/members/{referrer}/tier").json()
+    assert history["tier"]["code"] == "gold"
+    assert [(h["from_tier"], h["to_tier"]) for h in history["history"]] == [
+        ("silver", "gold"),
+        ("regular", "silver"),
+    ]
+
+
+def test_invitation_conditions_cannot_form_a_cycle(admin: Api) -> None:
+    cyclic = copy.deepcopy(THREE_BY_THREE)
+    cyclic["tiers"][2]["qualify"] = {"invitees_reached_at_least": 3, "tier": "gold"}
+    response = admin.client.put("/api/v1/tiers", json=cyclic, headers=admin.headers)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_program_settings")
+    assert "lower tier" in response.json()["detail"]

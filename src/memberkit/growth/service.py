@@ -113,6 +113,13 @@ def record(
         at=occurred_at,
         key=f"event:{external_id}:tier",
     )
+    tier_service.upgrade_referrer(
+        session,
+        program=program,
+        member_id=member.id,
+        at=occurred_at,
+        key=f"event:{external_id}:referrer-tier",
+    )
     return EventResult(
         member_no=member.member_no,
         kind=kind,

@@ -371,6 +371,13 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         key=f"order:{order.external_id}:tier",
         order_id=order_id,
     )
+    tier_service.upgrade_referrer(
+        session,
+        program=program,
+        member_id=member.id,
+        at=order.occurred_at,
+        key=f"order:{order.external_id}:referrer-tier",
+    )
     return OrderResult(
         order_id=order_id,
         external_id=order.external_id,

@@ -70,12 +70,16 @@ class Facts:
 
     ``spend`` and ``orders`` map a window in days to the net spend (minor units) and order
     count within it; ``day_spend`` is the net spend on the day of the event.
+    ``invitees_purchased`` counts the members they invited who have bought something, and
+    ``invitees_at_level`` how many invitees hold each level or above.
     """
 
     growth: int
     day_spend: int = 0
     spend: Mapping[int, int] = field(default_factory=dict)
     orders: Mapping[int, int] = field(default_factory=dict)
+    invitees_purchased: int = 0
+    invitees_at_level: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Condition:
     kind: str
     threshold: int = 0
     within_days: int = 0
+    level: int = 0
     parts: tuple[Condition, ...] = ()
 
     def holds(self, facts: Facts) -> bool:
@@ -99,7 +104,22 @@ class Condition:
             return facts.day_spend >= self.threshold
         if self.kind == "spend_at_least":
             return facts.spend.get(self.within_days, 0) >= self.threshold
+        if self.kind == "invitees_purchased_at_least":
+            return facts.invitees_purchased >= self.threshold
+        if self.kind == "invitees_reached_at_least":
+            return facts.invitees_at_level.get(self.level, 0) >= self.threshold
         return facts.orders.get(self.within_days, 0) >= self.threshold
+
+    def invitee_levels(self) -> set[int] | None:
+        """Return the invitee levels the condition reads, or None when it reads no invitees."""
+        found: set[int] | None = None
+        if self.kind.startswith("invitees_"):
+            found = {self.level} if self.kind == "invitees_reached_at_least" else set()
+        for part in self.parts:
+            sub = part.invitee_levels()
+            if sub is not None:
+                found = (found or set()) | sub
+        return found
 
     def windows(self) -> set[int]:
         """Return the windows (days) whose spend and order counts the condition reads."""
@@ -141,6 +161,16 @@ class Ladder:
             for condition in (tier.qualify, tier.retain):
                 if condition is not None:
                     found |= condition.windows()
+        return found
+
+    def invitee_levels(self) -> set[int] | None:
+        """Return the invitee levels any condition reads (None: no condition reads invitees)."""
+        found: set[int] | None = None
+        for tier in self.tiers:
+            for condition in (tier.qualify, tier.retain):
+                sub = condition.invitee_levels() if condition is not None else None
+                if sub is not None:
+                    found = (found or set()) | sub
         return found
 
     def qualified(self, facts: Facts) -> int:
@@ -211,7 +241,13 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     raw_tiers = config.get("tiers")
     if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
         raise LadderError("tiers must be a list of 1 to 10 tiers, lowest first")
-    tiers = tuple(_tier(level, raw) for level, raw in enumerate(raw_tiers))
+    codes_so_far: list[str] = []
+    tiers_list = []
+    for level, raw in enumerate(raw_tiers):
+        tier = _tier(level, raw, codes_so_far)
+        tiers_list.append(tier)
+        codes_so_far.append(tier.code)
+    tiers = tuple(tiers_list)
     codes = [tier.code for tier in tiers]
     if len(set(codes)) != len(codes):
         raise LadderError("tier codes must be unique")
@@ -250,7 +286,7 @@ def _check_increasing(tiers: tuple[Tier, ...]) -> None:
             raise LadderError(f"tier {tier.code}: keeping it cannot need more than reaching it")
 
 
-def _tier(level: int, raw: Any) -> Tier:
+def _tier(level: int, raw: Any, lower: list[str]) -> Tier:
     if not isinstance(raw, Mapping):
         raise LadderError(f"tier {level + 1} must be an object")
     unknown = set(raw) - {"code", "name", "multiplier", "color", "qualify", "retain"}
@@ -278,15 +314,24 @@ def _tier(level: int, raw: Any) -> Tier:
         name=name,
         multiplier=factor,
         color=color,
-        qualify=_condition(raw["qualify"], code, 0) if raw.get("qualify") is not None else None,
-        retain=_condition(raw["retain"], code, 0) if raw.get("retain") is not None else None,
+        qualify=_condition(raw["qualify"], code, 0, lower)
+        if raw.get("qualify") is not None
+        else None,
+        retain=_condition(raw["retain"], code, 0, lower) if raw.get("retain") is not None else None,
     )
 
 
-LEAVES = ("growth_at_least", "spend_at_least", "day_spend_at_least", "orders_at_least")
+LEAVES = (
+    "growth_at_least",
+    "spend_at_least",
+    "day_spend_at_least",
+    "orders_at_least",
+    "invitees_purchased_at_least",
+    "invitees_reached_at_least",
+)
 
 
-def _condition(raw: Any, code: str, depth: int) -> Condition:
+def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
     if depth > MAX_DEPTH:
         raise LadderError(f"tier {code}: conditions nest deeper than {MAX_DEPTH}")
     if not isinstance(raw, Mapping) or len(set(raw) & {*LEAVES, "all", "any"}) != 1:
@@ -297,9 +342,13 @@ def _condition(raw: Any, code: str, depth: int) -> Condition:
         if group in raw:
             if set(raw) != {group} or not isinstance(raw[group], list) or not raw[group]:
                 raise LadderError(f"tier {code}: {group} takes a non-empty list of conditions")
-            return Condition(group, parts=tuple(_condition(p, code, depth + 1) for p in raw[group]))
+            return Condition(
+                group, parts=tuple(_condition(p, code, depth + 1, lower) for p in raw[group])
+            )
     kind = next(iter(set(raw) & set(LEAVES)))
     allowed = {kind, "within_days"} if kind in ("spend_at_least", "orders_at_least") else {kind}
+    if kind == "invitees_reached_at_least":
+        allowed = {kind, "tier"}
     if set(raw) - allowed:
         raise LadderError(f"tier {code}: {kind} takes only {', '.join(sorted(allowed))}")
     value = raw[kind]
@@ -323,4 +372,14 @@ def _condition(raw: Any, code: str, depth: int) -> Condition:
             or not 1 <= within <= MAX_WINDOW_DAYS
         ):
             raise LadderError(f"tier {code}: within_days must be from 1 to {MAX_WINDOW_DAYS}")
-    return Condition(kind, threshold=threshold, within_days=within)
+    level = 0
+    if kind == "invitees_reached_at_least":
+        target = raw.get("tier")
+        if target not in lower:
+            # A tier reached through invitees of its own tier (or a higher one) is a cycle.
+            raise LadderError(
+                f"tier {code}: invitees_reached_at_least names a lower tier "
+                f"({', '.join(lower) or 'none'}), not {target!r}"
+            )
+        level = lower.index(target)
+    return Condition(kind, threshold=threshold, within_days=within, level=level)

@@ -20,6 +20,9 @@ from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason
 from memberkit.tier.rules import Facts, Ladder
 
+#: How far up a referral chain one event re-judges referrers.
+MAX_REFERRAL_DEPTH = 5
+
 
 @dataclass(frozen=True)
 class TierOutcome:
@@ -66,12 +69,82 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
         )
         .one()
     )
+    purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id)
     return Facts(
         growth=growth,
         day_spend=int(row[0]),
         spend={days: int(row[1 + 2 * i]) for i, days in enumerate(windows)},
         orders={days: int(row[2 + 2 * i]) for i, days in enumerate(windows)},
+        invitees_purchased=purchased,
+        invitees_at_level=at_level,
     )
+
+
+def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
+    """Count the member's invitees who bought, and who hold each level read (or above)."""
+    levels = ladder.invitee_levels()
+    if levels is None:
+        return 0, {}
+    members, orders = table(Member), table(Order)
+    bought = select(orders.c.id).where(orders.c.member_id == members.c.id).exists()
+    columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
+    ordered = sorted(levels)
+    columns += [
+        func.coalesce(func.sum(case((members.c.tier_level >= level, 1), else_=0)), 0)
+        for level in ordered
+    ]
+    row = (
+        session.connection()
+        .execute(select(*columns).where(members.c.referrer_id == member_id))
+        .one()
+    )
+    return int(row[0]), {level: int(row[1 + i]) for i, level in enumerate(ordered)}
+
+
+def upgrade_referrer(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    at: datetime,
+    key: str,
+    depth: int = 0,
+) -> TierOutcome | None:
+    """Re-judge the member's referrer, when the ladder reads invitees at all.
+
+    Called after what may count for the referrer (an invitee's purchase or upgrade); an
+    upgrade of the referrer re-judges their own referrer in turn, a few levels up at most.
+    Locks go from invitee to referrer, up a referral tree that has no cycles, so two such
+    transactions cannot deadlock.
+    """
+    if program.ladder.invitee_levels() is None:
+        return None
+    row = session.execute(select(Member.referrer_id).where(Member.id == member_id)).one_or_none()
+    if row is None or row.referrer_id is None:
+        return None
+    referrer = session.execute(
+        select(Member.id, Member.tier_level, Member.status)
+        .where(Member.id == row.referrer_id)
+        .with_for_update()
+    ).one()
+    if referrer.status != MemberStatus.active:
+        return None
+    growth = member_balances(session, member_id=referrer.id).get("growth", 0)
+    reached = upgrade_after_event(
+        session,
+        program=program,
+        member_id=referrer.id,
+        level=referrer.tier_level,
+        growth=growth,
+        at=at,
+        key=key if depth == 0 else f"{key}:{depth}",
+    )
+    if reached.upgraded and depth < MAX_REFERRAL_DEPTH:
+        # The referrer's upgrade may count for their own referrer in turn.
+        upgrade_referrer(
+            session, program=program, member_id=referrer.id, at=at, key=key, depth=depth + 1
+        )
+    return reached
 
 
 _members = table(Member)
