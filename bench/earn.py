@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import JSON, Connection, bindparam, create_engine, make_url, text
+from sqlalchemy import JSON, Connection, bindparam, text
 
 from memberkit import migrate
 from memberkit.auth import service as auth_service
@@ -67,6 +66,7 @@ from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
+from scratch import postgres_database
 
 SECRET_KEY = "bench-secret-key-not-for-production"
 STORE_CODE = "SH001"
@@ -132,19 +132,11 @@ def sqlite_target() -> Iterator[tuple[str, str, Path]]:
 
 @contextmanager
 def postgres_target(server_url: str) -> Iterator[tuple[str, str, Path]]:
-    name = f"memberkit_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory(prefix="memberkit-bench-") as tmp:
-            url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-            yield "postgresql", url, Path(tmp)
-    finally:
-        get_database().dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with (
+        postgres_database(server_url) as url,
+        tempfile.TemporaryDirectory(prefix="memberkit-bench-") as tmp,
+    ):
+        yield "postgresql", url, Path(tmp)
 
 
 def prepare(kind: str, url: str, data_dir: Path, *, members: int) -> Setup:

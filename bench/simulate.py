@@ -18,34 +18,17 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from memberkit import migrate
 from memberkit.config import configure
 from memberkit.db import get_database
 from memberkit.program import service as program_service
 from memberkit.tier.simulate import Proposal, simulate
-
-
-@contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    name = f"memberkit_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        get_database().dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
+from scratch import postgres_database
 
 FILL = [
     # members: a long-tailed growth balance decides the tier today
@@ -108,7 +91,7 @@ def main() -> None:
         sys.exit(
             "set MEMBERKIT_BENCH_DATABASE_URL to a PostgreSQL server (the target is PostgreSQL)"
         )
-    with scratch_database(url) as bench_url, tempfile.TemporaryDirectory() as data_dir:
+    with postgres_database(url) as bench_url, tempfile.TemporaryDirectory() as data_dir:
         configure(
             database_url=bench_url, data_dir=data_dir, secret_key="bench-" * 8, scheduler=False
         )

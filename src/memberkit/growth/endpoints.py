@@ -92,5 +92,4 @@ def set_growth_rules(body: GrowthRulesIn, context: AdminContext) -> dict[str, An
         config = program_service.configure(
             session, program=context.program, growth_rules=body.model_dump()
         )
-    program_service.forget_cache()
     return config.raw_growth

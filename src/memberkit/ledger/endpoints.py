@@ -17,9 +17,6 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
-from memberkit.config import settings
-from memberkit.errors import InvalidInput
-from memberkit.kit.i18n import _
 from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger import queries, repository, service
@@ -179,26 +176,21 @@ def adjust_points(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
-    if body.points == 0:
-        raise InvalidInput(_("An adjustment of zero points changes nothing."))
+    key = f"adjust:{member_no}:{idempotency_key}"
 
     def action(session: Session) -> AdjustmentOut:
         member = member_service.find(
             session, program_id=context.program.id, member_no=member_no, lock=True
         )
-        # A frozen member's points may still be corrected by hand; a closed one's may not.
-        member_service.require_open(member)
-        now = utcnow()
-        posting = service.adjust(
+        posting = service.adjust_by_hand(
             session,
-            program_id=context.program.id,
-            member_id=member.id,
+            program=context.program,
+            member=member,
             points=body.points,
             reason=body.reason,
             actor=f"api:{context.principal.name}",
-            key=f"adjust:{member_no}:{idempotency_key}",
-            occurred_at=now,
-            expires_at=context.program.validity.expires_at(now, settings.tz),
+            key=key,
+            now=utcnow(),
         )
         return AdjustmentOut(
             transaction_id=str(posting.transaction_id),
@@ -207,9 +199,7 @@ def adjust_points(
             points_balance=posting.balances[Asset.points],
         )
 
-    return context.idempotent(
-        key=f"adjust:{member_no}:{idempotency_key}", payload=body, action=action
-    )
+    return context.idempotent(key=key, payload=body, action=action)
 
 
 class ExpiringMember(BaseModel):

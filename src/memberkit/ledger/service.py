@@ -8,11 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from memberkit.errors import Conflict
+from memberkit.config import settings
+from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import _
 from memberkit.ledger import repository
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.posting import consume, settle_debt
+from memberkit.member import service as member_service
+from memberkit.member.models import Member
+from memberkit.program.service import ProgramConfig
 
 
 class InsufficientPoints(Conflict):
@@ -200,6 +204,13 @@ class Posting:
         self.entries = []
 
 
+class ZeroAdjustment(InvalidInput):
+    """An adjustment that would change nothing."""
+
+    code = "invalid_input"
+    message = _("An adjustment of zero points changes nothing.")
+
+
 def adjust(
     session: Session,
     *,
@@ -212,7 +223,7 @@ def adjust(
     occurred_at: datetime,
     expires_at: datetime | None,
 ) -> Posting:
-    """Credit (points > 0) or debit (points < 0) a member by hand, with a reason and an actor.
+    """Post a manual credit (points > 0, as a lot expiring at ``expires_at``) or debit.
 
     A debit never takes the balance below zero. The caller holds the member's lock.
     """
@@ -234,3 +245,36 @@ def adjust(
         posting.debit_points(-points, counterpart=AccountCode.adjusted)
     posting.finish()
     return posting
+
+
+def adjust_by_hand(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member: Member,
+    points: int,
+    reason: str,
+    actor: str,
+    key: str,
+    now: datetime,
+) -> Posting:
+    """Apply an operator's adjustment by the program's rules.
+
+    A credit expires by the program's validity policy; a frozen member may still be
+    corrected, a closed one may not; an adjustment of zero is refused. The caller holds the
+    member's lock.
+    """
+    member_service.require_open(member)
+    if points == 0:
+        raise ZeroAdjustment()
+    return adjust(
+        session,
+        program_id=program.id,
+        member_id=member.id,
+        points=points,
+        reason=reason,
+        actor=actor,
+        key=key,
+        occurred_at=now,
+        expires_at=program.validity.expires_at(now, settings.tz),
+    )

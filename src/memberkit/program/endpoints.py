@@ -84,5 +84,4 @@ def change_program(body: ProgramPatch, context: AdminContext) -> ProgramOut:
             points_validity=body.points_validity,
             points_per_currency_unit=body.points_per_currency_unit,
         )
-    service.forget_cache()
     return _out(config)

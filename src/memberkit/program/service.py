@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,5 +160,8 @@ def configure(
     if values:
         session.execute(update(Program).where(Program.id == program.id).values(**values))
     forget_cache()
+    # Again once the change is committed, so that no process keeps the old settings that a
+    # concurrent request may have cached between this update and the commit.
+    event.listen(session, "after_commit", lambda _session: forget_cache(), once=True)
     # Parsed from the transaction's view but not cached: the change is not committed yet.
     return _config(session.scalars(select(Program).where(Program.id == program.id)).one())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -18,7 +17,7 @@ from memberkit.api.context import (
     ReadContext,
 )
 from memberkit.kit.schemas import Input, LocalTime, Money, QueryDate
-from memberkit.kit.time import start_of_local_day, utcnow
+from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.program import service as program_service
 from memberkit.tier import service
@@ -92,7 +91,6 @@ def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
         config = program_service.configure(
             session, program=context.program, tier_ladder=body.model_dump()
         )
-    program_service.forget_cache()
     return config.raw_ladder
 
 
@@ -217,25 +215,23 @@ def grant_tier(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
+    key = f"grant:{member_no}:{idempotency_key}"
 
     def action(session: Session) -> TierOut:
         member = member_service.find(
             session, program_id=context.program.id, member_no=member_no, lock=True
         )
-        member_service.require_open(member)
         result = service.grant(
             session,
             program=context.program,
             member=member,
             tier_code=body.tier,
-            until=start_of_local_day(body.until + timedelta(days=1)),
+            last_day=body.until,
             note=body.reason,
             actor=f"api:{context.principal.name}",
-            key=f"grant:{member_no}:{idempotency_key}",
+            key=key,
             now=utcnow(),
         )
         return TierOut.of(result)
 
-    return context.idempotent(
-        key=f"grant:{member_no}:{idempotency_key}", payload=body, action=action
-    )
+    return context.idempotent(key=key, payload=body, action=action)

@@ -110,6 +110,12 @@ class Condition:
             return facts.invitees_at_level.get(self.level, 0) >= self.threshold
         return facts.orders.get(self.within_days, 0) >= self.threshold
 
+    def reads_orders(self) -> bool:
+        """Tell whether the condition reads spend or order counts."""
+        if self.kind in ("spend_at_least", "day_spend_at_least", "orders_at_least"):
+            return True
+        return any(part.reads_orders() for part in self.parts)
+
     def invitee_levels(self) -> set[int] | None:
         """Return the invitee levels the condition reads, or None when it reads no invitees."""
         found: set[int] | None = None
@@ -162,6 +168,14 @@ class Ladder:
                 if condition is not None:
                     found |= condition.windows()
         return found
+
+    def reads_orders(self) -> bool:
+        """Tell whether any condition reads spend or order counts (so facts need a query)."""
+        return any(
+            condition is not None and condition.reads_orders()
+            for tier in self.tiers
+            for condition in (tier.qualify, tier.retain)
+        )
 
     def invitee_levels(self) -> set[int] | None:
         """Return the invitee levels any condition reads (None: no condition reads invitees)."""

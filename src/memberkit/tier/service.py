@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -13,8 +13,10 @@ from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
+from memberkit.kit.time import start_of_local_day
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
+from memberkit.member.service import require_open
 from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason
@@ -35,11 +37,15 @@ class TierOutcome:
 
 
 def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
-    """Load what the ladder's conditions read, as of ``at``, in one query.
+    """Load what the ladder's conditions read, as of ``at``.
 
     That is the spend and order count per window (net of refunds) and the spend of ``at``'s
-    local day.
+    local day, in one query that is skipped when no condition reads orders; and the invitee
+    counts, only when a condition reads them.
     """
+    purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id)
+    if not ladder.reads_orders():
+        return Facts(growth=growth, invitees_purchased=purchased, invitees_at_level=at_level)
     orders = table(Order)
     net = orders.c.total_minor - orders.c.refunded_minor
     local_day = at.astimezone(settings.tz).date()
@@ -69,7 +75,6 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
         )
         .one()
     )
-    purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id)
     return Facts(
         growth=growth,
         day_spend=int(row[0]),
@@ -305,16 +310,19 @@ def grant(
     program: ProgramConfig,
     member: Member,
     tier_code: str,
-    until: datetime,
+    last_day: date,
     note: str,
     actor: str,
     key: str,
     now: datetime,
 ) -> TierOutcome:
-    """Set a member's tier by hand (up or down) until ``until``, when the review judges it.
+    """Set a member's tier by hand (up or down) through ``last_day`` (local, inclusive).
 
-    The caller holds the member's lock and makes the call idempotent by ``key``.
+    The review judges the member at the local midnight after it. Closed members cannot be
+    granted a tier. The caller holds the member's lock and makes the call idempotent by ``key``.
     """
+    require_open(member)
+    until = start_of_local_day(last_day + timedelta(days=1))
     ladder = program.ladder
     codes = [tier.code for tier in ladder.tiers]
     if tier_code not in codes:
