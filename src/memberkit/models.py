@@ -8,7 +8,7 @@ from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program
 from memberkit.store.models import Store
-from memberkit.tier.models import TierChange
+from memberkit.tier.models import TierChange, TierNotice
 
 __all__ = [
     "Account",
@@ -27,4 +27,5 @@ __all__ = [
     "RefundLine",
     "Store",
     "TierChange",
+    "TierNotice",
 ]

@@ -12,9 +12,11 @@ from datetime import datetime, time, timedelta
 
 from memberkit.config import settings
 from memberkit.db import Database
+from memberkit.growth import decay
 from memberkit.kit.time import utcnow
 from memberkit.ledger import expiry
 from memberkit.program import service as program_service
+from memberkit.program.service import ProgramConfig
 from memberkit.tier import service as tier_service
 
 log = logging.getLogger("memberkit.scheduler")
@@ -30,7 +32,7 @@ def next_run(now: datetime, at: time) -> datetime:
 
 
 class Scheduler:
-    """Runs points expiry, then the tier review, once a day at ``settings.expire_points_at``."""
+    """Runs the daily jobs (:func:`run_daily`) at ``settings.expire_points_at``."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -52,15 +54,44 @@ class Scheduler:
             due = next_run(utcnow(), at)
             if self._stop.wait((due - utcnow()).total_seconds()):
                 return
-            try:
-                result = expiry.run(self.database, as_of=utcnow())
-                log.info("expired %s points in %s lots", result.points, result.lots)
-            except Exception:  # the scheduler must survive a failed run; it retries tomorrow
-                log.exception("points expiry failed")
-            try:
-                with self.database.session_scope() as session:
-                    program = program_service.get(session)
-                reviewed = tier_service.review(self.database, program=program, as_of=utcnow())
-                log.info("tier review: %s kept, %s moved down", reviewed.kept, reviewed.downgraded)
-            except Exception:
-                log.exception("tier review failed")
+            run_daily(self.database, as_of=utcnow())
+
+
+def run_daily(database: Database, *, as_of: datetime) -> list[str]:
+    """Run the daily jobs in order: points expiry, growth decay, tier review.
+
+    Each job runs even when an earlier one failed (the failure is logged, and the job is
+    retried tomorrow: they are all idempotent). Returns the names of the jobs that failed.
+    """
+
+    def program() -> ProgramConfig:
+        with database.session_scope() as session:
+            return program_service.get(session)
+
+    def expire() -> str:
+        result = expiry.run(database, as_of=as_of)
+        return f"expired {result.points} points in {result.lots} lots"
+
+    def decay_growth() -> str:
+        result = decay.run(database, program=program(), as_of=as_of)
+        return f"decayed {result.growth} growth from {result.members} members"
+
+    def review_tiers() -> str:
+        result = tier_service.review(database, program=program(), as_of=as_of)
+        return (
+            f"tiers reviewed: {result.kept} kept, {result.downgraded} moved down, "
+            f"{result.notified} notified"
+        )
+
+    failed = []
+    for name, job in (
+        ("expire-points", expire),
+        ("decay-growth", decay_growth),
+        ("review-tiers", review_tiers),
+    ):
+        try:
+            log.info("%s: %s", name, job())
+        except Exception:  # the scheduler must survive a failed job; it retries tomorrow
+            log.exception("%s failed", name)
+            failed.append(name)
+    return failed

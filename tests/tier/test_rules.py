@@ -143,6 +143,8 @@ def ladder_with(**changes: Any) -> dict[str, Any]:
         ),
         ({**DEFAULT_LADDER, "period": "weekly"}, "period"),
         ({**DEFAULT_LADDER, "tiers": []}, "1 to 10 tiers"),
+        ({**DEFAULT_LADDER, "notice_days": 181}, "notice_days"),
+        ({**DEFAULT_LADDER, "notice_days": True}, "notice_days"),
     ],
 )
 def test_bad_ladders_are_refused(config: dict[str, Any], message: str) -> None:
@@ -166,3 +168,50 @@ def test_growth_behaviour_periods_and_awards() -> None:
         datetime(2026, 11, 22, 16, 0, tzinfo=UTC),
         datetime(2026, 11, 29, 16, 0, tzinfo=UTC),
     )
+
+
+@pytest.mark.parametrize(
+    ("share", "balance", "taken"),
+    [
+        ("0.2", 900, 180),
+        ("0.2", 4, 0),  # rounded down: never more than the share
+        ("0.333", 1000, 333),
+        ("1", 577, 577),
+        ("0.5", 0, 0),
+        ("0.5", -10, 0),  # growth in debt after a return has nothing to decay
+    ],
+)
+def test_decay_takes_its_share_rounded_down(share: str, balance: int, taken: int) -> None:
+    from decimal import Decimal
+
+    from memberkit.growth.rules import Decay
+
+    assert Decay(after_days=365, share=Decimal(share)).amount(balance) == taken
+
+
+@given(st.integers(1, 10_000), st.integers(-(10**12), 10**12))
+def test_decay_never_takes_more_than_the_balance(share_bp: int, balance: int) -> None:
+    from decimal import Decimal
+
+    from memberkit.growth.rules import Decay
+
+    taken = Decay(after_days=30, share=Decimal(share_bp) / 10_000).amount(balance)
+    assert 0 <= taken <= max(balance, 0)
+
+
+@pytest.mark.parametrize(
+    "decay",
+    [
+        {"after_days": 1096, "share": "0.2"},
+        {"after_days": True, "share": "0.2"},
+        {"after_days": 30, "share": "NaN"},
+        {"after_days": 30, "share": "-0.1"},
+        {"after_days": 30, "share": "abc"},
+        [30, "0.2"],
+    ],
+)
+def test_bad_decay_settings_are_refused(decay: Any) -> None:
+    from memberkit.growth.rules import GrowthRulesError, parse_growth_rules
+
+    with pytest.raises(GrowthRulesError, match="decay"):
+        parse_growth_rules({"behaviours": {}, "decay": decay})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -216,13 +217,10 @@ def expire_points(
     from memberkit.ledger import expiry
 
     moment = _as_of(as_of)
-    with _progress() as progress:
-        task = progress.add_task(translate(_("Expiring points")), total=None)
-        result = expiry.run(
-            get_database(),
-            as_of=moment,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    result = _job(
+        _("Expiring points"),
+        lambda progress: expiry.run(get_database(), as_of=moment, progress=progress),
+    )
     say(
         _("{points} points expired in {lots} lots of {members} members."),
         points=result.points,
@@ -246,20 +244,62 @@ def review_tiers(
     database = get_database()
     with database.session_scope() as session:
         program = program_service.get(session)
-    with _progress() as progress:
-        task = progress.add_task(translate(_("Reviewing tiers")), total=None)
-        result = tier_service.review(
-            database,
-            program=program,
-            as_of=moment,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    result = _job(
+        _("Reviewing tiers"),
+        lambda progress: tier_service.review(
+            database, program=program, as_of=moment, progress=progress
+        ),
+    )
     say(
         _("{reviewed} members reviewed: {kept} kept their tier, {downgraded} moved down."),
         reviewed=result.reviewed,
         kept=result.kept,
         downgraded=result.downgraded,
     )
+    say(
+        _("{notified} grace notices recorded for reviews in the next {days} days."),
+        notified=result.notified,
+        days=program.ladder.notice_days,
+    )
+
+
+@jobs_app.command("decay-growth")
+def decay_growth(
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Decay as at the start of this local date (YYYY-MM-DD); default now."),
+    ] = None,
+) -> None:
+    """Take the configured share of growth from members who earned none for a while."""
+    from memberkit.growth import decay
+    from memberkit.program import service as program_service
+
+    moment = _as_of(as_of)
+    database = get_database()
+    with database.session_scope() as session:
+        program = program_service.get(session)
+    if program.decay is None:
+        say(_("The growth rules set no decay: nothing to do."))
+        return
+    decayed = _job(
+        _("Decaying growth"),
+        lambda progress: decay.run(database, program=program, as_of=moment, progress=progress),
+    )
+    say(
+        _("{growth} growth decayed from {members} members."),
+        growth=decayed.growth,
+        members=decayed.members,
+    )
+
+
+T = TypeVar("T")
+
+
+def _job(label: str, run: Callable[[Callable[[int, int], None]], T]) -> T:
+    """Run a job that reports ``(done, total)`` under a progress bar labelled ``label``."""
+    with _progress() as progress:
+        task = progress.add_task(translate(label), total=None)
+        return run(lambda done, total: progress.update(task, completed=done, total=total))
 
 
 def _as_of(as_of: str | None) -> datetime:

@@ -39,9 +39,16 @@ class EventOut(BaseModel):
 
 
 class GrowthRulesIn(Input):
-    """Growth per behaviour: ``{"sign_in": {"growth": 1, "cap": 1, "per": "day"}, …}``."""
+    """Growth per behaviour: ``{"sign_in": {"growth": 1, "cap": 1, "per": "day"}, …}``.
+
+    ``decay`` (optional): ``{"after_days": 365, "share": "0.2"}`` takes 20% of the growth of a
+    member who has earned none for 365 days, as a ledger posting of kind ``decay``.
+    """
 
     behaviours: dict[str, dict[str, Any]]
+    decay: dict[str, Any] | None = Field(
+        default=None, examples=[{"after_days": 365, "share": "0.2"}]
+    )
 
 
 @router.post(
@@ -90,6 +97,6 @@ def set_growth_rules(body: GrowthRulesIn, context: AdminContext) -> dict[str, An
     """Replace the growth rules (admin keys); invalid rules are refused and change nothing."""
     with context.transaction() as session:
         config = program_service.configure(
-            session, program=context.program, growth_rules=body.model_dump()
+            session, program=context.program, growth_rules=body.model_dump(exclude_none=True)
         )
     return config.raw_growth

@@ -4,6 +4,10 @@ Configured per program as ``{"behaviours": {"sign_in": {"growth": 1, "cap": 1, "
 ...}}``. Spending earns growth through the earning rules and returns take it back through
 refunds; the behaviours here are the rest (reviews, photo reviews, shares, daily sign-in,
 profile completion, invitees' first purchases).
+
+An optional ``"decay": {"after_days": 365, "share": "0.2"}`` takes a share of the growth of a
+member who has earned none for ``after_days`` (the "stick" of a membership not renewed); the
+next decay comes ``after_days`` after that one, unless the member earns growth meanwhile.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,10 +78,56 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class Decay:
+    """Growth not refreshed for ``after_days`` loses ``share`` of itself (rounded down)."""
+
+    after_days: int
+    share: Decimal
+
+    def due(self, refreshed_at: datetime) -> datetime:
+        """Return when growth last refreshed at ``refreshed_at`` decays."""
+        return refreshed_at + timedelta(days=self.after_days)
+
+    def amount(self, balance: int) -> int:
+        """Return the growth a decay takes from ``balance`` (never more than it, never < 0)."""
+        if balance <= 0:
+            return 0
+        return int((balance * self.share).to_integral_value(rounding=ROUND_FLOOR))
+
+
+MAX_DECAY_DAYS = 1095
+
+
+def parse_decay(config: Mapping[str, Any]) -> Decay | None:
+    """Return the decay a valid growth configuration sets, or None when it sets none."""
+    raw = config.get("decay") if isinstance(config, Mapping) else None
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"after_days", "share"}:
+        raise GrowthRulesError('decay is {"after_days": 365, "share": "0.2"}')
+    days = raw["after_days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DECAY_DAYS:
+        raise GrowthRulesError(f"decay: after_days must be from 1 to {MAX_DECAY_DAYS}")
+    try:
+        share = Decimal(raw["share"]) if isinstance(raw["share"], str) else Decimal(-1)
+    except InvalidOperation:
+        share = Decimal(-1)
+    if not share.is_finite() or not 0 < share <= 1 or share != share.quantize(Decimal("0.0001")):
+        raise GrowthRulesError(
+            'decay: share is a fraction above 0 and at most 1, to 4 places, such as "0.2"'
+        )
+    return Decay(after_days=days, share=share)
+
+
 def parse_growth_rules(config: Mapping[str, Any]) -> dict[str, Behaviour]:
-    """Validate a growth configuration; raise :class:`GrowthRulesError`."""
-    if not isinstance(config, Mapping) or set(config) - {"behaviours"}:
-        raise GrowthRulesError('growth rules are {"behaviours": {...}}')
+    """Validate a growth configuration; raise :class:`GrowthRulesError`.
+
+    Returns the behaviours; :func:`parse_decay` reads the (already validated) decay.
+    """
+    if not isinstance(config, Mapping) or set(config) - {"behaviours", "decay"}:
+        raise GrowthRulesError('growth rules are {"behaviours": {...}, "decay": {...}}')
+    parse_decay(config)
     raw = config.get("behaviours", {})
     if not isinstance(raw, Mapping):
         raise GrowthRulesError("behaviours must map behaviour types to their growth")

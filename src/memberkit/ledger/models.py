@@ -41,6 +41,7 @@ class AccountCode(StrEnum):
     redeemed = "redeemed"  # where spent points go
     expired = "expired"  # where expired points go
     adjusted = "adjusted"  # counterpart of manual adjustments
+    decayed = "decayed"  # where decayed growth goes
 
 
 class TransactionKind(StrEnum):
@@ -52,6 +53,7 @@ class TransactionKind(StrEnum):
     adjust = "adjust"
     expire = "expire"
     behaviour = "behaviour"  # growth for a behaviour event (sign-in, review, share, …)
+    decay = "decay"  # growth taken from a member who earned none for a while
 
 
 class Account(Base):

@@ -13,7 +13,9 @@ from memberkit.errors import InvalidInput
 from memberkit.growth.rules import (
     DEFAULT_GROWTH_RULES,
     Behaviour,
+    Decay,
     GrowthRulesError,
+    parse_decay,
     parse_growth_rules,
 )
 from memberkit.kit.i18n import _
@@ -51,6 +53,7 @@ class ProgramConfig:
     raw_ladder: dict[str, Any]
     behaviours: dict[str, Behaviour]
     raw_growth: dict[str, Any]
+    decay: Decay | None
 
 
 _cache: dict[str, ProgramConfig] = {}
@@ -72,6 +75,7 @@ def _config(program: Program) -> ProgramConfig:
         raw_ladder=dict(program.tier_ladder or DEFAULT_LADDER),
         behaviours=parse_growth_rules(program.growth_rules or DEFAULT_GROWTH_RULES),
         raw_growth=dict(program.growth_rules or DEFAULT_GROWTH_RULES),
+        decay=parse_decay(program.growth_rules or DEFAULT_GROWTH_RULES),
     )
 
 

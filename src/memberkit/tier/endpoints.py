@@ -48,6 +48,13 @@ class LadderIn(Input):
 
     period: str = Field(default="calendar_year", examples=["calendar_year", "twelve_months"])
     review: str = Field(default="one_down", examples=["one_down", "to_qualified"])
+    notice_days: int = Field(
+        default=0,
+        strict=True,
+        description="Record a grace notice this many days before a review that would move the "
+        "member down (0: none).",
+        examples=[30],
+    )
     tiers: list[dict[str, Any]] = Field(
         min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
     )
@@ -64,6 +71,18 @@ class TierChangeOut(BaseModel):
     actor: str | None = None
 
 
+class NoticeOut(BaseModel):
+    """A grace notice: the review at ``review_at`` would move the member down.
+
+    Judged at ``recorded_at``: the member goes to ``expected_tier`` unless they meet the
+    tier's rules by the review.
+    """
+
+    review_at: LocalTime
+    expected_tier: TierOut
+    recorded_at: LocalTime
+
+
 class MemberTierOut(BaseModel):
     """A member's tier, when it is next reviewed, and how it got there."""
 
@@ -71,6 +90,7 @@ class MemberTierOut(BaseModel):
     tier: TierOut
     since: LocalTime | None
     review_at: LocalTime | None
+    notice: NoticeOut | None = None
     history: list[TierChangeOut]
 
 
@@ -164,16 +184,29 @@ def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
 
 @router.get("/members/{member_no}/tier", response_model=MemberTierOut)
 def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
-    """Return the member's tier, its next review, and the history of moves (newest first)."""
+    """Return the member's tier, its next review, and the history of moves (newest first).
+
+    ``notice`` is the grace notice recorded for the next review, when the member was at risk.
+    """
     ladder = context.program.ladder
     with context.transaction() as session:
         member = member_service.find(session, program_id=context.program.id, member_no=member_no)
         changes = service.history(session, ladder=ladder, member_id=member.id)
+        notice = service.pending_notice(
+            session, ladder=ladder, member_id=member.id, review_at=member.tier_review_at
+        )
     return MemberTierOut(
         member_no=member.member_no,
         tier=TierOut.of(service.outcome(ladder, member.tier_level)),
         since=member.tier_since,
         review_at=member.tier_review_at,
+        notice=None
+        if notice is None
+        else NoticeOut(
+            review_at=notice.review_at,
+            expected_tier=TierOut.of(notice.expected),
+            recorded_at=notice.recorded_at,
+        ),
         history=[
             TierChangeOut(
                 from_tier=c.from_code,

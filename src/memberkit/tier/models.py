@@ -1,4 +1,4 @@
-"""Tier history (会员等级变动): every move of a member between tiers, with its reason."""
+"""Tier history (会员等级变动): every move of a member between tiers; grace notices."""
 
 from __future__ import annotations
 
@@ -41,4 +41,25 @@ class TierChange(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     note: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TierNotice(Base):
+    """A grace notice: judged ``notice_days`` before a review, the member would move down.
+
+    At most one per member and review; recorded by the review job, read with the member's tier.
+    """
+
+    __tablename__ = "tier_notices"
+    __table_args__ = (
+        UniqueConstraint("member_id", "review_at"),
+        Index("ix_tier_notices_program_review", "program_id", "review_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    expected_level: Mapped[int] = mapped_column(Integer)
+    review_at: Mapped[datetime] = mapped_column(UTCDateTime)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,9 +21,11 @@ MAX_DEPTH = 4
 MAX_WINDOW_DAYS = 730
 PERIODS = ("calendar_year", "twelve_months")
 REVIEW_MODES = ("one_down", "to_qualified")
+MAX_NOTICE_DAYS = 180
 DEFAULT_LADDER: dict[str, Any] = {
     "period": "calendar_year",
     "review": "one_down",
+    "notice_days": 30,
     "tiers": [
         {"code": "regular", "name": "普通会员", "multiplier": "1", "color": "#8c8c8c"},
         {
@@ -159,6 +161,7 @@ class Ladder:
     tiers: tuple[Tier, ...]
     period: str = "calendar_year"
     review_mode: str = "one_down"
+    notice_days: int = 0  # a grace notice this many days before a review that would move down
 
     def windows(self) -> set[int]:
         """Return every window any condition reads."""
@@ -243,7 +246,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     """Validate a ladder configuration and build it; raise :class:`LadderError`."""
     if not isinstance(config, Mapping):
         raise LadderError("the ladder must be an object")
-    unknown = set(config) - {"tiers", "period", "review"}
+    unknown = set(config) - {"tiers", "period", "review", "notice_days"}
     if unknown:
         raise LadderError(f"unknown ladder settings: {', '.join(sorted(map(str, unknown)))}")
     period = config.get("period", "calendar_year")
@@ -252,6 +255,13 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     review = config.get("review", "one_down")
     if review not in REVIEW_MODES:
         raise LadderError(f"review must be one of {', '.join(REVIEW_MODES)}")
+    notice_days = config.get("notice_days", 0)
+    if (
+        isinstance(notice_days, bool)
+        or not isinstance(notice_days, int)
+        or not 0 <= notice_days <= MAX_NOTICE_DAYS
+    ):
+        raise LadderError(f"notice_days must be a whole number from 0 to {MAX_NOTICE_DAYS}")
     raw_tiers = config.get("tiers")
     if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
         raise LadderError("tiers must be a list of 1 to 10 tiers, lowest first")
@@ -271,7 +281,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         if tier.qualify is None:
             raise LadderError(f"tier {tier.code} needs a qualification rule")
     _check_increasing(tiers)
-    return Ladder(tiers=tiers, period=period, review_mode=review)
+    return Ladder(tiers=tiers, period=period, review_mode=review, notice_days=notice_days)
 
 
 def _check_increasing(tiers: tuple[Tier, ...]) -> None:

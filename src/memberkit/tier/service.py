@@ -19,7 +19,7 @@ from memberkit.member.models import Member, MemberStatus
 from memberkit.member.service import require_open
 from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
-from memberkit.tier.models import TierChange, TierChangeReason
+from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
 from memberkit.tier.rules import Facts, Ladder
 
 #: How far up a referral chain one event re-judges referrers.
@@ -221,6 +221,14 @@ def upgrade_after_event(
     return outcome(ladder, new_level, upgraded=True)
 
 
+def _judge(session: Session, *, ladder: Ladder, member: Member, at: datetime) -> tuple[int, int]:
+    """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
+    growth = member_balances(session, member_id=member.id).get("growth", 0)
+    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
+    level = min(member.tier_level, len(ladder.tiers) - 1)
+    return level, ladder.review(level, judged)
+
+
 @dataclass(frozen=True)
 class ReviewRun:
     """What one review run did."""
@@ -228,6 +236,7 @@ class ReviewRun:
     reviewed: int
     kept: int
     downgraded: int
+    notified: int = 0
 
 
 def review(
@@ -242,7 +251,9 @@ def review(
     A member who meets the tier's retention rule keeps it for a new period; one who does not
     moves down (one tier, or to the tier they qualify for, as the ladder says). Each decision
     is keyed by the member and the period's end, so running the review again changes nothing.
+    Grace notices for the reviews ahead are recorded first (see :func:`record_notices`).
     """
+    notified = record_notices(database, program=program, as_of=as_of)
     ladder = program.ladder
     with database.session_scope() as session:
         due = list(
@@ -266,10 +277,7 @@ def review(
             review_at = member.tier_review_at
             if review_at is None or review_at > as_of or member.tier_level == 0:
                 continue  # reviewed meanwhile
-            growth = member_balances(session, member_id=member.id).get("growth", 0)
-            judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=review_at)
-            level = min(member.tier_level, len(ladder.tiers) - 1)
-            new_level = ladder.review(level, judged)
+            level, new_level = _judge(session, ladder=ladder, member=member, at=review_at)
             session.connection().execute(
                 _INSERT_CHANGE,
                 {
@@ -294,7 +302,95 @@ def review(
                 downgraded += 1
         if progress is not None:
             progress(done, len(due))
-    return ReviewRun(reviewed=kept + downgraded, kept=kept, downgraded=downgraded)
+    return ReviewRun(
+        reviewed=kept + downgraded, kept=kept, downgraded=downgraded, notified=notified
+    )
+
+
+def record_notices(database: Database, *, program: ProgramConfig, as_of: datetime) -> int:
+    """Record grace notices; returns how many were recorded.
+
+    A notice goes to each member reviewed within the ladder's ``notice_days`` who, judged as
+    of ``as_of``, would move down.
+    At most one notice per member and review: a member not at risk today is judged again on
+    the next run (spend windows slide, refunds and decay lower growth), one at risk is not.
+    """
+    ladder = program.ladder
+    if not ladder.notice_days:
+        return 0
+    noticed = (
+        select(TierNotice.id)
+        .where(TierNotice.member_id == Member.id, TierNotice.review_at == Member.tier_review_at)
+        .exists()
+    )
+    with database.session_scope() as session:
+        ahead = list(
+            session.scalars(
+                select(Member.id)
+                .where(
+                    Member.program_id == program.id,
+                    Member.tier_level > 0,
+                    Member.tier_review_at > as_of,
+                    Member.tier_review_at <= as_of + timedelta(days=ladder.notice_days),
+                    Member.status != MemberStatus.closed,
+                    ~noticed,
+                )
+                .order_by(Member.id)
+            )
+        )
+    recorded = 0
+    for member_id in ahead:
+        with database.session_scope() as session:
+            member = session.scalars(
+                select(Member).where(Member.id == member_id).with_for_update()
+            ).one()
+            review_at = member.tier_review_at
+            if review_at is None or review_at <= as_of or member.tier_level == 0:
+                continue  # moved meanwhile
+            level, expected = _judge(session, ladder=ladder, member=member, at=as_of)
+            if expected >= level or session.scalar(
+                select(TierNotice.id).where(
+                    TierNotice.member_id == member.id, TierNotice.review_at == review_at
+                )
+            ):
+                continue
+            session.add(
+                TierNotice(
+                    program_id=program.id,
+                    member_id=member.id,
+                    level=member.tier_level,
+                    expected_level=expected,
+                    review_at=review_at,
+                    at=as_of,
+                )
+            )
+            recorded += 1
+    return recorded
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A grace notice: the review at ``review_at`` would move the member to ``expected``."""
+
+    review_at: datetime
+    expected: TierOutcome
+    recorded_at: datetime
+
+
+def pending_notice(
+    session: Session, *, ladder: Ladder, member_id: int, review_at: datetime | None
+) -> NoticeView | None:
+    """Return the grace notice recorded for the member's next review, if any."""
+    if review_at is None:
+        return None
+    row = session.execute(
+        select(TierNotice.expected_level, TierNotice.at).where(
+            TierNotice.member_id == member_id, TierNotice.review_at == review_at
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return NoticeView(review_at, outcome(ladder, row.expected_level), row.at)
 
 
 class UnknownTier(InvalidInput):

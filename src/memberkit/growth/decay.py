@@ -1,0 +1,147 @@
+"""Growth decay: members who earned no growth for a while lose a share of it.
+
+Optional, set in the growth rules (``"decay": {"after_days": 365, "share": "0.2"}``). Growth
+is refreshed by anything that credits it (an order, a behaviour) and by a decay itself, so a
+member idle for years loses one share per ``after_days``, not all the missed shares at once.
+Each decay is a visible ledger posting of kind ``decay``; it never moves a tier by itself (the
+period-end review judges the lower growth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from memberkit.config import settings
+from memberkit.db import Database
+from memberkit.growth.rules import Decay
+from memberkit.ledger.models import (
+    Account,
+    AccountCode,
+    Asset,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
+from memberkit.ledger.repository import ensure_system_accounts
+from memberkit.ledger.service import Posting
+from memberkit.member.models import Member, MemberStatus
+from memberkit.program.service import ProgramConfig
+
+
+@dataclass(frozen=True)
+class DecayRun:
+    """What one decay run did."""
+
+    members: int
+    growth: int
+
+
+def _last_refreshed(program_id: int, as_of: datetime) -> Select[int | None, int, datetime]:
+    """Per member with growth: the balance and when growth was last credited or decayed."""
+    return (
+        select(
+            Account.member_id,
+            Account.balance,
+            func.max(LedgerTransaction.occurred_at).label("refreshed_at"),
+        )
+        .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            Account.program_id == program_id,
+            Account.asset == Asset.growth,
+            Account.code == AccountCode.member,
+            Account.balance > 0,
+            or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
+            LedgerTransaction.occurred_at <= as_of,
+        )
+        .group_by(Account.member_id, Account.balance)
+    )
+
+
+def decay_member(
+    session: Session, *, program: ProgramConfig, decay: Decay, member_id: int, as_of: datetime
+) -> int:
+    """Decay one member's growth if it is due by ``as_of``; returns the growth taken.
+
+    The caller holds the member's lock. The posting is keyed by the member and the instant
+    the growth was last refreshed, so a rerun (for any date) takes nothing twice.
+    """
+    row = session.execute(
+        _last_refreshed(program.id, as_of).where(Account.member_id == member_id)
+    ).one_or_none()
+    if row is None or decay.due(row.refreshed_at) > as_of:
+        return 0
+    amount = decay.amount(row.balance)
+    key = f"decay:{member_id}:{row.refreshed_at.isoformat()}"
+    done = session.scalar(
+        select(
+            exists().where(
+                LedgerTransaction.program_id == program.id,
+                LedgerTransaction.idempotency_key == key,
+            )
+        )
+    )
+    if not amount or done:
+        return 0
+    since = row.refreshed_at.astimezone(settings.tz).date().isoformat()
+    posting = Posting.open(
+        session,
+        program_id=program.id,
+        member_id=member_id,
+        kind=TransactionKind.decay,
+        key=key,
+        occurred_at=as_of,
+        reason=f"no growth since {since}: {decay.share:%} decayed",
+    )
+    posting.change_growth(-amount, counterpart=AccountCode.decayed)
+    posting.finish()
+    return amount
+
+
+def run(
+    database: Database,
+    *,
+    program: ProgramConfig,
+    as_of: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> DecayRun:
+    """Decay the growth of every member due by ``as_of``, one member per transaction.
+
+    Does nothing when the program sets no decay. ``progress(done, total)`` follows members.
+    """
+    decay = program.decay
+    if decay is None:
+        return DecayRun(members=0, growth=0)
+    cutoff = as_of - timedelta(days=decay.after_days)
+    with database.session_scope() as session:
+        ensure_system_accounts(session, program_id=program.id)
+        query = _last_refreshed(program.id, as_of)
+        due = [
+            row.member_id
+            for row in session.execute(
+                query.having(func.max(LedgerTransaction.occurred_at) <= cutoff).order_by(
+                    Account.member_id
+                )
+            )
+        ]
+    members = growth = 0
+    for done, member_id in enumerate(due, start=1):
+        with database.session_scope() as session:
+            status = session.scalars(
+                select(Member.status).where(Member.id == member_id).with_for_update()
+            ).one()
+            if status != MemberStatus.closed:
+                taken = decay_member(
+                    session, program=program, decay=decay, member_id=member_id, as_of=as_of
+                )
+                if taken:
+                    members += 1
+                    growth += taken
+        if progress is not None:
+            progress(done, len(due))
+    return DecayRun(members=members, growth=growth)
