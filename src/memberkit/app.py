@@ -21,6 +21,7 @@ from memberkit.program.endpoints import router as program_router
 from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
+from memberkit.wallet.endpoints import router as wallet_router
 
 
 def create_app(*, scheduler: bool | None = None) -> FastAPI:
@@ -71,6 +72,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         program_points_router,
         tier_router,
         growth_router,
+        wallet_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -9,6 +9,7 @@ from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, Refun
 from memberkit.program.models import Program
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
+from memberkit.wallet.models import WalletRecharge
 
 __all__ = [
     "Account",
@@ -28,4 +29,5 @@ __all__ = [
     "Store",
     "TierChange",
     "TierNotice",
+    "WalletRecharge",
 ]

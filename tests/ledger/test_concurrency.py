@@ -16,7 +16,7 @@ from memberkit.ledger import service as ledger_service
 from memberkit.ledger.check import check
 from memberkit.ledger.models import LedgerTransaction, PointsLot
 from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import InsufficientPoints
+from memberkit.ledger.service import InsufficientPoints, InsufficientWallet
 from memberkit.member import service as member_service
 from memberkit.order import service as order_service
 from memberkit.order.models import Order
@@ -31,6 +31,7 @@ from memberkit.order.service import (
 )
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
+from memberkit.wallet import service as wallet_service
 from tests.conftest import set_rules
 
 THREADS = 16
@@ -113,7 +114,12 @@ def test_threads_spending_from_one_member_never_overdraw(database: Database) -> 
     assert sorted(o.points_balance for o in spent) == [1_000 - 70 * k for k in range(14, 0, -1)]
     assert [r.params for r in refused] == [{"needed": 70, "balance": 20}] * 2
     with database.session_scope() as session:
-        assert member_balances(session, member_id=member_id) == {"points": 20, "growth": 0}
+        assert member_balances(session, member_id=member_id) == {
+            "points": 20,
+            "growth": 0,
+            "wallet_principal": 0,
+            "wallet_bonus": 0,
+        }
         assert session.scalar(select(func.count()).select_from(Order)) == 14
         assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == 1 + 14
         assert session.scalar(select(func.sum(PointsLot.remaining))) == 20
@@ -160,7 +166,12 @@ def test_threads_earning_and_refunding_on_one_member_add_up(database: Database) 
     growth = 400 + sum(o.growth_earned for o in earned) - sum(r.growth_reversed for r in refunds)
     assert (points, growth) == (84, 464)
     with database.session_scope() as session:
-        assert member_balances(session, member_id=member_id) == {"points": 84, "growth": 464}
+        assert member_balances(session, member_id=member_id) == {
+            "points": 84,
+            "growth": 464,
+            "wallet_principal": 0,
+            "wallet_bonus": 0,
+        }
         counters = session.execute(
             select(
                 Order.external_id,
@@ -176,3 +187,50 @@ def test_threads_earning_and_refunding_on_one_member_add_up(database: Database) 
         report = check(session)
         assert report.problems == []
         assert report.debts == []
+
+
+@pytest.mark.postgres_only
+def test_threads_paying_from_one_wallet_never_overdraw(database: Database) -> None:
+    # given a wallet holding 1,000.00 principal and a 150.00 bonus
+    program, member_id, member_no = register(database)
+    with database.session_scope() as session:
+        wallet_service.recharge(
+            session,
+            program=program,
+            member_no=member_no,
+            external_id="RC-1",
+            amount_minor=100_000,
+            method="cash",
+            store_code=None,
+            occurred_at=utcnow(),
+        )
+
+    # when 16 threads at once each pay an 80.00 order from the wallet
+    def pay(n: int) -> OrderResult | InsufficientWallet:
+        payment = OrderIn(
+            external_id=f"PAY-{n}",
+            member=MemberRef(member_no=member_no),
+            store_code=None,
+            channel="store",
+            occurred_at=utcnow(),
+            lines=[LineIn("SKU-1", "Tea", "drinks", 1, 8_000, 8_000)],
+            payments=[PaymentIn("wallet", amount_minor=8_000)],
+        )
+        try:
+            with database.session_scope() as session:
+                return order_service.post_order(session, program=program, order=payment)
+        except InsufficientWallet as refusal:
+            return refusal
+
+    outcomes = in_threads(pay)
+
+    # then exactly 14 (= 1150 // 80) are paid, the other two refused, and the wallet holds 30.00
+    paid = [o for o in outcomes if isinstance(o, OrderResult)]
+    assert len(paid) == 115_000 // 8_000 == 14
+    assert sum(o.wallet_principal_paid + o.wallet_bonus_paid for o in paid) == 14 * 8_000
+    with database.session_scope() as session:
+        held = member_balances(session, member_id=member_id)
+        assert held["wallet_principal"] + held["wallet_bonus"] == 3_000
+        assert held["wallet_principal"] >= 0 and held["wallet_bonus"] >= 0
+        assert held["wallet_principal"] == 100_000 - sum(o.wallet_principal_paid for o in paid)
+        assert check(session).ok

@@ -138,6 +138,8 @@ def test_killed_process_leaves_a_consistent_ledger(database: Database, tmp_path:
         assert member_balances(session, member_id=member.id) == {
             "points": points,
             "growth": growth,
+            "wallet_principal": 0,
+            "wallet_bonus": 0,
         }
         assert points > 0
         for o in orders:

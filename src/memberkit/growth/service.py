@@ -104,21 +104,14 @@ def record(
         posting.change_growth(award, counterpart=AccountCode.issued)
         posting.finish()
     growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
-    tier = tier_service.upgrade_after_event(
+    tier = tier_service.upgrade_after(
         session,
         program=program,
         member_id=member.id,
         level=member.tier_level,
         growth=growth,
         at=occurred_at,
-        key=f"event:{external_id}:tier",
-    )
-    tier_service.upgrade_referrer(
-        session,
-        program=program,
-        member_id=member.id,
-        at=occurred_at,
-        key=f"event:{external_id}:referrer-tier",
+        key=f"event:{external_id}",
     )
     return EventResult(
         member_no=member.member_no,

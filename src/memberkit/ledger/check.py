@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from memberkit.ledger.models import Account, AccountCode, LedgerEntry, PointsLot
+from memberkit.ledger.models import Account, AccountCode, Asset, LedgerEntry, PointsLot
 from memberkit.member.models import Member
 
 
@@ -32,7 +32,8 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
 
     Checks zero-sum per transaction and asset, balance = Σ entries for every member account,
     lot remaining = Σ its entries within [0, amount], lots covering exactly a non-negative
-    balance, and each entry's running balance. Lists members whose balance is negative (debt).
+    balance, each entry's running balance, and no stored value below zero. Lists members whose
+    points balance is negative (debt).
     """
     report = CheckReport()
     report.transactions = (
@@ -142,6 +143,18 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
         report.problems.append(
             f"entry {entry_id}: balance_after {after} but the running sum is {expected}"
         )
+
+    for member_no, asset, balance in session.execute(
+        select(Member.member_no, Account.asset, Account.balance)
+        .join(Member, Member.id == Account.member_id)
+        .where(
+            Account.code == AccountCode.member,
+            Account.asset.in_([Asset.wallet_principal, Asset.wallet_bonus]),
+            Account.balance < 0,
+        )
+        .limit(limit)
+    ):
+        report.problems.append(f"member {member_no}: {asset} is {balance}, below zero")
 
     for member_no, balance in session.execute(
         select(Member.member_no, Account.balance)

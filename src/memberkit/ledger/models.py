@@ -1,4 +1,4 @@
-"""The double-entry ledger of points and growth value.
+"""The double-entry ledger of points, growth value and stored value.
 
 Entries are immutable and every transaction's entries sum to zero per asset. ``Account.balance``
 and ``PointsLot.remaining`` are caches kept in the same database transaction as the entries
@@ -27,10 +27,12 @@ from memberkit.kit.types import UTCDateTime
 
 
 class Asset(StrEnum):
-    """What a ledger counts: spendable points or the tier-deciding growth value."""
+    """What a ledger counts: points, growth value, and stored value (minor units) in two parts."""
 
     points = "points"
     growth = "growth"
+    wallet_principal = "wallet_principal"  # 本金: the money a member paid into the wallet
+    wallet_bonus = "wallet_bonus"  # 赠送金: what the merchant added to a recharge
 
 
 class AccountCode(StrEnum):
@@ -42,6 +44,7 @@ class AccountCode(StrEnum):
     expired = "expired"  # where expired points go
     adjusted = "adjusted"  # counterpart of manual adjustments
     decayed = "decayed"  # where decayed growth goes
+    recharged = "recharged"  # counterpart of stored value paid in (and bonuses given)
 
 
 class TransactionKind(StrEnum):
@@ -54,6 +57,7 @@ class TransactionKind(StrEnum):
     expire = "expire"
     behaviour = "behaviour"  # growth for a behaviour event (sign-in, review, share, …)
     decay = "decay"  # growth taken from a member who earned none for a while
+    recharge = "recharge"  # stored value paid into a member's wallet
 
 
 class Account(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import _
+from memberkit.kit.money import display_money
 from memberkit.ledger import repository
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.posting import consume, settle_debt
@@ -24,6 +25,13 @@ class InsufficientPoints(Conflict):
 
     code = "insufficient_points"
     message = _("Not enough points: {needed} needed, {balance} available.")
+
+
+class InsufficientWallet(Conflict):
+    """A stored-value payment larger than the wallet holds."""
+
+    code = "insufficient_wallet"
+    message = _("Not enough stored value: {needed} needed, {balance} available.")
 
 
 @dataclass
@@ -186,16 +194,41 @@ class Posting:
 
     def change_growth(self, amount: int, *, counterpart: str) -> int:
         """Add (or with a negative amount, remove) growth value; returns the new balance."""
+        balance = self._change(Asset.growth, amount, counterpart=counterpart)
+        assert balance is not None
+        return balance
+
+    def change_wallet(self, principal: int, bonus: int, *, counterpart: str) -> None:
+        """Add to (positive) or take from (negative) the wallet's principal and bonus.
+
+        Neither part may go below zero: a debit the balance does not cover raises
+        :class:`InsufficientWallet`, decided by the conditional UPDATE itself.
+        """
+        for asset, amount in ((Asset.wallet_principal, principal), (Asset.wallet_bonus, bonus)):
+            if self._change(asset, amount, counterpart=counterpart, floor=0) is None:
+                held = repository.member_balances(self.session, member_id=self.member_id)
+                raise InsufficientWallet(
+                    needed=display_money(-(principal + bonus)),
+                    balance=display_money(
+                        held.get(Asset.wallet_principal, 0) + held.get(Asset.wallet_bonus, 0)
+                    ),
+                )
+
+    def _change(
+        self, asset: str, amount: int, *, counterpart: str, floor: int | None = None
+    ) -> int | None:
+        """Change a balance without lots; returns it, or None when ``floor`` refused it."""
         if amount == 0:
-            return self.balances.get(Asset.growth, 0)
+            return self.balances.get(asset, 0)
         changed = repository.change_balance(
-            self.session, member_id=self.member_id, asset=Asset.growth, amount=amount
+            self.session, member_id=self.member_id, asset=asset, amount=amount, floor=floor
         )
-        assert changed is not None
+        if changed is None:
+            return None
         account_id, balance = changed
-        self._entry(account_id, Asset.growth, amount, balance_after=balance)
-        self._entry(self._system(Asset.growth, counterpart), Asset.growth, -amount)
-        self.balances[Asset.growth] = balance
+        self._entry(account_id, asset, amount, balance_after=balance)
+        self._entry(self._system(asset, counterpart), asset, -amount)
+        self.balances[asset] = balance
         return balance
 
     def finish(self) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
-from memberkit.kit.schemas import Input, LocalTime
+from memberkit.kit.schemas import Input, LocalTime, MoneyOut
 from memberkit.member import service
 from memberkit.member.models import MemberStatus
 from memberkit.order.models import Channel
@@ -65,6 +65,7 @@ class MemberOut(BaseModel):
     tags: list[str]
     points_balance: int
     growth_balance: int
+    wallet_balance: MoneyOut
     created_at: LocalTime
 
 

@@ -86,6 +86,7 @@ class MemberView:
     tags: list[str]
     points_balance: int
     growth_balance: int
+    wallet_balance: int
     created_at: datetime
 
 
@@ -318,6 +319,7 @@ def view(session: Session, member: Member) -> MemberView:
         tags=list(member.tags or []),
         points_balance=balances.get("points", 0),
         growth_balance=balances.get("growth", 0),
+        wallet_balance=balances.get("wallet_principal", 0) + balances.get("wallet_bonus", 0),
         created_at=member.created_at,
     )
 

@@ -86,6 +86,8 @@ class OrderOut(BaseModel):
     growth_balance: int
     occurred_at: LocalTime
     tier: TierOut | None = None
+    wallet_principal_paid: MoneyOut = 0
+    wallet_bonus_paid: MoneyOut = 0
 
 
 class RefundLineIn(Input):
@@ -119,6 +121,8 @@ class RefundOut(BaseModel):
     points_balance: int
     growth_balance: int
     points_debt: int
+    wallet_principal_returned: MoneyOut = 0
+    wallet_bonus_returned: MoneyOut = 0
     status: Literal["refunded"] = "refunded"
 
 
@@ -133,7 +137,9 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
 
     Idempotent by ``external_id``: the same order again returns the first response with 200; the
     same id with different content is a 409 ``idempotency_conflict``. Too few points for a points
-    payment refuses the whole order (409 ``insufficient_points``) and writes nothing.
+    payment refuses the whole order (409 ``insufficient_points``) and writes nothing, as does too
+    little stored value for a ``wallet`` payment (409 ``insufficient_wallet``). A wallet payment
+    takes principal and bonus in proportion to the wallet; the bonus part earns no points.
     """
     store_code = context.principal.store_for(body.store_code)
     order = service.OrderIn(
@@ -177,6 +183,8 @@ def _order_out(result: service.OrderResult) -> OrderOut:
         growth_balance=result.growth_balance,
         occurred_at=result.occurred_at,
         tier=TierOut.of(result.tier) if result.tier is not None else None,
+        wallet_principal_paid=result.wallet_principal_paid,
+        wallet_bonus_paid=result.wallet_bonus_paid,
     )
 
 
@@ -197,9 +205,9 @@ def get_order(external_id: str, context: ReadContext) -> OrderOut:
 def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
     """Refund all or part of an order (by lines or by amount), idempotent by ``external_id``.
 
-    Earned points and growth are taken back in proportion; points that paid for the refunded
-    part are returned. Taking back points already spent may leave a negative balance, reported
-    as ``points_debt``.
+    Earned points and growth are taken back in proportion; points and stored value that paid for
+    the refunded part are returned. Taking back points already spent may leave a negative
+    balance, reported as ``points_debt``.
     """
     quantities: dict[int, int] = {}
     for line in body.lines or []:
@@ -233,6 +241,8 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
             points_balance=result.points_balance,
             growth_balance=result.growth_balance,
             points_debt=result.points_debt,
+            wallet_principal_returned=result.wallet_principal_returned,
+            wallet_bonus_returned=result.wallet_bonus_returned,
         )
 
     return context.idempotent(key=f"refund:{body.external_id}", payload=body, action=action)

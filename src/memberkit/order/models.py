@@ -55,6 +55,13 @@ class Order(Base):
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     growth_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     points_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Stored value that paid (minor units), split principal/bonus, and what refunds returned.
+    wallet_principal_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    wallet_bonus_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    wallet_principal_returned: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
+    wallet_bonus_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -105,6 +112,10 @@ class Refund(Base):
     points_reversed: Mapped[int] = mapped_column(BigInteger)
     growth_reversed: Mapped[int] = mapped_column(BigInteger)
     points_returned: Mapped[int] = mapped_column(BigInteger)
+    wallet_principal_returned: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
+    wallet_bonus_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

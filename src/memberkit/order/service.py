@@ -40,6 +40,7 @@ from memberkit.store import service as store_service
 from memberkit.store.models import Store
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
+from memberkit.wallet.rules import split_payment
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -155,6 +156,8 @@ class OrderResult:
     growth_balance: int
     occurred_at: datetime
     tier: TierOutcome | None = None
+    wallet_principal_paid: int = 0
+    wallet_bonus_paid: int = 0
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ class RefundResult:
     points_balance: int
     growth_balance: int
     points_debt: int
+    wallet_principal_returned: int = 0
+    wallet_bonus_returned: int = 0
 
 
 def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
@@ -242,8 +247,10 @@ _INSERT_PAYMENT = insert(table(OrderPayment))
 def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
-    Too few points refuses the whole order. The caller checks idempotency first; a second order
-    with the same external id fails on the unique constraint.
+    A ``wallet`` payment takes stored value, principal and bonus in proportion to the wallet;
+    the bonus part earns nothing (like a coupon), the principal part earns as money does.
+    Too few points or too little stored value refuses the whole order. The caller checks
+    idempotency first; a second order with the same external id fails on the unique constraint.
     """
     payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
     now = utcnow()
@@ -264,8 +271,18 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
     if exists is not None:
         raise OrderExists(external_id=order.external_id)
     points_paid = sum(points for _method, _amount, points in payments)
-    earning_paid = sum(
-        amount for method, amount, _points in payments if method in rules.EARNING_METHODS
+    wallet_principal = wallet_bonus = 0
+    wallet_paid = sum(amount for method, amount, _points in payments if method == "wallet")
+    if wallet_paid:
+        held = member_balances(session, member_id=member.id)
+        wallet_principal, wallet_bonus = split_payment(
+            wallet_paid,
+            principal=held.get(Asset.wallet_principal, 0),
+            bonus=held.get(Asset.wallet_bonus, 0),
+        )
+    earning_paid = (
+        sum(amount for method, amount, _points in payments if method in rules.EARNING_METHODS)
+        - wallet_bonus
     )
     earning = rules.earn(
         program.earning,
@@ -294,6 +311,10 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             "points_reversed": 0,
             "growth_reversed": 0,
             "points_returned": 0,
+            "wallet_principal_paid": wallet_principal,
+            "wallet_bonus_paid": wallet_bonus,
+            "wallet_principal_returned": 0,
+            "wallet_bonus_returned": 0,
             "created_at": now,
         },
     ).scalar_one()
@@ -326,8 +347,9 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             ],
         )
     balances: dict[str, int] = {}
-    if points_paid:
-        expiry.expire_member(session, program_id=program.id, member_id=member.id, as_of=now)
+    if points_paid or wallet_paid:
+        if points_paid:
+            expiry.expire_member(session, program_id=program.id, member_id=member.id, as_of=now)
         burn = Posting.open(
             session,
             program_id=program.id,
@@ -338,6 +360,8 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             order_id=order_id,
         )
         burn.debit_points(points_paid, counterpart=AccountCode.redeemed)
+        if wallet_paid:
+            burn.change_wallet(-wallet_principal, -wallet_bonus, counterpart=AccountCode.redeemed)
         burn.finish()
         balances.update(burn.balances)
     if earning.points or earning.growth:
@@ -359,24 +383,17 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         gain.change_growth(earning.growth, counterpart=AccountCode.issued)
         gain.finish()
         balances.update(gain.balances)
-    if len(balances) < 2:
+    if Asset.points not in balances or Asset.growth not in balances:
         balances = {**member_balances(session, member_id=member.id), **balances}
-    reached = tier_service.upgrade_after_event(
+    reached = tier_service.upgrade_after(
         session,
         program=program,
         member_id=member.id,
         level=member.tier_level,
         growth=balances.get(Asset.growth, 0),
         at=order.occurred_at,
-        key=f"order:{order.external_id}:tier",
+        key=f"order:{order.external_id}",
         order_id=order_id,
-    )
-    tier_service.upgrade_referrer(
-        session,
-        program=program,
-        member_id=member.id,
-        at=order.occurred_at,
-        key=f"order:{order.external_id}:referrer-tier",
     )
     return OrderResult(
         order_id=order_id,
@@ -391,16 +408,19 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         growth_balance=balances.get(Asset.growth, 0),
         occurred_at=order.occurred_at,
         tier=reached,
+        wallet_principal_paid=wallet_principal,
+        wallet_bonus_paid=wallet_bonus,
     )
 
 
 def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -> RefundResult:
     """Refund all or part of an order.
 
-    Earned points and growth are taken back in proportion; points that paid for the refunded
-    part are returned. Shares are cumulative over the order's refunds, so refunding an order
-    in pieces takes back exactly what refunding it at once would. Claw-back of points already
-    spent may leave the balance negative (a debt later earnings pay off); the result says so.
+    Earned points and growth are taken back in proportion; points and stored value that paid
+    for the refunded part are returned (stored value as the same split of principal and
+    bonus). Shares are cumulative over the order's refunds, so refunding an order in pieces
+    takes back exactly what refunding it at once would. Claw-back of points already spent may
+    leave the balance negative (a debt later earnings pay off); the result says so.
     """
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem="give either amount or lines, not both")
@@ -473,11 +493,13 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     growth_reversed = rules.reversal(
         order.growth_earned, order.growth_reversed, [line.growth_weight for line in lines], shares
     )
-    points_returned = rules.reversal(
-        order.points_paid,
-        order.points_returned,
-        [1],
-        [Fraction(refunded_total, order.total_minor) if order.total_minor else Fraction(1)],
+    paid_share = Fraction(refunded_total, order.total_minor) if order.total_minor else Fraction(1)
+    points_returned = rules.reversal(order.points_paid, order.points_returned, [1], [paid_share])
+    principal_returned = rules.reversal(
+        order.wallet_principal_paid, order.wallet_principal_returned, [1], [paid_share]
+    )
+    bonus_returned = rules.reversal(
+        order.wallet_bonus_paid, order.wallet_bonus_returned, [1], [paid_share]
     )
     session.execute(
         update(Order)
@@ -487,6 +509,8 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
             points_reversed=order.points_reversed + points_reversed,
             growth_reversed=order.growth_reversed + growth_reversed,
             points_returned=order.points_returned + points_returned,
+            wallet_principal_returned=order.wallet_principal_returned + principal_returned,
+            wallet_bonus_returned=order.wallet_bonus_returned + bonus_returned,
         )
     )
     refund_id = session.execute(
@@ -499,6 +523,8 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
             "points_reversed": points_reversed,
             "growth_reversed": growth_reversed,
             "points_returned": points_returned,
+            "wallet_principal_returned": principal_returned,
+            "wallet_bonus_returned": bonus_returned,
             "occurred_at": refund.occurred_at,
         },
     ).scalar_one()
@@ -538,6 +564,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         earned_at=refund.occurred_at,
         expires_at=program.validity.expires_at(refund.occurred_at, settings.tz),
     )
+    posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
@@ -553,6 +580,8 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         points_balance=points_balance,
         growth_balance=balances.get(Asset.growth, 0),
         points_debt=max(0, -points_balance),
+        wallet_principal_returned=principal_returned,
+        wallet_bonus_returned=bonus_returned,
     )
 
 
@@ -579,6 +608,8 @@ def get_order(session: Session, *, program_id: int, external_id: str) -> OrderRe
         points_balance=balances.get(Asset.points, 0),
         growth_balance=balances.get(Asset.growth, 0),
         occurred_at=order.occurred_at,
+        wallet_principal_paid=order.wallet_principal_paid,
+        wallet_bonus_paid=order.wallet_bonus_paid,
     )
 
 

@@ -31,5 +31,7 @@ class Program(Base):
     tier_ladder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Growth per behaviour other than orders (see memberkit.growth.rules); None: the default.
     growth_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Stored-value bonuses and cap (see memberkit.wallet.rules); None: the default.
+    wallet_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

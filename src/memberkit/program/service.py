@@ -24,6 +24,12 @@ from memberkit.ledger.validity import ValidityError, ValidityPolicy
 from memberkit.order.rules import EarningRules, RulesError
 from memberkit.program.models import Program
 from memberkit.tier.rules import DEFAULT_LADDER, Ladder, LadderError, parse_ladder
+from memberkit.wallet.rules import (
+    DEFAULT_WALLET_RULES,
+    WalletRules,
+    WalletRulesError,
+    parse_wallet_rules,
+)
 
 DEFAULT_CODE = "default"
 
@@ -54,6 +60,8 @@ class ProgramConfig:
     behaviours: dict[str, Behaviour]
     raw_growth: dict[str, Any]
     decay: Decay | None
+    wallet: WalletRules
+    raw_wallet: dict[str, Any]
 
 
 _cache: dict[str, ProgramConfig] = {}
@@ -76,6 +84,8 @@ def _config(program: Program) -> ProgramConfig:
         behaviours=parse_growth_rules(program.growth_rules or DEFAULT_GROWTH_RULES),
         raw_growth=dict(program.growth_rules or DEFAULT_GROWTH_RULES),
         decay=parse_decay(program.growth_rules or DEFAULT_GROWTH_RULES),
+        wallet=parse_wallet_rules(program.wallet_rules or DEFAULT_WALLET_RULES),
+        raw_wallet=dict(program.wallet_rules or DEFAULT_WALLET_RULES),
     )
 
 
@@ -136,6 +146,7 @@ def configure(
     points_per_currency_unit: int | None = None,
     tier_ladder: dict[str, Any] | None = None,
     growth_rules: dict[str, Any] | None = None,
+    wallet_rules: dict[str, Any] | None = None,
 ) -> ProgramConfig:
     """Validate and store new settings of a program; refuses bad settings, changing nothing."""
     values: dict[str, Any] = {}
@@ -152,7 +163,10 @@ def configure(
         if growth_rules is not None:
             parse_growth_rules(growth_rules)
             values["growth_rules"] = growth_rules
-    except (RulesError, ValidityError, LadderError, GrowthRulesError) as exc:
+        if wallet_rules is not None:
+            parse_wallet_rules(wallet_rules)
+            values["wallet_rules"] = wallet_rules
+    except (RulesError, ValidityError, LadderError, GrowthRulesError, WalletRulesError) as exc:
         raise InvalidProgramSettings(problem=str(exc)) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
         # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.

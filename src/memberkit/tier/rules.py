@@ -2,7 +2,8 @@
 
 A condition is JSON: ``{"growth_at_least": 1000}``, ``{"spend_at_least": "2000.00",
 "within_days": 30}``, ``{"day_spend_at_least": "800.00"}`` (spent on the day of the event),
-``{"orders_at_least": 5, "within_days": 30}``, or ``{"all": [...]}`` / ``{"any": [...]}`` of
+``{"orders_at_least": 5, "within_days": 30}``, ``{"recharged_at_least": "1000.00",
+"within_days": 365}`` (stored value paid in), or ``{"all": [...]}`` / ``{"any": [...]}`` of
 conditions. Everything here is plain data in, plain data out.
 """
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from memberkit.kit.money import MoneyFormatError, parse_money
 
 MAX_DEPTH = 4
+RECHARGED = "recharged_at_least"
 MAX_WINDOW_DAYS = 730
 PERIODS = ("calendar_year", "twelve_months")
 REVIEW_MODES = ("one_down", "to_qualified")
@@ -73,7 +75,8 @@ class Facts:
     ``spend`` and ``orders`` map a window in days to the net spend (minor units) and order
     count within it; ``day_spend`` is the net spend on the day of the event.
     ``invitees_purchased`` counts the members they invited who have bought something, and
-    ``invitees_at_level`` how many invitees hold each level or above.
+    ``invitees_at_level`` how many invitees hold each level or above. ``recharged`` maps a
+    window to the stored value recharged within it (minor units, bonus not included).
     """
 
     growth: int
@@ -82,6 +85,7 @@ class Facts:
     orders: Mapping[int, int] = field(default_factory=dict)
     invitees_purchased: int = 0
     invitees_at_level: Mapping[int, int] = field(default_factory=dict)
+    recharged: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class Condition:
             return facts.invitees_purchased >= self.threshold
         if self.kind == "invitees_reached_at_least":
             return facts.invitees_at_level.get(self.level, 0) >= self.threshold
+        if self.kind == "recharged_at_least":
+            return facts.recharged.get(self.within_days, 0) >= self.threshold
         return facts.orders.get(self.within_days, 0) >= self.threshold
 
     def reads_orders(self) -> bool:
@@ -131,9 +137,16 @@ class Condition:
 
     def windows(self) -> set[int]:
         """Return the windows (days) whose spend and order counts the condition reads."""
-        found = {self.within_days} if self.within_days else set()
+        found = {self.within_days} if self.within_days and self.kind != RECHARGED else set()
         for part in self.parts:
             found |= part.windows()
+        return found
+
+    def recharge_windows(self) -> set[int]:
+        """Return the windows (days) whose recharges the condition reads."""
+        found = {self.within_days} if self.kind == RECHARGED else set()
+        for part in self.parts:
+            found |= part.recharge_windows()
         return found
 
     def growth_floor(self) -> int | None:
@@ -170,6 +183,15 @@ class Ladder:
             for condition in (tier.qualify, tier.retain):
                 if condition is not None:
                     found |= condition.windows()
+        return found
+
+    def recharge_windows(self) -> set[int]:
+        """Return every window of recharges any condition reads."""
+        found: set[int] = set()
+        for tier in self.tiers:
+            for condition in (tier.qualify, tier.retain):
+                if condition is not None:
+                    found |= condition.recharge_windows()
         return found
 
     def reads_orders(self) -> bool:
@@ -352,6 +374,7 @@ LEAVES = (
     "orders_at_least",
     "invitees_purchased_at_least",
     "invitees_reached_at_least",
+    "recharged_at_least",
 )
 
 
@@ -370,13 +393,14 @@ def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
                 group, parts=tuple(_condition(p, code, depth + 1, lower) for p in raw[group])
             )
     kind = next(iter(set(raw) & set(LEAVES)))
-    allowed = {kind, "within_days"} if kind in ("spend_at_least", "orders_at_least") else {kind}
+    windowed = ("spend_at_least", "orders_at_least", RECHARGED)
+    allowed = {kind, "within_days"} if kind in windowed else {kind}
     if kind == "invitees_reached_at_least":
         allowed = {kind, "tier"}
     if set(raw) - allowed:
         raise LadderError(f"tier {code}: {kind} takes only {', '.join(sorted(allowed))}")
     value = raw[kind]
-    if kind in ("spend_at_least", "day_spend_at_least"):
+    if kind in ("spend_at_least", "day_spend_at_least", RECHARGED):
         try:
             threshold = parse_money(value) if isinstance(value, str) else -1
         except MoneyFormatError:

@@ -21,6 +21,7 @@ from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
 from memberkit.tier.rules import Facts, Ladder
+from memberkit.wallet.models import WalletRecharge
 
 #: How far up a referral chain one event re-judges referrers.
 MAX_REFERRAL_DEPTH = 5
@@ -44,8 +45,14 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
     counts, only when a condition reads them.
     """
     purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id)
+    recharged = _recharged(session, ladder=ladder, member_id=member_id, at=at)
     if not ladder.reads_orders():
-        return Facts(growth=growth, invitees_purchased=purchased, invitees_at_level=at_level)
+        return Facts(
+            growth=growth,
+            invitees_purchased=purchased,
+            invitees_at_level=at_level,
+            recharged=recharged,
+        )
     orders = table(Order)
     net = orders.c.total_minor - orders.c.refunded_minor
     local_day = at.astimezone(settings.tz).date()
@@ -82,7 +89,40 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
         orders={days: int(row[2 + 2 * i]) for i, days in enumerate(windows)},
         invitees_purchased=purchased,
         invitees_at_level=at_level,
+        recharged=recharged,
     )
+
+
+def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime) -> dict[int, int]:
+    """Sum the member's recharges per window read (none read: no query)."""
+    windows = sorted(ladder.recharge_windows())
+    if not windows:
+        return {}
+    recharges = table(WalletRecharge)
+    columns = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (recharges.c.occurred_at > at - timedelta(days=days), recharges.c.amount_minor),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+        for days in windows
+    ]
+    row = (
+        session.connection()
+        .execute(
+            select(*columns).where(
+                recharges.c.member_id == member_id,
+                recharges.c.occurred_at > at - timedelta(days=windows[-1]),
+                recharges.c.occurred_at <= at,
+            )
+        )
+        .one()
+    )
+    return {days: int(row[i]) for i, days in enumerate(windows)}
 
 
 def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
@@ -227,6 +267,37 @@ def _judge(session: Session, *, ladder: Ladder, member: Member, at: datetime) ->
     judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
     level = min(member.tier_level, len(ladder.tiers) - 1)
     return level, ladder.review(level, judged)
+
+
+def upgrade_after(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    level: int,
+    growth: int,
+    at: datetime,
+    key: str,
+    order_id: int | None = None,
+) -> TierOutcome:
+    """Upgrade the member if the event keyed ``key`` qualifies them; re-judge their referrer.
+
+    The tier moves are keyed ``<key>:tier`` and ``<key>:referrer-tier``.
+    """
+    reached = upgrade_after_event(
+        session,
+        program=program,
+        member_id=member_id,
+        level=level,
+        growth=growth,
+        at=at,
+        key=f"{key}:tier",
+        order_id=order_id,
+    )
+    upgrade_referrer(
+        session, program=program, member_id=member_id, at=at, key=f"{key}:referrer-tier"
+    )
+    return reached
 
 
 @dataclass(frozen=True)

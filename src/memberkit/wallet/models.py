@@ -1,0 +1,33 @@
+"""Recharges of stored value (储值充值): what members paid into their wallets, and the bonus."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from memberkit.db import Base
+from memberkit.kit.time import utcnow
+from memberkit.kit.types import UTCDateTime
+
+
+class WalletRecharge(Base):
+    """One recharge, at most one per external id; its ledger posting moves the money."""
+
+    __tablename__ = "wallet_recharges"
+    __table_args__ = (
+        UniqueConstraint("program_id", "external_id"),
+        Index("ix_wallet_recharges_member_at", "member_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    bonus_minor: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,100 @@
+"""Pure stored-value rules (储值): recharge bonuses and how a payment splits principal and bonus.
+
+A wallet holds two balances kept apart: principal (本金), the money the member paid in, and
+bonus (赠送金), what the merchant added. Configured per program as
+``{"bonuses": [{"at_least": "500.00", "bonus": "50.00"}, …], "max_balance": "5000.00"}``:
+a recharge of at least ``at_least`` gets the ``bonus`` of the highest such step (充500送50).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from memberkit.kit.money import MoneyFormatError, parse_money
+
+MAX_STEPS = 20
+DEFAULT_WALLET_RULES: dict[str, Any] = {
+    "bonuses": [
+        {"at_least": "500.00", "bonus": "50.00"},
+        {"at_least": "1000.00", "bonus": "150.00"},
+    ],
+    "max_balance": "5000.00",
+}
+
+
+class WalletRulesError(ValueError):
+    """A stored-value configuration that does not make sense."""
+
+
+@dataclass(frozen=True)
+class WalletRules:
+    """Bonus steps (minor units, ascending by ``at_least``) and the cap on a wallet's total."""
+
+    bonuses: tuple[tuple[int, int], ...] = ()
+    max_balance_minor: int = 0
+
+    def bonus_for(self, amount_minor: int) -> int:
+        """Return the bonus a recharge of ``amount_minor`` earns: the highest step it reaches."""
+        bonus = 0
+        for at_least, step_bonus in self.bonuses:
+            if amount_minor >= at_least:
+                bonus = step_bonus
+        return bonus
+
+    def room(self, principal: int, bonus: int) -> int:
+        """Return how much more the wallet may hold, bonus included."""
+        return max(0, self.max_balance_minor - principal - bonus)
+
+
+def split_payment(amount: int, *, principal: int, bonus: int) -> tuple[int, int]:
+    """Split a wallet payment into (principal, bonus) in proportion to the balances.
+
+    The bonus part is rounded down, so the member never spends more bonus than their share;
+    the parts never exceed the balances when ``amount`` does not exceed their sum.
+    """
+    held = principal + bonus
+    if amount <= 0:
+        return 0, 0
+    if held <= 0:
+        return amount, 0  # nothing to split: the principal debit will refuse it
+    bonus_part = amount * bonus // held
+    return amount - bonus_part, bonus_part
+
+
+def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
+    """Validate a stored-value configuration; raise :class:`WalletRulesError`."""
+    if not isinstance(config, Mapping) or set(config) - {"bonuses", "max_balance"}:
+        raise WalletRulesError('wallet rules are {"bonuses": [...], "max_balance": "5000.00"}')
+    cap = _amount(config.get("max_balance"), "max_balance")
+    if cap <= 0:
+        raise WalletRulesError("max_balance must be more than zero")
+    raw = config.get("bonuses", [])
+    if not isinstance(raw, list) or len(raw) > MAX_STEPS:
+        raise WalletRulesError(f"bonuses is a list of at most {MAX_STEPS} steps")
+    steps: list[tuple[int, int]] = []
+    for number, step in enumerate(raw, start=1):
+        if not isinstance(step, Mapping) or set(step) != {"at_least", "bonus"}:
+            raise WalletRulesError(f'bonus step {number}: give "at_least" and "bonus"')
+        at_least = _amount(step["at_least"], f"bonus step {number}: at_least")
+        bonus = _amount(step["bonus"], f"bonus step {number}: bonus")
+        if at_least <= 0 or bonus < 0:
+            raise WalletRulesError(f"bonus step {number}: at_least must be more than zero")
+        if bonus > at_least:
+            raise WalletRulesError(f"bonus step {number}: the bonus exceeds the recharge")
+        if steps and (at_least <= steps[-1][0] or bonus < steps[-1][1]):
+            raise WalletRulesError(
+                f"bonus step {number}: steps must rise, and a larger recharge never gets less"
+            )
+        steps.append((at_least, bonus))
+    return WalletRules(bonuses=tuple(steps), max_balance_minor=cap)
+
+
+def _amount(value: Any, name: str) -> int:
+    try:
+        if isinstance(value, str):
+            return parse_money(value)
+    except MoneyFormatError:
+        pass
+    raise WalletRulesError(f'{name} is an amount such as "500.00"')

@@ -1,0 +1,213 @@
+"""Stored value (储值): recharging a member's wallet, and reading it.
+
+Paying with the wallet is a payment of method ``wallet`` on an order (see
+``order.service.post_order``); refunds of such orders return it in the same split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from memberkit.db import table
+from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit.i18n import _
+from memberkit.kit.money import display_money
+from memberkit.kit.time import utcnow
+from memberkit.ledger.models import AccountCode, Asset, TransactionKind
+from memberkit.ledger.repository import member_balances
+from memberkit.ledger.service import Posting
+from memberkit.member import service as member_service
+from memberkit.program.service import ProgramConfig
+from memberkit.store import service as store_service
+from memberkit.tier import service as tier_service
+from memberkit.tier.service import TierOutcome
+from memberkit.wallet.models import WalletRecharge
+
+#: How far ahead of the server's clock a recharge may be dated (till clocks drift).
+FUTURE_TOLERANCE = timedelta(minutes=10)
+#: Methods that pay money into a wallet (never points, coupons or the wallet itself).
+RECHARGE_METHODS = frozenset({"cash", "card", "wechat", "alipay"})
+
+
+class InvalidRecharge(InvalidInput):
+    """A recharge that cannot be taken."""
+
+    code = "invalid_recharge"
+    message = _("Invalid recharge: {problem}")
+
+
+class WalletFull(Conflict):
+    """A recharge that would take the wallet past the program's cap."""
+
+    code = "wallet_limit_exceeded"
+    message = _(
+        "This recharge would take the wallet to {total}, over the limit of {limit} "
+        "({room} can still be added, bonus included)."
+    )
+
+
+class RechargeExists(Conflict):
+    """The external id was used for a recharge already."""
+
+    code = "recharge_exists"
+    message = _("A recharge with external id {external_id} already exists.")
+
+
+@dataclass(frozen=True)
+class WalletBalance:
+    """A wallet's two parts, minor units."""
+
+    principal: int
+    bonus: int
+
+    @property
+    def total(self) -> int:
+        """What the member may spend."""
+        return self.principal + self.bonus
+
+
+@dataclass(frozen=True)
+class RechargeResult:
+    """What a recharge did, and the wallet and tier after it."""
+
+    external_id: str
+    member_no: str
+    amount_minor: int
+    bonus_minor: int
+    occurred_at: datetime
+    wallet: WalletBalance
+    tier: TierOutcome
+
+
+def balance(session: Session, *, member_id: int) -> WalletBalance:
+    """Return the member's wallet."""
+    held = member_balances(session, member_id=member_id)
+    return WalletBalance(held.get(Asset.wallet_principal, 0), held.get(Asset.wallet_bonus, 0))
+
+
+def recharge(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_no: str,
+    external_id: str,
+    amount_minor: int,
+    method: str,
+    store_code: str | None,
+    occurred_at: datetime,
+) -> RechargeResult:
+    """Pay ``amount_minor`` into the member's wallet, with the bonus the program's steps give.
+
+    One ledger posting credits principal and bonus; the wallet may not pass the program's
+    cap. A recharge counts for tier conditions on recharges and upgrades at once when it
+    qualifies. The caller makes it idempotent by ``external_id``; a second recharge with the
+    same id is refused.
+    """
+    if amount_minor <= 0:
+        raise InvalidRecharge(problem="the amount must be more than zero")
+    if method not in RECHARGE_METHODS:
+        raise InvalidRecharge(
+            problem=f"pay a recharge by {', '.join(sorted(RECHARGE_METHODS))}, not {method}"
+        )
+    if occurred_at > utcnow() + FUTURE_TOLERANCE:
+        raise InvalidRecharge(problem="occurred_at is in the future")
+    member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
+    member_service.require_active(member)
+    store_id = (
+        store_service.active_store_id(session, program_id=program.id, code=store_code)
+        if store_code
+        else None
+    )
+    if session.scalar(
+        select(WalletRecharge.id).where(
+            WalletRecharge.program_id == program.id, WalletRecharge.external_id == external_id
+        )
+    ):
+        raise RechargeExists(external_id=external_id)
+    bonus = program.wallet.bonus_for(amount_minor)
+    before = balance(session, member_id=member.id)
+    room = program.wallet.room(before.principal, before.bonus)
+    if amount_minor + bonus > room:
+        raise WalletFull(
+            total=display_money(before.total + amount_minor + bonus),
+            limit=display_money(program.wallet.max_balance_minor),
+            room=display_money(room),
+        )
+    session.execute(
+        insert(table(WalletRecharge)),
+        {
+            "program_id": program.id,
+            "external_id": external_id,
+            "member_id": member.id,
+            "store_id": store_id,
+            "method": method,
+            "amount_minor": amount_minor,
+            "bonus_minor": bonus,
+            "occurred_at": occurred_at,
+            "created_at": utcnow(),
+        },
+    )
+    posting = Posting.open(
+        session,
+        program_id=program.id,
+        member_id=member.id,
+        kind=TransactionKind.recharge,
+        key=f"recharge:{external_id}",
+        occurred_at=occurred_at,
+        reason=method,
+    )
+    posting.change_wallet(amount_minor, bonus, counterpart=AccountCode.recharged)
+    posting.finish()
+    growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
+    tier = tier_service.upgrade_after(
+        session,
+        program=program,
+        member_id=member.id,
+        level=member.tier_level,
+        growth=growth,
+        at=occurred_at,
+        key=f"recharge:{external_id}",
+    )
+    return RechargeResult(
+        external_id=external_id,
+        member_no=member.member_no,
+        amount_minor=amount_minor,
+        bonus_minor=bonus,
+        occurred_at=occurred_at,
+        wallet=balance(session, member_id=member.id),
+        tier=tier,
+    )
+
+
+@dataclass(frozen=True)
+class WalletView:
+    """A member's wallet with what they have recharged in all."""
+
+    member_no: str
+    wallet: WalletBalance
+    recharged_minor: int
+    bonus_received_minor: int
+    recharges: int
+
+
+def view(session: Session, *, program_id: int, member_no: str) -> WalletView:
+    """Return a member's wallet and the sum of their recharges."""
+    member = member_service.find(session, program_id=program_id, member_no=member_no)
+    recharged, bonus, count = session.execute(
+        select(
+            func.coalesce(func.sum(WalletRecharge.amount_minor), 0),
+            func.coalesce(func.sum(WalletRecharge.bonus_minor), 0),
+            func.count(WalletRecharge.id),
+        ).where(WalletRecharge.member_id == member.id)
+    ).one()
+    return WalletView(
+        member_no=member.member_no,
+        wallet=balance(session, member_id=member.id),
+        recharged_minor=int(recharged),
+        bonus_received_minor=int(bonus),
+        recharges=int(count),
+    )
