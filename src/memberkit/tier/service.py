@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
@@ -53,35 +54,13 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
             invitees_at_level=at_level,
             recharged=recharged,
         )
-    orders = table(Order)
-    net = orders.c.total_minor - orders.c.refunded_minor
     local_day = at.astimezone(settings.tz).date()
     day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=settings.tz)
-    windows = sorted(ladder.windows())
-    columns = [
-        func.coalesce(
-            func.sum(
-                case(
-                    (and_(orders.c.occurred_at >= day_start, orders.c.occurred_at <= at), net),
-                    else_=0,
-                )
-            ),
-            0,
-        )
-    ]
-    for days in windows:
-        since = at - timedelta(days=days)
-        inside = and_(orders.c.occurred_at > since, orders.c.occurred_at <= at)
-        columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
-        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
-    earliest = min([day_start, *(at - timedelta(days=d) for d in windows)])
-    row = (
-        session.connection()
-        .execute(
-            select(*columns).where(orders.c.member_id == member_id, orders.c.occurred_at > earliest)
-        )
-        .one()
-    )
+    windows = tuple(sorted(ladder.windows()))
+    params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
+    params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
+    params["earliest"] = min([day_start, *(at - timedelta(days=d) for d in windows)])
+    row = session.connection().execute(_orders_facts(windows), params).one()
     return Facts(
         growth=growth,
         day_spend=int(row[0]),
@@ -91,6 +70,33 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
         invitees_at_level=at_level,
         recharged=recharged,
     )
+
+
+_ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
+
+
+def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
+    """Return the orders aggregate of :func:`facts` for these windows, built once per set.
+
+    Columns: the spend of the local day, then spend and order count per window.
+    """
+    statement = _ORDERS_FACTS.get(windows)
+    if statement is not None:
+        return statement
+    orders = table(Order)
+    net = orders.c.total_minor - orders.c.refunded_minor
+    until = orders.c.occurred_at <= bindparam("at")
+    today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
+    columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
+    for days in windows:
+        inside = and_(orders.c.occurred_at > bindparam(f"since_{days}"), until)
+        columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+    statement = select(*columns).where(
+        orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
+    )
+    _ORDERS_FACTS[windows] = statement
+    return statement
 
 
 def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime) -> dict[int, int]:
