@@ -23,6 +23,7 @@ from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
+from memberkit.wallet import service as wallet_service
 
 CITIES = {
     "上海": ("SH", ["南京东路店", "徐家汇店", "陆家嘴店", "静安寺店", "五角场店"]),
@@ -69,6 +70,8 @@ class DemoSummary:
     refunds: int
     points_payments: int
     expired_points: int
+    recharges: int = 0
+    wallet_payments: int = 0
 
 
 def is_empty(database: Database) -> bool:
@@ -97,6 +100,8 @@ def load(
     start = now - timedelta(days=730)
 
     member_nos: list[str] = []
+    # What each wallet holds at least (refunds return more than this tracks; never less).
+    wallets: dict[int, int] = {}
     weights: list[float] = []
     joined: list[datetime] = []
     batch = 500
@@ -124,6 +129,19 @@ def load(
                 )
                 member_nos.append(member.member_no)
                 joined.append(when)
+                if rng.random() < 0.08:  # some members keep stored value (储值)
+                    amount = rng.choice((20_000, 50_000, 100_000))
+                    wallet_service.recharge(
+                        session,
+                        program=program,
+                        member_no=member.member_no,
+                        external_id=f"DEMO-RC-{len(member_nos):06d}",
+                        amount_minor=amount,
+                        method=rng.choice(("wechat", "alipay", "cash")),
+                        store_code=rng.choice(store_codes),
+                        occurred_at=when + timedelta(minutes=5),
+                    )
+                    wallets[len(member_nos) - 1] = amount + program.wallet.bonus_for(amount)
                 # Long-tailed activity: a few members buy very often, most rarely.
                 weights.append(rng.lognormvariate(0, 1.2))
             report("members", min(first + batch, members), members)
@@ -139,7 +157,7 @@ def load(
     plan.sort()
 
     balances: dict[int, int] = {}
-    counts = {"orders": 0, "refunds": 0, "points": 0}
+    counts = {"orders": 0, "refunds": 0, "points": 0, "wallet": 0}
     pending_refunds: list[tuple[datetime, str, int]] = []
     batch = 400
     for first in range(0, len(plan), batch):
@@ -160,7 +178,10 @@ def load(
                     rng.choice(store_codes),
                     balances.get(index, 0),
                     counts,
+                    wallet=wallets.get(index, 0),
                 )
+                if result.wallet_principal_paid or result.wallet_bonus_paid:
+                    wallets[index] -= result.wallet_principal_paid + result.wallet_bonus_paid
                 balances[index] = result.points_balance
                 counts["orders"] += 1
                 if rng.random() < 0.03:
@@ -183,6 +204,8 @@ def load(
         refunds=counts["refunds"],
         points_payments=counts["points"],
         expired_points=expired.points,
+        recharges=len(wallets),
+        wallet_payments=counts["wallet"],
     )
 
 
@@ -213,6 +236,8 @@ def _order(
     store_code: str,
     balance: int,
     counts: dict[str, int],
+    *,
+    wallet: int = 0,
 ) -> order_service.OrderResult:
     lines = []
     for sku, name, category, price in rng.sample(
@@ -223,8 +248,11 @@ def _order(
         lines.append(order_service.LineIn(sku, name, category, quantity, price, quantity * price))
     total = sum(line.amount_minor for line in lines)
     method = rng.choice(("wechat", "wechat", "alipay", "card", "cash"))
+    if wallet >= total and rng.random() < 0.6:
+        method = "wallet"
+        counts["wallet"] += 1
     points = 0
-    if balance >= 2000 and rng.random() < 0.15:
+    if balance >= 2000 and rng.random() < 0.15 and method != "wallet":
         points = min(balance // 100 * 100, total // 2 // 100 * 100, 20000)
     payments = [
         order_service.PaymentIn(method, total - points * 100 // program.points_per_currency_unit)

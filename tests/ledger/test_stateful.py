@@ -1,6 +1,7 @@
 """The ledger against a plain in-memory model.
 
-Random orders (some paid partly with points), refunds, manual adjustments and expiry runs go
+Random orders (some paid partly with points or stored value), refunds, manual adjustments,
+stored-value recharges and expiry runs go
 through the real services and database; every request is replayed with its key and must change
 nothing; after every step the ledger check holds and every balance, lot and order counter equals
 the model's.
@@ -37,7 +38,7 @@ from memberkit.ledger import service as ledger_service
 from memberkit.ledger.check import check
 from memberkit.ledger.expiry import ExpiryRun
 from memberkit.ledger.models import Account, AccountCode, LedgerEntry, LedgerTransaction, PointsLot
-from memberkit.ledger.service import InsufficientPoints
+from memberkit.ledger.service import InsufficientPoints, InsufficientWallet
 from memberkit.member import service as member_service
 from memberkit.order import service as order_service
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
@@ -51,6 +52,9 @@ from memberkit.order.service import (
     RefundIn,
 )
 from memberkit.program import service as program_service
+from memberkit.wallet import service as wallet_service
+from memberkit.wallet.models import WalletRecharge
+from memberkit.wallet.service import RechargeExists, WalletFull
 from tests.conftest import _reset as reset
 from tests.conftest import set_rules
 
@@ -87,6 +91,8 @@ class MemberModel:
     lasting: int = 0
     debt: int = 0
     growth: int = 0
+    principal: int = 0
+    bonus: int = 0
 
     @property
     def balance(self) -> int:
@@ -133,6 +139,10 @@ class OrderModel:
     points_reversed: int = 0
     growth_reversed: int = 0
     points_returned: int = 0
+    principal_paid: int = 0
+    bonus_paid: int = 0
+    principal_returned: int = 0
+    bonus_returned: int = 0
 
     @property
     def left(self) -> int:
@@ -166,20 +176,28 @@ class OrderModel:
         reversed_ = half_up(self.points_earned * share) - self.points_reversed
         growth = half_up(self.growth_earned * share) - self.growth_reversed
         returned = half_up(self.points_paid * share) - self.points_returned
+        principal = half_up(self.principal_paid * share) - self.principal_returned
+        bonus = half_up(self.bonus_paid * share) - self.bonus_returned
         self.points_reversed += reversed_
         self.growth_reversed += growth
         self.points_returned += returned
+        self.principal_returned += principal
+        self.bonus_returned += bonus
         self.member.clawback(reversed_)
         self.member.growth -= growth
         self.member.credit(returned)
+        self.member.principal += principal
+        self.member.bonus += bonus
         return reversed_, growth, returned
 
-    def counters(self) -> tuple[int, int, int, int]:
+    def counters(self) -> tuple[int, ...]:
         return (
             self.refunded_minor,
             self.points_reversed,
             self.growth_reversed,
             self.points_returned,
+            self.principal_returned,
+            self.bonus_returned,
         )
 
 
@@ -198,6 +216,7 @@ def snapshot(session: Session) -> dict[str, Any]:
         LedgerTransaction,
         LedgerEntry,
         PointsLot,
+        WalletRecharge,
     )
     counts = session.execute(
         select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables))
@@ -236,6 +255,7 @@ class Purchase:
     unit_price: int
     points: int | None
     replays: int
+    wallet: int | None = None
 
 
 def purchases(points: st.SearchStrategy[int | None] | None = None) -> st.SearchStrategy[Purchase]:
@@ -246,7 +266,13 @@ def purchases(points: st.SearchStrategy[int | None] | None = None) -> st.SearchS
         unit_price=st.integers(1, 10_000),
         points=st.none() | st.integers(1, 600) if points is None else points,
         replays=st.integers(1, 3),
+        wallet=st.none() | st.integers(1, 20_000),
     )
+
+
+def recharge_bonus(amount: int) -> int:
+    """The default steps: 充500送50, 充1000送150."""
+    return 15_000 if amount >= 100_000 else 5_000 if amount >= 50_000 else 0
 
 
 def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
@@ -284,8 +310,11 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
 
         # -- setup -----------------------------------------------------------------------
 
-        @initialize(opening=st.lists(purchases(points=st.none()), max_size=4))
-        def enrol(self, opening: list[Purchase]) -> None:
+        @initialize(
+            opening=st.lists(purchases(points=st.none()), max_size=4),
+            wallets=st.lists(st.integers(0, 100_000), min_size=MEMBERS, max_size=MEMBERS),
+        )
+        def enrol(self, opening: list[Purchase], wallets: list[int]) -> None:
             # Examples share the test's database: each starts from empty tables.
             reset(database)
             self.program = set_rules(database, tier_ladder=ONE_TIER)
@@ -295,6 +324,9 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                         session, program_id=self.program.id, phone=f"1390000000{len(self.members)}"
                     )
                     self.members.append(MemberModel(member.id, member.member_no))
+            for who, amount in enumerate(wallets):
+                if amount:
+                    self.recharge(who, amount, replays=1)
             for purchase in opening:
                 self.post_order(purchase)
 
@@ -302,14 +334,17 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
 
         @rule(purchase=purchases())
         def post_order(self, purchase: Purchase) -> None:
-            who, quantity, unit_price, points, replays = astuple(purchase)
+            who, quantity, unit_price, points, replays, wallet = astuple(purchase)
             member = self.members[who]
             total = quantity * unit_price
             paid_points = min(points or 0, total)
-            cash = total - paid_points
+            from_wallet = min(wallet or 0, total - paid_points)
+            cash = total - paid_points - from_wallet
             payments = [PaymentIn("cash", amount_minor=cash)] if cash else []
             if paid_points:
                 payments.append(PaymentIn("points", points=paid_points))
+            if from_wallet:
+                payments.append(PaymentIn("wallet", amount_minor=from_wallet))
             order = OrderIn(
                 external_id=self.key("O"),
                 member=MemberRef(member_no=member.member_no),
@@ -328,13 +363,36 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                     error = self.refused(InsufficientPoints, call)
                     assert error.params == {"needed": paid_points, "balance": member.balance}
                 return
+            held = member.principal + member.bonus
+            if from_wallet > held:
+                for _ in range(1 + replays):
+                    self.refused(InsufficientWallet, call)
+                return
+            from_bonus = from_wallet * member.bonus // held if from_wallet else 0
             result = self.send(call)
-            earned = cash // 100  # 1 point and 1 growth per whole yuan paid in cash
+            # 1 point and 1 growth per whole yuan paid in money; the wallet's bonus is not money
+            earned = (cash + from_wallet - from_bonus) // 100
             member.spend(paid_points)
             member.credit(earned)
             member.growth += earned
+            member.principal -= from_wallet - from_bonus
+            member.bonus -= from_bonus
             self.orders.append(
-                OrderModel(order.external_id, member, total, quantity, paid_points, earned, earned)
+                OrderModel(
+                    order.external_id,
+                    member,
+                    total,
+                    quantity,
+                    paid_points,
+                    earned,
+                    earned,
+                    principal_paid=from_wallet - from_bonus,
+                    bonus_paid=from_bonus,
+                )
+            )
+            assert (result.wallet_principal_paid, result.wallet_bonus_paid) == (
+                from_wallet - from_bonus,
+                from_bonus,
             )
             assert (
                 result.total_minor,
@@ -519,6 +577,43 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 error = self.refused(IntegrityError, call)
                 assert "ledger_transactions" in str(error.orig)
 
+        @rule(
+            who=st.integers(0, MEMBERS - 1),
+            amount=st.integers(1, 200_000),
+            replays=st.integers(1, 3),
+        )
+        def recharge(self, who: int, amount: int, replays: int) -> None:
+            member = self.members[who]
+            external_id = self.key("RC")
+
+            def call(session: Session) -> wallet_service.RechargeResult:
+                return wallet_service.recharge(
+                    session,
+                    program=self.program,
+                    member_no=member.member_no,
+                    external_id=external_id,
+                    amount_minor=amount,
+                    method="cash",
+                    store_code=None,
+                    occurred_at=utcnow(),
+                )
+
+            bonus = recharge_bonus(amount)
+            if member.principal + member.bonus + amount + bonus > 500_000:
+                for _ in range(1 + replays):
+                    self.refused(WalletFull, call)
+                return
+            result = self.send(call)
+            member.principal += amount
+            member.bonus += bonus
+            assert (result.bonus_minor, result.wallet.principal, result.wallet.bonus) == (
+                bonus,
+                member.principal,
+                member.bonus,
+            )
+            for _ in range(replays):
+                self.refused(RechargeExists, call)
+
         @rule(replays=st.integers(1, 3))
         def expire(self, replays: int) -> None:
             due = [m for m in self.members if m.expiring]
@@ -570,14 +665,16 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                     )
                 }
                 counters = {
-                    external_id: (refunded, reversed_, growth, returned)
-                    for external_id, refunded, reversed_, growth, returned in session.execute(
+                    external_id: tuple(counts)
+                    for external_id, *counts in session.execute(
                         select(
                             Order.external_id,
                             Order.refunded_minor,
                             Order.points_reversed,
                             Order.growth_reversed,
                             Order.points_returned,
+                            Order.wallet_principal_returned,
+                            Order.wallet_bonus_returned,
                         ).where(Order.member_id.in_(ids))
                     )
                 }
@@ -585,6 +682,8 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 # A balance below zero only ever comes from a claw-back (the model's debt).
                 assert balances[m.member_id, "points"] == m.balance
                 assert balances[m.member_id, "growth"] == m.growth
+                assert balances[m.member_id, "wallet_principal"] == m.principal
+                assert balances[m.member_id, "wallet_bonus"] == m.bonus
                 assert lots.get((m.member_id, False), 0) == m.expiring
                 assert lots.get((m.member_id, True), 0) == m.lasting
             assert counters == {o.external_id: o.counters() for o in self.orders}

@@ -129,10 +129,12 @@ def demo(
     say(
         _(
             "Demo loaded: {stores} stores, {members} members, {orders} orders "
-            "({points_payments} paid partly with points), {refunds} refunds, "
-            "{expired} points expired."
+            "({points_payments} paid partly with points, {wallet_payments} with stored value), "
+            "{refunds} refunds, {recharges} stored-value recharges, {expired} points expired."
         ),
         stores=summary.stores,
+        wallet_payments=summary.wallet_payments,
+        recharges=summary.recharges,
         members=summary.members,
         orders=summary.orders,
         points_payments=summary.points_payments,
