@@ -139,10 +139,22 @@ def test_grace_notice_is_recorded_before_a_review_that_would_move_down(
         "recorded_at": "2026-12-02T00:00:00+08:00",
     }
     assert admin.get(f"/api/v1/members/{safe}/tier").json()["notice"] is None  # keeps gold
+    listed = admin.get("/api/v1/tiers/notices").json()
+    assert listed == {
+        "items": [
+            {
+                "member_no": at_risk,
+                "tier": {"level": 2, "code": "gold", "name": "金卡会员", "upgraded": False},
+                "notice": notice,
+            }
+        ],
+        "page": {"page": 1, "page_size": 50, "total": 1},
+    }
 
     run("review-tiers", "--as-of", "2027-01-01")
     moved = admin.get(f"/api/v1/members/{at_risk}/tier").json()
     assert (moved["tier"]["code"], moved["notice"]) == ("silver", None)  # next review: 2028
+    assert admin.get("/api/v1/tiers/notices").json()["items"] == []
     assert admin.get(f"/api/v1/members/{safe}/tier").json()["tier"]["code"] == "gold"
 
 

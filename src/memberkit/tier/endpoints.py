@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
-from memberkit.kit.schemas import Input, LocalTime, Money, QueryDate
+from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.program import service as program_service
@@ -182,6 +182,58 @@ def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
     )
 
 
+class NoticeListingOut(BaseModel):
+    """A member at risk at their next review, with their tier now."""
+
+    member_no: str
+    tier: TierOut
+    notice: NoticeOut
+
+
+class NoticeListOut(BaseModel):
+    """Grace notices of reviews not yet run, soonest first."""
+
+    items: list[NoticeListingOut]
+    page: Page
+
+
+def _notice_out(notice: service.NoticeView) -> NoticeOut:
+    return NoticeOut(
+        review_at=notice.review_at,
+        expected_tier=TierOut.of(notice.expected),
+        recorded_at=notice.recorded_at,
+    )
+
+
+@router.get("/tiers/notices", response_model=NoticeListOut)
+def list_notices(
+    context: ReadContext,
+    page: Annotated[PageNumber, Query()] = 1,
+    page_size: Annotated[PageSize, Query()] = 50,
+) -> NoticeListOut:
+    """List the grace notices of reviews not yet run, soonest review first.
+
+    Each is a member who would move down if reviewed as they stood when judged, e.g. to remind
+    them what keeps their tier.
+    """
+    with context.transaction() as session:
+        total, rows = service.upcoming_notices(
+            session,
+            program=context.program,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+    return NoticeListOut(
+        items=[
+            NoticeListingOut(
+                member_no=row.member_no, tier=TierOut.of(row.tier), notice=_notice_out(row.notice)
+            )
+            for row in rows
+        ],
+        page=Page(page=page, page_size=page_size, total=total),
+    )
+
+
 @router.get("/members/{member_no}/tier", response_model=MemberTierOut)
 def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
     """Return the member's tier, its next review, and the history of moves (newest first).
@@ -200,13 +252,7 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
         tier=TierOut.of(service.outcome(ladder, member.tier_level)),
         since=member.tier_since,
         review_at=member.tier_review_at,
-        notice=None
-        if notice is None
-        else NoticeOut(
-            review_at=notice.review_at,
-            expected_tier=TierOut.of(notice.expected),
-            recorded_at=notice.recorded_at,
-        ),
+        notice=None if notice is None else _notice_out(notice),
         history=[
             TierChangeOut(
                 from_tier=c.from_code,

@@ -454,6 +454,53 @@ class NoticeView:
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class NoticeListing:
+    """A grace notice with the member it is for and their tier now."""
+
+    member_no: str
+    tier: TierOutcome
+    notice: NoticeView
+
+
+def upcoming_notices(
+    session: Session, *, program: ProgramConfig, offset: int, limit: int
+) -> tuple[int, list[NoticeListing]]:
+    """List grace notices of reviews not yet run, soonest review first; returns (total, page).
+
+    Once the review has run (or the member has moved), the member's review date changes and
+    the notice is no longer listed.
+    """
+    current = and_(
+        TierNotice.member_id == Member.id,
+        TierNotice.review_at == Member.tier_review_at,
+        TierNotice.program_id == program.id,
+    )
+    total = session.scalar(select(func.count()).select_from(TierNotice).join(Member, current))
+    rows = session.execute(
+        select(
+            Member.member_no,
+            Member.tier_level,
+            TierNotice.review_at,
+            TierNotice.expected_level,
+            TierNotice.at,
+        )
+        .join(Member, current)
+        .order_by(TierNotice.review_at, Member.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    ladder = program.ladder
+    return int(total or 0), [
+        NoticeListing(
+            member_no,
+            outcome(ladder, level),
+            NoticeView(review_at, outcome(ladder, expected), recorded_at),
+        )
+        for member_no, level, review_at, expected, recorded_at in rows
+    ]
+
+
 def pending_notice(
     session: Session, *, ladder: Ladder, member_id: int, review_at: datetime | None
 ) -> NoticeView | None:
