@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, row_counts
+from tests.api.conftest import Api, order_body, row_counts
 
 
 def event(
@@ -96,3 +96,27 @@ def test_bad_growth_rules_are_refused(admin: Api) -> None:
         )
         assert (response.status_code, response.json()["code"]) == (422, "invalid_program_settings")
     assert admin.get("/api/v1/growth").json() == before
+
+
+def test_each_order_earns_its_own_growth_within_a_cap_and_refunds_take_it_back(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    rules = {"behaviours": {"order": {"growth": 10, "cap": 20, "per": "day"}}}
+    accepted = admin.client.put("/api/v1/growth", json=rules, headers=admin.headers)
+    assert accepted.status_code == 200, accepted.text
+    no = member["member_no"]
+    earned = [
+        admin.post("/api/v1/orders", order_body(no, f"O-{n}")).json()["growth_earned"]
+        for n in range(3)
+    ]
+    assert earned == [70, 70, 60]  # 60 for 60.00 spent, plus 10 an order, at most 20 a day
+    history = admin.get(f"/api/v1/members/{no}/ledger", asset="growth").json()["items"]
+    assert [(i["kind"], i["amount"], i["reason"]) for i in history[:2]] == [
+        ("earn", 60, None),
+        ("behaviour", 10, "order"),
+    ]
+
+    refund = admin.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-0"})
+    assert refund.json()["growth_reversed"] == 70  # the order's growth, spend and order alike
+    as_event = event(admin, no, "order", "E-1")
+    assert (as_event.status_code, as_event.json()["code"]) == (422, "unknown_behaviour")

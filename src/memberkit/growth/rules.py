@@ -2,8 +2,9 @@
 
 Configured per program as ``{"behaviours": {"sign_in": {"growth": 1, "cap": 1, "per": "day"},
 ...}}``. Spending earns growth through the earning rules and returns take it back through
-refunds; the behaviours here are the rest (reviews, photo reviews, shares, daily sign-in,
-profile completion, invitees' first purchases).
+refunds; the behaviours here are the rest: each order (``order``, awarded with the order and
+taken back by its refunds like its spend growth), and the events of reviews, photo reviews,
+shares, daily sign-in, profile completion and invitees' first purchases.
 
 An optional ``"decay": {"after_days": 365, "share": "0.2"}`` takes a share of the growth of a
 member who has earned none for ``after_days`` (the "stick" of a membership not renewed); the
@@ -19,7 +20,10 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+#: The behaviour of placing an order: awarded by ``POST /orders``, not by an event.
+ORDER = "order"
 BEHAVIOURS = (
+    ORDER,
     "review",
     "photo_review",
     "share",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.config import settings
 from memberkit.errors import InvalidInput
+from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import _
 from memberkit.ledger.models import (
     Account,
@@ -69,6 +70,49 @@ def awarded_in_period(
     return int(total or 0)
 
 
+def award_for_order(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime
+) -> int:
+    """Return the growth an order earns for being an order, within its cap (0 when unset).
+
+    The caller holds the member's lock and posts it with :func:`post_award`.
+    """
+    behaviour = program.behaviours.get(ORDER)
+    if behaviour is None:
+        return 0
+    start, end = behaviour.period(at, settings.tz)
+    return behaviour.award(
+        awarded_in_period(session, member_id=member_id, kind=ORDER, start=start, end=end)
+    )
+
+
+def post_award(
+    session: Session,
+    *,
+    program_id: int,
+    member_id: int,
+    kind: str,
+    growth: int,
+    key: str,
+    at: datetime,
+    order_id: int | None = None,
+) -> Posting:
+    """Post a behaviour's growth as its own ledger transaction, the behaviour as its reason."""
+    posting = Posting.open(
+        session,
+        program_id=program_id,
+        member_id=member_id,
+        kind=TransactionKind.behaviour,
+        key=key,
+        occurred_at=at,
+        reason=kind,
+        order_id=order_id,
+    )
+    posting.change_growth(growth, counterpart=AccountCode.issued)
+    posting.finish()
+    return posting
+
+
 def record(
     session: Session,
     *,
@@ -81,10 +125,12 @@ def record(
     """Award the growth of one behaviour event, within its cap, and upgrade if it qualifies.
 
     The caller makes the event idempotent by ``external_id`` (the ledger key also carries it).
+    Orders are not events: their growth comes with ``POST /orders``.
     """
-    behaviour = program.behaviours.get(kind)
+    behaviour = program.behaviours.get(kind) if kind != ORDER else None
     if behaviour is None:
-        raise UnknownBehaviour(kind=kind, known=", ".join(sorted(program.behaviours)))
+        known = sorted(k for k in program.behaviours if k != ORDER)
+        raise UnknownBehaviour(kind=kind, known=", ".join(known))
     member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
     member_service.require_active(member)
     start, end = behaviour.period(occurred_at, settings.tz)
@@ -92,17 +138,15 @@ def record(
         awarded_in_period(session, member_id=member.id, kind=kind, start=start, end=end)
     )
     if award:
-        posting = Posting.open(
+        post_award(
             session,
             program_id=program.id,
             member_id=member.id,
-            kind=TransactionKind.behaviour,
+            kind=kind,
+            growth=award,
             key=f"event:{external_id}",
-            occurred_at=occurred_at,
-            reason=kind,
+            at=occurred_at,
         )
-        posting.change_growth(award, counterpart=AccountCode.issued)
-        posting.finish()
     growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
     tier = tier_service.upgrade_after(
         session,

@@ -18,6 +18,8 @@ from memberkit.auth.service import StoreMismatch
 from memberkit.config import settings
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
+from memberkit.growth import service as growth_service
+from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import _
 from memberkit.kit.money import format_money
 from memberkit.kit.time import utcnow
@@ -293,6 +295,9 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         tier_multiplier=tier.multiplier,
     )
     total = sum(line.amount_minor for line in order.lines)
+    order_growth = growth_service.award_for_order(
+        session, program=program, member_id=member.id, at=order.occurred_at
+    )
     order_id = connection.execute(
         _INSERT_ORDER,
         {
@@ -306,7 +311,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             "eligible_minor": earning.eligible_minor,
             "points_paid": points_paid,
             "points_earned": earning.points,
-            "growth_earned": earning.growth,
+            "growth_earned": earning.growth + order_growth,
             "refunded_minor": 0,
             "points_reversed": 0,
             "growth_reversed": 0,
@@ -383,6 +388,20 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         gain.change_growth(earning.growth, counterpart=AccountCode.issued)
         gain.finish()
         balances.update(gain.balances)
+    if order_growth:
+        # Growth for the order itself: its own posting, so the behaviour's cap can count it;
+        # refunds take it back with the spend growth (both are the order's growth_earned).
+        bonus = growth_service.post_award(
+            session,
+            program_id=program.id,
+            member_id=member.id,
+            kind=ORDER,
+            growth=order_growth,
+            key=f"order:{order.external_id}:behaviour",
+            at=order.occurred_at,
+            order_id=order_id,
+        )
+        balances.update(bonus.balances)
     if Asset.points not in balances or Asset.growth not in balances:
         balances = {**member_balances(session, member_id=member.id), **balances}
     reached = tier_service.upgrade_after(
@@ -403,7 +422,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         eligible_minor=earning.eligible_minor,
         points_paid=points_paid,
         points_earned=earning.points,
-        growth_earned=earning.growth,
+        growth_earned=earning.growth + order_growth,
         points_balance=balances.get(Asset.points, 0),
         growth_balance=balances.get(Asset.growth, 0),
         occurred_at=order.occurred_at,
