@@ -176,3 +176,14 @@ def test_notice_days_are_validated_and_zero_records_none(
     buy(admin, member["member_no"], "O-1", "900.00", "2026-11-22T10:00:00+08:00")
     run("review-tiers", "--as-of", "2026-12-31")
     assert admin.get(f"/api/v1/members/{member['member_no']}/tier").json()["notice"] is None
+
+
+def test_a_run_for_a_past_date_leaves_growth_earned_since(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    no = member["member_no"]
+    assert set_decay(admin, DECAY).status_code == 200
+    buy(admin, no, "O-1", "100.00", "2025-01-10T10:00:00+08:00")
+    buy(admin, no, "O-2", "50.00", "2026-11-22T10:00:00+08:00")
+    run("decay-growth", "--as-of", "2026-06-01")  # idle for 365 days then, but not since
+    assert growth_history(admin, no) == [("earn", 50, 150), ("earn", 100, 100)]

@@ -207,6 +207,11 @@ def test_decay_never_takes_more_than_the_balance(share_bp: int, balance: int) ->
         {"after_days": 30, "share": "NaN"},
         {"after_days": 30, "share": "-0.1"},
         {"after_days": 30, "share": "abc"},
+        {"after_days": 30, "share": "٠.٢"},  # Arabic-Indic digits
+        {"after_days": 30, "share": "2E-1"},
+        {"after_days": 30, "share": " 0.2"},
+        {"after_days": 30, "share": "0.2_0"},
+        {"after_days": 30, "share": "1.5"},
         [30, "0.2"],
     ],
 )

@@ -41,8 +41,12 @@ class DecayRun:
     growth: int
 
 
-def _last_refreshed(program_id: int, as_of: datetime) -> Select[int | None, int, datetime]:
-    """Per member with growth: the balance and when growth was last credited or decayed."""
+def _last_refreshed(program_id: int) -> Select[int | None, int, datetime]:
+    """Per member with growth: the balance and when growth was last credited or decayed.
+
+    Every credit counts, also one dated after the run's ``as_of``: a run for a past date never
+    decays growth a member has earned since.
+    """
     return (
         select(
             Account.member_id,
@@ -57,7 +61,6 @@ def _last_refreshed(program_id: int, as_of: datetime) -> Select[int | None, int,
             Account.code == AccountCode.member,
             Account.balance > 0,
             or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
-            LedgerTransaction.occurred_at <= as_of,
         )
         .group_by(Account.member_id, Account.balance)
     )
@@ -72,7 +75,7 @@ def decay_member(
     the growth was last refreshed, so a rerun (for any date) takes nothing twice.
     """
     row = session.execute(
-        _last_refreshed(program.id, as_of).where(Account.member_id == member_id)
+        _last_refreshed(program.id).where(Account.member_id == member_id)
     ).one_or_none()
     if row is None or decay.due(row.refreshed_at) > as_of:
         return 0
@@ -120,7 +123,7 @@ def run(
     cutoff = as_of - timedelta(days=decay.after_days)
     with database.session_scope() as session:
         ensure_system_accounts(session, program_id=program.id)
-        query = _last_refreshed(program.id, as_of)
+        query = _last_refreshed(program.id)
         due = [
             row.member_id
             for row in session.execute(

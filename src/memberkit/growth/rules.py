@@ -13,10 +13,11 @@ next decay comes ``after_days`` after that one, unless the member earns growth m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,6 +102,7 @@ class Decay:
 
 
 MAX_DECAY_DAYS = 1095
+_SHARE = re.compile(r"[01](\.[0-9]{1,4})?", re.ASCII)
 
 
 def parse_decay(config: Mapping[str, Any]) -> Decay | None:
@@ -113,11 +115,9 @@ def parse_decay(config: Mapping[str, Any]) -> Decay | None:
     days = raw["after_days"]
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DECAY_DAYS:
         raise GrowthRulesError(f"decay: after_days must be from 1 to {MAX_DECAY_DAYS}")
-    try:
-        share = Decimal(raw["share"]) if isinstance(raw["share"], str) else Decimal(-1)
-    except InvalidOperation:
-        share = Decimal(-1)
-    if not share.is_finite() or not 0 < share <= 1 or share != share.quantize(Decimal("0.0001")):
+    text = raw["share"]
+    share = Decimal(text) if isinstance(text, str) and _SHARE.fullmatch(text) else Decimal(0)
+    if not 0 < share <= 1:
         raise GrowthRulesError(
             'decay: share is a fraction above 0 and at most 1, to 4 places, such as "0.2"'
         )
