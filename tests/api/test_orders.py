@@ -185,7 +185,7 @@ def test_frozen_member_neither_earns_nor_spends(
     assert response.json()["code"] == "member_inactive"
     assert (
         response.json()["detail"]
-        == f"Member {member['member_no']} is frozen: no earning or spending."
+        == f"Member {member['member_no']} is frozen: no earning, spending or recharging."
     )
     assert row_counts(database) == before
 

@@ -59,7 +59,7 @@ class MemberInactive(Conflict):
     """Frozen or closed members neither earn nor spend."""
 
     code = "member_inactive"
-    message = _("Member {member_no} is {status}: no earning or spending.")
+    message = _("Member {member_no} is {status}: no earning, spending or recharging.")
 
 
 class MemberClosed(Conflict):
