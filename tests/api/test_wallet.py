@@ -231,3 +231,46 @@ def test_a_recharge_meeting_a_tier_condition_upgrades_at_once(
     ]
     refused = admin.client.put("/api/v1/tiers", json=bad, headers=admin.headers)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
+
+
+def test_the_same_recharge_id_for_another_member_is_a_conflict(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    other = admin.post("/api/v1/members", {"phone": "13900139000"}).json()["member_no"]
+    assert recharge(admin, member["member_no"], "RC-1", "500.00").status_code == 201
+    before = row_counts(database)
+    again = recharge(admin, other, "RC-1", "500.00")
+    assert (again.status_code, again.json()["code"]) == (409, "idempotency_conflict")
+    assert row_counts(database) == before
+    assert wallet(admin, other)["wallet"]["total"] == "0.00"
+
+
+def test_a_long_recharge_id_that_upgrades_the_referrer_fits_every_key(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    ladder = {
+        "tiers": [
+            {"code": "regular", "name": "普通会员"},
+            {
+                "code": "silver",
+                "name": "银卡会员",
+                "qualify": {"recharged_at_least": "100.00", "within_days": 30},
+            },
+            {
+                "code": "gold",
+                "name": "金卡会员",
+                "qualify": {"invitees_reached_at_least": 1, "tier": "silver"},
+            },
+        ]
+    }
+    assert admin.client.put("/api/v1/tiers", json=ladder, headers=admin.headers).status_code == 200
+    invitee = admin.post(
+        "/api/v1/members", {"phone": "13900139000", "referrer_member_no": member["member_no"]}
+    )
+    assert invitee.status_code == 201, invitee.text
+    long_id = "X" * 100
+    upgraded = recharge(admin, invitee.json()["member_no"], long_id, "100.00")
+    assert upgraded.status_code == 201, upgraded.text
+    assert upgraded.json()["tier"]["code"] == "silver"
+    referrer = admin.get(f"/api/v1/members/{member['member_no']}/tier").json()
+    assert referrer["tier"]["code"] == "gold"

@@ -176,8 +176,11 @@ class OrderModel:
         reversed_ = half_up(self.points_earned * share) - self.points_reversed
         growth = half_up(self.growth_earned * share) - self.growth_reversed
         returned = half_up(self.points_paid * share) - self.points_returned
-        principal = half_up(self.principal_paid * share) - self.principal_returned
-        bonus = half_up(self.bonus_paid * share) - self.bonus_returned
+        paid = self.principal_paid + self.bonus_paid
+        back = half_up(paid * share)  # the wallet's part, rounded once, split as it was paid
+        bonus_back = back * self.bonus_paid // paid if paid else 0
+        principal = back - bonus_back - self.principal_returned
+        bonus = bonus_back - self.bonus_returned
         self.points_reversed += reversed_
         self.growth_reversed += growth
         self.points_returned += returned

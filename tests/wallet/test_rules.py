@@ -93,8 +93,60 @@ def test_a_covered_payment_never_takes_more_than_either_part(
         ),
         ({"bonuses": [{"at_least": 500.0, "bonus": "5"}], "max_balance": "5000.00"}, "amount"),
         ({"bonuses": "lots", "max_balance": "5000.00"}, "list"),
+        (
+            {"bonuses": [{"at_least": "500.00", "bonus": "-1.00"}], "max_balance": "5000.00"},
+            "cannot be negative",
+        ),
+        (
+            {"bonuses": [{"at_least": "5000.00", "bonus": "1.00"}], "max_balance": "5000.00"},
+            "could never apply",
+        ),
     ],
 )
 def test_bad_wallet_rules_are_refused(config: dict[str, Any], message: str) -> None:
     with pytest.raises(WalletRulesError, match=message):
         parse_wallet_rules(config)
+
+
+def test_a_refund_returns_the_wallets_share_rounded_once() -> None:
+    from fractions import Fraction
+
+    from memberkit.wallet.rules import returned_so_far
+
+    # 25.00 + 25.00 paid; 12.35 of 50.00 refunded: 12.35 back, not 6.18 + 6.18
+    assert returned_so_far(2_500, 2_500, Fraction(1_235, 5_000)) == (618, 617)
+    # 50.00 + 5.00 of a 100.00 order; 10.11 refunded: the wallet's share 5.5605 gives 5.56
+    assert sum(returned_so_far(5_000, 500, Fraction(1_011, 10_000))) == 556
+    assert returned_so_far(5_000, 500, Fraction(1)) == (5_000, 500)
+
+
+@given(
+    st.integers(0, 10**7),
+    st.integers(0, 10**7),
+    st.lists(st.fractions(0, 1), min_size=1, max_size=6),
+)
+def test_refunds_return_each_part_cumulatively_never_more_than_paid(
+    principal: int, bonus: int, shares: list[Any]
+) -> None:
+    from fractions import Fraction
+
+    from memberkit.wallet.rules import returned_so_far
+
+    before = (0, 0)
+    for share in [*sorted(shares), Fraction(1)]:
+        now = returned_so_far(principal, bonus, share)
+        assert before[0] <= now[0] <= principal and before[1] <= now[1] <= bonus
+        assert abs(sum(now) - (principal + bonus) * share) <= Fraction(1, 2)
+        before = now
+    assert before == (principal, bonus)
+
+
+def test_rules_are_stored_in_one_canonical_form() -> None:
+    rules = parse_wallet_rules(
+        {"bonuses": [{"at_least": " 500 ", "bonus": "-0.00"}], "max_balance": "5000.0"}
+    )
+    assert rules.config() == {
+        "bonuses": [{"at_least": "500.00", "bonus": "0.00"}],
+        "max_balance": "5000.00",
+    }
+    assert parse_wallet_rules(DEFAULT_WALLET_RULES).config() == DEFAULT_WALLET_RULES

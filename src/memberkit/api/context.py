@@ -55,15 +55,26 @@ class ApiContext:
             yield session
 
     def idempotent(
-        self, *, key: str, payload: BaseModel, action: Callable[[Session], BaseModel]
+        self,
+        *,
+        key: str,
+        payload: BaseModel,
+        action: Callable[[Session], BaseModel],
+        subject: str | None = None,
     ) -> JSONResponse:
         """Run ``action`` once per key: 201 with its result, or 200 with the first result.
 
-        The stored response is written in the action's own transaction, so a response is
-        remembered exactly when its effects are committed. A concurrent duplicate fails on a
-        unique constraint and is answered from the winner's record.
+        ``subject`` names what the request acts on when the path says it (a member number):
+        it is part of the request's fingerprint, so the same key sent for another member is a
+        conflict, not a replay. The stored response is written in the action's own
+        transaction, so a response is remembered exactly when its effects are committed. A
+        concurrent duplicate fails on a unique constraint and is answered from the winner's
+        record.
         """
-        request_hash = idempotency.fingerprint(payload.model_dump(mode="json"))
+        fingerprinted = payload.model_dump(mode="json")
+        if subject is not None:
+            fingerprinted = {"subject": subject, "body": fingerprinted}
+        request_hash = idempotency.fingerprint(fingerprinted)
         for attempt in range(2):
             try:
                 with self.transaction() as session:

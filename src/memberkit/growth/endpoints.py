@@ -83,7 +83,9 @@ def record_event(member_no: MemberNo, body: EventIn, context: PosContext) -> JSO
             tier=TierOut.of(result.tier),
         )
 
-    return context.idempotent(key=f"event:{body.external_id}", payload=body, action=action)
+    return context.idempotent(
+        key=f"event:{body.external_id}", payload=body, action=action, subject=member_no
+    )
 
 
 @router.get("/growth")

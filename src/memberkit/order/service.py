@@ -42,7 +42,7 @@ from memberkit.store import service as store_service
 from memberkit.store.models import Store
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
-from memberkit.wallet.rules import split_payment
+from memberkit.wallet.rules import returned_so_far, split_payment
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
@@ -514,12 +514,11 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     )
     paid_share = Fraction(refunded_total, order.total_minor) if order.total_minor else Fraction(1)
     points_returned = rules.reversal(order.points_paid, order.points_returned, [1], [paid_share])
-    principal_returned = rules.reversal(
-        order.wallet_principal_paid, order.wallet_principal_returned, [1], [paid_share]
+    principal_back, bonus_back = returned_so_far(
+        order.wallet_principal_paid, order.wallet_bonus_paid, paid_share
     )
-    bonus_returned = rules.reversal(
-        order.wallet_bonus_paid, order.wallet_bonus_returned, [1], [paid_share]
-    )
+    principal_returned = principal_back - order.wallet_principal_returned
+    bonus_returned = bonus_back - order.wallet_bonus_returned
     session.execute(
         update(Order)
         .where(Order.id == order.id)

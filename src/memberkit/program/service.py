@@ -164,8 +164,7 @@ def configure(
             parse_growth_rules(growth_rules)
             values["growth_rules"] = growth_rules
         if wallet_rules is not None:
-            parse_wallet_rules(wallet_rules)
-            values["wallet_rules"] = wallet_rules
+            values["wallet_rules"] = parse_wallet_rules(wallet_rules).config()
     except (RulesError, ValidityError, LadderError, GrowthRulesError, WalletRulesError) as exc:
         raise InvalidProgramSettings(problem=str(exc)) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:

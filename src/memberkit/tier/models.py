@@ -37,7 +37,8 @@ class TierChange(Base):
     from_level: Mapped[int] = mapped_column(Integer)
     to_level: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(16))
-    idempotency_key: Mapped[str] = mapped_column(String(120))
+    # Keys embed a caller's external id (up to 100) plus a suffix such as ":referrer-tier:5".
+    idempotency_key: Mapped[str] = mapped_column(String(200))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     note: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(100))

@@ -110,7 +110,9 @@ def recharge(member_no: MemberNo, body: RechargeIn, context: PosContext) -> JSON
             tier=TierOut.of(result.tier),
         )
 
-    return context.idempotent(key=f"recharge:{body.external_id}", payload=body, action=action)
+    return context.idempotent(
+        key=f"recharge:{body.external_id}", payload=body, action=action, subject=member_no
+    )
 
 
 @router.get("/members/{member_no}/wallet", response_model=MemberWalletOut)

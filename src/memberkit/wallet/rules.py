@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
-from memberkit.kit.money import MoneyFormatError, parse_money
+from memberkit.kit.money import MoneyFormatError, format_money, parse_money
 
 MAX_STEPS = 20
 DEFAULT_WALLET_RULES: dict[str, Any] = {
@@ -43,6 +44,16 @@ class WalletRules:
                 bonus = step_bonus
         return bonus
 
+    def config(self) -> dict[str, Any]:
+        """Return the rules in their canonical stored form (amounts as "500.00")."""
+        return {
+            "bonuses": [
+                {"at_least": format_money(at_least), "bonus": format_money(bonus)}
+                for at_least, bonus in self.bonuses
+            ],
+            "max_balance": format_money(self.max_balance_minor),
+        }
+
     def room(self, principal: int, bonus: int) -> int:
         """Return how much more the wallet may hold, bonus included."""
         return max(0, self.max_balance_minor - principal - bonus)
@@ -63,6 +74,21 @@ def split_payment(amount: int, *, principal: int, bonus: int) -> tuple[int, int]
     return amount - bonus_part, bonus_part
 
 
+def returned_so_far(principal: int, bonus: int, share: Fraction) -> tuple[int, int]:
+    """Return the (principal, bonus) a wallet payment has back once ``share`` of it is refunded.
+
+    Cumulative: the wallet's part of the refunds is rounded once, half up, then split as the
+    payment was (bonus rounded down). Both parts only grow as ``share`` grows, never pass what
+    was paid, and together never round past the wallet's share of what was refunded.
+    """
+    paid = principal + bonus
+    if paid <= 0:
+        return 0, 0
+    back = min(paid, int((paid * share + Fraction(1, 2)).__floor__()))
+    bonus_back = back * bonus // paid
+    return back - bonus_back, bonus_back
+
+
 def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
     """Validate a stored-value configuration; raise :class:`WalletRulesError`."""
     if not isinstance(config, Mapping) or set(config) - {"bonuses", "max_balance"}:
@@ -79,8 +105,15 @@ def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
             raise WalletRulesError(f'bonus step {number}: give "at_least" and "bonus"')
         at_least = _amount(step["at_least"], f"bonus step {number}: at_least")
         bonus = _amount(step["bonus"], f"bonus step {number}: bonus")
-        if at_least <= 0 or bonus < 0:
+        if at_least <= 0:
             raise WalletRulesError(f"bonus step {number}: at_least must be more than zero")
+        if bonus < 0:
+            raise WalletRulesError(f"bonus step {number}: the bonus cannot be negative")
+        if at_least + bonus > cap:
+            raise WalletRulesError(
+                f"bonus step {number}: a recharge of {format_money(at_least)} with its bonus "
+                f"would pass max_balance ({format_money(cap)}), so the step could never apply"
+            )
         if bonus > at_least:
             raise WalletRulesError(f"bonus step {number}: the bonus exceeds the recharge")
         if steps and (at_least <= steps[-1][0] or bonus < steps[-1][1]):
