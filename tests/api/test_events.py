@@ -120,3 +120,29 @@ def test_each_order_earns_its_own_growth_within_a_cap_and_refunds_take_it_back(
     assert refund.json()["growth_reversed"] == 70  # the order's growth, spend and order alike
     as_event = event(admin, no, "order", "E-1")
     assert (as_event.status_code, as_event.json()["code"]) == (422, "unknown_behaviour")
+
+
+def test_growth_from_spending_is_capped_per_period(admin: Api, member: dict[str, Any]) -> None:
+    rules = {"behaviours": {}, "spend_cap": {"cap": 100, "per": "day"}}
+    accepted = admin.client.put("/api/v1/growth", json=rules, headers=admin.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert admin.get("/api/v1/growth").json() == rules
+    no = member["member_no"]
+    day_one = [admin.post("/api/v1/orders", order_body(no, f"O-{n}")).json() for n in range(3)]
+    assert [(o["growth_earned"], o["points_earned"]) for o in day_one] == [
+        (60, 60),
+        (40, 60),  # 60.00 spent, 100 a day: points are not capped, growth is
+        (0, 60),
+    ]
+    next_day = admin.post(
+        "/api/v1/orders", order_body(no, "O-3", occurred_at="2026-11-23T10:00:00+08:00")
+    ).json()
+    assert next_day["growth_earned"] == 60
+    refund = admin.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"})
+    assert refund.json()["growth_reversed"] == 40  # what the order was awarded
+
+    for bad in ({"cap": 0, "per": "day"}, {"cap": 10, "per": "ever"}, {"cap": 10}):
+        refused = admin.client.put(
+            "/api/v1/growth", json={"behaviours": {}, "spend_cap": bad}, headers=admin.headers
+        )
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")

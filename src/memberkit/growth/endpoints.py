@@ -46,6 +46,12 @@ class GrowthRulesIn(Input):
     """
 
     behaviours: dict[str, dict[str, Any]]
+    spend_cap: dict[str, Any] | None = Field(
+        default=None,
+        description="At most this much growth from spending per day, week, month or year "
+        "(its weight is the earning rules' growth_per_unit).",
+        examples=[{"cap": 5000, "per": "month"}],
+    )
     decay: dict[str, Any] | None = Field(
         default=None, examples=[{"after_days": 365, "share": "0.2"}]
     )

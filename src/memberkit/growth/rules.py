@@ -6,7 +6,9 @@ refunds; the behaviours here are the rest: each order (``order``, awarded with t
 taken back by its refunds like its spend growth), and the events of reviews, photo reviews,
 shares, daily sign-in, profile completion and invitees' first purchases.
 
-An optional ``"decay": {"after_days": 365, "share": "0.2"}`` takes a share of the growth of a
+An optional ``"spend_cap": {"cap": 5000, "per": "month"}`` caps the growth spending earns (its
+weight is the earning rules' ``growth_per_unit``). An optional ``"decay": {"after_days": 365,
+"share": "0.2"}`` takes a share of the growth of a
 member who has earned none for ``after_days`` (the "stick" of a membership not renewed); the
 next decay comes ``after_days`` after that one, unless the member earns growth meanwhile.
 """
@@ -59,24 +61,66 @@ class Behaviour:
 
     def period(self, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
         """Return the [start, end) of the capping period holding ``at`` (UTC instants)."""
-        day = at.astimezone(tz).date()
-        if self.per == "ever":
-            return datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
-        if self.per == "day":
-            start, end = day, day + timedelta(days=1)
-        elif self.per == "week":
-            start = day - timedelta(days=day.weekday())
-            end = start + timedelta(days=7)
-        elif self.per == "month":
-            start = day.replace(day=1)
-            end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        else:
-            start, end = date(day.year, 1, 1), date(day.year + 1, 1, 1)
-        return _midnight(start, tz), _midnight(end, tz)
+        return period_bounds(self.per, at, tz)
 
     def award(self, already: int) -> int:
         """Return the growth to award now, given what this period has awarded already."""
         return max(0, min(self.growth, self.cap - already))
+
+
+def period_bounds(per: str, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the [start, end) of the local day, week, month or year holding ``at`` (in UTC).
+
+    ``ever`` is all time.
+    """
+    day = at.astimezone(tz).date()
+    if per == "ever":
+        return datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    if per == "day":
+        start, end = day, day + timedelta(days=1)
+    elif per == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=7)
+    elif per == "month":
+        start = day.replace(day=1)
+        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    else:
+        start, end = date(day.year, 1, 1), date(day.year + 1, 1, 1)
+    return _midnight(start, tz), _midnight(end, tz)
+
+
+@dataclass(frozen=True)
+class SpendCap:
+    """At most ``cap`` growth from spending per ``per`` period."""
+
+    cap: int
+    per: str
+
+    def period(self, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """Return the [start, end) of the capping period holding ``at`` (UTC instants)."""
+        return period_bounds(self.per, at, tz)
+
+    def award(self, earned: int, already: int) -> int:
+        """Return the part of ``earned`` the cap lets through, given the period's awards."""
+        return max(0, min(earned, self.cap - already))
+
+
+MAX_SPEND_CAP = 10**9
+
+
+def parse_spend_cap(config: Mapping[str, Any]) -> SpendCap | None:
+    """Return the spend cap a valid growth configuration sets, or None when it sets none."""
+    raw = config.get("spend_cap") if isinstance(config, Mapping) else None
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"cap", "per"}:
+        raise GrowthRulesError('spend_cap is {"cap": 5000, "per": "month"}')
+    cap, per = raw["cap"], raw["per"]
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_SPEND_CAP:
+        raise GrowthRulesError(f"spend_cap: cap must be a whole number from 1 to {MAX_SPEND_CAP}")
+    if per not in PERIODS or per == "ever":
+        raise GrowthRulesError("spend_cap: per must be one of day, week, month, year")
+    return SpendCap(cap=cap, per=per)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -127,11 +171,15 @@ def parse_decay(config: Mapping[str, Any]) -> Decay | None:
 def parse_growth_rules(config: Mapping[str, Any]) -> dict[str, Behaviour]:
     """Validate a growth configuration; raise :class:`GrowthRulesError`.
 
-    Returns the behaviours; :func:`parse_decay` reads the (already validated) decay.
+    Returns the behaviours; :func:`parse_decay` and :func:`parse_spend_cap` read the (already
+    validated) decay and spend cap.
     """
-    if not isinstance(config, Mapping) or set(config) - {"behaviours", "decay"}:
-        raise GrowthRulesError('growth rules are {"behaviours": {...}, "decay": {...}}')
+    if not isinstance(config, Mapping) or set(config) - {"behaviours", "decay", "spend_cap"}:
+        raise GrowthRulesError(
+            'growth rules are {"behaviours": {...}, "spend_cap": {...}, "decay": {...}}'
+        )
     parse_decay(config)
+    parse_spend_cap(config)
     raw = config.get("behaviours", {})
     if not isinstance(raw, Mapping):
         raise GrowthRulesError("behaviours must map behaviour types to their growth")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
@@ -48,9 +48,18 @@ class EventResult:
 
 
 def awarded_in_period(
-    session: Session, *, member_id: int, kind: str, start: datetime, end: datetime
+    session: Session,
+    *,
+    member_id: int,
+    kind: str | None,
+    start: datetime,
+    end: datetime,
+    transaction_kind: str = TransactionKind.behaviour,
 ) -> int:
-    """Return the growth a behaviour has earned the member within [start, end)."""
+    """Return the growth a behaviour (``kind``) has earned the member within [start, end).
+
+    With ``transaction_kind`` earn and no ``kind``: the growth spending has earned.
+    """
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
@@ -60,14 +69,36 @@ def awarded_in_period(
         )
         .where(
             LedgerTransaction.member_id == member_id,
-            LedgerTransaction.kind == TransactionKind.behaviour,
-            LedgerTransaction.reason == kind,
+            LedgerTransaction.kind == transaction_kind,
+            LedgerTransaction.reason == kind if kind is not None else true(),
             LedgerTransaction.occurred_at >= start,
             LedgerTransaction.occurred_at < end,
             LedgerEntry.asset == Asset.growth,
         )
     )
     return int(total or 0)
+
+
+def cap_spend_growth(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, earned: int
+) -> int:
+    """Return the part of an order's spend growth the program's spend cap lets through.
+
+    The caller holds the member's lock.
+    """
+    cap = program.spend_cap
+    if cap is None or earned <= 0:
+        return earned
+    start, end = cap.period(at, settings.tz)
+    already = awarded_in_period(
+        session,
+        member_id=member_id,
+        kind=None,
+        start=start,
+        end=end,
+        transaction_kind=TransactionKind.earn,
+    )
+    return cap.award(earned, already)
 
 
 def award_for_order(

@@ -295,6 +295,13 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         tier_multiplier=tier.multiplier,
     )
     total = sum(line.amount_minor for line in order.lines)
+    spend_growth = growth_service.cap_spend_growth(
+        session,
+        program=program,
+        member_id=member.id,
+        at=order.occurred_at,
+        earned=earning.growth,
+    )
     order_growth = growth_service.award_for_order(
         session, program=program, member_id=member.id, at=order.occurred_at
     )
@@ -311,7 +318,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             "eligible_minor": earning.eligible_minor,
             "points_paid": points_paid,
             "points_earned": earning.points,
-            "growth_earned": earning.growth + order_growth,
+            "growth_earned": spend_growth + order_growth,
             "refunded_minor": 0,
             "points_reversed": 0,
             "growth_reversed": 0,
@@ -369,7 +376,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             burn.change_wallet(-wallet_principal, -wallet_bonus, counterpart=AccountCode.redeemed)
         burn.finish()
         balances.update(burn.balances)
-    if earning.points or earning.growth:
+    if earning.points or spend_growth:
         gain = Posting.open(
             session,
             program_id=program.id,
@@ -385,7 +392,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             earned_at=order.occurred_at,
             expires_at=program.validity.expires_at(order.occurred_at, settings.tz),
         )
-        gain.change_growth(earning.growth, counterpart=AccountCode.issued)
+        gain.change_growth(spend_growth, counterpart=AccountCode.issued)
         gain.finish()
         balances.update(gain.balances)
     if order_growth:
@@ -422,7 +429,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         eligible_minor=earning.eligible_minor,
         points_paid=points_paid,
         points_earned=earning.points,
-        growth_earned=earning.growth + order_growth,
+        growth_earned=spend_growth + order_growth,
         points_balance=balances.get(Asset.points, 0),
         growth_balance=balances.get(Asset.growth, 0),
         occurred_at=order.occurred_at,

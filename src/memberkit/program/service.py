@@ -15,8 +15,10 @@ from memberkit.growth.rules import (
     Behaviour,
     Decay,
     GrowthRulesError,
+    SpendCap,
     parse_decay,
     parse_growth_rules,
+    parse_spend_cap,
 )
 from memberkit.kit.i18n import _
 from memberkit.ledger.repository import ensure_system_accounts
@@ -60,6 +62,7 @@ class ProgramConfig:
     behaviours: dict[str, Behaviour]
     raw_growth: dict[str, Any]
     decay: Decay | None
+    spend_cap: SpendCap | None
     wallet: WalletRules
     raw_wallet: dict[str, Any]
 
@@ -84,6 +87,7 @@ def _config(program: Program) -> ProgramConfig:
         behaviours=parse_growth_rules(program.growth_rules or DEFAULT_GROWTH_RULES),
         raw_growth=dict(program.growth_rules or DEFAULT_GROWTH_RULES),
         decay=parse_decay(program.growth_rules or DEFAULT_GROWTH_RULES),
+        spend_cap=parse_spend_cap(program.growth_rules or DEFAULT_GROWTH_RULES),
         wallet=parse_wallet_rules(program.wallet_rules or DEFAULT_WALLET_RULES),
         raw_wallet=dict(program.wallet_rules or DEFAULT_WALLET_RULES),
     )
