@@ -23,6 +23,7 @@ from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
+from memberkit.tier import service as tier_service
 from memberkit.wallet import service as wallet_service
 
 CITIES = {
@@ -72,6 +73,8 @@ class DemoSummary:
     expired_points: int
     recharges: int = 0
     wallet_payments: int = 0
+    tiers_kept: int = 0
+    tiers_lowered: int = 0
 
 
 def is_empty(database: Database) -> bool:
@@ -197,6 +200,8 @@ def load(
                 counts["refunds"] += 1
 
     expired = expiry.run(database, as_of=now)
+    # Tier periods that ended during the two years are reviewed, as the scheduler would have.
+    reviewed = tier_service.review(database, program=program, as_of=now)
     return DemoSummary(
         stores=len(store_codes),
         members=members,
@@ -206,6 +211,8 @@ def load(
         expired_points=expired.points,
         recharges=len(wallets),
         wallet_payments=counts["wallet"],
+        tiers_kept=reviewed.kept,
+        tiers_lowered=reviewed.downgraded,
     )
 
 

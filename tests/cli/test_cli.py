@@ -9,11 +9,13 @@ from typer.testing import CliRunner
 
 from memberkit.cli.main import app
 from memberkit.db import Database
+from memberkit.kit.time import utcnow
 from memberkit.ledger.models import PointsLot
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
+from memberkit.wallet.models import WalletRecharge
 from tests.conftest import set_rules
 
 runner = CliRunner()
@@ -110,6 +112,10 @@ def test_demo_loads_a_consistent_data_set_once(database: Database) -> None:
     assert result.exit_code == 0, result.output
     with database.session_scope() as session:
         assert session.scalar(select(func.count(Member.id))) == 40
+        # every tier period that ended in the two years has been reviewed
+        overdue = select(func.count(Member.id)).where(Member.tier_review_at <= utcnow())
+        assert session.scalar(overdue) == 0
+        assert (session.scalar(select(func.count(WalletRecharge.id))) or 0) > 0
     assert runner.invoke(app, ["ledger", "check"]).exit_code == 0
     skipped = runner.invoke(app, ["demo", "--if-empty"])
     assert skipped.exit_code == 0

@@ -141,6 +141,11 @@ def demo(
         refunds=summary.refunds,
         expired=summary.expired_points,
     )
+    say(
+        _("Tier reviews due in those two years: {kept} kept their tier, {lowered} moved down."),
+        kept=summary.tiers_kept,
+        lowered=summary.tiers_lowered,
+    )
 
 
 @apikey_app.command("create")
