@@ -91,3 +91,15 @@ def test_translate_fills_parameters() -> None:
 
 def test_translate_falls_back_to_message() -> None:
     assert translate("Not in any catalog: {x}", "zh_CN", x=1) == "Not in any catalog: 1"
+
+
+def test_a_rules_problem_is_translated_inside_the_refusal() -> None:
+    from memberkit.program.service import InvalidProgramSettings
+    from memberkit.wallet.rules import WalletRulesError, parse_wallet_rules
+
+    with pytest.raises(WalletRulesError) as caught:
+        parse_wallet_rules({"bonuses": [], "max_balance": "0.00"})
+    refusal = InvalidProgramSettings(problem=caught.value.text)
+    assert str(caught.value) == "max_balance must be more than zero"  # logs stay English
+    assert refusal.detail("zh_CN") == "会员方案设置无效：max_balance 须大于零"
+    assert refusal.detail("en") == "Invalid program settings: max_balance must be more than zero"

@@ -18,7 +18,16 @@ def test_ladder_is_read_and_replaced_only_when_valid(admin: Api) -> None:
     bad["tiers"][2]["qualify"] = {"growth_at_least": 500}
     refused = admin.client.put("/api/v1/tiers", json=bad, headers=admin.headers)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
-    assert "thresholds must rise" in refused.json()["detail"]
+    assert refused.json()["detail"] == (
+        "会员方案设置无效：qualify 门槛须逐级递增：gold 所需成长值须高于 silver（500 <= 1000）"
+    )
+    in_english = admin.client.put(
+        "/api/v1/tiers", json=bad, headers={**admin.headers, "Accept-Language": "en"}
+    )
+    assert in_english.json()["detail"] == (
+        "Invalid program settings: qualify thresholds must rise: gold needs more growth than "
+        "silver (500 <= 1000)"
+    )
     assert admin.get("/api/v1/tiers").json() == DEFAULT_LADDER
 
     two = {
@@ -165,4 +174,4 @@ def test_invitation_conditions_cannot_form_a_cycle(admin: Api) -> None:
     cyclic["tiers"][2]["qualify"] = {"invitees_reached_at_least": 3, "tier": "gold"}
     response = admin.client.put("/api/v1/tiers", json=cyclic, headers=admin.headers)
     assert (response.status_code, response.json()["code"]) == (422, "invalid_program_settings")
-    assert "lower tier" in response.json()["detail"]
+    assert "须指定更低的等级" in response.json()["detail"]

@@ -23,6 +23,8 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from memberkit.kit.i18n import TextError, _
+
 #: The behaviour of placing an order: awarded by ``POST /orders``, not by an event.
 ORDER = "order"
 BEHAVIOURS = (
@@ -47,7 +49,7 @@ DEFAULT_GROWTH_RULES: dict[str, Any] = {
 }
 
 
-class GrowthRulesError(ValueError):
+class GrowthRulesError(TextError):
     """A growth configuration that does not make sense."""
 
 
@@ -114,12 +116,14 @@ def parse_spend_cap(config: Mapping[str, Any]) -> SpendCap | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or set(raw) != {"cap", "per"}:
-        raise GrowthRulesError('spend_cap is {"cap": 5000, "per": "month"}')
+        raise GrowthRulesError(_('spend_cap is {"cap": 5000, "per": "month"}'))
     cap, per = raw["cap"], raw["per"]
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_SPEND_CAP:
-        raise GrowthRulesError(f"spend_cap: cap must be a whole number from 1 to {MAX_SPEND_CAP}")
+        raise GrowthRulesError(
+            _("spend_cap: cap must be a whole number from 1 to {most}"), most=MAX_SPEND_CAP
+        )
     if per not in PERIODS or per == "ever":
-        raise GrowthRulesError("spend_cap: per must be one of day, week, month, year")
+        raise GrowthRulesError(_("spend_cap: per must be one of day, week, month, year"))
     return SpendCap(cap=cap, per=per)
 
 
@@ -155,15 +159,15 @@ def parse_decay(config: Mapping[str, Any]) -> Decay | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or set(raw) != {"after_days", "share"}:
-        raise GrowthRulesError('decay is {"after_days": 365, "share": "0.2"}')
+        raise GrowthRulesError(_('decay is {"after_days": 365, "share": "0.2"}'))
     days = raw["after_days"]
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DECAY_DAYS:
-        raise GrowthRulesError(f"decay: after_days must be from 1 to {MAX_DECAY_DAYS}")
+        raise GrowthRulesError(_("decay: after_days must be from 1 to {most}"), most=MAX_DECAY_DAYS)
     text = raw["share"]
     share = Decimal(text) if isinstance(text, str) and _SHARE.fullmatch(text) else Decimal(0)
     if not 0 < share <= 1:
         raise GrowthRulesError(
-            'decay: share is a fraction above 0 and at most 1, to 4 places, such as "0.2"'
+            _('decay: share is a fraction above 0 and at most 1, to 4 places, such as "0.2"')
         )
     return Decay(after_days=days, share=share)
 
@@ -176,31 +180,40 @@ def parse_growth_rules(config: Mapping[str, Any]) -> dict[str, Behaviour]:
     """
     if not isinstance(config, Mapping) or set(config) - {"behaviours", "decay", "spend_cap"}:
         raise GrowthRulesError(
-            'growth rules are {"behaviours": {...}, "spend_cap": {...}, "decay": {...}}'
+            _('growth rules are {"behaviours": {...}, "spend_cap": {...}, "decay": {...}}')
         )
     parse_decay(config)
     parse_spend_cap(config)
     raw = config.get("behaviours", {})
     if not isinstance(raw, Mapping):
-        raise GrowthRulesError("behaviours must map behaviour types to their growth")
+        raise GrowthRulesError(_("behaviours must map behaviour types to their growth"))
     unknown = set(raw) - set(BEHAVIOURS)
     if unknown:
         raise GrowthRulesError(
-            f"unknown behaviour types: {', '.join(sorted(map(str, unknown)))} "
-            f"(known: {', '.join(BEHAVIOURS)})"
+            _("unknown behaviour types: {unknown} (known: {known})"),
+            unknown=", ".join(sorted(map(str, unknown))),
+            known=", ".join(BEHAVIOURS),
         )
     parsed = {}
     for kind, rule in raw.items():
         if not isinstance(rule, Mapping) or set(rule) - {"growth", "cap", "per"}:
-            raise GrowthRulesError(f"{kind}: give growth, cap and per")
+            raise GrowthRulesError(_("{kind}: give growth, cap and per"), kind=kind)
         growth, cap, per = rule.get("growth"), rule.get("cap"), rule.get("per", "day")
         for name, value in (("growth", growth), ("cap", cap)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
-                raise GrowthRulesError(f"{kind}: {name} must be a whole number from 0 to 100000")
+                raise GrowthRulesError(
+                    _("{kind}: {name} must be a whole number from 0 to 100000"),
+                    kind=kind,
+                    name=name,
+                )
         if per not in PERIODS:
-            raise GrowthRulesError(f"{kind}: per must be one of {', '.join(PERIODS)}")
+            raise GrowthRulesError(
+                _("{kind}: per must be one of {choices}"), kind=kind, choices=", ".join(PERIODS)
+            )
         assert isinstance(growth, int) and isinstance(cap, int)
         if cap < growth:
-            raise GrowthRulesError(f"{kind}: the cap must be at least one award ({growth})")
+            raise GrowthRulesError(
+                _("{kind}: the cap must be at least one award ({growth})"), kind=kind, growth=growth
+            )
         parsed[kind] = Behaviour(growth=growth, cap=cap, per=per)
     return parsed

@@ -36,9 +36,51 @@ def catalog(locale: str) -> dict[str, str]:
 
 
 def translate(message: str, locale: str | None = None, /, **params: object) -> str:
-    """Translate a marked message into ``locale`` and fill its ``{named}`` parameters."""
+    """Translate a marked message into ``locale`` and fill its ``{named}`` parameters.
+
+    A parameter that is itself a :class:`Text` is translated into the same locale.
+    """
     text = catalog(locale or settings.default_locale).get(message, message)
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(
+        **{
+            name: value.translate(locale) if isinstance(value, Text) else value
+            for name, value in params.items()
+        }
+    )
+
+
+class Text:
+    """A marked message and its parameters, translated when shown; English as ``str()``.
+
+    Lets a pure rule say what is wrong (``Text(_("tier {code}: …"), code=code)``) and the edge
+    say it in the request's language, also inside another message's ``{problem}``.
+    """
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: str, /, **params: object) -> None:
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.message.format(**self.params) if self.params else self.message
+
+    def __repr__(self) -> str:
+        return f"Text({str(self)!r})"
+
+    def translate(self, locale: str | None = None) -> str:
+        """Return the message in ``locale`` (the default locale when None)."""
+        return translate(self.message, locale, **self.params)
+
+
+class TextError(ValueError):
+    """A rule's refusal whose message is a :class:`Text` (``str()`` gives the English)."""
+
+    def __init__(self, message: str, /, **params: object) -> None:
+        self.text = Text(message, **params)
+        super().__init__(str(self.text))
 
 
 def negotiate(accept_language: str | None) -> str:

@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from memberkit.kit.i18n import TextError, _
+
 POLICY_TYPES = ("never", "rolling_days", "end_of_year")
 
 
-class ValidityError(ValueError):
+class ValidityError(TextError):
     """A validity policy is malformed."""
 
 
@@ -33,7 +35,8 @@ class ValidityPolicy:
         unknown = set(config) - {"type", "days", "years"}
         if unknown:
             raise ValidityError(
-                f"unknown validity settings: {', '.join(sorted(map(str, unknown)))}"
+                _("unknown validity settings: {unknown}"),
+                unknown=", ".join(sorted(map(str, unknown))),
             )
         policy = cls(
             type=str(config.get("type", "end_of_year")),
@@ -41,19 +44,21 @@ class ValidityPolicy:
             years=config.get("years", 1),
         )
         if policy.type not in POLICY_TYPES:
-            raise ValidityError(f"validity type must be one of {', '.join(POLICY_TYPES)}")
+            raise ValidityError(
+                _("validity type must be one of {choices}"), choices=", ".join(POLICY_TYPES)
+            )
         if (
             isinstance(policy.days, bool)
             or not isinstance(policy.days, int)
             or not 1 <= policy.days <= 3650
         ):
-            raise ValidityError("days must be a whole number from 1 to 3650")
+            raise ValidityError(_("days must be a whole number from 1 to 3650"))
         if (
             isinstance(policy.years, bool)
             or not isinstance(policy.years, int)
             or not 0 <= policy.years <= 10
         ):
-            raise ValidityError("years must be a whole number from 0 to 10")
+            raise ValidityError(_("years must be a whole number from 0 to 10"))
         return policy
 
     def last_valid_day(self, earned: date) -> date | None:

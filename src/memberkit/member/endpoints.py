@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
+from memberkit.kit.i18n import Text, _
 from memberkit.kit.schemas import Input, LocalTime, MoneyOut
 from memberkit.member import service
 from memberkit.member.models import MemberStatus
@@ -123,7 +124,7 @@ def find_member(
 ) -> MemberOut:
     """Find one member by phone number or by the QR token shown on the member's card."""
     if (phone is None) == (qr_token is None):
-        raise service.InvalidMember(problem="give exactly one of phone, qr_token")
+        raise service.InvalidMember(problem=Text(_("give exactly one of phone, qr_token")))
     with context.transaction() as session:
         member = service.find(
             session, program_id=context.program.id, phone=phone, qr_token=qr_token
@@ -150,7 +151,9 @@ def change_member(member_no: MemberNo, body: MemberPatch, context: PosContext) -
         context.principal.require(Scope.admin)
     for required in ("phone", "status", "tags"):
         if required in changes and changes[required] is None:
-            raise service.InvalidMember(problem=f"{required} cannot be empty")
+            raise service.InvalidMember(
+                problem=Text(_("{required} cannot be empty"), required=required)
+            )
     with context.transaction() as session:
         member = service.find(
             session, program_id=context.program.id, member_no=member_no, lock=True

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.kit import crypto
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import today, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.member.models import Member, MemberStatus
@@ -92,11 +92,13 @@ class MemberView:
 
 def _check_profile(*, gender: str | None, birthday: date | None, email: str | None) -> None:
     if gender is not None and gender not in GENDERS:
-        raise InvalidMember(problem=f"gender must be one of {', '.join(GENDERS)}")
+        raise InvalidMember(
+            problem=Text(_("gender must be one of {choices}"), choices=", ".join(GENDERS))
+        )
     if birthday is not None and not date(1900, 1, 1) <= birthday <= today():
-        raise InvalidMember(problem="birthday must be between 1900-01-01 and today")
+        raise InvalidMember(problem=Text(_("birthday must be between 1900-01-01 and today")))
     if email is not None and not valid_email(email):
-        raise InvalidMember(problem=f"{email} is not an e-mail address")
+        raise InvalidMember(problem=Text(_("{email} is not an e-mail address"), email=email))
 
 
 def phone_index(raw: str) -> str:
@@ -209,7 +211,7 @@ def _naming(
             Member.qr_token_hash == crypto.token_hash(qr_token),
             Member.qr_expires_at > utcnow(),
         ], "QR token"
-    raise InvalidMember(problem="name the member by member_no, phone or qr_token")
+    raise InvalidMember(problem=Text(_("name the member by member_no, phone or qr_token")))
 
 
 def find(
@@ -360,7 +362,7 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         member.tags = sorted(set(changes["tags"] or []))
     if "status" in changes:
         if changes["status"] not in set(MemberStatus):
-            raise InvalidMember(problem="status must be active, frozen or closed")
+            raise InvalidMember(problem=Text(_("status must be active, frozen or closed")))
         member.status = changes["status"]
     member.updated_at = utcnow()
     session.flush()

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from memberkit.kit.i18n import Text, TextError, _
 from memberkit.kit.money import ROUNDINGS, allocate, round_to_int
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
@@ -23,7 +24,7 @@ MICRO = 1_000
 MAX_MULTIPLIER = 10
 
 
-class RulesError(ValueError):
+class RulesError(TextError):
     """A program's earning configuration is invalid."""
 
 
@@ -76,15 +77,17 @@ class EarningRules:
         }
         unknown = set(config) - known
         if unknown:
-            raise RulesError(f"unknown earning settings: {', '.join(sorted(unknown))}")
+            raise RulesError(
+                _("unknown earning settings: {unknown}"), unknown=", ".join(sorted(unknown))
+            )
         rounding = config.get("rounding", "floor")
         if not isinstance(rounding, str) or rounding not in ROUNDINGS:
-            raise RulesError(f"rounding must be one of {', '.join(ROUNDINGS)}")
+            raise RulesError(_("rounding must be one of {choices}"), choices=", ".join(ROUNDINGS))
         min_order = _positive(
             config.get("min_order_amount", 0), "min_order_amount", zero=True, most=1_000_000
         )
         if min_order * 100 != int(min_order * 100):
-            raise RulesError("min_order_amount has more than two decimal places")
+            raise RulesError(_("min_order_amount has more than two decimal places"))
         return cls(
             points_per_unit=_positive(
                 config.get("points_per_unit", 1), "points_per_unit", zero=True, most=1000
@@ -107,20 +110,20 @@ class EarningRules:
 
 def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
-        raise RulesError("date_multipliers must be a list")
+        raise RulesError(_("date_multipliers must be a list"))
     return value
 
 
 def _strings(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise RulesError(f"{name} must be a list of names")
+        raise RulesError(_("{name} must be a list of names"), name=name)
     return value
 
 
 def _multipliers(config: Mapping[str, Any], name: str) -> dict[str, Decimal]:
     value = config.get(name, {})
     if not isinstance(value, dict):
-        raise RulesError(f"{name} must map names to multipliers")
+        raise RulesError(_("{name} must map names to multipliers"), name=name)
     return {str(key): _positive(number, f"multiplier of {key}") for key, number in value.items()}
 
 
@@ -128,26 +131,28 @@ def _whole(value: Any, name: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RulesError(f"{name} must be a whole number from {low} to {high}")
+        raise RulesError(
+            _("{name} must be a whole number from {low} to {high}"), name=name, low=low, high=high
+        )
     return value
 
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 50:
-        raise RulesError("a date multiplier's name must be text of at most 50 characters")
+        raise RulesError(_("a date multiplier's name must be text of at most 50 characters"))
     return value
 
 
 def _date_multiplier(raw: Any) -> DateMultiplier:
     if not isinstance(raw, dict):
-        raise RulesError("each date multiplier must be an object")
+        raise RulesError(_("each date multiplier must be an object"))
     on = raw.get("date")
     try:
         day = date.fromisoformat(on) if isinstance(on, str) else None
     except ValueError as exc:
-        raise RulesError(f"{on!r} is not a date (YYYY-MM-DD)") from exc
+        raise RulesError(_("{on} is not a date (YYYY-MM-DD)"), on=repr(on)) from exc
     if on is not None and day is None:
-        raise RulesError(f"{on!r} is not a date (YYYY-MM-DD)")
+        raise RulesError(_("{on} is not a date (YYYY-MM-DD)"), on=repr(on))
     rule = DateMultiplier(
         multiplier=_positive(raw.get("multiplier"), "date multiplier"),
         weekday=_whole(raw.get("weekday"), "weekday (1 = Monday … 7 = Sunday)", 1, 7),
@@ -156,21 +161,21 @@ def _date_multiplier(raw: Any) -> DateMultiplier:
         name=_name(raw.get("name", "")),
     )
     if sum(x is not None for x in (rule.weekday, rule.month_day, rule.on)) != 1:
-        raise RulesError("a date multiplier needs exactly one of weekday, month_day, date")
+        raise RulesError(_("a date multiplier needs exactly one of weekday, month_day, date"))
     return rule
 
 
 def _positive(value: Any, name: str, *, zero: bool = False, most: int = MAX_MULTIPLIER) -> Decimal:
     """Return a number from text, an integer or a float, within (0 or above 0, ``most``]."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RulesError(f"{name} must be a number")
+        raise RulesError(_("{name} must be a number"), name=name)
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise RulesError(f"{name} must be a number") from exc
+        raise RulesError(_("{name} must be a number"), name=name) from exc
     if not number.is_finite() or number < 0 or (number == 0 and not zero) or number > most:
-        low = "zero or more" if zero else "more than zero"
-        raise RulesError(f"{name} must be {low}, at most {most}")
+        low = Text(_("zero or more")) if zero else Text(_("more than zero"))
+        raise RulesError(_("{name} must be {low}, at most {most}"), name=name, low=low, most=most)
     return number
 
 
@@ -263,14 +268,16 @@ def refund_by_lines(lines: list[LineState], quantities: dict[int, int]) -> list[
     """Return (quantity, amount) refunded per line for returned quantities by line index.
 
     A line's last returned unit takes what is left of its amount, so a line refunded piece by
-    piece returns exactly its amount. Raises ValueError for a quantity beyond what is left.
+    piece returns exactly its amount. Raises RulesError for a quantity beyond what is left.
     """
     result = []
     for index, line in enumerate(lines):
         quantity = quantities.get(index, 0)
         units_left = line.quantity - line.refunded_quantity
         if quantity < 0 or quantity > units_left:
-            raise ValueError(f"line {index + 1}: {units_left} left to refund")
+            raise RulesError(
+                _("line {line}: {units} left to refund"), line=index + 1, units=units_left
+            )
         amount_left = line.amount_minor - line.refunded_minor
         # Units are priced at what is left of the line (an earlier amount refund lowers it).
         amount = amount_left if quantity == units_left else amount_left * quantity // units_left
@@ -281,11 +288,11 @@ def refund_by_lines(lines: list[LineState], quantities: dict[int, int]) -> list[
 def refund_by_amount(lines: list[LineState], amount_minor: int) -> list[tuple[int, int]]:
     """Spread a refunded amount over lines in proportion to what each has left.
 
-    Quantities are not returned by an amount refund. Raises ValueError for more than is left.
+    Quantities are not returned by an amount refund. Raises RulesError for more than is left.
     """
     left = [line.amount_minor - line.refunded_minor for line in lines]
     if amount_minor > sum(left):
-        raise ValueError("more than the order has left to refund")
+        raise RulesError(_("more than the order has left to refund"))
     return [(0, part) for part in allocate(amount_minor, left)]
 
 

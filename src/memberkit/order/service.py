@@ -20,7 +20,7 @@ from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
 from memberkit.kit.time import utcnow
 from memberkit.ledger import expiry
@@ -195,12 +195,16 @@ class RefundResult:
 def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
     """Check lines and payments add up; return (method, amount, points) per payment."""
     if not order.lines:
-        raise InvalidOrder(problem="an order needs at least one line")
+        raise InvalidOrder(problem=Text(_("an order needs at least one line")))
     for number, line in enumerate(order.lines, start=1):
         if line.quantity <= 0:
-            raise InvalidOrder(problem=f"line {number}: quantity must be at least 1")
+            raise InvalidOrder(
+                problem=Text(_("line {number}: quantity must be at least 1"), number=number)
+            )
         if min(line.unit_price_minor, line.amount_minor, line.discount_minor) < 0:
-            raise InvalidOrder(problem=f"line {number}: amounts must not be negative")
+            raise InvalidOrder(
+                problem=Text(_("line {number}: amounts must not be negative"), number=number)
+            )
         expected = line.quantity * line.unit_price_minor - line.discount_minor
         if line.amount_minor != expected:
             raise LinesMismatch(
@@ -213,21 +217,37 @@ def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, 
         if payment.method == "points":
             points = payment.points or 0
             if points <= 0:
-                raise InvalidOrder(problem="a points payment needs a positive number of points")
+                raise InvalidOrder(
+                    problem=Text(_("a points payment needs a positive number of points"))
+                )
             amount, rest = divmod(points * 100, points_per_unit)
             if rest:
-                raise InvalidOrder(problem=f"{points} points are not a whole number of cents")
+                raise InvalidOrder(
+                    problem=Text(
+                        _("{points} points are not a whole number of cents"), points=points
+                    )
+                )
             if payment.amount_minor is not None and payment.amount_minor != amount:
                 raise InvalidOrder(
-                    problem=f"{points} points pay {format_money(amount)}, "
-                    f"not {format_money(payment.amount_minor)}"
+                    problem=Text(
+                        _("{points} points pay {amount}, not {given}"),
+                        points=points,
+                        amount=format_money(amount),
+                        given=format_money(payment.amount_minor),
+                    )
                 )
             priced.append(("points", amount, points))
         else:
             if payment.points:
-                raise InvalidOrder(problem=f"a {payment.method} payment has no points")
+                raise InvalidOrder(
+                    problem=Text(_("a {method} payment has no points"), method=payment.method)
+                )
             if payment.amount_minor is None or payment.amount_minor < 0:
-                raise InvalidOrder(problem=f"a {payment.method} payment needs a positive amount")
+                raise InvalidOrder(
+                    problem=Text(
+                        _("a {method} payment needs a positive amount"), method=payment.method
+                    )
+                )
             priced.append((payment.method, payment.amount_minor, 0))
     total = sum(line.amount_minor for line in order.lines)
     paid = sum(amount for _method, amount, _points in priced)
@@ -257,7 +277,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
     payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
     now = utcnow()
     if order.occurred_at > now + FUTURE_TOLERANCE:
-        raise InvalidOrder(problem="occurred_at is in the future")
+        raise InvalidOrder(problem=Text(_("occurred_at is in the future")))
     member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
     tier = program.ladder.tiers[min(member.tier_level, len(program.ladder.tiers) - 1)]
@@ -449,9 +469,9 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     leave the balance negative (a debt later earnings pay off); the result says so.
     """
     if refund.amount_minor is not None and refund.lines:
-        raise InvalidRefund(problem="give either amount or lines, not both")
+        raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
     if refund.occurred_at > utcnow() + FUTURE_TOLERANCE:
-        raise InvalidRefund(problem="occurred_at is in the future")
+        raise InvalidRefund(problem=Text(_("occurred_at is in the future")))
     member_id = session.scalar(
         select(Order.member_id).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
@@ -480,20 +500,22 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         if refund.lines:
             unknown = set(refund.lines) - {line.line_no for line in lines}
             if unknown:
-                raise InvalidRefund(problem=f"the order has no line {min(unknown)}")
+                raise InvalidRefund(
+                    problem=Text(_("the order has no line {line}"), line=min(unknown))
+                )
             parts = rules.refund_by_lines(
                 states, {number - 1: quantity for number, quantity in refund.lines.items()}
             )
         elif refund.amount_minor is not None:
             if refund.amount_minor <= 0:
-                raise InvalidRefund(problem="amount must be more than zero")
+                raise InvalidRefund(problem=Text(_("amount must be more than zero")))
             parts = rules.refund_by_amount(states, refund.amount_minor)
         else:
             parts = rules.refund_by_lines(
                 states, {i: s.quantity - s.refunded_quantity for i, s in enumerate(states)}
             )
-    except ValueError as exc:
-        raise RefundExceedsOrder(problem=str(exc)) from exc
+    except rules.RulesError as exc:
+        raise RefundExceedsOrder(problem=exc.text) from exc
     amount = sum(part for _quantity, part in parts)
     # Nothing to give back: refused, except returning free items (lines of amount 0).
     free_items_only = all(
@@ -502,7 +524,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         if quantity
     ) and any(quantity for quantity, _part in parts)
     if amount == 0 and not free_items_only:
-        raise RefundExceedsOrder(problem="nothing is left to refund")
+        raise RefundExceedsOrder(problem=Text(_("nothing is left to refund")))
     shares = []
     for line, (quantity, part) in zip(lines, parts, strict=True):
         line.refunded_quantity += quantity

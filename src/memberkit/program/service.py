@@ -20,7 +20,7 @@ from memberkit.growth.rules import (
     parse_growth_rules,
     parse_spend_cap,
 )
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityError, ValidityPolicy
 from memberkit.order.rules import EarningRules, RulesError
@@ -170,13 +170,17 @@ def configure(
         if wallet_rules is not None:
             values["wallet_rules"] = parse_wallet_rules(wallet_rules).config()
     except (RulesError, ValidityError, LadderError, GrowthRulesError, WalletRulesError) as exc:
-        raise InvalidProgramSettings(problem=str(exc)) from exc
+        raise InvalidProgramSettings(problem=exc.text) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
         # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.
-        raise InvalidProgramSettings(problem=f"unreadable settings ({exc})") from exc
+        raise InvalidProgramSettings(
+            problem=Text(_("unreadable settings ({error})"), error=str(exc))
+        ) from exc
     if points_per_currency_unit is not None:
         if points_per_currency_unit < 1:
-            raise InvalidProgramSettings(problem="points_per_currency_unit must be at least 1")
+            raise InvalidProgramSettings(
+                problem=Text(_("points_per_currency_unit must be at least 1"))
+            )
         values["points_per_currency_unit"] = points_per_currency_unit
     if values:
         session.execute(update(Program).where(Program.id == program.id).values(**values))

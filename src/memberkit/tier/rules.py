@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from memberkit.kit.i18n import TextError, _
 from memberkit.kit.money import MoneyFormatError, parse_money
 
 MAX_DEPTH = 4
@@ -64,7 +65,7 @@ DEFAULT_LADDER: dict[str, Any] = {
 }
 
 
-class LadderError(ValueError):
+class LadderError(TextError):
     """A tier ladder configuration that does not make sense."""
 
 
@@ -267,26 +268,30 @@ class Ladder:
 def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     """Validate a ladder configuration and build it; raise :class:`LadderError`."""
     if not isinstance(config, Mapping):
-        raise LadderError("the ladder must be an object")
+        raise LadderError(_("the ladder must be an object"))
     unknown = set(config) - {"tiers", "period", "review", "notice_days"}
     if unknown:
-        raise LadderError(f"unknown ladder settings: {', '.join(sorted(map(str, unknown)))}")
+        raise LadderError(
+            _("unknown ladder settings: {unknown}"), unknown=", ".join(sorted(map(str, unknown)))
+        )
     period = config.get("period", "calendar_year")
     if period not in PERIODS:
-        raise LadderError(f"period must be one of {', '.join(PERIODS)}")
+        raise LadderError(_("period must be one of {choices}"), choices=", ".join(PERIODS))
     review = config.get("review", "one_down")
     if review not in REVIEW_MODES:
-        raise LadderError(f"review must be one of {', '.join(REVIEW_MODES)}")
+        raise LadderError(_("review must be one of {choices}"), choices=", ".join(REVIEW_MODES))
     notice_days = config.get("notice_days", 0)
     if (
         isinstance(notice_days, bool)
         or not isinstance(notice_days, int)
         or not 0 <= notice_days <= MAX_NOTICE_DAYS
     ):
-        raise LadderError(f"notice_days must be a whole number from 0 to {MAX_NOTICE_DAYS}")
+        raise LadderError(
+            _("notice_days must be a whole number from 0 to {most}"), most=MAX_NOTICE_DAYS
+        )
     raw_tiers = config.get("tiers")
     if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
-        raise LadderError("tiers must be a list of 1 to 10 tiers, lowest first")
+        raise LadderError(_("tiers must be a list of 1 to 10 tiers, lowest first"))
     codes_so_far: list[str] = []
     tiers_list = []
     for level, raw in enumerate(raw_tiers):
@@ -296,12 +301,12 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     tiers = tuple(tiers_list)
     codes = [tier.code for tier in tiers]
     if len(set(codes)) != len(codes):
-        raise LadderError("tier codes must be unique")
+        raise LadderError(_("tier codes must be unique"))
     if tiers[0].qualify is not None:
-        raise LadderError("the first tier is where every member starts: it has no qualification")
+        raise LadderError(_("the first tier is where every member starts: it has no qualification"))
     for tier in tiers[1:]:
         if tier.qualify is None:
-            raise LadderError(f"tier {tier.code} needs a qualification rule")
+            raise LadderError(_("tier {code} needs a qualification rule"), code=tier.code)
     _check_increasing(tiers)
     return Ladder(tiers=tiers, period=period, review_mode=review, notice_days=notice_days)
 
@@ -321,39 +326,50 @@ def _check_increasing(tiers: tuple[Tier, ...]) -> None:
                 continue
             if previous is not None and floor <= previous[1]:
                 raise LadderError(
-                    f"{rule} thresholds must rise: {tier.code} needs more growth than "
-                    f"{previous[0]} ({floor} <= {previous[1]})"
+                    _(
+                        "{rule} thresholds must rise: {code} needs more growth than {previous} "
+                        "({floor} <= {previous_floor})"
+                    ),
+                    rule=rule,
+                    code=tier.code,
+                    previous=previous[0],
+                    floor=floor,
+                    previous_floor=previous[1],
                 )
             previous = (tier.code, floor)
     for tier in tiers[1:]:
         qualify = tier.qualify.growth_floor() if tier.qualify is not None else None
         retain = tier.retain.growth_floor() if tier.retain is not None else None
         if qualify is not None and retain is not None and retain > qualify:
-            raise LadderError(f"tier {tier.code}: keeping it cannot need more than reaching it")
+            raise LadderError(
+                _("tier {code}: keeping it cannot need more than reaching it"), code=tier.code
+            )
 
 
 def _tier(level: int, raw: Any, lower: list[str]) -> Tier:
     if not isinstance(raw, Mapping):
-        raise LadderError(f"tier {level + 1} must be an object")
+        raise LadderError(_("tier {level} must be an object"), level=level + 1)
     unknown = set(raw) - {"code", "name", "multiplier", "color", "qualify", "retain"}
     if unknown:
         raise LadderError(
-            f"tier {level + 1}: unknown settings {', '.join(sorted(map(str, unknown)))}"
+            _("tier {level}: unknown settings {unknown}"),
+            level=level + 1,
+            unknown=", ".join(sorted(map(str, unknown))),
         )
     code, name, color = raw.get("code"), raw.get("name"), raw.get("color", "#8c8c8c")
     if not isinstance(code, str) or not code.isidentifier() or len(code) > 32:
-        raise LadderError(f"tier {level + 1}: code must be a short identifier")
+        raise LadderError(_("tier {level}: code must be a short identifier"), level=level + 1)
     if not isinstance(name, str) or not 1 <= len(name) <= 32:
-        raise LadderError(f"tier {code}: name must be 1 to 32 characters")
+        raise LadderError(_("tier {code}: name must be 1 to 32 characters"), code=code)
     if not isinstance(color, str) or len(color) != 7 or not color.startswith("#"):
-        raise LadderError(f"tier {code}: color must look like #d4a017")
+        raise LadderError(_("tier {code}: color must look like #d4a017"), code=code)
     multiplier = raw.get("multiplier", "1")
     try:
         factor = Decimal(str(multiplier)) if not isinstance(multiplier, bool) else Decimal(-1)
     except InvalidOperation as exc:
-        raise LadderError(f"tier {code}: multiplier must be a number") from exc
+        raise LadderError(_("tier {code}: multiplier must be a number"), code=code) from exc
     if not factor.is_finite() or not Decimal("0.1") <= factor <= 10:
-        raise LadderError(f"tier {code}: multiplier must be from 0.1 to 10")
+        raise LadderError(_("tier {code}: multiplier must be from 0.1 to 10"), code=code)
     return Tier(
         level=level,
         code=code,
@@ -380,15 +396,23 @@ LEAVES = (
 
 def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
     if depth > MAX_DEPTH:
-        raise LadderError(f"tier {code}: conditions nest deeper than {MAX_DEPTH}")
+        raise LadderError(
+            _("tier {code}: conditions nest deeper than {most}"), code=code, most=MAX_DEPTH
+        )
     if not isinstance(raw, Mapping) or len(set(raw) & {*LEAVES, "all", "any"}) != 1:
         raise LadderError(
-            f"tier {code}: a condition is one of {', '.join((*LEAVES, 'all', 'any'))}"
+            _("tier {code}: a condition is one of {kinds}"),
+            code=code,
+            kinds=", ".join((*LEAVES, "all", "any")),
         )
     for group in ("all", "any"):
         if group in raw:
             if set(raw) != {group} or not isinstance(raw[group], list) or not raw[group]:
-                raise LadderError(f"tier {code}: {group} takes a non-empty list of conditions")
+                raise LadderError(
+                    _("tier {code}: {group} takes a non-empty list of conditions"),
+                    code=code,
+                    group=group,
+                )
             return Condition(
                 group, parts=tuple(_condition(p, code, depth + 1, lower) for p in raw[group])
             )
@@ -398,7 +422,12 @@ def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
     if kind == "invitees_reached_at_least":
         allowed = {kind, "tier"}
     if set(raw) - allowed:
-        raise LadderError(f"tier {code}: {kind} takes only {', '.join(sorted(allowed))}")
+        raise LadderError(
+            _("tier {code}: {kind} takes only {allowed}"),
+            code=code,
+            kind=kind,
+            allowed=", ".join(sorted(allowed)),
+        )
     value = raw[kind]
     if kind in ("spend_at_least", "day_spend_at_least", RECHARGED):
         try:
@@ -406,11 +435,15 @@ def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
         except MoneyFormatError:
             threshold = -1
         if threshold <= 0:
-            raise LadderError(f'tier {code}: {kind} is an amount such as "2000.00"')
+            raise LadderError(
+                _('tier {code}: {kind} is an amount such as "2000.00"'), code=code, kind=kind
+            )
     else:
         threshold = value if isinstance(value, int) and not isinstance(value, bool) else -1
         if not 1 <= threshold <= 10**12:
-            raise LadderError(f"tier {code}: {kind} must be a whole number of at least 1")
+            raise LadderError(
+                _("tier {code}: {kind} must be a whole number of at least 1"), code=code, kind=kind
+            )
     within = 0
     if "within_days" in allowed:
         within = raw.get("within_days", 0)
@@ -419,15 +452,24 @@ def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
             or not isinstance(within, int)
             or not 1 <= within <= MAX_WINDOW_DAYS
         ):
-            raise LadderError(f"tier {code}: within_days must be from 1 to {MAX_WINDOW_DAYS}")
+            raise LadderError(
+                _("tier {code}: within_days must be from 1 to {most}"),
+                code=code,
+                most=MAX_WINDOW_DAYS,
+            )
     level = 0
     if kind == "invitees_reached_at_least":
         target = raw.get("tier")
         if target not in lower:
             # A tier reached through invitees of its own tier (or a higher one) is a cycle.
             raise LadderError(
-                f"tier {code}: invitees_reached_at_least names a lower tier "
-                f"({', '.join(lower) or 'none'}), not {target!r}"
+                _(
+                    "tier {code}: invitees_reached_at_least names a lower tier ({lower}), "
+                    "not {target}"
+                ),
+                code=code,
+                lower=", ".join(lower) or "none",
+                target=repr(target),
             )
         level = lower.index(target)
     return Condition(kind, threshold=threshold, within_days=within, level=level)

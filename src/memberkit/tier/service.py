@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import InvalidInput
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import start_of_local_day
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
@@ -548,7 +548,7 @@ def grant(
     if tier_code not in codes:
         raise UnknownTier(tier=tier_code, tiers=", ".join(codes))
     if until <= now:
-        raise InvalidGrant(problem="the grant must end after today")
+        raise InvalidGrant(problem=Text(_("the grant must end after today")))
     level = codes.index(tier_code)
     session.connection().execute(
         _INSERT_CHANGE,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.db import table
 from memberkit.errors import InvalidInput
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.ledger.models import Account, AccountCode, Asset
 from memberkit.member.models import Member, MemberStatus
 from memberkit.order.models import Order
@@ -47,19 +47,26 @@ class Proposal:
         levels = len(ladder.tiers) - 1
         if len(self.growth) != levels:
             raise InvalidThresholds(
-                problem=f"give {levels} growth thresholds, one per tier above "
-                f"{ladder.tiers[0].code}"
+                problem=Text(
+                    _("give {levels} growth thresholds, one per tier above {code}"),
+                    levels=levels,
+                    code=ladder.tiers[0].code,
+                )
             )
         if any(g < 0 for g in self.growth) or any(
             b <= a for a, b in zip(self.growth, self.growth[1:], strict=False)
         ):
-            raise InvalidThresholds(problem="growth thresholds must rise from tier to tier")
+            raise InvalidThresholds(
+                problem=Text(_("growth thresholds must rise from tier to tier"))
+            )
         if self.spend is not None and len(self.spend) != levels:
-            raise InvalidThresholds(problem=f"give {levels} spend thresholds (0 for none)")
+            raise InvalidThresholds(
+                problem=Text(_("give {levels} spend thresholds (0 for none)"), levels=levels)
+            )
         if self.spend is not None and any(s < 0 for s in self.spend):
-            raise InvalidThresholds(problem="spend thresholds must not be negative")
+            raise InvalidThresholds(problem=Text(_("spend thresholds must not be negative")))
         if not 1 <= self.spend_days <= 730:
-            raise InvalidThresholds(problem="spend_days must be from 1 to 730")
+            raise InvalidThresholds(problem=Text(_("spend_days must be from 1 to 730")))
 
 
 @dataclass(frozen=True)

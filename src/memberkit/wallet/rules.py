@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from memberkit.kit.i18n import TextError, _
 from memberkit.kit.money import MoneyFormatError, format_money, parse_money
 
 MAX_STEPS = 20
@@ -25,7 +26,7 @@ DEFAULT_WALLET_RULES: dict[str, Any] = {
 }
 
 
-class WalletRulesError(ValueError):
+class WalletRulesError(TextError):
     """A stored-value configuration that does not make sense."""
 
 
@@ -92,33 +93,47 @@ def returned_so_far(principal: int, bonus: int, share: Fraction) -> tuple[int, i
 def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
     """Validate a stored-value configuration; raise :class:`WalletRulesError`."""
     if not isinstance(config, Mapping) or set(config) - {"bonuses", "max_balance"}:
-        raise WalletRulesError('wallet rules are {"bonuses": [...], "max_balance": "5000.00"}')
+        raise WalletRulesError(_('wallet rules are {"bonuses": [...], "max_balance": "5000.00"}'))
     cap = _amount(config.get("max_balance"), "max_balance")
     if cap <= 0:
-        raise WalletRulesError("max_balance must be more than zero")
+        raise WalletRulesError(_("max_balance must be more than zero"))
     raw = config.get("bonuses", [])
     if not isinstance(raw, list) or len(raw) > MAX_STEPS:
-        raise WalletRulesError(f"bonuses is a list of at most {MAX_STEPS} steps")
+        raise WalletRulesError(_("bonuses is a list of at most {most} steps"), most=MAX_STEPS)
     steps: list[tuple[int, int]] = []
     for number, step in enumerate(raw, start=1):
         if not isinstance(step, Mapping) or set(step) != {"at_least", "bonus"}:
-            raise WalletRulesError(f'bonus step {number}: give "at_least" and "bonus"')
+            raise WalletRulesError(
+                _('bonus step {number}: give "at_least" and "bonus"'), number=number
+            )
         at_least = _amount(step["at_least"], f"bonus step {number}: at_least")
         bonus = _amount(step["bonus"], f"bonus step {number}: bonus")
         if at_least <= 0:
-            raise WalletRulesError(f"bonus step {number}: at_least must be more than zero")
+            raise WalletRulesError(
+                _("bonus step {number}: at_least must be more than zero"), number=number
+            )
         if bonus < 0:
-            raise WalletRulesError(f"bonus step {number}: the bonus cannot be negative")
+            raise WalletRulesError(
+                _("bonus step {number}: the bonus cannot be negative"), number=number
+            )
         if at_least + bonus > cap:
             raise WalletRulesError(
-                f"bonus step {number}: a recharge of {format_money(at_least)} with its bonus "
-                f"would pass max_balance ({format_money(cap)}), so the step could never apply"
+                _(
+                    "bonus step {number}: a recharge of {at_least} with its bonus would pass "
+                    "max_balance ({cap}), so the step could never apply"
+                ),
+                number=number,
+                at_least=format_money(at_least),
+                cap=format_money(cap),
             )
         if bonus > at_least:
-            raise WalletRulesError(f"bonus step {number}: the bonus exceeds the recharge")
+            raise WalletRulesError(
+                _("bonus step {number}: the bonus exceeds the recharge"), number=number
+            )
         if steps and (at_least <= steps[-1][0] or bonus < steps[-1][1]):
             raise WalletRulesError(
-                f"bonus step {number}: steps must rise, and a larger recharge never gets less"
+                _("bonus step {number}: steps must rise, and a larger recharge never gets less"),
+                number=number,
             )
         steps.append((at_least, bonus))
     return WalletRules(bonuses=tuple(steps), max_balance_minor=cap)
@@ -130,4 +145,4 @@ def _amount(value: Any, name: str) -> int:
             return parse_money(value)
     except MoneyFormatError:
         pass
-    raise WalletRulesError(f'{name} is an amount such as "500.00"')
+    raise WalletRulesError(_('{name} is an amount such as "500.00"'), name=name)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import display_money
 from memberkit.kit.time import utcnow
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
@@ -108,13 +108,17 @@ def recharge(
     same id is refused.
     """
     if amount_minor <= 0:
-        raise InvalidRecharge(problem="the amount must be more than zero")
+        raise InvalidRecharge(problem=Text(_("the amount must be more than zero")))
     if method not in RECHARGE_METHODS:
         raise InvalidRecharge(
-            problem=f"pay a recharge by {', '.join(sorted(RECHARGE_METHODS))}, not {method}"
+            problem=Text(
+                _("pay a recharge by {methods}, not {method}"),
+                methods=", ".join(sorted(RECHARGE_METHODS)),
+                method=method,
+            )
         )
     if occurred_at > utcnow() + FUTURE_TOLERANCE:
-        raise InvalidRecharge(problem="occurred_at is in the future")
+        raise InvalidRecharge(problem=Text(_("occurred_at is in the future")))
     member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
     member_service.require_active(member)
     store_id = (
