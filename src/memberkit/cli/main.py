@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,9 +20,12 @@ from rich.progress import (
 )
 
 from memberkit.config import settings
-from memberkit.db import get_database
+from memberkit.db import Database, get_database
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.time import start_of_local_day, utcnow
+
+if TYPE_CHECKING:
+    from memberkit.program.service import ProgramConfig
 
 app = typer.Typer(
     help="Memberkit: membership and loyalty platform (会员管理系统).", no_args_is_help=True
@@ -244,13 +247,11 @@ def review_tiers(
     ] = None,
 ) -> None:
     """Review members whose tier period has ended: keep, or move down; safe to repeat."""
-    from memberkit.program import service as program_service
     from memberkit.tier import service as tier_service
 
     moment = _as_of(as_of)
     database = get_database()
-    with database.session_scope() as session:
-        program = program_service.get(session)
+    program = _program(database)
     result = _job(
         _("Reviewing tiers"),
         lambda progress: tier_service.review(
@@ -279,12 +280,10 @@ def decay_growth(
 ) -> None:
     """Take the configured share of growth from members who earned none for a while."""
     from memberkit.growth import decay
-    from memberkit.program import service as program_service
 
     moment = _as_of(as_of)
     database = get_database()
-    with database.session_scope() as session:
-        program = program_service.get(session)
+    program = _program(database)
     if program.decay is None:
         say(_("The growth rules set no decay: nothing to do."))
         return
@@ -300,6 +299,14 @@ def decay_growth(
 
 
 T = TypeVar("T")
+
+
+def _program(database: Database) -> ProgramConfig:
+    """Return the program's configuration."""
+    from memberkit.program import service as program_service
+
+    with database.session_scope() as session:
+        return program_service.get(session)
 
 
 def _job(label: str, run: Callable[[Callable[[int, int], None]], T]) -> T:
