@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -169,6 +170,16 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What a ladder's conditions read: the facts an event must load for it."""
+
+    windows: frozenset[int]
+    recharge_windows: frozenset[int]
+    orders: bool
+    invitee_levels: frozenset[int] | None
+
+
+@dataclass(frozen=True)
 class Ladder:
     """A program's ordered tiers, with the period and the review mode."""
 
@@ -177,41 +188,42 @@ class Ladder:
     review_mode: str = "one_down"
     notice_days: int = 0  # a grace notice this many days before a review that would move down
 
-    def windows(self) -> set[int]:
-        """Return every window any condition reads."""
-        found: set[int] = set()
-        for tier in self.tiers:
-            for condition in (tier.qualify, tier.retain):
-                if condition is not None:
-                    found |= condition.windows()
-        return found
+    @cached_property
+    def _reads(self) -> Reads:
+        """What the ladder's conditions read, found once per ladder (it is immutable)."""
+        conditions = [
+            condition
+            for tier in self.tiers
+            for condition in (tier.qualify, tier.retain)
+            if condition is not None
+        ]
+        levels: set[int] | None = None
+        for condition in conditions:
+            sub = condition.invitee_levels()
+            if sub is not None:
+                levels = (levels or set()) | sub
+        return Reads(
+            windows=frozenset().union(*(c.windows() for c in conditions)),
+            recharge_windows=frozenset().union(*(c.recharge_windows() for c in conditions)),
+            orders=any(c.reads_orders() for c in conditions),
+            invitee_levels=frozenset(levels) if levels is not None else None,
+        )
 
-    def recharge_windows(self) -> set[int]:
+    def windows(self) -> frozenset[int]:
+        """Return every window any condition reads."""
+        return self._reads.windows
+
+    def recharge_windows(self) -> frozenset[int]:
         """Return every window of recharges any condition reads."""
-        found: set[int] = set()
-        for tier in self.tiers:
-            for condition in (tier.qualify, tier.retain):
-                if condition is not None:
-                    found |= condition.recharge_windows()
-        return found
+        return self._reads.recharge_windows
 
     def reads_orders(self) -> bool:
         """Tell whether any condition reads spend or order counts (so facts need a query)."""
-        return any(
-            condition is not None and condition.reads_orders()
-            for tier in self.tiers
-            for condition in (tier.qualify, tier.retain)
-        )
+        return self._reads.orders
 
-    def invitee_levels(self) -> set[int] | None:
+    def invitee_levels(self) -> frozenset[int] | None:
         """Return the invitee levels any condition reads (None: no condition reads invitees)."""
-        found: set[int] | None = None
-        for tier in self.tiers:
-            for condition in (tier.qualify, tier.retain):
-                sub = condition.invitee_levels() if condition is not None else None
-                if sub is not None:
-                    found = (found or set()) | sub
-        return found
+        return self._reads.invitee_levels
 
     def qualified(self, facts: Facts) -> int:
         """Return the highest level whose qualification the facts meet (0 at least)."""
