@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.program import service as program_service
 from memberkit.tier.endpoints import TierOut
 from memberkit.wallet import service
+from memberkit.wallet.models import RechargeMethod
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
 
 router = APIRouter(prefix="/api/v1", tags=["wallet"])
@@ -24,7 +25,7 @@ class RechargeIn(Input):
 
     external_id: str = Field(min_length=1, max_length=100)
     amount: Money = Field(examples=["500.00"])
-    method: Literal["cash", "card", "wechat", "alipay"]
+    method: RechargeMethod
     store_code: str | None = Field(default=None, max_length=32)
     occurred_at: ClientTime
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,6 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from memberkit.db import Base
 from memberkit.kit.time import utcnow
 from memberkit.kit.types import UTCDateTime
+
+
+class RechargeMethod(StrEnum):
+    """How money is paid into a wallet: never points, coupons or the wallet itself."""
+
+    cash = "cash"
+    card = "card"
+    wechat = "wechat"
+    alipay = "alipay"
 
 
 class WalletRecharge(Base):

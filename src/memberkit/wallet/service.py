@@ -25,12 +25,12 @@ from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
-from memberkit.wallet.models import WalletRecharge
+from memberkit.wallet.models import RechargeMethod, WalletRecharge
 
 #: How far ahead of the server's clock a recharge may be dated (till clocks drift).
 FUTURE_TOLERANCE = timedelta(minutes=10)
-#: Methods that pay money into a wallet (never points, coupons or the wallet itself).
-RECHARGE_METHODS = frozenset({"cash", "card", "wechat", "alipay"})
+#: Methods that pay money into a wallet.
+RECHARGE_METHODS = frozenset(RechargeMethod)
 
 
 class InvalidRecharge(InvalidInput):
