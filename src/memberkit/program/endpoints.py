@@ -25,6 +25,7 @@ class ProgramOut(BaseModel):
     points_per_currency_unit: int
     earning_rules: dict[str, Any]
     points_validity: dict[str, Any]
+    policies: dict[str, Any]
 
 
 class ProgramPatch(Input):
@@ -49,6 +50,13 @@ class ProgramPatch(Input):
         default=None, examples=[{"type": "end_of_year", "years": 1}]
     )
     points_per_currency_unit: StrictInt | None = Field(default=None, ge=1, le=10_000)
+    policies: dict[str, Any] | None = Field(
+        default=None,
+        description="Only the policies given change; the others keep their values.",
+        examples=[
+            {"backdate_days": 30, "cross_store_returns": False, "idempotency_retention_days": 30}
+        ],
+    )
 
 
 def _out(config: ProgramConfig) -> ProgramOut:
@@ -60,6 +68,7 @@ def _out(config: ProgramConfig) -> ProgramOut:
         points_per_currency_unit=config.points_per_currency_unit,
         earning_rules=config.raw_earning,
         points_validity=config.raw_validity,
+        policies=config.policies.config(),
     )
 
 
@@ -71,7 +80,7 @@ def get_program(context: ReadContext) -> ProgramOut:
 
 @router.patch("", response_model=ProgramOut)
 def change_program(body: ProgramPatch, context: AdminContext) -> ProgramOut:
-    """Change earning rules, points validity or the points-to-money rate (admin keys).
+    """Change earning rules, points validity, the points-to-money rate or policies (admin keys).
 
     Invalid settings are refused with 422 ``invalid_program_settings`` and change nothing.
     Setting the same values again changes nothing, so a repeat is harmless.
@@ -83,5 +92,6 @@ def change_program(body: ProgramPatch, context: AdminContext) -> ProgramOut:
             earning_rules=body.earning_rules,
             points_validity=body.points_validity,
             points_per_currency_unit=body.points_per_currency_unit,
+            policies=body.policies,
         )
     return _out(config)

@@ -33,5 +33,7 @@ class Program(Base):
     growth_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Stored-value bonuses and cap (see memberkit.wallet.rules); None: the default.
     wallet_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Time bounds, cross-store returns, retention (see memberkit.program.policies); None: default.
+    policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

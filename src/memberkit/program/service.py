@@ -25,6 +25,7 @@ from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityError, ValidityPolicy
 from memberkit.order.rules import EarningRules, RulesError
 from memberkit.program.models import Program
+from memberkit.program.policies import Policies, PoliciesError, parse_policies
 from memberkit.tier.rules import DEFAULT_LADDER, Ladder, LadderError, parse_ladder
 from memberkit.wallet.rules import (
     DEFAULT_WALLET_RULES,
@@ -65,6 +66,7 @@ class ProgramConfig:
     spend_cap: SpendCap | None
     wallet: WalletRules
     raw_wallet: dict[str, Any]
+    policies: Policies
 
 
 _cache: dict[str, ProgramConfig] = {}
@@ -90,6 +92,7 @@ def _config(program: Program) -> ProgramConfig:
         spend_cap=parse_spend_cap(program.growth_rules or DEFAULT_GROWTH_RULES),
         wallet=parse_wallet_rules(program.wallet_rules or DEFAULT_WALLET_RULES),
         raw_wallet=dict(program.wallet_rules or DEFAULT_WALLET_RULES),
+        policies=parse_policies(program.policies),
     )
 
 
@@ -151,6 +154,7 @@ def configure(
     tier_ladder: dict[str, Any] | None = None,
     growth_rules: dict[str, Any] | None = None,
     wallet_rules: dict[str, Any] | None = None,
+    policies: dict[str, Any] | None = None,
 ) -> ProgramConfig:
     """Validate and store new settings of a program; refuses bad settings, changing nothing."""
     values: dict[str, Any] = {}
@@ -169,7 +173,16 @@ def configure(
             values["growth_rules"] = growth_rules
         if wallet_rules is not None:
             values["wallet_rules"] = parse_wallet_rules(wallet_rules).config()
-    except (RulesError, ValidityError, LadderError, GrowthRulesError, WalletRulesError) as exc:
+        if policies is not None:
+            values["policies"] = parse_policies({**program.policies.config(), **policies}).config()
+    except (
+        RulesError,
+        ValidityError,
+        LadderError,
+        GrowthRulesError,
+        WalletRulesError,
+        PoliciesError,
+    ) as exc:
         raise InvalidProgramSettings(problem=exc.text) from exc
     except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
         # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.
