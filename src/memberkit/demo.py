@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import Database
+from memberkit.kit.time import Timing
 from memberkit.ledger import expiry
 from memberkit.ledger.service import InsufficientPoints
 from memberkit.member import service as member_service
@@ -143,6 +144,7 @@ def load(
                         method=rng.choice(("wechat", "alipay", "cash")),
                         store_code=rng.choice(store_codes),
                         occurred_at=when + timedelta(minutes=5),
+                        timing=Timing.replay(when + timedelta(minutes=5)),
                     )
                     wallets[len(member_nos) - 1] = amount + program.wallet.bonus_for(amount)
                 # Long-tailed activity: a few members buy very often, most rarely.
@@ -278,7 +280,9 @@ def _order(
     if points:
         try:
             with session.begin_nested():
-                result = order_service.post_order(session, program=program, order=order)
+                result = order_service.post_order(
+                    session, program=program, order=order, timing=Timing.replay(moment)
+                )
             counts["points"] += 1
             return result
         except InsufficientPoints:  # expired since the balance was seen: pay in full instead
@@ -291,7 +295,9 @@ def _order(
                 lines,
                 [order_service.PaymentIn(method, total)],
             )
-    return order_service.post_order(session, program=program, order=order)
+    return order_service.post_order(
+        session, program=program, order=order, timing=Timing.replay(moment)
+    )
 
 
 def _refund(
@@ -309,4 +315,4 @@ def _refund(
         occurred_at=when,
         lines={} if full else {1: 1},
     )
-    order_service.post_refund(session, program=program, refund=refund)
+    order_service.post_refund(session, program=program, refund=refund, timing=Timing.replay(when))

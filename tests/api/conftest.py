@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 
 from memberkit.app import create_app
@@ -38,6 +40,18 @@ class Api:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(path, params=params, headers=self.headers)
+
+
+#: The moment API tests run at (the clock ticks on from it): the contract's example order is
+#: dated a day earlier, well within the live bound on back-dating.
+API_NOW = datetime.fromisoformat("2026-11-23T12:00:00+08:00")
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Put the process's clock at :data:`API_NOW`; ``clock.move_to(when)`` travels."""
+    with time_machine.travel(API_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

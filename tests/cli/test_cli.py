@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from memberkit.cli.main import app
 from memberkit.db import Database
-from memberkit.kit.time import utcnow
+from memberkit.kit.time import Timing, utcnow
 from memberkit.ledger.models import PointsLot
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
@@ -84,6 +84,7 @@ def test_expire_points_as_of_a_date_and_ledger_check(database: Database) -> None
                 lines=[order_service.LineIn("A1", "拿铁", "coffee", 1, 5000, 5000)],
                 payments=[order_service.PaymentIn("cash", 5000)],
             ),
+            timing=Timing.replay(datetime(2026, 1, 10, 2, 0, tzinfo=UTC)),  # history
         )
     # Earned 2026-01-10 local; valid 30 days, through 2026-02-09: not yet expired on the 9th.
     early = runner.invoke(app, ["jobs", "expire-points", "--as-of", "2026-02-09"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -31,8 +31,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from memberkit.config import settings as config
 from memberkit.db import Database
-from memberkit.kit.time import utcnow
+from memberkit.kit.time import as_utc, utcnow
 from memberkit.ledger import expiry
 from memberkit.ledger import service as ledger_service
 from memberkit.ledger.check import check
@@ -82,13 +83,22 @@ def half_up(value: Fraction) -> int:
 
 
 @dataclass
+class LotModel:
+    """One lot: when it expires (None: never), what is left, what expiry took from it."""
+
+    number: int
+    expires_at: datetime | None
+    remaining: int
+    expired: int = 0
+
+
+@dataclass
 class MemberModel:
-    """What one member should hold: points split by lot kind, debt and growth."""
+    """What one member should hold: points lot by lot, debt, growth and stored value."""
 
     member_id: int
     member_no: str
-    expiring: int = 0
-    lasting: int = 0
+    lots: list[LotModel] = field(default_factory=list)
     debt: int = 0
     growth: int = 0
     principal: int = 0
@@ -96,31 +106,69 @@ class MemberModel:
 
     @property
     def balance(self) -> int:
-        return self.expiring + self.lasting - self.debt
+        return sum(lot.remaining for lot in self.lots) - self.debt
 
-    def credit(self, points: int, *, expiring: bool = True) -> None:
-        """A credit pays off debt first; the rest goes into a new lot."""
-        settled = min(self.debt, points)
+    def held(self) -> list[tuple[datetime | None, int]]:
+        """The open lots as (expiry, remaining), in a canonical order."""
+        return sorted(
+            ((lot.expires_at, lot.remaining) for lot in self.lots if lot.remaining),
+            key=lambda item: (item[0] is None, item[0] or FAR_FUTURE, item[1]),
+        )
+
+    def credit(
+        self, points: int, *, expires_at: datetime | None, settle: bool = True
+    ) -> LotModel | None:
+        """A credit pays off debt first (unless ``settle`` is off); the rest is a new lot."""
+        if points <= 0:
+            return None
+        settled = min(self.debt, points) if settle else 0
         self.debt -= settled
-        if expiring:
-            self.expiring += points - settled
-        else:
-            self.lasting += points - settled
+        if points == settled:
+            return None
+        lot = LotModel(len(self.lots), expires_at, points - settled)
+        self.lots.append(lot)
+        return lot
 
-    def spend(self, points: int) -> None:
-        """A spend takes expiring lots first, never-expiring last, and never makes debt."""
-        if points:
-            assert points <= self.balance, "the model only spends what is there"
-            self.clawback(points)
-            assert self.debt == 0
+    def take(self, points: int, *, first: LotModel | None = None) -> list[tuple[LotModel, int]]:
+        """Take points from lots (``first``, then earliest expiry); the rest becomes debt."""
+        order = sorted(
+            (lot for lot in self.lots if lot.remaining),
+            key=lambda lot: (
+                lot is not first,
+                lot.expires_at is None,
+                lot.expires_at or FAR_FUTURE,
+                lot.number,
+            ),
+        )
+        takes = []
+        for lot in order:
+            if not points:
+                break
+            took = min(lot.remaining, points)
+            lot.remaining -= took
+            points -= took
+            takes.append((lot, took))
+        self.debt += points
+        return takes
 
-    def clawback(self, points: int) -> None:
-        """A claw-back takes lots like a spend; what they cannot cover becomes debt."""
-        from_expiring = min(self.expiring, points)
-        self.expiring -= from_expiring
-        from_lasting = min(self.lasting, points - from_expiring)
-        self.lasting -= from_lasting
-        self.debt += points - from_expiring - from_lasting
+    def spend(self, points: int) -> list[tuple[LotModel, int]]:
+        """A spend never makes debt: the model only spends what is there."""
+        if not points:
+            return []
+        assert points <= self.balance, "the model only spends what is there"
+        takes = self.take(points)
+        assert self.debt == 0 or not points
+        return takes
+
+    def expire(self, as_of: datetime) -> int:
+        """Expiry empties every lot whose expiry has passed."""
+        gone = 0
+        for lot in self.lots:
+            if lot.expires_at is not None and lot.expires_at <= as_of and lot.remaining:
+                gone += lot.remaining
+                lot.expired += lot.remaining
+                lot.remaining = 0
+        return gone
 
 
 @dataclass
@@ -143,6 +191,9 @@ class OrderModel:
     bonus_paid: int = 0
     principal_returned: int = 0
     bonus_returned: int = 0
+    lot: LotModel | None = None
+    spent: list[tuple[LotModel, int]] = field(default_factory=list)
+    already_expired: int = 0
 
     @property
     def left(self) -> int:
@@ -164,11 +215,14 @@ class OrderModel:
             return self.left
         return self.left * units // self.units_left
 
-    def refund(self, amount: int, quantity: int) -> tuple[int, int, int]:
-        """Apply a refund; returns (points reversed, growth reversed, points returned).
+    def refund(self, amount: int, quantity: int, *, now: datetime) -> tuple[int, int, int, int]:
+        """Apply a refund; returns (points taken, growth reversed, points returned, expired).
 
         Cumulative shares rounded half up: pieces add up to exactly what one refund would take.
-        The claw-back comes before the points that paid for the refunded part are returned.
+        The claw-back takes from the order's own lot first; what expired from that lot is not
+        taken again; the rest (what was spent) comes from other lots or becomes debt. Then the
+        points that paid for the refunded part go back with the expiry of the lots they were
+        spent from, the lot spent last first.
         """
         self.refunded_minor += amount
         self.refunded_quantity += quantity
@@ -186,12 +240,25 @@ class OrderModel:
         self.points_returned += returned
         self.principal_returned += principal
         self.bonus_returned += bonus
-        self.member.clawback(reversed_)
+        own_left = self.lot.remaining if self.lot else 0
+        from_own = min(reversed_, own_left)
+        expired_before = self.lot.expired - self.already_expired if self.lot else 0
+        already = min(reversed_ - from_own, expired_before)
+        self.already_expired += already
+        self.member.take(reversed_ - already, first=self.lot)
         self.member.growth -= growth
-        self.member.credit(returned)
+        skip, left = self.points_returned - returned, returned
+        for lot, took in reversed(self.spent):
+            passed = min(skip, took)
+            skip -= passed
+            part = min(took - passed, left)
+            left -= part
+            lapsed = lot.expires_at is not None and lot.expires_at <= now
+            self.member.credit(part, expires_at=lot.expires_at, settle=not lapsed)
+        self.member.expire(now)
         self.member.principal += principal
         self.member.bonus += bonus
-        return reversed_, growth, returned
+        return reversed_ - already, growth, returned, already
 
     def counters(self) -> tuple[int, ...]:
         return (
@@ -290,6 +357,10 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
 
         # -- helpers ---------------------------------------------------------------------
 
+        def expiry(self, earned_at: datetime) -> datetime | None:
+            """When points earned at ``earned_at`` expire under the program's policy."""
+            return self.program.validity.expires_at(earned_at, config.tz)
+
         def key(self, kind: str) -> str:
             return f"{kind}-{next(self.serial)}"
 
@@ -364,7 +435,10 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             if paid_points and paid_points > member.balance:
                 for _ in range(1 + replays):
                     error = self.refused(InsufficientPoints, call)
-                    assert error.params == {"needed": paid_points, "balance": member.balance}
+                    assert error.params == {
+                        "needed": paid_points,
+                        "balance": max(0, member.balance),
+                    }
                 return
             held = member.principal + member.bonus
             if from_wallet > held:
@@ -375,8 +449,8 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             result = self.send(call)
             # 1 point and 1 growth per whole yuan paid in money; the wallet's bonus is not money
             earned = (cash + from_wallet - from_bonus) // 100
-            member.spend(paid_points)
-            member.credit(earned)
+            spent = member.spend(paid_points)
+            lot = member.credit(earned, expires_at=self.expiry(order.occurred_at))
             member.growth += earned
             member.principal -= from_wallet - from_bonus
             member.bonus -= from_bonus
@@ -391,6 +465,8 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                     earned,
                     principal_paid=from_wallet - from_bonus,
                     bonus_paid=from_bonus,
+                    lot=lot,
+                    spent=spent,
                 )
             )
             assert (result.wallet_principal_paid, result.wallet_bonus_paid) == (
@@ -430,7 +506,9 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 return order_service.post_refund(session, program=self.program, refund=refund)
 
             result = self.send(call)
-            reversed_, growth, returned = order.refund(expect_amount, expect_quantity)
+            reversed_, growth, returned, already = order.refund(
+                expect_amount, expect_quantity, now=utcnow()
+            )
             member = order.member
             assert (
                 result.amount_minor,
@@ -440,6 +518,7 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 result.points_balance,
                 result.growth_balance,
                 result.points_debt,
+                result.points_already_expired,
             ) == (
                 expect_amount,
                 reversed_,
@@ -448,6 +527,7 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 member.balance,
                 member.growth,
                 member.debt,
+                already,
             )
             for _ in range(replays):
                 # The same refund again: refused by the refunds' unique external id when the
@@ -568,11 +648,11 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             if points < 0 and -points > member.balance:
                 for _ in range(1 + replays):
                     error = self.refused(InsufficientPoints, call)
-                    assert error.params == {"needed": -points, "balance": member.balance}
+                    assert error.params == {"needed": -points, "balance": max(0, member.balance)}
                 return
             posting = self.send(call)
             if points > 0:
-                member.credit(points, expiring=not lasting)
+                member.credit(points, expires_at=None if lasting else LATE_EXPIRY)
             else:
                 member.spend(-points)
             assert posting.balances == {"points": member.balance}
@@ -619,11 +699,12 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
 
         @rule(replays=st.integers(1, 3))
         def expire(self, replays: int) -> None:
-            due = [m for m in self.members if m.expiring]
+            gone = {m.member_no: m.expire(FAR_FUTURE) for m in self.members}
             run = expiry.run(database, as_of=FAR_FUTURE)
-            assert (run.members, run.points) == (len(due), sum(m.expiring for m in due))
-            for member in due:
-                member.expiring = 0
+            assert (run.members, run.points) == (
+                sum(1 for points in gone.values() if points),
+                sum(gone.values()),
+            )
             for _ in range(replays):
                 with database.session_scope() as session:
                     before = snapshot(session)
@@ -655,18 +736,15 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                         )
                     )
                 }
-                lots = {
-                    (member_id, lasting): held
-                    for member_id, lasting, held in session.execute(
-                        select(
-                            PointsLot.member_id,
-                            PointsLot.expires_at.is_(None),
-                            func.sum(PointsLot.remaining),
-                        )
-                        .where(PointsLot.member_id.in_(ids))
-                        .group_by(PointsLot.member_id, PointsLot.expires_at.is_(None))
+                lots: dict[int, list[tuple[datetime | None, int]]] = {}
+                for member_id, expires_at, remaining in session.execute(
+                    select(PointsLot.member_id, PointsLot.expires_at, PointsLot.remaining).where(
+                        PointsLot.member_id.in_(ids), PointsLot.remaining > 0
                     )
-                }
+                ):
+                    lots.setdefault(member_id, []).append(
+                        (as_utc(expires_at) if expires_at else None, remaining)
+                    )
                 counters = {
                     external_id: tuple(counts)
                     for external_id, *counts in session.execute(
@@ -687,8 +765,13 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
                 assert balances[m.member_id, "growth"] == m.growth
                 assert balances[m.member_id, "wallet_principal"] == m.principal
                 assert balances[m.member_id, "wallet_bonus"] == m.bonus
-                assert lots.get((m.member_id, False), 0) == m.expiring
-                assert lots.get((m.member_id, True), 0) == m.lasting
+                assert (
+                    sorted(
+                        lots.get(m.member_id, []),
+                        key=lambda item: (item[0] is None, item[0] or FAR_FUTURE, item[1]),
+                    )
+                    == m.held()
+                )
             assert counters == {o.external_id: o.counters() for o in self.orders}
 
     return LedgerMachine

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from memberkit.db import Database
+from memberkit.kit.time import Timing
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import service as order_service
@@ -40,6 +41,7 @@ def buy(
                 lines=[order_service.LineIn("A1", "x", "apparel", 1, amount_minor, amount_minor)],
                 payments=[order_service.PaymentIn("card", amount_minor)],
             ),
+            timing=Timing.replay(at),  # history, posted as if at its own time
         )
 
 

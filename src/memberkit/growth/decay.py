@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
+from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -41,11 +42,12 @@ class DecayRun:
     growth: int
 
 
-def _last_refreshed(program_id: int) -> Select[int | None, int, datetime]:
+def _last_refreshed(program_id: int, now: datetime) -> Select[int | None, int, datetime]:
     """Per member with growth: the balance and when growth was last credited or decayed.
 
     Every credit counts, also one dated after the run's ``as_of``: a run for a past date never
-    decays growth a member has earned since.
+    decays growth a member has earned since. A credit dated in the future (beyond the clock
+    tolerance at ``now``) does not: no one is made immune to decay by a date in 2999.
     """
     return (
         select(
@@ -61,6 +63,7 @@ def _last_refreshed(program_id: int) -> Select[int | None, int, datetime]:
             Account.code == AccountCode.member,
             Account.balance > 0,
             or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
+            LedgerTransaction.occurred_at <= now + FUTURE_TOLERANCE,
         )
         .group_by(Account.member_id, Account.balance)
     )
@@ -75,7 +78,7 @@ def decay_member(
     the growth was last refreshed, so a rerun (for any date) takes nothing twice.
     """
     row = session.execute(
-        _last_refreshed(program.id).where(Account.member_id == member_id)
+        _last_refreshed(program.id, utcnow()).where(Account.member_id == member_id)
     ).one_or_none()
     if row is None or decay.due(row.refreshed_at) > as_of:
         return 0
@@ -123,7 +126,7 @@ def run(
     cutoff = as_of - timedelta(days=decay.after_days)
     with database.session_scope() as session:
         ensure_system_accounts(session, program_id=program.id)
-        query = _last_refreshed(program.id)
+        query = _last_refreshed(program.id, utcnow())
         due = [
             row.member_id
             for row in session.execute(

@@ -12,6 +12,7 @@ from memberkit.config import settings
 from memberkit.errors import InvalidInput
 from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import _
+from memberkit.kit.time import FUTURE_TOLERANCE, Timing
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -21,7 +22,7 @@ from memberkit.ledger.models import (
     TransactionKind,
 )
 from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import Posting
+from memberkit.ledger.service import Posting, expire_due
 from memberkit.member import service as member_service
 from memberkit.program.service import ProgramConfig
 from memberkit.tier import service as tier_service
@@ -54,11 +55,14 @@ def awarded_in_period(
     kind: str | None,
     start: datetime,
     end: datetime,
+    now: datetime,
     transaction_kind: str = TransactionKind.behaviour,
 ) -> int:
     """Return the growth a behaviour (``kind``) has earned the member within [start, end).
 
-    With ``transaction_kind`` earn and no ``kind``: the growth spending has earned.
+    With ``transaction_kind`` earn and no ``kind``: the growth spending has earned. Credits
+    dated after ``now`` plus the clock tolerance are not counted: a cap is never used up by
+    something dated in the future.
     """
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
@@ -72,7 +76,7 @@ def awarded_in_period(
             LedgerTransaction.kind == transaction_kind,
             LedgerTransaction.reason == kind if kind is not None else true(),
             LedgerTransaction.occurred_at >= start,
-            LedgerTransaction.occurred_at < end,
+            LedgerTransaction.occurred_at < min(end, now + FUTURE_TOLERANCE),
             LedgerEntry.asset == Asset.growth,
         )
     )
@@ -80,7 +84,13 @@ def awarded_in_period(
 
 
 def cap_spend_growth(
-    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, earned: int
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    at: datetime,
+    earned: int,
+    now: datetime,
 ) -> int:
     """Return the part of an order's spend growth the program's spend cap lets through.
 
@@ -96,13 +106,14 @@ def cap_spend_growth(
         kind=None,
         start=start,
         end=end,
+        now=now,
         transaction_kind=TransactionKind.earn,
     )
     return cap.award(earned, already)
 
 
 def award_for_order(
-    session: Session, *, program: ProgramConfig, member_id: int, at: datetime
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
 ) -> int:
     """Return the growth an order earns for being an order, within its cap (0 when unset).
 
@@ -113,7 +124,7 @@ def award_for_order(
         return 0
     start, end = behaviour.period(at, settings.tz)
     return behaviour.award(
-        awarded_in_period(session, member_id=member_id, kind=ORDER, start=start, end=end)
+        awarded_in_period(session, member_id=member_id, kind=ORDER, start=start, end=end, now=now)
     )
 
 
@@ -152,21 +163,28 @@ def record(
     kind: str,
     occurred_at: datetime,
     external_id: str,
+    timing: Timing | None = None,
 ) -> EventResult:
     """Award the growth of one behaviour event, within its cap, and upgrade if it qualifies.
 
-    The caller makes the event idempotent by ``external_id`` (the ledger key also carries it).
-    Orders are not events: their growth comes with ``POST /orders``.
+    Dated in the future (beyond the clock tolerance) or, live, further back than the program
+    allows, it is refused. The caller makes the event idempotent by ``external_id`` (the
+    ledger key also carries it). Orders are not events: their growth comes with ``POST /orders``.
     """
+    timing = timing or Timing.live()
+    timing.check(occurred_at, backdate_days=program.policies.backdate_days)
     behaviour = program.behaviours.get(kind) if kind != ORDER else None
     if behaviour is None:
         known = sorted(k for k in program.behaviours if k != ORDER)
         raise UnknownBehaviour(kind=kind, known=", ".join(known))
     member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
     member_service.require_active(member)
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     start, end = behaviour.period(occurred_at, settings.tz)
     award = behaviour.award(
-        awarded_in_period(session, member_id=member.id, kind=kind, start=start, end=end)
+        awarded_in_period(
+            session, member_id=member.id, kind=kind, start=start, end=end, now=timing.now
+        )
     )
     if award:
         post_award(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from memberkit.config import settings
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _
+
+#: How far ahead of the server's clock a till's clock may run.
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -44,7 +50,62 @@ def iso(value: datetime | None) -> str | None:
     return local(value).isoformat() if value is not None else None
 
 
+class DatedInFuture(InvalidInput):
+    """A request dated later than now (plus the clock tolerance)."""
+
+    code = "occurred_at_in_future"
+    message = _("occurred_at {occurred_at} is in the future: at most {minutes} minutes ahead.")
+
+
+class DatedTooFarBack(InvalidInput):
+    """A live request dated further back than the program allows."""
+
+    code = "occurred_at_too_old"
+    message = _(
+        "occurred_at {occurred_at} is more than {days} days ago: live requests may be dated "
+        "back at most {days} days; older history comes in through an import."
+    )
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a request is handled, and whether the live bound on dating it back applies.
+
+    ``now`` is the moment of processing: what has expired by then is gone before anything is
+    debited. ``history`` lifts the bound on back-dating: only the merchant's own history (the
+    demo, an import) sets it, posting each event as if processed at its own time; the live API
+    never does.
+    """
+
+    now: datetime
+    history: bool = False
+
+    @classmethod
+    def live(cls) -> Timing:
+        """Return the timing of a live request: now, bound by the program's back-dating limit."""
+        return cls(utcnow())
+
+    @classmethod
+    def replay(cls, at: datetime) -> Timing:
+        """Return the timing of history posted as if it were processed at ``at``."""
+        return cls(as_utc(at), history=True)
+
+    def check(self, occurred_at: datetime, *, backdate_days: int) -> None:
+        """Refuse a request dated in the future, or (live) dated back beyond ``backdate_days``."""
+        if occurred_at > self.now + FUTURE_TOLERANCE:
+            raise DatedInFuture(
+                occurred_at=iso(occurred_at),
+                minutes=int(FUTURE_TOLERANCE.total_seconds() // 60),
+            )
+        if not self.history and occurred_at < self.now - timedelta(days=backdate_days):
+            raise DatedTooFarBack(occurred_at=iso(occurred_at), days=backdate_days)
+
+
 __all__ = [
+    "FUTURE_TOLERANCE",
+    "DatedInFuture",
+    "DatedTooFarBack",
+    "Timing",
     "as_utc",
     "iso",
     "local",

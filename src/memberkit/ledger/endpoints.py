@@ -98,10 +98,12 @@ def get_points(
     """
     with context.transaction() as session:
         member = member_service.find(session, program_id=context.program.id, member_no=member_no)
+        now = utcnow()
         view = queries.points(
             session,
             member_id=member.id,
-            horizon=utcnow() + timedelta(days=expiring_within_days),
+            now=now,
+            horizon=now + timedelta(days=expiring_within_days),
         )
     return PointsOut(
         member_no=member.member_no,
@@ -229,10 +231,12 @@ def list_expiring(
 ) -> ExpiringList:
     """List members whose points expire within ``within_days`` (e.g. for reminders)."""
     with context.transaction() as session:
+        now = utcnow()
         members, points, rows = queries.expiring(
             session,
             program_id=context.program.id,
-            horizon=utcnow() + timedelta(days=within_days),
+            now=now,
+            horizon=now + timedelta(days=within_days),
             offset=(page - 1) * page_size,
             limit=page_size,
         )

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import Database
-from memberkit.ledger import repository
-from memberkit.ledger.models import PointsLot, TransactionKind
-from memberkit.ledger.service import Posting
+from memberkit.ledger.models import PointsLot
+from memberkit.ledger.service import expire_due
 from memberkit.member.models import Member
 
 
@@ -26,28 +25,8 @@ class ExpiryRun:
 
 
 def expire_member(session: Session, *, program_id: int, member_id: int, as_of: datetime) -> int:
-    """Expire the member's lots due by ``as_of``; the caller holds the member's lock.
-
-    Each lot is its own transaction keyed ``expire:<lot id>``, so a repeated run expires nothing
-    twice. Returns the points expired.
-    """
-    expired = 0
-    for lot_id, _program_id, _member_id, remaining in repository.due_lots(
-        session, as_of=as_of, member_id=member_id
-    ):
-        posting = Posting.open(
-            session,
-            program_id=program_id,
-            member_id=member_id,
-            kind=TransactionKind.expire,
-            key=f"expire:{lot_id}",
-            occurred_at=as_of,
-            reason="points expired",
-        )
-        posting.expire_lot(lot_id, remaining)
-        posting.finish()
-        expired += remaining
-    return expired
+    """Expire the member's lots due by ``as_of`` (see :func:`service.expire_due`)."""
+    return expire_due(session, program_id=program_id, member_id=member_id, as_of=as_of)
 
 
 def run(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,41 @@ def settle_debt(balance_before: int, credit: int) -> tuple[int, int]:
     debt = max(0, -balance_before)
     settled = min(debt, credit)
     return settled, credit - settled
+
+
+def claw_back(share: int, *, lot_remaining: int, lot_expired: int) -> tuple[int, int]:
+    """Split a refund's share of an order's earned points into (to take, already expired).
+
+    The share comes from the order's own lot first (``lot_remaining`` still in it). Beyond
+    that, up to ``lot_expired`` points (expired from the lot and not yet counted by an earlier
+    refund) were already lost to the member and are not taken a second time; only the rest —
+    what the member spent — is taken from other lots or becomes a debt.
+    """
+    if min(share, lot_remaining, lot_expired) < 0:
+        raise ValueError("points must not be negative")
+    from_lot = min(share, lot_remaining)
+    already_expired = min(share - from_lot, lot_expired)
+    return share - already_expired, already_expired
+
+
+def give_back(spent: list[tuple[K, int]], *, returned: int, points: int) -> list[tuple[K, int]]:
+    """Return which sources ``points`` returned points go back to, given ``returned`` earlier.
+
+    ``spent`` lists what a payment took, in the order it took it. Returns undo the spend from
+    its end (the lot spent last comes back first), so what stays spent is what a smaller
+    payment would have taken; refunding in pieces gives back what refunding at once would.
+    """
+    if returned < 0 or points < 0 or returned + points > sum(p for _key, p in spent):
+        raise ValueError("cannot return more than was spent")
+    back: list[tuple[K, int]] = []
+    skip, left = returned, points
+    for key, took in reversed(spent):
+        if left == 0:
+            break
+        passed = min(skip, took)
+        skip -= passed
+        part = min(took - passed, left)
+        if part:
+            back.append((key, part))
+            left -= part
+    return back

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.kit.time import as_utc
 from memberkit.ledger.models import PointsLot
-from memberkit.ledger.repository import member_balances
+from memberkit.ledger.repository import live_points
 from memberkit.member.models import Member
 
 
@@ -33,12 +33,20 @@ class PointsView:
     lots: list[LotView]
 
 
-def points(session: Session, *, member_id: int, horizon: datetime) -> PointsView:
-    """Return the balance and open lots; ``expiring_within`` sums lots expiring before horizon."""
-    balance = member_balances(session, member_id=member_id).get("points", 0)
+def points(session: Session, *, member_id: int, now: datetime, horizon: datetime) -> PointsView:
+    """Return the balance and open lots; ``expiring_within`` sums lots expiring before horizon.
+
+    Lots already past their expiry at ``now`` count nowhere, whether or not the expiry job
+    has reached them yet.
+    """
+    balance = live_points(session, member_id=member_id, as_of=now)
     rows = session.execute(
         select(PointsLot.remaining, PointsLot.earned_at, PointsLot.expires_at)
-        .where(PointsLot.member_id == member_id, PointsLot.remaining > 0)
+        .where(
+            PointsLot.member_id == member_id,
+            PointsLot.remaining > 0,
+            or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
+        )
         .order_by(PointsLot.expires_at.is_(None), PointsLot.expires_at, PointsLot.id)
     )
     lots = [LotView(r.remaining, r.earned_at, r.expires_at) for r in rows]
@@ -58,9 +66,18 @@ class ExpiringRow:
 
 
 def expiring(
-    session: Session, *, program_id: int, horizon: datetime, offset: int, limit: int
+    session: Session,
+    *,
+    program_id: int,
+    now: datetime,
+    horizon: datetime,
+    offset: int,
+    limit: int,
 ) -> tuple[int, int, list[ExpiringRow]]:
-    """Return (members, points, page) of points expiring by ``horizon``, soonest first."""
+    """Return (members, points, page) of points expiring after ``now`` by ``horizon``.
+
+    Soonest first; lots already past expiry (not yet reached by the job) are not listed.
+    """
     due = (
         select(
             PointsLot.member_id,
@@ -70,6 +87,7 @@ def expiring(
         .where(
             PointsLot.program_id == program_id,
             PointsLot.remaining > 0,
+            PointsLot.expires_at > now,
             PointsLot.expires_at <= horizon,
         )
         .group_by(PointsLot.member_id)

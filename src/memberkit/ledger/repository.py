@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
+from memberkit.kit.time import as_utc
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -17,6 +18,7 @@ from memberkit.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
     PointsLot,
+    TransactionKind,
 )
 from memberkit.ledger.posting import OpenLot
 
@@ -175,16 +177,90 @@ def take_from_lots(session: Session, takes: list[tuple[int, int]]) -> None:
             raise RuntimeError(f"lot {lot_id} changed under a held member lock")
 
 
+_lots = table(PointsLot)
+_DUE_LOTS = (
+    select(_lots.c.id, _lots.c.remaining, _lots.c.expires_at)
+    .where(
+        _lots.c.member_id == bindparam("member_id"),
+        _lots.c.expires_at <= bindparam("as_of"),
+        _lots.c.remaining > 0,
+    )
+    .order_by(_lots.c.expires_at, _lots.c.id)
+)
+
+
 def due_lots(
-    session: Session, *, as_of: datetime, member_id: int | None = None, limit: int = 1000
-) -> list[tuple[int, int, int, int]]:
-    """Return (lot id, program id, member id, remaining) of lots expired by ``as_of``."""
-    query = select(
-        PointsLot.id, PointsLot.program_id, PointsLot.member_id, PointsLot.remaining
-    ).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
-    if member_id is not None:
-        query = query.where(PointsLot.member_id == member_id)
-    return [tuple(row) for row in session.execute(query.order_by(PointsLot.id).limit(limit))]  # type: ignore[misc]
+    session: Session, *, as_of: datetime, member_id: int
+) -> list[tuple[int, int, datetime]]:
+    """Return (lot id, remaining, expiry) of the member's lots past their expiry at ``as_of``."""
+    rows = session.connection().execute(_DUE_LOTS, {"member_id": member_id, "as_of": as_of})
+    return [(row[0], row[1], as_utc(row[2])) for row in rows]
+
+
+def lot_expired_points(session: Session, *, lot_id: int) -> int:
+    """Return the points of a lot that expiry has taken (its expire entries, made positive)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            LedgerEntry.lot_id == lot_id,
+            LedgerTransaction.kind == TransactionKind.expire,
+            LedgerEntry.amount < 0,
+        )
+    )
+    return -int(total or 0)
+
+
+def live_points(session: Session, *, member_id: int, as_of: datetime) -> int:
+    """Return the member's points balance without lots already past expiry at ``as_of``.
+
+    The cached balance still holds lots the expiry job has not reached; a read must not show
+    them as spendable.
+    """
+    balance = session.scalar(
+        select(Account.balance).where(
+            Account.member_id == member_id,
+            Account.asset == Asset.points,
+            Account.code == AccountCode.member,
+        )
+    )
+    due = session.scalar(
+        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+            PointsLot.member_id == member_id,
+            PointsLot.expires_at <= as_of,
+            PointsLot.remaining > 0,
+        )
+    )
+    return int(balance or 0) - int(due or 0)
+
+
+@dataclass(frozen=True)
+class SpentFrom:
+    """Points a payment took from one lot, and that lot's dates."""
+
+    lot_id: int
+    points: int
+    earned_at: datetime
+    expires_at: datetime | None
+
+
+def spent_from(session: Session, *, transaction_id: int) -> list[SpentFrom]:
+    """Return the lots a spend transaction took points from, in the order it took them."""
+    rows = session.execute(
+        select(PointsLot.id, LedgerEntry.amount, PointsLot.earned_at, PointsLot.expires_at)
+        .join(PointsLot, PointsLot.id == LedgerEntry.lot_id)
+        .where(LedgerEntry.transaction_id == transaction_id, LedgerEntry.amount < 0)
+        .order_by(LedgerEntry.id)
+    )
+    return [
+        SpentFrom(
+            lot_id,
+            -amount,
+            as_utc(earned_at),
+            as_utc(expires_at) if expires_at is not None else None,
+        )
+        for lot_id, amount, earned_at, expires_at in rows
+    ]
 
 
 def transaction_id_by_key(session: Session, *, program_id: int, key: str) -> int | None:

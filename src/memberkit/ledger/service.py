@@ -105,9 +105,19 @@ class Posting:
         )
 
     def credit_points(
-        self, points: int, *, counterpart: str, earned_at: datetime, expires_at: datetime | None
+        self,
+        points: int,
+        *,
+        counterpart: str,
+        earned_at: datetime,
+        expires_at: datetime | None,
+        settle: bool = True,
     ) -> int:
-        """Credit points as a new lot, paying off any debt first; returns the new balance."""
+        """Credit points as a new lot, paying off any debt first; returns the new balance.
+
+        ``settle`` False puts all of it in the lot: points returned already past their expiry
+        must not pay off a debt, they are expired at once.
+        """
         if points <= 0:
             return self.balances.get(Asset.points, 0)
         changed = repository.change_balance(
@@ -115,7 +125,7 @@ class Posting:
         )
         assert changed is not None
         account_id, balance = changed
-        settled, lotted = settle_debt(balance - points, points)
+        settled, lotted = settle_debt(balance - points, points) if settle else (0, points)
         if settled:
             self._entry(account_id, Asset.points, settled, balance_after=balance - lotted)
         if lotted:
@@ -139,17 +149,21 @@ class Posting:
         points: int,
         *,
         counterpart: str,
+        as_of: datetime,
         allow_debt: bool = False,
         first_lot: int | None = None,
     ) -> int:
         """Debit points from lots, earliest expiry first; returns the new balance.
 
-        A spend (``allow_debt`` False) is refused with :class:`InsufficientPoints` when the
-        balance is short, decided by the conditional UPDATE itself. A claw-back may leave the
-        balance negative: the uncovered part is an entry without a lot (the member's debt).
+        Lots past their expiry at ``as_of`` (the moment of processing) are expired first, so
+        no debit depends on whether the expiry job has run. A spend (``allow_debt`` False) is
+        refused with :class:`InsufficientPoints` when the balance is short, decided by the
+        conditional UPDATE itself. A claw-back may leave the balance negative: the uncovered
+        part is an entry without a lot (the member's debt).
         """
         if points <= 0:
             return self.balances.get(Asset.points, 0)
+        expire_due(self.session, program_id=self.program_id, member_id=self.member_id, as_of=as_of)
         changed = repository.change_balance(
             self.session,
             member_id=self.member_id,
@@ -159,7 +173,7 @@ class Posting:
         )
         if changed is None:
             balances = repository.member_balances(self.session, member_id=self.member_id)
-            raise InsufficientPoints(needed=points, balance=balances.get(Asset.points, 0))
+            raise InsufficientPoints(needed=points, balance=max(0, balances.get(Asset.points, 0)))
         account_id, balance = changed
         takes = consume(
             repository.open_lots(self.session, member_id=self.member_id), points, first=first_lot
@@ -237,6 +251,32 @@ class Posting:
         self.entries = []
 
 
+def expire_due(session: Session, *, program_id: int, member_id: int, as_of: datetime) -> int:
+    """Expire the member's lots past their expiry at ``as_of``; the caller holds the lock.
+
+    Each lot is its own transaction keyed ``expire:<lot id>`` and dated at the lot's expiry, so
+    neither a repeated run nor the moment it runs changes what it records. Every path that
+    posts to a member calls this first; returns the points expired.
+    """
+    expired = 0
+    for lot_id, remaining, expires_at in repository.due_lots(
+        session, as_of=as_of, member_id=member_id
+    ):
+        posting = Posting.open(
+            session,
+            program_id=program_id,
+            member_id=member_id,
+            kind=TransactionKind.expire,
+            key=f"expire:{lot_id}",
+            occurred_at=expires_at,
+            reason="points expired",
+        )
+        posting.expire_lot(lot_id, remaining)
+        posting.finish()
+        expired += remaining
+    return expired
+
+
 class ZeroAdjustment(InvalidInput):
     """An adjustment that would change nothing."""
 
@@ -255,10 +295,12 @@ def adjust(
     key: str,
     occurred_at: datetime,
     expires_at: datetime | None,
+    as_of: datetime | None = None,
 ) -> Posting:
     """Post a manual credit (points > 0, as a lot expiring at ``expires_at``) or debit.
 
-    A debit never takes the balance below zero. The caller holds the member's lock.
+    A debit never takes the balance below zero and first expires what is due at ``as_of``
+    (default: ``occurred_at``). The caller holds the member's lock.
     """
     posting = Posting.open(
         session,
@@ -275,7 +317,7 @@ def adjust(
             points, counterpart=AccountCode.adjusted, earned_at=occurred_at, expires_at=expires_at
         )
     else:
-        posting.debit_points(-points, counterpart=AccountCode.adjusted)
+        posting.debit_points(-points, counterpart=AccountCode.adjusted, as_of=as_of or occurred_at)
     posting.finish()
     return posting
 
@@ -300,6 +342,7 @@ def adjust_by_hand(
     member_service.require_open(member)
     if points == 0:
         raise ZeroAdjustment()
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=now)
     return adjust(
         session,
         program_id=program.id,

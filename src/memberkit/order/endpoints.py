@@ -108,7 +108,13 @@ class RefundIn(Input):
 
 
 class RefundOut(BaseModel):
-    """What a refund took back and returned; ``points_debt`` > 0 when the balance went negative."""
+    """What a refund took back and returned; ``points_debt`` > 0 when the balance went negative.
+
+    ``points_reversed`` is what was taken from the member; ``points_already_expired`` the part
+    of the refund's share of the order's earned points that had expired meanwhile and so was
+    not taken a second time. Returned points (``points_returned``) keep the expiry of the lots
+    they paid with; any past it are expired at once.
+    """
 
     refund_id: str
     external_id: str
@@ -123,6 +129,7 @@ class RefundOut(BaseModel):
     points_debt: int
     wallet_principal_returned: MoneyOut = 0
     wallet_bonus_returned: MoneyOut = 0
+    points_already_expired: int = 0
     status: Literal["refunded"] = "refunded"
 
 
@@ -243,6 +250,7 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
             points_debt=result.points_debt,
             wallet_principal_returned=result.wallet_principal_returned,
             wallet_bonus_returned=result.wallet_bonus_returned,
+            points_already_expired=result.points_already_expired,
         )
 
     return context.idempotent(key=f"refund:{body.external_id}", payload=body, action=action)

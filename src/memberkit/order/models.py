@@ -55,6 +55,8 @@ class Order(Base):
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     growth_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     points_returned: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Of points_reversed, what had expired from the order's own lot and so was not taken again.
+    points_already_expired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Stored value that paid (minor units), split principal/bonus, and what refunds returned.
     wallet_principal_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     wallet_bonus_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -112,6 +114,8 @@ class Refund(Base):
     points_reversed: Mapped[int] = mapped_column(BigInteger)
     growth_reversed: Mapped[int] = mapped_column(BigInteger)
     points_returned: Mapped[int] = mapped_column(BigInteger)
+    # Of points_reversed, what had already expired from the order's lot: not taken again.
+    points_already_expired: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     wallet_principal_returned: Mapped[int] = mapped_column(
         BigInteger, default=0, server_default="0"
     )

@@ -8,7 +8,7 @@ the same transaction as the order. A refusal raises before anything is committed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,8 +22,8 @@ from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
-from memberkit.kit.time import utcnow
-from memberkit.ledger import expiry
+from memberkit.kit.time import Timing, iso, utcnow
+from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     AccountCode,
     Asset,
@@ -31,8 +31,9 @@ from memberkit.ledger.models import (
     PointsLot,
     TransactionKind,
 )
+from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import Posting
+from memberkit.ledger.service import Posting, expire_due
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import rules
@@ -43,8 +44,6 @@ from memberkit.store.models import Store
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
 from memberkit.wallet.rules import returned_so_far, split_payment
-
-FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 class InvalidOrder(InvalidInput):
@@ -89,6 +88,13 @@ class InvalidRefund(InvalidInput):
 
     code = "invalid_refund"
     message = _("Invalid refund: {problem}")
+
+
+class RefundBeforeOrder(InvalidRefund):
+    """A refund dated before the order it returns."""
+
+    code = "refund_before_order"
+    message = _("The refund is dated {refund_at}, before its order ({order_at}).")
 
 
 class RefundExceedsOrder(InvalidRefund):
@@ -175,7 +181,11 @@ class RefundIn:
 
 @dataclass(frozen=True)
 class RefundResult:
-    """What posting a refund did; ``points_debt`` > 0 when claw-back left the balance negative."""
+    """What posting a refund did; ``points_debt`` > 0 when claw-back left the balance negative.
+
+    ``points_reversed`` is what was taken back; ``points_already_expired`` the part of the
+    refund's share of the order's points that had expired and so was not taken again.
+    """
 
     refund_id: int
     external_id: str
@@ -190,6 +200,7 @@ class RefundResult:
     points_debt: int
     wallet_principal_returned: int = 0
     wallet_bonus_returned: int = 0
+    points_already_expired: int = 0
 
 
 def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
@@ -266,20 +277,25 @@ _INSERT_LINE = insert(table(OrderLine))
 _INSERT_PAYMENT = insert(table(OrderPayment))
 
 
-def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> OrderResult:
+def post_order(
+    session: Session, *, program: ProgramConfig, order: OrderIn, timing: Timing | None = None
+) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
     A ``wallet`` payment takes stored value, principal and bonus in proportion to the wallet;
     the bonus part earns nothing (like a coupon), the principal part earns as money does.
-    Too few points or too little stored value refuses the whole order. The caller checks
-    idempotency first; a second order with the same external id fails on the unique constraint.
+    Too few points or too little stored value refuses the whole order. ``timing`` is when it
+    is processed (default: live, now, within the program's back-dating bound); the member's
+    lots past expiry by then are expired first. The caller checks idempotency first; a second
+    order with the same external id fails on the unique constraint.
     """
+    timing = timing or Timing.live()
     payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
+    timing.check(order.occurred_at, backdate_days=program.policies.backdate_days)
     now = utcnow()
-    if order.occurred_at > now + FUTURE_TOLERANCE:
-        raise InvalidOrder(problem=Text(_("occurred_at is in the future")))
     member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     tier = program.ladder.tiers[min(member.tier_level, len(program.ladder.tiers) - 1)]
     store_id = None
     if order.store_code:
@@ -321,9 +337,10 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         member_id=member.id,
         at=order.occurred_at,
         earned=earning.growth,
+        now=timing.now,
     )
     order_growth = growth_service.award_for_order(
-        session, program=program, member_id=member.id, at=order.occurred_at
+        session, program=program, member_id=member.id, at=order.occurred_at, now=timing.now
     )
     order_id = connection.execute(
         _INSERT_ORDER,
@@ -380,8 +397,6 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
         )
     balances: dict[str, int] = {}
     if points_paid or wallet_paid:
-        if points_paid:
-            expiry.expire_member(session, program_id=program.id, member_id=member.id, as_of=now)
         burn = Posting.open(
             session,
             program_id=program.id,
@@ -391,7 +406,7 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
             occurred_at=order.occurred_at,
             order_id=order_id,
         )
-        burn.debit_points(points_paid, counterpart=AccountCode.redeemed)
+        burn.debit_points(points_paid, counterpart=AccountCode.redeemed, as_of=timing.now)
         if wallet_paid:
             burn.change_wallet(-wallet_principal, -wallet_bonus, counterpart=AccountCode.redeemed)
         burn.finish()
@@ -459,19 +474,26 @@ def post_order(session: Session, *, program: ProgramConfig, order: OrderIn) -> O
     )
 
 
-def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -> RefundResult:
+def post_refund(
+    session: Session, *, program: ProgramConfig, refund: RefundIn, timing: Timing | None = None
+) -> RefundResult:
     """Refund all or part of an order.
 
     Earned points and growth are taken back in proportion; points and stored value that paid
     for the refunded part are returned (stored value as the same split of principal and
     bonus). Shares are cumulative over the order's refunds, so refunding an order in pieces
-    takes back exactly what refunding it at once would. Claw-back of points already spent may
-    leave the balance negative (a debt later earnings pay off); the result says so.
+    takes back exactly what refunding it at once would.
+
+    Validity travels with points: returned points go back with the expiry of the lots they
+    were spent from (the lot spent last first), and those past it are expired at once. The
+    claw-back takes from the order's own lot first; what had expired from it is not taken a
+    second time (``points_already_expired``); only what the member spent is taken from other
+    lots, and what they cannot cover becomes a debt later earnings pay off.
     """
+    timing = timing or Timing.live()
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
-    if refund.occurred_at > utcnow() + FUTURE_TOLERANCE:
-        raise InvalidRefund(problem=Text(_("occurred_at is in the future")))
+    timing.check(refund.occurred_at, backdate_days=program.policies.backdate_days)
     member_id = session.scalar(
         select(Order.member_id).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
@@ -485,6 +507,9 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
             Order.program_id == program.id, Order.external_id == refund.order_external_id
         )
     ).one()
+    if refund.occurred_at < order.occurred_at:
+        raise RefundBeforeOrder(refund_at=iso(refund.occurred_at), order_at=iso(order.occurred_at))
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     lines = list(
         session.scalars(
             select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
@@ -548,6 +573,24 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
     )
     principal_returned = principal_back - order.wallet_principal_returned
     bonus_returned = bonus_back - order.wallet_bonus_returned
+    order_lot = _own_lot(session, program_id=program.id, order_external_id=order.external_id)
+    points_taken, already_expired = claw_back(
+        points_reversed,
+        lot_remaining=order_lot[1] if order_lot else 0,
+        lot_expired=(
+            ledger_repository.lot_expired_points(session, lot_id=order_lot[0])
+            - order.points_already_expired
+            if order_lot
+            else 0
+        ),
+    )
+    returned_to = _returned_to(
+        session,
+        program_id=program.id,
+        order=order,
+        returned=order.points_returned,
+        points=points_returned,
+    )
     session.execute(
         update(Order)
         .where(Order.id == order.id)
@@ -556,6 +599,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
             points_reversed=order.points_reversed + points_reversed,
             growth_reversed=order.growth_reversed + growth_reversed,
             points_returned=order.points_returned + points_returned,
+            points_already_expired=order.points_already_expired + already_expired,
             wallet_principal_returned=order.wallet_principal_returned + principal_returned,
             wallet_bonus_returned=order.wallet_bonus_returned + bonus_returned,
         )
@@ -570,6 +614,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
             "points_reversed": points_reversed,
             "growth_reversed": growth_reversed,
             "points_returned": points_returned,
+            "points_already_expired": already_expired,
             "wallet_principal_returned": principal_returned,
             "wallet_bonus_returned": bonus_returned,
             "occurred_at": refund.occurred_at,
@@ -593,26 +638,27 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         order_id=order.id,
         refund_id=refund_id,
     )
-    order_lot = session.scalar(
-        select(PointsLot.id)
-        .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
-        .where(
-            LedgerTransaction.program_id == program.id,
-            LedgerTransaction.idempotency_key == f"order:{order.external_id}:earn",
-        )
-    )
     posting.debit_points(
-        points_reversed, counterpart=AccountCode.issued, allow_debt=True, first_lot=order_lot
+        points_taken,
+        counterpart=AccountCode.issued,
+        as_of=timing.now,
+        allow_debt=True,
+        first_lot=order_lot[0] if order_lot else None,
     )
     posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
-    posting.credit_points(
-        points_returned,
-        counterpart=AccountCode.redeemed,
-        earned_at=refund.occurred_at,
-        expires_at=program.validity.expires_at(refund.occurred_at, settings.tz),
-    )
+    for source, points in returned_to:
+        # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
+        lapsed = source.expires_at is not None and source.expires_at <= timing.now
+        posting.credit_points(
+            points,
+            counterpart=AccountCode.redeemed,
+            earned_at=source.earned_at,
+            expires_at=source.expires_at,
+            settle=not lapsed,
+        )
     posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
     return RefundResult(
@@ -621,7 +667,7 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         order_external_id=order.external_id,
         member_no=member.member_no,
         amount_minor=amount,
-        points_reversed=points_reversed,
+        points_reversed=points_taken,
         growth_reversed=growth_reversed,
         points_returned=points_returned,
         points_balance=points_balance,
@@ -629,7 +675,36 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         points_debt=max(0, -points_balance),
         wallet_principal_returned=principal_returned,
         wallet_bonus_returned=bonus_returned,
+        points_already_expired=already_expired,
     )
+
+
+def _own_lot(
+    session: Session, *, program_id: int, order_external_id: str
+) -> tuple[int, int] | None:
+    """Return (id, remaining) of the lot an order's earning created, if it created one."""
+    row = session.execute(
+        select(PointsLot.id, PointsLot.remaining)
+        .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
+        .where(
+            LedgerTransaction.program_id == program_id,
+            LedgerTransaction.idempotency_key == f"order:{order_external_id}:earn",
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _returned_to(
+    session: Session, *, program_id: int, order: Order, returned: int, points: int
+) -> list[tuple[ledger_repository.SpentFrom, int]]:
+    """Return the lots ``points`` returned points go back to, after ``returned`` earlier."""
+    if points <= 0:
+        return []
+    pay = ledger_repository.transaction_id_by_key(
+        session, program_id=program_id, key=f"order:{order.external_id}:pay"
+    )
+    spent = ledger_repository.spent_from(session, transaction_id=pay) if pay is not None else []
+    return give_back([(lot, lot.points) for lot in spent], returned=returned, points=points)
 
 
 def get_order(session: Session, *, program_id: int, external_id: str) -> OrderResult:

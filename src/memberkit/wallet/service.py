@@ -7,7 +7,7 @@ Paying with the wallet is a payment of method ``wallet`` on an order (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -16,10 +16,10 @@ from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import display_money
-from memberkit.kit.time import utcnow
+from memberkit.kit.time import Timing, utcnow
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import Posting
+from memberkit.ledger.service import Posting, expire_due
 from memberkit.member import service as member_service
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
@@ -27,8 +27,6 @@ from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
 from memberkit.wallet.models import RechargeMethod, WalletRecharge
 
-#: How far ahead of the server's clock a recharge may be dated (till clocks drift).
-FUTURE_TOLERANCE = timedelta(minutes=10)
 #: Methods that pay money into a wallet.
 RECHARGE_METHODS = frozenset(RechargeMethod)
 
@@ -99,6 +97,7 @@ def recharge(
     method: str,
     store_code: str | None,
     occurred_at: datetime,
+    timing: Timing | None = None,
 ) -> RechargeResult:
     """Pay ``amount_minor`` into the member's wallet, with the bonus the program's steps give.
 
@@ -117,10 +116,11 @@ def recharge(
                 method=method,
             )
         )
-    if occurred_at > utcnow() + FUTURE_TOLERANCE:
-        raise InvalidRecharge(problem=Text(_("occurred_at is in the future")))
+    timing = timing or Timing.live()
+    timing.check(occurred_at, backdate_days=program.policies.backdate_days)
     member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
     member_service.require_active(member)
+    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     store_id = (
         store_service.active_store_id(session, program_id=program.id, code=store_code)
         if store_code
