@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,13 @@ def set_rules(database: Database, **changes: object) -> program_service.ProgramC
     with database.session_scope() as s:
         config = program_service.get(s)
         return program_service.configure(s, program=config, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def jobs_run_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the jobs' commands act as of days to come, as if those days had come.
+
+    ``memberkit jobs … --as-of`` refuses a day after today; tests that walk a member through
+    years of reviews and decay move the commands' idea of today instead.
+    """
+    monkeypatch.setattr("memberkit.cli.main.today", lambda: date(2999, 12, 31))

@@ -13,6 +13,7 @@ from memberkit.growth.rules import DEFAULT_GROWTH_RULES
 from tests.api.conftest import Api, order_body, row_counts
 
 DECAY = {"after_days": 365, "share": "0.2"}
+pytestmark = pytest.mark.usefixtures("jobs_run_ahead")
 
 
 def buy(admin: Api, member_no: str, external_id: str, amount: str, at: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from memberkit.cli.main import app
@@ -75,6 +76,7 @@ def test_member_tier_and_history(admin: Api, member: dict[str, Any]) -> None:
     ]
 
 
+@pytest.mark.usefixtures("jobs_run_ahead")
 def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
     runner = CliRunner()
     nothing_due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2026-12-31"])
@@ -97,6 +99,7 @@ def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
     assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "someday"]).exit_code == 2
 
 
+@pytest.mark.usefixtures("jobs_run_ahead")
 def test_grant_by_hand_until_a_date_then_the_review_judges(
     admin: Api, member: dict[str, Any]
 ) -> None:
