@@ -470,6 +470,15 @@ def ledger_check() -> None:
             member_no=member_no,
             debt=debt,
         )
+    for member_no, debt in report.growth_debts:
+        say(
+            _(
+                "Member {member_no} has negative growth, {growth} (a refund took back growth "
+                "that had already decayed)."
+            ),
+            member_no=member_no,
+            growth=-debt,
+        )
     if report.ok:
         say(
             _(
