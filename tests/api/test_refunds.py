@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, row_counts
+from memberkit.kit.time import iso, utcnow
+from tests.api.conftest import Api, order_body, row_counts, table_contents
 
 
 def coffee(
@@ -235,3 +237,73 @@ def test_refund_repeat_and_refusals(admin: Api, member: dict[str, Any], database
         "/api/v1/refunds", {"external_id": "RF-4", "order_external_id": "O-1"}
     )
     assert (nothing_left.status_code, nothing_left.json()["code"]) == (422, "refund_exceeds_order")
+
+
+def test_a_refund_by_amount_larger_than_what_is_left_says_how_much_is_left(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given an order of 60.00 of which 10.00 was refunded
+    no = member["member_no"]
+    at = iso(utcnow() - timedelta(hours=2))
+    assert admin.post("/api/v1/orders", order_body(no, "O-1", occurred_at=at)).status_code == 201
+    body = {"external_id": "RF-1", "order_external_id": "O-1", "amount": "10.00"}
+    assert admin.post("/api/v1/refunds", body).status_code == 201
+    before = table_contents(database)
+
+    # when 50.01 more is asked back
+    too_much = {"external_id": "RF-2", "order_external_id": "O-1", "amount": "50.01"}
+    refused = admin.post("/api/v1/refunds", too_much, **{"Accept-Language": "en"})
+    in_chinese = admin.post("/api/v1/refunds", too_much)
+
+    # then it is refused, saying 50.00 is left, and nothing changed
+    assert (refused.status_code, refused.json()["code"], refused.json()["detail"]) == (
+        422,
+        "refund_exceeds_order",
+        "The refund is larger than what is left of the order: "
+        "¥50.01 asked, but only ¥50.00 is left to refund",
+    )
+    assert (
+        in_chinese.json()["detail"] == "退货超出订单剩余可退部分：申请退 ¥50.01，仅剩 ¥50.00 可退"
+    )
+    assert table_contents(database) == before
+    assert admin.post("/api/v1/refunds", {**too_much, "amount": "50.00"}).status_code == 201
+
+
+def test_a_member_in_debt_is_told_they_have_none_available_and_what_they_owe(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a member who spent the 60 points an order earned, then returned that order
+    no = member["member_no"]
+    at = iso(utcnow() - timedelta(hours=2))
+    assert admin.post("/api/v1/orders", order_body(no, "O-1", occurred_at=at)).status_code == 201
+    spend = order_body(
+        no,
+        "O-2",
+        occurred_at=at,
+        lines=[coffee(1, "0.60", "0.60")],
+        payments=[{"method": "points", "points": 60}],
+    )
+    assert admin.post("/api/v1/orders", spend).status_code == 201
+    returned = admin.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"})
+    assert returned.json()["points_debt"] == 60
+    before = table_contents(database)
+
+    # when they pay 1.00 with 100 points
+    pay = order_body(
+        no,
+        "O-3",
+        occurred_at=at,
+        lines=[coffee(1, "1.00", "1.00")],
+        payments=[{"method": "points", "points": 100}],
+    )
+    refused = admin.post("/api/v1/orders", pay, **{"Accept-Language": "en"})
+    in_chinese = admin.post("/api/v1/orders", pay)
+
+    # then they are told 0 are available (not -60) and what they owe; nothing changed
+    assert (refused.status_code, refused.json()["code"], refused.json()["detail"]) == (
+        409,
+        "insufficient_points",
+        "Not enough points: 100 needed, 0 available (the member owes 60 points).",
+    )
+    assert in_chinese.json()["detail"] == "积分不足：需要 100，可用 0（该会员欠 60 积分）。"
+    assert table_contents(database) == before

@@ -593,8 +593,11 @@ def test_refund_by_amount_refuses_more_than_is_left() -> None:
     with pytest.raises(ValueError) as refused:
         refund_by_amount(lines, 3001)
 
-    assert str(refused.value) == "more than the order has left to refund"
+    assert str(refused.value) == "¥30.01 asked, but only ¥30.00 is left to refund"
     assert refund_by_amount(lines, 3000) == [(0, 1000), (0, 2000)]
+    with pytest.raises(ValueError) as nothing_left:
+        refund_by_amount([LineState(1, 4000, 0, 4000)], 1)
+    assert str(nothing_left.value) == "nothing is left to refund"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from memberkit.kit.i18n import Text, TextError, _
-from memberkit.kit.money import ROUNDINGS, allocate, round_to_int
+from memberkit.kit.money import ROUNDINGS, allocate, display_money, round_to_int
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
 EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
@@ -292,7 +292,13 @@ def refund_by_amount(lines: list[LineState], amount_minor: int) -> list[tuple[in
     """
     left = [line.amount_minor - line.refunded_minor for line in lines]
     if amount_minor > sum(left):
-        raise RulesError(_("more than the order has left to refund"))
+        if not sum(left):
+            raise RulesError(_("nothing is left to refund"))
+        raise RulesError(
+            _("{amount} asked, but only {left} is left to refund"),
+            amount=display_money(amount_minor),
+            left=display_money(sum(left)),
+        )
     return [(0, part) for part in allocate(amount_minor, left)]
 
 
