@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -262,6 +263,29 @@ class LineState:
     amount_minor: int
     refunded_quantity: int
     refunded_minor: int
+
+
+class OrderStatus(StrEnum):
+    """How much of an order has been refunded."""
+
+    paid = "paid"
+    partially_refunded = "partially_refunded"
+    refunded = "refunded"
+
+
+def order_status(
+    *, total_minor: int, refunded_minor: int, units_left: int, refunds: int
+) -> OrderStatus:
+    """Return whether an order is paid, partially refunded or refunded.
+
+    Refunded means nothing is left to give back: all its money, or for an order that cost
+    nothing (free items), all its units.
+    """
+    if not refunds:
+        return OrderStatus.paid
+    if refunded_minor >= total_minor and (total_minor > 0 or units_left == 0):
+        return OrderStatus.refunded
+    return OrderStatus.partially_refunded
 
 
 def refund_by_lines(lines: list[LineState], quantities: dict[int, int]) -> list[tuple[int, int]]:
