@@ -264,3 +264,49 @@ def test_every_job_has_a_dry_run_that_reports_the_real_run_and_changes_nothing(
         program = program_service.get(session)
     reviewed = tier_service.review(database, program=program, as_of=start_of_local_day(review_day))
     assert (reviewed.reviewed, reviewed.kept, reviewed.downgraded) == (1, 0, 1)
+
+
+def test_import_members_prints_each_bad_row_and_a_summary(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a file with two good rows (one gender written 女) and one bad
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_text(
+        "phone,name,gender,tags\n13800138000,张三,男,vip\n13900139000,李四,女,\n"
+        "13700137000,王五,man,\n",
+        encoding="utf-8",
+    )
+    _english(monkeypatch)
+
+    # when it is imported
+    result = runner.invoke(app, ["import", "members", str(csv_file)])
+
+    # then the bad row is named with its problem, and the summary counts them all
+    assert result.exit_code == 1
+    said = _said(result.output)
+    assert "Importing members" in said
+    assert said.endswith(
+        "Row 4: gender 'man': String should match pattern '^(male|female|unknown)$' "
+        "2 members imported, 0 already present, 1 rows with errors."
+    )
+    with database.session_scope() as session:
+        genders = sorted(session.scalars(select(Member.gender)))
+    assert genders == ["female", "male"]
+
+
+def test_import_members_refuses_a_file_with_an_unknown_column(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_text("phone,name,birthdy\n13800138000,张三,1990-05-01\n", encoding="utf-8")
+    before = table_contents(database)
+    _english(monkeypatch)
+
+    result = runner.invoke(app, ["import", "members", str(csv_file)])
+
+    assert result.exit_code == 2
+    assert _said(result.output) == _said(
+        f"{csv_file} cannot be imported: unknown columns: birthdy (known: phone, name, "
+        "gender, birthday, email, store_code, channel, tags)"
+    )
+    assert table_contents(database) == before

@@ -193,12 +193,21 @@ def import_members(
         ),
     ],
 ) -> None:
-    """Import members from CSV: bad rows reported, the rest imported, known phones skipped."""
+    """Import members from CSV: bad rows reported, the rest imported, known phones skipped.
+
+    Rows are checked as the API checks a registration; gender may be written 男 or 女.
+    """
     from memberkit.member import importer
 
     database = get_database()
     with file.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        try:
+            importer.check_header(list(reader.fieldnames or []))
+        except importer.ImportFileError as exc:
+            say(_("{file} cannot be imported: {problem}"), file=str(file), problem=exc.text)
+            raise typer.Exit(2) from None
+        rows: list[dict[str | None, str | list[str] | None]] = list(reader)
     with _progress() as progress:
         task = progress.add_task(translate(_("Importing members")), total=len(rows))
         result = importer.import_rows(
