@@ -269,11 +269,11 @@ def test_every_job_has_a_dry_run_that_reports_the_real_run_and_changes_nothing(
 def test_import_members_prints_each_bad_row_and_a_summary(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a file with two good rows (one gender written 女) and one bad
+    # given a file with two good rows (genders written 男 and 女) and two bad
     csv_file = tmp_path / "members.csv"
     csv_file.write_text(
         "phone,name,gender,tags\n13800138000,张三,男,vip\n13900139000,李四,女,\n"
-        "13700137000,王五,man,\n",
+        "13700137000,王五,man,\n13600136000,[/b],[/x],\n",
         encoding="utf-8",
     )
     _english(monkeypatch)
@@ -287,11 +287,17 @@ def test_import_members_prints_each_bad_row_and_a_summary(
     assert "Importing members" in said
     assert said.endswith(
         "Row 4: gender 'man': String should match pattern '^(male|female|unknown)$' "
-        "2 members imported, 0 already present, 1 rows with errors."
+        "Row 5: gender '[/x]': String should match pattern '^(male|female|unknown)$' "
+        "2 members imported, 0 already present, 2 rows with errors."
     )
     with database.session_scope() as session:
-        genders = sorted(session.scalars(select(Member.gender)))
-    assert genders == ["female", "male"]
+        names = {
+            view.name: view.gender
+            for view in map(
+                lambda member: member_service.view(session, member), session.scalars(select(Member))
+            )
+        }
+    assert names == {"张三": "male", "李四": "female"}
 
 
 def test_import_members_refuses_a_file_with_an_unknown_column(
@@ -305,8 +311,8 @@ def test_import_members_refuses_a_file_with_an_unknown_column(
     result = runner.invoke(app, ["import", "members", str(csv_file)])
 
     assert result.exit_code == 2
-    assert _said(result.output) == _said(
+    assert "".join(result.output.split()) == "".join(
         f"{csv_file} cannot be imported: unknown columns: birthdy (known: phone, name, "
-        "gender, birthday, email, store_code, channel, tags)"
+        "gender, birthday, email, store_code, channel, tags)".split()
     )
     assert table_contents(database) == before

@@ -50,9 +50,9 @@ console = Console()
 DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
 
 
-def say(message: str, **params: object) -> None:
-    """Print a translated message."""
-    console.print(translate(message, **params))
+def say(message: str, /, **params: object) -> None:
+    """Print a translated message; its parameters may hold anything (no console markup)."""
+    console.print(translate(message, **params), markup=False)
 
 
 def _progress() -> Progress:
@@ -214,7 +214,7 @@ def import_members(
             database, rows, progress=lambda n: progress.update(task, completed=n)
         )
     for line, message in result.errors:
-        console.print(translate(_("Row {line}: {message}"), line=line, message=message))
+        say(_("Row {line}: {message}"), line=line, message=message)
     say(
         _("{created} members imported, {skipped} already present, {failed} rows with errors."),
         created=result.created,
