@@ -78,12 +78,19 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @contextmanager
-    def session_scope(self) -> Iterator[Session]:
-        """One unit of work: commit when the block ends, roll back if it raises."""
+    def session_scope(self, *, rollback: bool = False) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back if it raises.
+
+        With ``rollback`` the work is always rolled back: a job's dry run does the real work
+        and keeps none of it, so what it reports is what the run would do.
+        """
         session = self.sessions()
         try:
             yield session
-            session.commit()
+            if rollback:
+                session.rollback()
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise

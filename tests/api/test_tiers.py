@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
+import time_machine
 from typer.testing import CliRunner
 
 from memberkit.cli.main import app
@@ -75,10 +77,10 @@ def test_member_tier_and_history(admin: Api, member: dict[str, Any]) -> None:
     ]
 
 
-def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
+def test_review_tiers_command(
+    admin: Api, member: dict[str, Any], clock: time_machine.Coordinates
+) -> None:
     runner = CliRunner()
-    nothing_due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2026-12-31"])
-    assert nothing_due.exit_code == 0, nothing_due.output
     body = order_body(
         member["member_no"],
         "O-1",
@@ -86,6 +88,11 @@ def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
         payments=[{"method": "wechat", "amount": "900.00"}],
     )
     assert admin.post("/api/v1/orders", body).json()["tier"]["code"] == "gold"
+    clock.move_to(datetime.fromisoformat("2026-12-31T12:00:00+08:00"))
+    nothing_due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2026-12-31"])
+    assert nothing_due.exit_code == 0, nothing_due.output
+    assert admin.get(f"/api/v1/members/{member['member_no']}/tier").json()["tier"]["code"] == "gold"
+    clock.move_to(datetime.fromisoformat("2027-01-01T12:00:00+08:00"))
     due = runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-01-01"])
     assert due.exit_code == 0, due.output
     tier = admin.get(f"/api/v1/members/{member['member_no']}/tier").json()
@@ -98,7 +105,7 @@ def test_review_tiers_command(admin: Api, member: dict[str, Any]) -> None:
 
 
 def test_grant_by_hand_until_a_date_then_the_review_judges(
-    admin: Api, member: dict[str, Any]
+    admin: Api, member: dict[str, Any], clock: time_machine.Coordinates
 ) -> None:
     no = member["member_no"]
     path = f"/api/v1/members/{no}/tier/grants"
@@ -118,6 +125,7 @@ def test_grant_by_hand_until_a_date_then_the_review_judges(
     ]
 
     runner = CliRunner()
+    clock.move_to(datetime.fromisoformat("2027-04-01T12:00:00+08:00"))
     assert runner.invoke(app, ["jobs", "review-tiers", "--as-of", "2027-04-01"]).exit_code == 0
     assert admin.get(f"/api/v1/members/{no}/tier").json()["tier"]["code"] == "gold"  # one down
 

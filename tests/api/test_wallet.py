@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.db import Database
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
-from tests.api.conftest import Api, make_key, order_body, row_counts
+from tests.api.conftest import Api, make_key, order_body, row_counts, table_contents
 
 AT = "2026-11-22T10:00:00+08:00"  # a Sunday: no member-day multiplier
 
@@ -131,19 +131,37 @@ def test_a_recharge_past_the_wallet_limit_is_refused(
 ) -> None:
     no = member["member_no"]
     assert recharge(admin, no, "RC-1", "4000.00").status_code == 201  # + 150.00 bonus
-    before = row_counts(database)
+    before = table_contents(database)
     refused = admin.post(
         f"/api/v1/members/{no}/wallet/recharges",
         {"external_id": "RC-2", "amount": "900.00", "method": "cash", "occurred_at": AT},
         **{"Accept-Language": "en"},
     )
     assert (refused.status_code, refused.json()["code"]) == (409, "wallet_limit_exceeded")
+    # ¥850.00 of room, but a recharge of 850.00 gets a 50.00 bonus: 800.00 is the most that fits
     assert refused.json()["detail"] == (
-        "This recharge would take the wallet to ¥5,100.00, over the limit of ¥5,000.00 "
-        "(¥850.00 can still be added, bonus included)."
+        "This recharge would take the wallet to ¥5,100.00, over the limit of ¥5,000.00. "
+        "The largest recharge accepted now is ¥800.00 (with its bonus of ¥50.00)."
     )
-    assert row_counts(database) == before
-    assert recharge(admin, no, "RC-3", "400.00").status_code == 201  # 4,550 + 0 bonus fits
+    in_chinese = recharge(admin, no, "RC-2", "900.00", method="cash")
+    assert in_chinese.json()["detail"] == (
+        "本次充值后储值将达 ¥5,100.00，超过上限 ¥5,000.00。当前最多可充值 ¥800.00（赠送 ¥50.00）。"
+    )
+    assert recharge(admin, no, "RC-3", "800.01").json()["code"] == "wallet_limit_exceeded"
+    assert table_contents(database) == before
+    assert recharge(admin, no, "RC-4", "800.00").status_code == 201  # exactly the limit
+    assert wallet(admin, no)["wallet"]["total"] == "5000.00"
+
+    full = admin.post(
+        f"/api/v1/members/{no}/wallet/recharges",
+        {"external_id": "RC-5", "amount": "0.01", "method": "cash", "occurred_at": AT},
+        **{"Accept-Language": "en"},
+    )
+    assert (full.status_code, full.json()["detail"]) == (
+        409,
+        "This recharge would take the wallet to ¥5,000.01, over the limit of ¥5,000.00. "
+        "The wallet is full: no recharge is accepted now.",
+    )
 
 
 @pytest.mark.parametrize(

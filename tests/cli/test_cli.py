@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from memberkit.cli.main import app
+from memberkit.config import settings
 from memberkit.db import Database
-from memberkit.kit.time import Timing, utcnow
+from memberkit.growth.rules import DEFAULT_GROWTH_RULES
+from memberkit.kit.time import Timing, local_date, start_of_local_day, today, utcnow
 from memberkit.ledger.models import PointsLot
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
+from memberkit.tier import service as tier_service
 from memberkit.wallet.models import WalletRecharge
+from tests.api.conftest import table_contents
 from tests.conftest import set_rules
 
 runner = CliRunner()
@@ -122,3 +128,192 @@ def test_demo_loads_a_consistent_data_set_once(database: Database) -> None:
     assert skipped.exit_code == 0
     refused = runner.invoke(app, ["demo"])
     assert refused.exit_code == 1
+
+
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "default_locale", "en")
+
+
+def _said(output: str) -> str:
+    """The command's output as one line (the console wraps long lines)."""
+    return " ".join(output.split())
+
+
+def _buy(database: Database, member_no: str, external_id: str, amount: int, at: datetime) -> None:
+    with database.session_scope() as session:
+        order_service.post_order(
+            session,
+            program=program_service.get(session),
+            order=order_service.OrderIn(
+                external_id=external_id,
+                member=order_service.MemberRef(member_no=member_no),
+                store_code=None,
+                channel="store",
+                occurred_at=at,
+                lines=[order_service.LineIn("A1", "礼盒", "gift", 1, amount, amount)],
+                payments=[order_service.PaymentIn("cash", amount)],
+            ),
+        )
+
+
+JOBS = ("expire-points", "decay-growth", "review-tiers")
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_job_as_of_a_day_after_today_is_refused_and_changes_nothing(
+    database: Database, monkeypatch: pytest.MonkeyPatch, job: str
+) -> None:
+    # given a member whose points, growth and tier a run for a later day would all touch
+    set_rules(
+        database,
+        points_validity={"type": "rolling_days", "days": 1},
+        growth_rules={**DEFAULT_GROWTH_RULES, "decay": {"after_days": 1, "share": "0.2"}},
+    )
+    with database.session_scope() as session:
+        member = member_service.register(
+            session, program_id=program_service.get(session).id, phone="13800138000"
+        )
+    _buy(database, member.member_no, "O-1", 90000, utcnow() - timedelta(hours=1))
+    before = table_contents(database)
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+
+    # when the job is run for tomorrow
+    _english(monkeypatch)
+    refused = runner.invoke(app, ["jobs", job, "--as-of", tomorrow])
+
+    # then it is refused with exit code 2, says why, and changes nothing
+    assert refused.exit_code == 2, refused.output
+    assert _said(refused.output) == (
+        f"--as-of {tomorrow} is after today ({today().isoformat()}): a job run for a future "
+        "date would act ahead of time and cannot be undone (--dry-run shows what it would do)."
+    )
+    monkeypatch.setattr(settings, "default_locale", "zh_CN")
+    in_chinese = runner.invoke(app, ["jobs", job, "--as-of", tomorrow])
+    assert in_chinese.exit_code == 2
+    assert "".join(in_chinese.output.split()) == (
+        f"--as-of{tomorrow}晚于今天（{today().isoformat()}）：按未来日期运行任务会提前生效且无法撤销"
+        "（--dry-run可查看其将做的事）。"
+    )
+    assert table_contents(database) == before
+    # today is the latest day a job may act as of
+    assert runner.invoke(app, ["jobs", job, "--as-of", today().isoformat()]).exit_code == 0
+
+
+def test_every_job_has_a_dry_run_that_reports_the_real_run_and_changes_nothing(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a member who bought 900.00 three days ago (gold at once), whose points were valid
+    # for one day, and whose growth decays after one idle day
+    set_rules(
+        database,
+        points_validity={"type": "rolling_days", "days": 1},
+        growth_rules={**DEFAULT_GROWTH_RULES, "decay": {"after_days": 1, "share": "0.2"}},
+    )
+    with database.session_scope() as session:
+        member = member_service.register(
+            session, program_id=program_service.get(session).id, phone="13800138000"
+        )
+    _buy(database, member.member_no, "O-1", 90000, utcnow() - timedelta(days=3))
+    with database.session_scope() as session:
+        review_at = session.scalars(
+            select(Member.tier_review_at).where(Member.id == member.id)
+        ).one()
+    assert review_at is not None
+    review_day = local_date(review_at)
+    before = table_contents(database)
+    _english(monkeypatch)
+
+    # when every job is run with --dry-run (a dry run may look ahead of today)
+    expire = runner.invoke(app, ["jobs", "expire-points", "--dry-run"])
+    decay = runner.invoke(app, ["jobs", "decay-growth", "--dry-run"])
+    notices = runner.invoke(
+        app,
+        ["jobs", "review-tiers", "--dry-run", "--as-of", str(review_day - timedelta(days=10))],
+    )
+    review = runner.invoke(
+        app, ["jobs", "review-tiers", "--dry-run", "--as-of", review_day.isoformat()]
+    )
+
+    # then each says what it would do, and no table has changed
+    assert [r.exit_code for r in (expire, decay, notices, review)] == [0, 0, 0, 0]
+    assert _said(expire.output).endswith(
+        "Dry run: 900 points would expire in 1 lots of 1 members. Nothing was changed (dry run)."
+    )
+    assert _said(decay.output).endswith(
+        "Dry run: 180 growth would decay from 1 members. Nothing was changed (dry run)."
+    )
+    assert _said(notices.output).endswith(
+        "Dry run: 0 members would be reviewed: 0 would keep their tier, 0 would move down. "
+        "Dry run: 1 grace notices would be recorded for reviews in the next 30 days. "
+        "Nothing was changed (dry run)."
+    )
+    assert _said(review.output).endswith(
+        "Dry run: 1 members would be reviewed: 0 would keep their tier, 1 would move down. "
+        "Dry run: 0 grace notices would be recorded for reviews in the next 30 days. "
+        "Nothing was changed (dry run)."
+    )
+    assert table_contents(database) == before
+
+    # and the real runs do what the dry runs said
+    assert _said(runner.invoke(app, ["jobs", "expire-points"]).output).endswith(
+        "900 points expired in 1 lots of 1 members."
+    )
+    assert _said(runner.invoke(app, ["jobs", "decay-growth"]).output).endswith(
+        "180 growth decayed from 1 members."
+    )
+    with database.session_scope() as session:
+        program = program_service.get(session)
+    reviewed = tier_service.review(database, program=program, as_of=start_of_local_day(review_day))
+    assert (reviewed.reviewed, reviewed.kept, reviewed.downgraded) == (1, 0, 1)
+
+
+def test_import_members_prints_each_bad_row_and_a_summary(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a file with two good rows (genders written 男 and 女) and two bad
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_text(
+        "phone,name,gender,tags\n13800138000,张三,男,vip\n13900139000,李四,女,\n"
+        "13700137000,王五,man,\n13600136000,[/b],[/x],\n",
+        encoding="utf-8",
+    )
+    _english(monkeypatch)
+
+    # when it is imported
+    result = runner.invoke(app, ["import", "members", str(csv_file)])
+
+    # then the bad row is named with its problem, and the summary counts them all
+    assert result.exit_code == 1
+    said = _said(result.output)
+    assert "Importing members" in said
+    assert said.endswith(
+        "Row 4: gender 'man': String should match pattern '^(male|female|unknown)$' "
+        "Row 5: gender '[/x]': String should match pattern '^(male|female|unknown)$' "
+        "2 members imported, 0 already present, 2 rows with errors."
+    )
+    with database.session_scope() as session:
+        names = {
+            view.name: view.gender
+            for view in map(
+                lambda member: member_service.view(session, member), session.scalars(select(Member))
+            )
+        }
+    assert names == {"张三": "male", "李四": "female"}
+
+
+def test_import_members_refuses_a_file_with_an_unknown_column(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_text("phone,name,birthdy\n13800138000,张三,1990-05-01\n", encoding="utf-8")
+    before = table_contents(database)
+    _english(monkeypatch)
+
+    result = runner.invoke(app, ["import", "members", str(csv_file)])
+
+    assert result.exit_code == 2
+    assert "".join(result.output.split()) == "".join(
+        f"{csv_file} cannot be imported: unknown columns: birthdy (known: phone, name, "
+        "gender, birthday, email, store_code, channel, tags)".split()
+    )
+    assert table_contents(database) == before

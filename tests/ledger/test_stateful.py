@@ -77,6 +77,13 @@ SETTINGS = settings(
 T = TypeVar("T")
 
 
+def short_of(needed: int, balance: int) -> dict[str, int]:
+    """The parameters of a refused spend: a member in debt has 0 available and owes the rest."""
+    if balance < 0:
+        return {"needed": needed, "balance": 0, "debt": -balance}
+    return {"needed": needed, "balance": balance}
+
+
 def half_up(value: Fraction) -> int:
     """Round half up, as refund reversals are specified."""
     return int((value + Fraction(1, 2)).__floor__())
@@ -435,10 +442,7 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             if paid_points and paid_points > member.balance:
                 for _ in range(1 + replays):
                     error = self.refused(InsufficientPoints, call)
-                    assert error.params == {
-                        "needed": paid_points,
-                        "balance": max(0, member.balance),
-                    }
+                    assert error.params == short_of(paid_points, member.balance)
                 return
             held = member.principal + member.bonus
             if from_wallet > held:
@@ -648,7 +652,7 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             if points < 0 and -points > member.balance:
                 for _ in range(1 + replays):
                     error = self.refused(InsufficientPoints, call)
-                    assert error.params == {"needed": -points, "balance": max(0, member.balance)}
+                    assert error.params == short_of(-points, member.balance)
                 return
             posting = self.send(call)
             if points > 0:

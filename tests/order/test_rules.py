@@ -18,8 +18,10 @@ from memberkit.order.rules import (
     EarningRules,
     EarnLine,
     LineState,
+    OrderStatus,
     RulesError,
     earn,
+    order_status,
     refund_by_amount,
     refund_by_lines,
     reversal,
@@ -593,8 +595,11 @@ def test_refund_by_amount_refuses_more_than_is_left() -> None:
     with pytest.raises(ValueError) as refused:
         refund_by_amount(lines, 3001)
 
-    assert str(refused.value) == "more than the order has left to refund"
+    assert str(refused.value) == "¥30.01 asked, but only ¥30.00 is left to refund"
     assert refund_by_amount(lines, 3000) == [(0, 1000), (0, 2000)]
+    with pytest.raises(ValueError) as nothing_left:
+        refund_by_amount([LineState(1, 4000, 0, 4000)], 1)
+    assert str(nothing_left.value) == "nothing is left to refund"
 
 
 @pytest.mark.parametrize(
@@ -827,3 +832,25 @@ def test_an_amount_refund_then_line_refunds_take_back_exactly_what_was_earned() 
 def test_loosely_typed_settings_are_refused(config: dict[str, Any]) -> None:
     with pytest.raises(RulesError):
         EarningRules.from_config(config)
+
+
+@pytest.mark.parametrize(
+    ("total", "refunded", "units_left", "refunds", "status"),
+    [
+        (6000, 0, 2, 0, OrderStatus.paid),
+        (6000, 1000, 2, 1, OrderStatus.partially_refunded),  # by amount: units stay
+        (6000, 6000, 2, 2, OrderStatus.refunded),  # all the money back, units or not
+        (0, 0, 1, 1, OrderStatus.partially_refunded),  # free items: one of two returned
+        (0, 0, 0, 2, OrderStatus.refunded),
+        (0, 0, 2, 0, OrderStatus.paid),
+    ],
+)
+def test_an_order_is_refunded_when_nothing_is_left_to_give_back(
+    total: int, refunded: int, units_left: int, refunds: int, status: OrderStatus
+) -> None:
+    assert (
+        order_status(
+            total_minor=total, refunded_minor=refunded, units_left=units_left, refunds=refunds
+        )
+        == status
+    )

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from memberkit.wallet.rules import (
     DEFAULT_WALLET_RULES,
+    WalletRules,
     WalletRulesError,
     parse_wallet_rules,
     split_payment,
@@ -150,3 +151,45 @@ def test_rules_are_stored_in_one_canonical_form() -> None:
         "max_balance": "5000.00",
     }
     assert parse_wallet_rules(DEFAULT_WALLET_RULES).config() == DEFAULT_WALLET_RULES
+
+
+@pytest.mark.parametrize(
+    ("room", "largest"),
+    [
+        (85_000, 80_000),  # 850.00 of room: 850.00 would get 50.00 bonus, 800.00 fits exactly
+        (54_999, 49_999),  # 500.00 + 50.00 passes it; just below the step, no bonus, fits
+        (55_000, 50_000),
+        (114_999, 99_999),  # 1000.00 gets 150.00: 999.99 + 50.00 is the most
+        (115_000, 100_000),
+        (500_000, 485_000),
+        (1, 1),
+        (0, 0),
+    ],
+)
+def test_the_largest_recharge_that_fits_counts_the_bonus_it_would_get(
+    room: int, largest: int
+) -> None:
+    assert RULES.largest_recharge(room) == largest
+
+
+@st.composite
+def small_rules(draw: st.DrawFn) -> WalletRules:
+    """Rising steps over small amounts, so every amount can be tried."""
+    starts = sorted(draw(st.sets(st.integers(1, 300), max_size=5)))
+    bonuses: list[int] = []
+    for at_least in starts:
+        low = bonuses[-1] if bonuses else 0
+        bonuses.append(draw(st.integers(low, max(low, at_least))))
+    return WalletRules(
+        bonuses=tuple(zip(starts, bonuses, strict=True)),
+        max_balance_minor=draw(st.integers(1, 600)),
+    )
+
+
+@given(small_rules(), st.data())
+def test_the_largest_recharge_is_exactly_the_largest_amount_accepted(
+    rules: WalletRules, data: st.DataObject
+) -> None:
+    room = data.draw(st.integers(0, rules.max_balance_minor))
+    accepted = [a for a in range(1, room + 1) if a + rules.bonus_for(a) <= room]
+    assert rules.largest_recharge(room) == max(accepted, default=0)

@@ -22,7 +22,7 @@ from rich.progress import (
 from memberkit.config import settings
 from memberkit.db import Database, get_database
 from memberkit.kit.i18n import _, translate
-from memberkit.kit.time import start_of_local_day, utcnow
+from memberkit.kit.time import start_of_local_day, today, utcnow
 
 if TYPE_CHECKING:
     from memberkit.program.service import ProgramConfig
@@ -50,9 +50,9 @@ console = Console()
 DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
 
 
-def say(message: str, **params: object) -> None:
-    """Print a translated message."""
-    console.print(translate(message, **params))
+def say(message: str, /, **params: object) -> None:
+    """Print a translated message; its parameters may hold anything (no console markup)."""
+    console.print(translate(message, **params), markup=False)
 
 
 def _progress() -> Progress:
@@ -193,19 +193,28 @@ def import_members(
         ),
     ],
 ) -> None:
-    """Import members from CSV: bad rows reported, the rest imported, known phones skipped."""
+    """Import members from CSV: bad rows reported, the rest imported, known phones skipped.
+
+    Rows are checked as the API checks a registration; gender may be written 男 or 女.
+    """
     from memberkit.member import importer
 
     database = get_database()
     with file.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        try:
+            importer.check_header(list(reader.fieldnames or []))
+        except importer.ImportFileError as exc:
+            say(_("{file} cannot be imported: {problem}"), file=str(file), problem=exc.text)
+            raise typer.Exit(2) from None
+        rows: list[dict[str | None, str | list[str] | None]] = list(reader)
     with _progress() as progress:
         task = progress.add_task(translate(_("Importing members")), total=len(rows))
         result = importer.import_rows(
             database, rows, progress=lambda n: progress.update(task, completed=n)
         )
     for line, message in result.errors:
-        console.print(translate(_("Row {line}: {message}"), line=line, message=message))
+        say(_("Row {line}: {message}"), line=line, message=message)
     say(
         _("{created} members imported, {skipped} already present, {failed} rows with errors."),
         created=result.created,
@@ -216,27 +225,40 @@ def import_members(
         raise typer.Exit(1)
 
 
+#: ``--dry-run`` of every job: the same work in transactions that are rolled back.
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print what the job would do and change nothing (rolled back)."),
+]
+
+
 @jobs_app.command("expire-points")
 def expire_points(
     as_of: Annotated[
         str | None,
         typer.Option(help="Expire as at the start of this local date (YYYY-MM-DD); default now."),
     ] = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Expire every points lot due by now (or by --as-of); safe to repeat."""
     from memberkit.ledger import expiry
 
-    moment = _as_of(as_of)
+    moment = _as_of(as_of, dry_run=dry_run)
     result = _job(
         _("Expiring points"),
-        lambda progress: expiry.run(get_database(), as_of=moment, progress=progress),
+        lambda progress: expiry.run(
+            get_database(), as_of=moment, progress=progress, dry_run=dry_run
+        ),
     )
     say(
-        _("{points} points expired in {lots} lots of {members} members."),
+        _("Dry run: {points} points would expire in {lots} lots of {members} members.")
+        if dry_run
+        else _("{points} points expired in {lots} lots of {members} members."),
         points=result.points,
         lots=result.lots,
         members=result.members,
     )
+    _dry_run_said(dry_run)
 
 
 @jobs_app.command("review-tiers")
@@ -245,30 +267,42 @@ def review_tiers(
         str | None,
         typer.Option(help="Review as at the start of this local date (YYYY-MM-DD); default now."),
     ] = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Review members whose tier period has ended: keep, or move down; safe to repeat."""
     from memberkit.tier import service as tier_service
 
-    moment = _as_of(as_of)
+    moment = _as_of(as_of, dry_run=dry_run)
     database = get_database()
     program = _program(database)
     result = _job(
         _("Reviewing tiers"),
         lambda progress: tier_service.review(
-            database, program=program, as_of=moment, progress=progress
+            database, program=program, as_of=moment, progress=progress, dry_run=dry_run
         ),
     )
     say(
-        _("{reviewed} members reviewed: {kept} kept their tier, {downgraded} moved down."),
+        _(
+            "Dry run: {reviewed} members would be reviewed: {kept} would keep their tier, "
+            "{downgraded} would move down."
+        )
+        if dry_run
+        else _("{reviewed} members reviewed: {kept} kept their tier, {downgraded} moved down."),
         reviewed=result.reviewed,
         kept=result.kept,
         downgraded=result.downgraded,
     )
     say(
-        _("{notified} grace notices recorded for reviews in the next {days} days."),
+        _(
+            "Dry run: {notified} grace notices would be recorded for reviews in the next "
+            "{days} days."
+        )
+        if dry_run
+        else _("{notified} grace notices recorded for reviews in the next {days} days."),
         notified=result.notified,
         days=program.ladder.notice_days,
     )
+    _dry_run_said(dry_run)
 
 
 @jobs_app.command("decay-growth")
@@ -277,11 +311,12 @@ def decay_growth(
         str | None,
         typer.Option(help="Decay as at the start of this local date (YYYY-MM-DD); default now."),
     ] = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Take the configured share of growth from members who earned none for a while."""
     from memberkit.growth import decay
 
-    moment = _as_of(as_of)
+    moment = _as_of(as_of, dry_run=dry_run)
     database = get_database()
     program = _program(database)
     if program.decay is None:
@@ -289,13 +324,24 @@ def decay_growth(
         return
     decayed = _job(
         _("Decaying growth"),
-        lambda progress: decay.run(database, program=program, as_of=moment, progress=progress),
+        lambda progress: decay.run(
+            database, program=program, as_of=moment, progress=progress, dry_run=dry_run
+        ),
     )
     say(
-        _("{growth} growth decayed from {members} members."),
+        _("Dry run: {growth} growth would decay from {members} members.")
+        if dry_run
+        else _("{growth} growth decayed from {members} members."),
         growth=decayed.growth,
         members=decayed.members,
     )
+    _dry_run_said(dry_run)
+
+
+def _dry_run_said(dry_run: bool) -> None:
+    """Close a dry run's report by saying nothing was changed."""
+    if dry_run:
+        say(_("Nothing was changed (dry run)."))
 
 
 T = TypeVar("T")
@@ -316,15 +362,31 @@ def _job(label: str, run: Callable[[Callable[[int, int], None]], T]) -> T:
         return run(lambda done, total: progress.update(task, completed=done, total=total))
 
 
-def _as_of(as_of: str | None) -> datetime:
-    """Return the start of a local date given as text, or now."""
+def _as_of(as_of: str | None, *, dry_run: bool) -> datetime:
+    """Return the start of a local date given as text, or now; refuse a date after today.
+
+    A job run for a future date acts at once and for good (points expired, growth decayed,
+    tiers lowered ahead of time), so ``--as-of`` may name today at the latest, in the
+    program's timezone. A dry run changes nothing, so it may look ahead.
+    """
     if as_of is None:
         return utcnow()
     try:
-        return start_of_local_day(date.fromisoformat(as_of))
+        day = date.fromisoformat(as_of)
     except ValueError:
         say(_("--as-of must be a date like 2026-12-31."))
         raise typer.Exit(2) from None
+    if day > today() and not dry_run:
+        say(
+            _(
+                "--as-of {day} is after today ({today}): a job run for a future date would "
+                "act ahead of time and cannot be undone (--dry-run shows what it would do)."
+            ),
+            day=day.isoformat(),
+            today=today().isoformat(),
+        )
+        raise typer.Exit(2)
+    return start_of_local_day(day)
 
 
 @tiers_app.command("simulate")
@@ -416,6 +478,15 @@ def ledger_check() -> None:
             _("Member {member_no} owes {debt} points (claw-back of spent points)."),
             member_no=member_no,
             debt=debt,
+        )
+    for member_no, debt in report.growth_debts:
+        say(
+            _(
+                "Member {member_no} has negative growth, {growth} (a refund took back growth "
+                "that had already decayed)."
+            ),
+            member_no=member_no,
+            growth=-debt,
         )
     if report.ok:
         say(

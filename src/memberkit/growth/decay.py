@@ -115,10 +115,13 @@ def run(
     program: ProgramConfig,
     as_of: datetime,
     progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
 ) -> DecayRun:
     """Decay the growth of every member due by ``as_of``, one member per transaction.
 
     Does nothing when the program sets no decay. ``progress(done, total)`` follows members.
+    A ``dry_run`` does the same work and rolls every transaction back: it reports what would
+    decay and changes nothing.
     """
     decay = program.decay
     if decay is None:
@@ -137,7 +140,7 @@ def run(
         ]
     members = growth = 0
     for done, member_id in enumerate(due, start=1):
-        with database.session_scope() as session:
+        with database.session_scope(rollback=dry_run) as session:
             status = session.scalars(
                 select(Member.status).where(Member.id == member_id).with_for_update()
             ).one()

@@ -20,6 +20,7 @@ class CheckReport:
     lots: int = 0
     problems: list[str] = field(default_factory=list)
     debts: list[tuple[str, int]] = field(default_factory=list)
+    growth_debts: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -33,7 +34,8 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
     Checks zero-sum per transaction and asset, balance = Σ entries for every member account,
     lot remaining = Σ its entries within [0, amount], lots covering exactly a non-negative
     balance, each entry's running balance, and no stored value below zero. Lists members whose
-    points balance is negative (debt).
+    points balance is negative (debt), and members whose growth is negative (a refund took back
+    growth that decay had already taken): both may happen, and are reported, not failed.
     """
     report = CheckReport()
     report.transactions = (
@@ -156,12 +158,13 @@ def check(session: Session, *, limit: int = 50) -> CheckReport:
     ):
         report.problems.append(f"member {member_no}: {asset} is {balance}, below zero")
 
-    for member_no, balance in session.execute(
-        select(Member.member_no, Account.balance)
-        .join(Member, Member.id == Account.member_id)
-        .where(Account.code == AccountCode.member, Account.asset == "points", Account.balance < 0)
-        .order_by(Account.balance)
-        .limit(limit)
-    ):
-        report.debts.append((member_no, -balance))
+    for asset, debts in ((Asset.points, report.debts), (Asset.growth, report.growth_debts)):
+        for member_no, balance in session.execute(
+            select(Member.member_no, Account.balance)
+            .join(Member, Member.id == Account.member_id)
+            .where(Account.code == AccountCode.member, Account.asset == asset, Account.balance < 0)
+            .order_by(Account.balance, Member.member_no)
+            .limit(limit)
+        ):
+            debts.append((member_no, -balance))
     return report

@@ -34,10 +34,12 @@ def run(
     *,
     as_of: datetime,
     progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
 ) -> ExpiryRun:
     """Expire every lot due by ``as_of``, one member per transaction (so a crash loses none).
 
-    ``progress(done, total)`` is called after each member.
+    ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
+    and rolls every transaction back: it reports what would expire and changes nothing.
     """
     with database.session_scope() as session:
         members = list(
@@ -56,7 +58,7 @@ def run(
         )
     points = 0
     for done, member_id in enumerate(members, start=1):
-        with database.session_scope() as session:
+        with database.session_scope(rollback=dry_run) as session:
             program_id = session.scalars(
                 select(Member.program_id).where(Member.id == member_id).with_for_update()
             ).one()

@@ -25,6 +25,14 @@ class InsufficientPoints(Conflict):
 
     code = "insufficient_points"
     message = _("Not enough points: {needed} needed, {balance} available.")
+    in_debt = _("Not enough points: {needed} needed, 0 available (the member owes {debt} points).")
+
+    @classmethod
+    def short_of(cls, *, needed: int, balance: int) -> InsufficientPoints:
+        """Refuse a spend of ``needed``; a member in debt has 0 available, and owes the rest."""
+        if balance < 0:
+            return cls(cls.in_debt, needed=needed, balance=0, debt=-balance)
+        return cls(needed=needed, balance=balance)
 
 
 class InsufficientWallet(Conflict):
@@ -173,7 +181,7 @@ class Posting:
         )
         if changed is None:
             balances = repository.member_balances(self.session, member_id=self.member_id)
-            raise InsufficientPoints(needed=points, balance=max(0, balances.get(Asset.points, 0)))
+            raise InsufficientPoints.short_of(needed=points, balance=balances.get(Asset.points, 0))
         account_id, balance = changed
         takes = consume(
             repository.open_lots(self.session, member_id=self.member_id), points, first=first_lot

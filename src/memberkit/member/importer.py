@@ -1,17 +1,44 @@
-"""Members from CSV rows: each row its own savepoint, so a bad row costs only itself."""
+"""Members from CSV rows: each row its own savepoint, so a bad row costs only itself.
+
+A row is checked exactly as ``POST /api/v1/members`` checks a registration (the same
+:class:`~memberkit.member.schemas.MemberIn`, then the same service), after two spreadsheet
+conveniences: ``tags`` separated by ``;`` and a gender written 男 or 女.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+
+from pydantic import ValidationError
 
 from memberkit.db import Database
 from memberkit.errors import MemberkitError
+from memberkit.kit.i18n import Text, TextError, _
 from memberkit.member import service
+from memberkit.member.schemas import MemberIn
 from memberkit.program import service as program_service
 
 BATCH = 500
+COLUMNS = ("phone", "name", "gender", "birthday", "email", "store_code", "channel", "tags")
+#: Genders as Chinese spreadsheets write them.
+GENDER_WORDS = {"男": "male", "女": "female"}
+
+
+class ImportFileError(TextError):
+    """A file that cannot be imported at all (its header is wrong)."""
+
+
+class InvalidRow(Exception):
+    """A row that is not a valid registration; ``problems`` says each thing wrong."""
+
+    def __init__(self, *problems: Text) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(problem) for problem in problems))
+
+    def detail(self) -> str:
+        """Return the problems in the default locale, one after another."""
+        return "; ".join(problem.translate() for problem in self.problems)
 
 
 @dataclass
@@ -23,8 +50,60 @@ class ImportResult:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
+def check_header(columns: list[str]) -> None:
+    """Refuse a header without ``phone`` or with a column the importer does not know.
+
+    An unknown column is most often a misspelt known one, whose values would be lost.
+    """
+    names = [column.strip().lower() for column in columns if column]
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            _("unknown columns: {unknown} (known: {known})"),
+            unknown=", ".join(unknown),
+            known=", ".join(COLUMNS),
+        )
+    if "phone" not in names:
+        raise ImportFileError(_("the header has no phone column"))
+
+
+def parse_row(row: dict[str | None, str | list[str] | None]) -> MemberIn:
+    """Read one CSV row as a registration; raises :class:`InvalidRow` naming every problem."""
+    clean = {
+        key.strip().lower(): value.strip()
+        for key, value in row.items()
+        if key and isinstance(value, str)
+    }
+    if any(key is None for key in row):
+        raise InvalidRow(Text(_("the row has more fields than the header")))
+    data: dict[str, object] = {
+        name: value for name, value in clean.items() if value and name != "tags"
+    }
+    data["phone"] = clean.get("phone", "")
+    data["tags"] = [tag.strip() for tag in clean.get("tags", "").split(";") if tag.strip()]
+    if "gender" in data:
+        data["gender"] = GENDER_WORDS.get(str(data["gender"]), data["gender"])
+    try:
+        return MemberIn.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRow(
+            *(
+                Text(
+                    _("{field} {value}: {problem}"),
+                    field=".".join(str(part) for part in error["loc"]) or "row",
+                    value=repr(error["input"])[:60],
+                    problem=error["msg"],
+                )
+                for error in exc.errors()
+            )
+        ) from None
+
+
 def import_rows(
-    database: Database, rows: list[dict[str, str]], *, progress: Callable[[int], None] | None = None
+    database: Database,
+    rows: list[dict[str | None, str | list[str] | None]],
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Register each row's member; a phone already registered is skipped (idempotent)."""
     result = ImportResult()
@@ -33,29 +112,24 @@ def import_rows(
             program = program_service.get(session)
             for offset, row in enumerate(rows[first : first + BATCH]):
                 line = first + offset + 2  # the header is line 1
-                clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
                 try:
-                    birthday = (
-                        date.fromisoformat(clean["birthday"]) if clean.get("birthday") else None
-                    )
-                except ValueError:
-                    result.errors.append(
-                        (line, f"birthday {clean['birthday']!r} is not YYYY-MM-DD")
-                    )
+                    member = parse_row(row)
+                except InvalidRow as exc:
+                    result.errors.append((line, exc.detail()))
                     continue
                 try:
                     with session.begin_nested():
                         service.register(
                             session,
                             program_id=program.id,
-                            phone=clean.get("phone", ""),
-                            name=clean.get("name") or None,
-                            gender=clean.get("gender") or None,
-                            birthday=birthday,
-                            email=clean.get("email") or None,
-                            store_code=clean.get("store_code") or None,
-                            channel=clean.get("channel") or "store",
-                            tags=[t for t in clean.get("tags", "").split(";") if t],
+                            phone=member.phone,
+                            name=member.name,
+                            gender=member.gender,
+                            birthday=member.birthday,
+                            email=member.email,
+                            store_code=member.store_code,
+                            channel=member.channel,
+                            tags=member.tags,
                         )
                     result.created += 1
                 except service.MemberExists:

@@ -14,6 +14,7 @@ from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.kit.time import utcnow
 from memberkit.order import service
 from memberkit.order.models import Channel, PaymentMethod
+from memberkit.order.rules import OrderStatus
 from memberkit.tier.endpoints import TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -88,6 +89,41 @@ class OrderOut(BaseModel):
     tier: TierOut | None = None
     wallet_principal_paid: MoneyOut = 0
     wallet_bonus_paid: MoneyOut = 0
+
+
+class OrderRefundOut(BaseModel):
+    """One refund of an order: what it took back and returned."""
+
+    refund_id: str
+    external_id: str
+    amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: MoneyOut
+    wallet_bonus_returned: MoneyOut
+    occurred_at: LocalTime
+    points_already_expired: int = 0
+
+
+class OrderDetailOut(OrderOut):
+    """An order as read back, with what its refunds took back and returned so far.
+
+    The totals are the sums of ``refunds``; balances and tier are the member's now.
+    ``points_reversed`` is what refunds took back; ``points_already_expired`` the part of
+    their share of the earned points that had expired and so was not taken again.
+    """
+
+    tier: TierOut
+    status: OrderStatus
+    refunded_amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: MoneyOut
+    wallet_bonus_returned: MoneyOut
+    refunds: list[OrderRefundOut]
+    points_already_expired: int = 0
 
 
 class RefundLineIn(Input):
@@ -195,12 +231,43 @@ def _order_out(result: service.OrderResult) -> OrderOut:
     )
 
 
-@router.get("/orders/{external_id}", response_model=OrderOut)
-def get_order(external_id: str, context: ReadContext) -> OrderOut:
-    """Return an order by its external id, with the member's balances now."""
+@router.get("/orders/{external_id}", response_model=OrderDetailOut)
+def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
+    """Return an order by its external id, what its refunds took back, the member's tier now.
+
+    Shows what the order earned and cost; what refunds took back and returned in all and one
+    by one, with ``status`` paid, partially_refunded or refunded; and the member's balances
+    and tier now.
+    """
     with context.transaction() as session:
-        result = service.get_order(session, program_id=context.program.id, external_id=external_id)
-    return _order_out(result)
+        view = service.get_order(session, program=context.program, external_id=external_id)
+    return OrderDetailOut(
+        **_order_out(view.order).model_dump(exclude={"tier"}),
+        tier=TierOut.of(view.tier),
+        status=view.status,
+        refunded_amount=view.refunded_minor,
+        points_reversed=view.points_reversed,
+        points_already_expired=view.points_already_expired,
+        growth_reversed=view.growth_reversed,
+        points_returned=view.points_returned,
+        wallet_principal_returned=view.wallet_principal_returned,
+        wallet_bonus_returned=view.wallet_bonus_returned,
+        refunds=[
+            OrderRefundOut(
+                refund_id=str(refund.refund_id),
+                external_id=refund.external_id,
+                amount=refund.amount_minor,
+                points_reversed=refund.points_reversed,
+                growth_reversed=refund.growth_reversed,
+                points_returned=refund.points_returned,
+                wallet_principal_returned=refund.wallet_principal_returned,
+                wallet_bonus_returned=refund.wallet_bonus_returned,
+                occurred_at=refund.occurred_at,
+                points_already_expired=refund.points_already_expired,
+            )
+            for refund in view.refunds
+        ],
+    )
 
 
 @router.post(

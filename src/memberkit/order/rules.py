@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 from memberkit.kit.i18n import Text, TextError, _
-from memberkit.kit.money import ROUNDINGS, allocate, round_to_int
+from memberkit.kit.money import ROUNDINGS, allocate, display_money, round_to_int
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
 EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
@@ -264,6 +265,29 @@ class LineState:
     refunded_minor: int
 
 
+class OrderStatus(StrEnum):
+    """How much of an order has been refunded."""
+
+    paid = "paid"
+    partially_refunded = "partially_refunded"
+    refunded = "refunded"
+
+
+def order_status(
+    *, total_minor: int, refunded_minor: int, units_left: int, refunds: int
+) -> OrderStatus:
+    """Return whether an order is paid, partially refunded or refunded.
+
+    Refunded means nothing is left to give back: all its money, or for an order that cost
+    nothing (free items), all its units.
+    """
+    if not refunds:
+        return OrderStatus.paid
+    if refunded_minor >= total_minor and (total_minor > 0 or units_left == 0):
+        return OrderStatus.refunded
+    return OrderStatus.partially_refunded
+
+
 def refund_by_lines(lines: list[LineState], quantities: dict[int, int]) -> list[tuple[int, int]]:
     """Return (quantity, amount) refunded per line for returned quantities by line index.
 
@@ -292,7 +316,13 @@ def refund_by_amount(lines: list[LineState], amount_minor: int) -> list[tuple[in
     """
     left = [line.amount_minor - line.refunded_minor for line in lines]
     if amount_minor > sum(left):
-        raise RulesError(_("more than the order has left to refund"))
+        if not sum(left):
+            raise RulesError(_("nothing is left to refund"))
+        raise RulesError(
+            _("{amount} asked, but only {left} is left to refund"),
+            amount=display_money(amount_minor),
+            left=display_money(sum(left)),
+        )
     return [(0, part) for part in allocate(amount_minor, left)]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.auth.service import StoreMismatch
@@ -707,31 +707,113 @@ def _returned_to(
     return give_back([(lot, lot.points) for lot in spent], returned=returned, points=points)
 
 
-def get_order(session: Session, *, program_id: int, external_id: str) -> OrderResult:
-    """Return an order by external id, with the member's balances now."""
+@dataclass(frozen=True)
+class RefundView:
+    """One refund of an order, as :func:`get_order` lists it."""
+
+    refund_id: int
+    external_id: str
+    amount_minor: int
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: int
+    wallet_bonus_returned: int
+    occurred_at: datetime
+    points_already_expired: int = 0
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order with the member's balances and tier now, and what its refunds gave back.
+
+    The totals are the sums of ``refunds`` (kept on the order under the member's lock).
+    ``points_reversed`` is what was taken back; ``points_already_expired`` what the refunds'
+    share of the earned points found expired already, and so did not take again.
+    """
+
+    order: OrderResult
+    tier: TierOutcome
+    status: rules.OrderStatus
+    refunded_minor: int
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: int
+    wallet_bonus_returned: int
+    refunds: list[RefundView]
+    points_already_expired: int = 0
+
+
+def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> OrderView:
+    """Return an order by external id, what its refunds gave back, the member's balances now."""
     row = session.execute(
-        select(Order, Member.member_no)
+        select(Order, Member.member_no, Member.tier_level)
         .join(Member, Member.id == Order.member_id)
-        .where(Order.program_id == program_id, Order.external_id == external_id)
+        .where(Order.program_id == program.id, Order.external_id == external_id)
     ).one_or_none()
     if row is None:
         raise OrderNotFound(external_id=external_id)
-    order, member_no = row
+    order, member_no, tier_level = row
     balances = member_balances(session, member_id=order.member_id)
-    return OrderResult(
-        order_id=order.id,
-        external_id=order.external_id,
-        member_no=member_no,
-        total_minor=order.total_minor,
-        eligible_minor=order.eligible_minor,
-        points_paid=order.points_paid,
-        points_earned=order.points_earned,
-        growth_earned=order.growth_earned,
-        points_balance=balances.get(Asset.points, 0),
-        growth_balance=balances.get(Asset.growth, 0),
-        occurred_at=order.occurred_at,
-        wallet_principal_paid=order.wallet_principal_paid,
-        wallet_bonus_paid=order.wallet_bonus_paid,
+    balances[Asset.points] = ledger_repository.live_points(
+        session, member_id=order.member_id, as_of=utcnow()
+    )
+    refunds = [
+        RefundView(
+            refund.id,
+            refund.external_id,
+            refund.amount_minor,
+            refund.points_reversed - refund.points_already_expired,
+            refund.growth_reversed,
+            refund.points_returned,
+            refund.wallet_principal_returned,
+            refund.wallet_bonus_returned,
+            refund.occurred_at,
+            refund.points_already_expired,
+        )
+        for refund in session.scalars(
+            select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
+        )
+    ]
+    units_left = session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)).where(
+            OrderLine.order_id == order.id
+        )
+    )
+    tier = tier_service.outcome(program.ladder, tier_level)
+    return OrderView(
+        order=OrderResult(
+            order_id=order.id,
+            external_id=order.external_id,
+            member_no=member_no,
+            total_minor=order.total_minor,
+            eligible_minor=order.eligible_minor,
+            points_paid=order.points_paid,
+            points_earned=order.points_earned,
+            growth_earned=order.growth_earned,
+            points_balance=balances.get(Asset.points, 0),
+            growth_balance=balances.get(Asset.growth, 0),
+            occurred_at=order.occurred_at,
+            tier=tier,
+            wallet_principal_paid=order.wallet_principal_paid,
+            wallet_bonus_paid=order.wallet_bonus_paid,
+        ),
+        tier=tier,
+        status=rules.order_status(
+            total_minor=order.total_minor,
+            refunded_minor=order.refunded_minor,
+            units_left=int(units_left or 0),
+            refunds=len(refunds),
+        ),
+        refunded_minor=order.refunded_minor,
+        points_reversed=order.points_reversed - order.points_already_expired,
+        points_already_expired=order.points_already_expired,
+        growth_reversed=order.growth_reversed,
+        points_returned=order.points_returned,
+        wallet_principal_returned=order.wallet_principal_returned,
+        wallet_bonus_returned=order.wallet_bonus_returned,
+        refunds=refunds,
     )
 
 

@@ -322,6 +322,7 @@ def review(
     program: ProgramConfig,
     as_of: datetime,
     progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
 ) -> ReviewRun:
     """Review every member whose tier period ended by ``as_of``, one member per transaction.
 
@@ -329,8 +330,10 @@ def review(
     moves down (one tier, or to the tier they qualify for, as the ladder says). Each decision
     is keyed by the member and the period's end, so running the review again changes nothing.
     Grace notices for the reviews ahead are recorded first (see :func:`record_notices`).
+    A ``dry_run`` does the same work and rolls every transaction back: it reports what the
+    review would decide and which notices it would record, and changes nothing.
     """
-    notified = record_notices(database, program=program, as_of=as_of)
+    notified = record_notices(database, program=program, as_of=as_of, dry_run=dry_run)
     ladder = program.ladder
     with database.session_scope() as session:
         due = list(
@@ -347,7 +350,7 @@ def review(
         )
     kept = downgraded = 0
     for done, member_id in enumerate(due, start=1):
-        with database.session_scope() as session:
+        with database.session_scope(rollback=dry_run) as session:
             member = session.scalars(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()
@@ -384,8 +387,10 @@ def review(
     )
 
 
-def record_notices(database: Database, *, program: ProgramConfig, as_of: datetime) -> int:
-    """Record grace notices; returns how many were recorded.
+def record_notices(
+    database: Database, *, program: ProgramConfig, as_of: datetime, dry_run: bool = False
+) -> int:
+    """Record grace notices; returns how many were recorded (or, ``dry_run``, would be).
 
     A notice goes to each member reviewed within the ladder's ``notice_days`` who, judged as
     of ``as_of``, would move down.
@@ -417,7 +422,7 @@ def record_notices(database: Database, *, program: ProgramConfig, as_of: datetim
         )
     recorded = 0
     for member_id in ahead:
-        with database.session_scope() as session:
+        with database.session_scope(rollback=dry_run) as session:
             member = session.scalars(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()

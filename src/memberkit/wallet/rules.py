@@ -45,6 +45,23 @@ class WalletRules:
                 bonus = step_bonus
         return bonus
 
+    def largest_recharge(self, room: int) -> int:
+        """Return the largest recharge ``a`` with ``a + bonus_for(a) <= room``; 0 when none fits.
+
+        Not simply ``room``, nor monotonic in the amount: crossing a step adds its bonus at
+        once, so just below a step may fit while the step does not. Each step's range of
+        amounts (one bonus throughout) gives its own best candidate; the largest one wins.
+        """
+        starts = [(1, 0), *self.bonuses]
+        best = 0
+        for number, (low, bonus) in enumerate(starts):
+            candidate = room - bonus
+            if number + 1 < len(starts):
+                candidate = min(candidate, starts[number + 1][0] - 1)
+            if candidate >= low:
+                best = max(best, candidate)
+        return best
+
     def config(self) -> dict[str, Any]:
         """Return the rules in their canonical stored form (amounts as "500.00")."""
         return {

@@ -43,8 +43,12 @@ class WalletFull(Conflict):
 
     code = "wallet_limit_exceeded"
     message = _(
-        "This recharge would take the wallet to {total}, over the limit of {limit} "
-        "({room} can still be added, bonus included)."
+        "This recharge would take the wallet to {total}, over the limit of {limit}. "
+        "The largest recharge accepted now is {largest} (with its bonus of {bonus})."
+    )
+    full = _(
+        "This recharge would take the wallet to {total}, over the limit of {limit}. "
+        "The wallet is full: no recharge is accepted now."
     )
 
 
@@ -136,10 +140,13 @@ def recharge(
     before = balance(session, member_id=member.id)
     room = program.wallet.room(before.principal, before.bonus)
     if amount_minor + bonus > room:
+        largest = program.wallet.largest_recharge(room)
         raise WalletFull(
+            None if largest else WalletFull.full,
             total=display_money(before.total + amount_minor + bonus),
             limit=display_money(program.wallet.max_balance_minor),
-            room=display_money(room),
+            largest=display_money(largest),
+            bonus=display_money(program.wallet.bonus_for(largest)),
         )
     session.execute(
         insert(table(WalletRecharge)),
