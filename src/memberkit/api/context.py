@@ -66,7 +66,9 @@ class ApiContext:
 
         ``subject`` names what the request acts on when the path says it (a member number):
         it is part of the request's fingerprint, so the same key sent for another member is a
-        conflict, not a replay. The stored response is written in the action's own
+        conflict, not a replay. So is the caller's store binding: a key of another store (or an
+        unbound key) sending a store-bound key's request gets a conflict, never the first
+        store's result. The stored response is written in the action's own
         transaction, so a response is remembered exactly when its effects are committed. A
         concurrent duplicate fails on a unique constraint and is answered from the winner's
         record.
@@ -74,6 +76,9 @@ class ApiContext:
         fingerprinted = payload.model_dump(mode="json")
         if subject is not None:
             fingerprinted = {"subject": subject, "body": fingerprinted}
+        if self.principal.store_code is not None:
+            # Unbound keys keep the plain fingerprint, so their records stay valid.
+            fingerprinted = {"store": self.principal.store_code, "request": fingerprinted}
         request_hash = idempotency.fingerprint(fingerprinted)
         for attempt in range(2):
             try:

@@ -41,6 +41,32 @@ class StoreMismatch(Forbidden):
     message = _("This API key is bound to store {bound} and cannot act for store {store_code}.")
 
 
+class OnlineOrderNeedsUnboundKey(Forbidden):
+    """An order without a store (online) is for keys that are not bound to a store."""
+
+    code = "online_order_needs_unbound_key"
+    message = _(
+        "Order {external_id} has no store (online): only a key not bound to a store may act on it."
+    )
+
+
+def require_order_access(
+    *, bound: str | None, order_store: str | None, external_id: str, cross_store_returns: bool
+) -> None:
+    """Refuse a key bound to store ``bound`` reading or refunding an order it may not.
+
+    Unbound keys act on every order. A store-bound key acts on its own store's orders and, when
+    the program allows cross-store returns (异店退货), on other stores' orders; never on an order
+    without a store (online), which unbound keys refund.
+    """
+    if bound is None or order_store == bound:
+        return
+    if order_store is None:
+        raise OnlineOrderNeedsUnboundKey(external_id=external_id)
+    if not cross_store_returns:
+        raise StoreMismatch(bound=bound, store_code=order_store)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the key's name, scope, program and store binding."""

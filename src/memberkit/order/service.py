@@ -14,7 +14,7 @@ from fractions import Fraction
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit.auth.service import StoreMismatch
+from memberkit.auth.service import require_order_access
 from memberkit.config import settings
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
@@ -661,13 +661,28 @@ def get_order(session: Session, *, program_id: int, external_id: str) -> OrderRe
 
 
 def require_order_store(
-    session: Session, *, program_id: int, external_id: str, store_code: str
+    session: Session,
+    *,
+    program_id: int,
+    external_id: str,
+    store_code: str | None,
+    cross_store_returns: bool = False,
 ) -> None:
-    """Refuse a store-bound caller acting on another store's order."""
-    code = session.scalar(
-        select(Store.code)
-        .join(Order, Order.store_id == Store.id)
+    """Refuse a caller bound to ``store_code`` acting on an order it may not.
+
+    See :func:`memberkit.auth.service.require_order_access`; a missing order is left to the caller.
+    """
+    if store_code is None:
+        return
+    row = session.execute(
+        select(Order.id, Store.code)
+        .outerjoin(Store, Store.id == Order.store_id)
         .where(Order.program_id == program_id, Order.external_id == external_id)
-    )
-    if code is not None and code != store_code:
-        raise StoreMismatch(bound=store_code, store_code=code)
+    ).one_or_none()
+    if row is not None:
+        require_order_access(
+            bound=store_code,
+            order_store=row.code,
+            external_id=external_id,
+            cross_store_returns=cross_store_returns,
+        )
