@@ -61,6 +61,7 @@ class ApiContext:
         payload: BaseModel,
         action: Callable[[Session], BaseModel],
         subject: str | None = None,
+        present: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> JSONResponse:
         """Run ``action`` once per key: 201 with its result, or 200 with the first result.
 
@@ -84,10 +85,15 @@ class ApiContext:
             try:
                 with self.transaction() as session:
                     stored = idempotency.replay(
-                        session, program_id=self.program.id, key=key, request_hash=request_hash
+                        session,
+                        program_id=self.program.id,
+                        key=key,
+                        request_hash=request_hash,
+                        payload=fingerprinted,
                     )
                     if stored is not None:
-                        return JSONResponse(stored[1], status_code=200)
+                        shown = present(stored[1]) if present else stored[1]
+                        return JSONResponse(shown, status_code=200)
                     body = action(session).model_dump(mode="json")
                     idempotency.remember(
                         session,
@@ -97,7 +103,7 @@ class ApiContext:
                         status_code=201,
                         response=body,
                     )
-                return JSONResponse(body, status_code=201)
+                return JSONResponse(present(body) if present else body, status_code=201)
             except IntegrityError:
                 if attempt:
                     raise ConcurrentChange() from None

@@ -79,6 +79,22 @@ def db_upgrade() -> None:
     say(_("Database is up to date: {url}"), url=database.engine.url.render_as_string())
 
 
+@db_app.command("reencrypt")
+def db_reencrypt() -> None:
+    """Rewrite members' legacy (v1) ciphertexts as v2, bound to their member; safe to repeat."""
+    from memberkit.member import service as member_service
+
+    database = get_database()
+    total = 0
+    while True:
+        with database.session_scope() as session:
+            done = member_service.reencrypt(session)
+        if not done:
+            break
+        total += done
+    say(_("{members} members re-encrypted."), members=total)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -296,6 +312,25 @@ def decay_growth(
         growth=decayed.growth,
         members=decayed.members,
     )
+
+
+@jobs_app.command("purge-idempotency")
+def purge_idempotency(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be purged.")
+    ] = False,
+) -> None:
+    """Delete stored first responses older than the program's retention period; safe to repeat.
+
+    Duplicates stay refused after it by the business keys (order external id, phone).
+    """
+    from memberkit.idempotency import tasks as idempotency_tasks
+
+    records = idempotency_tasks.purge(get_database(), as_of=utcnow(), dry_run=dry_run)
+    if dry_run:
+        say(_("{records} idempotency records would be purged."), records=records)
+    else:
+        say(_("{records} idempotency records purged."), records=records)
 
 
 T = TypeVar("T")

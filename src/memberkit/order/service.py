@@ -84,6 +84,13 @@ class OrderExists(Conflict):
     message = _("An order with external id {external_id} already exists.")
 
 
+class RefundExists(Conflict):
+    """The external id was used for a refund already."""
+
+    code = "refund_exists"
+    message = _("A refund with external id {external_id} already exists.")
+
+
 class InvalidRefund(InvalidInput):
     """The refund's content is inconsistent."""
 
@@ -472,6 +479,13 @@ def post_refund(session: Session, *, program: ProgramConfig, refund: RefundIn) -
         raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
     if refund.occurred_at > utcnow() + FUTURE_TOLERANCE:
         raise InvalidRefund(problem=Text(_("occurred_at is in the future")))
+    if session.scalar(
+        select(Refund.id).where(
+            Refund.program_id == program.id, Refund.external_id == refund.external_id
+        )
+    ):
+        # The business key, for repeats that come after their idempotency record was purged.
+        raise RefundExists(external_id=refund.external_id)
     member_id = session.scalar(
         select(Order.member_id).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
