@@ -112,7 +112,7 @@ class ApiContext:
 
 def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:
     database = get_database()
-    principal = auth_service.cached(authorization)
+    principal = auth_service.cached(authorization, database.engine)
     program = program_service.cached()
     if principal is None or program is None:
         with database.session_scope() as session:

@@ -196,6 +196,52 @@ def apikey_create(
     print(key)
 
 
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List the program's API keys (prefix, name, scope, store, revoked); never the keys."""
+    from rich.table import Table
+
+    from memberkit.auth import service as auth_service
+    from memberkit.kit.time import iso
+
+    database = get_database()
+    with database.session_scope() as session:
+        program = _program(database)
+        keys = auth_service.list_keys(session, program_id=program.id)
+    table = Table()
+    for heading in (_("Id"), _("Prefix"), _("Name"), _("Scope"), _("Store"), _("Revoked")):
+        table.add_column(translate(heading))
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.name,
+            key.scope,
+            key.store_code or "",
+            iso(key.revoked_at) if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    ref: Annotated[str, typer.Argument(help="The key's prefix (as in 'list') or id.")],
+) -> None:
+    """Revoke an API key: every process refuses it from the next request on."""
+    from memberkit.auth import service as auth_service
+    from memberkit.errors import MemberkitError
+
+    database = get_database()
+    try:
+        with database.session_scope() as session:
+            program = _program(database)
+            key = auth_service.revoke(session, program_id=program.id, ref=ref)
+    except MemberkitError as exc:
+        console.print(f"[red]{exc.detail()}[/red]")
+        raise typer.Exit(2) from None
+    say(_("API key {prefix} ({name}) is revoked."), prefix=key.prefix, name=key.name)
+
+
 @import_app.command("members")
 def import_members(
     file: Annotated[
