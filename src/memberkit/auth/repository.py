@@ -10,12 +10,15 @@ def key_is_live(engine: Engine, key_id: int) -> bool:
 
     Runs on a pooled connection's driver cursor without opening a SQLAlchemy transaction: on
     SQLite that is a plain WAL read that never waits for the write lock (our transactions
-    begin with ``BEGIN IMMEDIATE``); on PostgreSQL, a one-statement read whose transaction the
-    pool rolls back on return.
+    begin with ``BEGIN IMMEDIATE``); on PostgreSQL, one autocommit statement (one round trip,
+    no BEGIN and ROLLBACK around it).
     """
     marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     connection = engine.raw_connection()
+    postgresql = engine.dialect.name == "postgresql"
     try:
+        if postgresql:
+            connection.driver_connection.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
         try:
             cursor.execute(
@@ -26,4 +29,6 @@ def key_is_live(engine: Engine, key_id: int) -> bool:
         finally:
             cursor.close()
     finally:
+        if postgresql:
+            connection.driver_connection.autocommit = False  # type: ignore[union-attr]
         connection.close()
