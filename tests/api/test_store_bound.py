@@ -25,6 +25,13 @@ def recent(**overrides: Any) -> dict[str, Any]:
     return {"occurred_at": iso(utcnow() - timedelta(hours=1)), **overrides}
 
 
+def post_order(api: Api, member_no: str, external_id: str, **overrides: Any) -> dict[str, Any]:
+    """Post an order dated an hour ago (at SH001 unless overridden) and return it."""
+    response = api.post("/api/v1/orders", order_body(member_no, external_id, **recent(**overrides)))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 def unbound(body: dict[str, Any]) -> dict[str, Any]:
     """The body without a store code: the key's binding decides the store."""
     return {name: value for name, value in body.items() if name != "store_code"}
@@ -110,10 +117,7 @@ def test_store_bound_key_refunding_another_stores_order_is_refused(
 ) -> None:
     # given an order of SH001, and cross-store returns off (the default)
     _sh, bj = keys(client, database)
-    assert (
-        admin.post("/api/v1/orders", order_body(member["member_no"], "O-1", **recent())).status_code
-        == 201
-    )
+    post_order(admin, member["member_no"], "O-1")
     before = table_contents(database)
     # when BJ001's till refunds it, or reads it
     refund = bj.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"})
@@ -130,10 +134,7 @@ def test_cross_store_returns_let_a_store_bound_key_refund_another_stores_order(
 ) -> None:
     # given an order of SH001 and a program that allows cross-store returns (异店退货)
     _sh, bj = keys(client, database)
-    assert (
-        admin.post("/api/v1/orders", order_body(member["member_no"], "O-1", **recent())).status_code
-        == 201
-    )
+    post_order(admin, member["member_no"], "O-1")
     setting = admin.patch("/api/v1/program", {"policies": {"cross_store_returns": True}})
     assert setting.status_code == 200, setting.text
     # when BJ001's till reads and refunds it
