@@ -65,12 +65,15 @@ def test_another_stores_key_replaying_an_order_is_refused(
 
 
 @pytest.mark.usefixtures("two_stores")
-def test_another_stores_key_replaying_a_recharge_event_or_registration_is_refused(
-    client: Any, member: dict[str, Any], database: Database
+def test_another_stores_key_replaying_a_refund_recharge_event_or_registration_is_refused(
+    client: Any, admin: Api, member: dict[str, Any], database: Database
 ) -> None:
-    # given a recharge, an event and a registration made by SH001's till
+    # given a refund, a recharge, an event and a registration made by SH001's till, and
+    # cross-store returns allowed (so BJ001 could refund SH001's orders, but not replay them)
     sh, bj = keys(client, database)
     no = member["member_no"]
+    post_order(admin, no, "O-1")
+    admin.patch("/api/v1/program", {"policies": {"cross_store_returns": True}})
     recharge = {
         "external_id": "RC-1",
         "amount": "100.00",
@@ -80,6 +83,7 @@ def test_another_stores_key_replaying_a_recharge_event_or_registration_is_refuse
     event = {"external_id": "EV-1", "type": "review", "occurred_at": recharge["occurred_at"]}
     member_body = {"phone": "13900139000", "name": "李四"}
     requests = [
+        ("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"}, {}),
         (f"/api/v1/members/{no}/wallet/recharges", recharge, {}),
         (f"/api/v1/members/{no}/events", event, {}),
         ("/api/v1/members", member_body, {"Idempotency-Key": "reg-1"}),
