@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from memberkit.api import problems
+from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
 from memberkit.db import get_database
 from memberkit.growth.endpoints import router as growth_router
@@ -73,6 +74,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         tier_router,
         growth_router,
         wallet_router,
+        apikey_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth import decay
+from memberkit.idempotency import tasks as idempotency_tasks
 from memberkit.kit.time import utcnow
 from memberkit.ledger import expiry
 from memberkit.program import service as program_service
@@ -58,7 +59,7 @@ class Scheduler:
 
 
 def run_daily(database: Database, *, as_of: datetime) -> list[str]:
-    """Run the daily jobs in order: points expiry, growth decay, tier review.
+    """Run the daily jobs in order: points expiry, growth decay, tier review, idempotency purge.
 
     Each job runs even when an earlier one failed (the failure is logged, and the job is
     retried tomorrow: they are all idempotent). Returns the names of the jobs that failed.
@@ -83,11 +84,15 @@ def run_daily(database: Database, *, as_of: datetime) -> list[str]:
             f"{result.notified} notified"
         )
 
+    def purge_idempotency() -> str:
+        return f"purged {idempotency_tasks.purge(database, as_of=as_of)} idempotency records"
+
     failed = []
     for name, job in (
         ("expire-points", expire),
         ("decay-growth", decay_growth),
         ("review-tiers", review_tiers),
+        ("purge-idempotency", purge_idempotency),
     ):
         try:
             log.info("%s: %s", name, job())

@@ -48,8 +48,15 @@ API_NOW = datetime.fromisoformat("2026-11-23T12:00:00+08:00")
 
 
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Coordinates]:
-    """Put the process's clock at :data:`API_NOW`; ``clock.move_to(when)`` travels."""
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates | None]:
+    """Put the process's clock at :data:`API_NOW`; ``clock.move_to(when)`` travels.
+
+    Tests marked ``real_clock`` (those that talk to a server in another process, whose clock
+    does not travel) keep the real time.
+    """
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
     with time_machine.travel(API_NOW, tick=True) as traveller:
         yield traveller
 

@@ -215,3 +215,15 @@ def test_valid_member_no_refuses_wrong_shapes_and_check_digits(member_no: str) -
 
 def test_valid_member_no_answers_false_for_a_superscript_digit() -> None:
     assert valid_member_no("8\u00b20000000000") is False
+
+
+def test_masks() -> None:
+    from memberkit.member.rules import mask_birthday, mask_phone
+
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_phone("1380013") == "*******"
+    assert (mask_birthday("1990-05-01"), mask_birthday(None), mask_birthday("x")) == (
+        "****-05-01",
+        None,
+        "****",
+    )

@@ -61,12 +61,15 @@ class ApiContext:
         payload: BaseModel,
         action: Callable[[Session], BaseModel],
         subject: str | None = None,
+        present: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> JSONResponse:
         """Run ``action`` once per key: 201 with its result, or 200 with the first result.
 
         ``subject`` names what the request acts on when the path says it (a member number):
         it is part of the request's fingerprint, so the same key sent for another member is a
-        conflict, not a replay. The stored response is written in the action's own
+        conflict, not a replay. So is the caller's store binding: a key of another store (or an
+        unbound key) sending a store-bound key's request gets a conflict, never the first
+        store's result. The stored response is written in the action's own
         transaction, so a response is remembered exactly when its effects are committed. A
         concurrent duplicate fails on a unique constraint and is answered from the winner's
         record.
@@ -74,15 +77,23 @@ class ApiContext:
         fingerprinted = payload.model_dump(mode="json")
         if subject is not None:
             fingerprinted = {"subject": subject, "body": fingerprinted}
+        if self.principal.store_code is not None:
+            # Unbound keys keep the plain fingerprint, so their records stay valid.
+            fingerprinted = {"store": self.principal.store_code, "request": fingerprinted}
         request_hash = idempotency.fingerprint(fingerprinted)
         for attempt in range(2):
             try:
                 with self.transaction() as session:
                     stored = idempotency.replay(
-                        session, program_id=self.program.id, key=key, request_hash=request_hash
+                        session,
+                        program_id=self.program.id,
+                        key=key,
+                        request_hash=request_hash,
+                        payload=fingerprinted,
                     )
                     if stored is not None:
-                        return JSONResponse(stored[1], status_code=200)
+                        shown = present(stored[1]) if present else stored[1]
+                        return JSONResponse(shown, status_code=200)
                     body = action(session).model_dump(mode="json")
                     idempotency.remember(
                         session,
@@ -92,7 +103,7 @@ class ApiContext:
                         status_code=201,
                         response=body,
                     )
-                return JSONResponse(body, status_code=201)
+                return JSONResponse(present(body) if present else body, status_code=201)
             except IntegrityError:
                 if attempt:
                     raise ConcurrentChange() from None
@@ -101,7 +112,7 @@ class ApiContext:
 
 def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:
     database = get_database()
-    principal = auth_service.cached(authorization)
+    principal = auth_service.cached(authorization, database.engine)
     program = program_service.cached()
     if principal is None or program is None:
         with database.session_scope() as session:

@@ -1,4 +1,4 @@
-"""API keys: issue, authenticate (hash look-up, briefly cached), scopes."""
+"""API keys: issue, list, revoke, authenticate (cached, revocation checked each request)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Engine, or_, select
 from sqlalchemy.orm import Session
 
+from memberkit.auth import repository
 from memberkit.auth.models import ApiKey, Scope
-from memberkit.errors import Forbidden, InvalidInput, Unauthorized
+from memberkit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from memberkit.kit.i18n import _
+from memberkit.kit.time import utcnow
 from memberkit.store import service as store_service
 from memberkit.store.models import Store
 
@@ -39,6 +42,32 @@ class StoreMismatch(Forbidden):
 
     code = "store_mismatch"
     message = _("This API key is bound to store {bound} and cannot act for store {store_code}.")
+
+
+class OnlineOrderNeedsUnboundKey(Forbidden):
+    """An order without a store (online) is for keys that are not bound to a store."""
+
+    code = "online_order_needs_unbound_key"
+    message = _(
+        "Order {external_id} has no store (online): only a key not bound to a store may act on it."
+    )
+
+
+def require_order_access(
+    *, bound: str | None, order_store: str | None, external_id: str, cross_store_returns: bool
+) -> None:
+    """Refuse a key bound to store ``bound`` reading or refunding an order it may not.
+
+    Unbound keys act on every order. A store-bound key acts on its own store's orders and, when
+    the program allows cross-store returns (异店退货), on other stores' orders; never on an order
+    without a store (online), which unbound keys refund.
+    """
+    if bound is None or order_store == bound:
+        return
+    if order_store is None:
+        raise OnlineOrderNeedsUnboundKey(external_id=external_id)
+    if not cross_store_returns:
+        raise StoreMismatch(bound=bound, store_code=order_store)
 
 
 @dataclass(frozen=True)
@@ -104,17 +133,28 @@ def _digest(authorization: str | None) -> str:
     return _hash(key.strip())
 
 
-def cached(authorization: str | None) -> Principal | None:
-    """Return the principal of a recently seen valid key without touching the database."""
-    entry = _cache.get(_digest(authorization))
-    return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+def cached(authorization: str | None, engine: Engine) -> Principal | None:
+    """Return the principal of a recently seen key, if it is still not revoked.
+
+    The cache saves the key look-up (a join and a transaction); whether the key was revoked
+    meanwhile, by any process, is checked on every request with one primary-key read, so a
+    revoked key is refused at once everywhere. A revoked key is dropped from the cache.
+    """
+    digest = _digest(authorization)
+    entry = _cache.get(digest)
+    if entry is None or entry[0] <= time.monotonic() or entry[1] is None:
+        return None
+    if not repository.key_is_live(engine, entry[1].key_id):
+        _cache.pop(digest, None)
+        raise Unauthorized()
+    return entry[1]
 
 
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """Return the principal of a ``Bearer`` header, or raise :class:`Unauthorized`.
 
-    Valid keys are cached for a few seconds per process, so a revoked key stops working
-    within that time.
+    Valid keys are cached for a few seconds per process; :func:`cached` still checks each
+    request for revocation.
     """
     digest = _digest(authorization)
     now = time.monotonic()
@@ -139,6 +179,77 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if principal is None:
         raise Unauthorized()
     return principal
+
+
+class KeyNotFound(NotFound):
+    """No key of the program has this prefix or id."""
+
+    code = "api_key_not_found"
+    message = _("No API key with prefix or id {ref}.")
+
+
+class AmbiguousKey(Conflict):
+    """More than one key matches a prefix or id."""
+
+    code = "api_key_ambiguous"
+    message = _("Several API keys match {ref}; give the key's id.")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown of a key: never the key or its hash."""
+
+    id: int
+    prefix: str
+    name: str
+    scope: str
+    store_code: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _infos(session: Session, *conditions: ColumnElement[bool]) -> list[KeyInfo]:
+    rows = session.execute(
+        select(ApiKey, Store.code)
+        .outerjoin(Store, Store.id == ApiKey.store_id)
+        .where(*conditions)
+        .order_by(ApiKey.id)
+    ).all()
+    return [
+        KeyInfo(key.id, key.prefix, key.name, key.scope, code, key.created_at, key.revoked_at)
+        for key, code in rows
+    ]
+
+
+def list_keys(session: Session, *, program_id: int) -> list[KeyInfo]:
+    """Return the program's keys, revoked ones included, oldest first."""
+    return _infos(session, ApiKey.program_id == program_id)
+
+
+def describe(session: Session, *, key: str) -> KeyInfo:
+    """Return what may be shown of a key just issued."""
+    return _infos(session, ApiKey.key_hash == _hash(key))[0]
+
+
+def revoke(session: Session, *, program_id: int, ref: str) -> KeyInfo:
+    """Revoke the key with prefix or id ``ref``; revoking a revoked key changes nothing.
+
+    Every process refuses it from the next request on (see :func:`cached`).
+    """
+    naming = [ApiKey.prefix == ref]
+    if ref.isdigit() and len(ref) <= 18:
+        naming.append(ApiKey.id == int(ref))
+    found = _infos(session, ApiKey.program_id == program_id, or_(*naming))
+    if not found:
+        raise KeyNotFound(ref=ref)
+    if len(found) > 1:
+        raise AmbiguousKey(ref=ref)
+    if found[0].revoked_at is None:
+        key = session.get_one(ApiKey, found[0].id)
+        key.revoked_at = utcnow()
+        session.flush()
+        return _infos(session, ApiKey.id == key.id)[0]
+    return found[0]
 
 
 def forget_cache() -> None:

@@ -79,22 +79,40 @@ def db_upgrade() -> None:
     say(_("Database is up to date: {url}"), url=database.engine.url.render_as_string())
 
 
+@db_app.command("reencrypt")
+def db_reencrypt() -> None:
+    """Rewrite members' legacy (v1) ciphertexts as v2, bound to their member; safe to repeat."""
+    from memberkit.member import service as member_service
+
+    database = get_database()
+    total = 0
+    while True:
+        with database.session_scope() as session:
+            done = member_service.reencrypt(session)
+        if not done:
+            break
+        total += done
+    say(_("{members} members re-encrypted."), members=total)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the API (docs at /docs) with the daily scheduler inside."""
+    """Serve the API (docs at /docs) with the daily scheduler inside; access logs are masked."""
     import uvicorn
 
     from memberkit import migrate
+    from memberkit.api.access_log import log_config
     from memberkit.app import create_app
 
     if migrate.pending(get_database().engine):
         say(_("The database schema is behind; run: memberkit db upgrade"))
         raise typer.Exit(1)
     say(_("Memberkit is running on http://{host}:{port} (API docs: /docs)"), host=host, port=port)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # The access log masks phone numbers and QR tokens left in URLs (GET ?phone=…).
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", log_config=log_config())
 
 
 @app.command()
@@ -178,6 +196,52 @@ def apikey_create(
         scope=scope,
     )
     print(key)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List the program's API keys (prefix, name, scope, store, revoked); never the keys."""
+    from rich.table import Table
+
+    from memberkit.auth import service as auth_service
+    from memberkit.kit.time import iso
+
+    database = get_database()
+    with database.session_scope() as session:
+        program = _program(database)
+        keys = auth_service.list_keys(session, program_id=program.id)
+    table = Table()
+    for heading in (_("Id"), _("Prefix"), _("Name"), _("Scope"), _("Store"), _("Revoked")):
+        table.add_column(translate(heading))
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.name,
+            key.scope,
+            key.store_code or "",
+            iso(key.revoked_at) if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    ref: Annotated[str, typer.Argument(help="The key's prefix (as in 'list') or id.")],
+) -> None:
+    """Revoke an API key: every process refuses it from the next request on."""
+    from memberkit.auth import service as auth_service
+    from memberkit.errors import MemberkitError
+
+    database = get_database()
+    try:
+        with database.session_scope() as session:
+            program = _program(database)
+            key = auth_service.revoke(session, program_id=program.id, ref=ref)
+    except MemberkitError as exc:
+        console.print(f"[red]{exc.detail()}[/red]")
+        raise typer.Exit(2) from None
+    say(_("API key {prefix} ({name}) is revoked."), prefix=key.prefix, name=key.name)
 
 
 @import_app.command("members")
@@ -342,6 +406,25 @@ def _dry_run_said(dry_run: bool) -> None:
     """Close a dry run's report by saying nothing was changed."""
     if dry_run:
         say(_("Nothing was changed (dry run)."))
+
+
+@jobs_app.command("purge-idempotency")
+def purge_idempotency(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be purged.")
+    ] = False,
+) -> None:
+    """Delete stored first responses older than the program's retention period; safe to repeat.
+
+    Duplicates stay refused after it by the business keys (order external id, phone).
+    """
+    from memberkit.idempotency import tasks as idempotency_tasks
+
+    records = idempotency_tasks.purge(get_database(), as_of=utcnow(), dry_run=dry_run)
+    if dry_run:
+        say(_("{records} idempotency records would be purged."), records=records)
+    else:
+        say(_("{records} idempotency records purged."), records=records)
 
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
-from memberkit.errors import InvalidInput
+from memberkit.errors import Conflict, InvalidInput
 from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import _
 from memberkit.kit.time import FUTURE_TOLERANCE, Timing
@@ -34,6 +34,13 @@ class UnknownBehaviour(InvalidInput):
 
     code = "unknown_behaviour"
     message = _("{kind} is not a behaviour this program rewards (known: {known}).")
+
+
+class EventExists(Conflict):
+    """The external id was used for an event already."""
+
+    code = "event_exists"
+    message = _("An event with external id {external_id} was recorded already.")
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,15 @@ def record(
         raise UnknownBehaviour(kind=kind, known=", ".join(known))
     member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
     member_service.require_active(member)
+    if session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.program_id == program.id,
+            LedgerTransaction.idempotency_key == f"event:{external_id}",
+        )
+    ):
+        # The business key, for repeats that come after their idempotency record was purged
+        # (an event capped to nothing posted nothing, and a repeat of it awards nothing either).
+        raise EventExists(external_id=external_id)
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     start, end = behaviour.period(occurred_at, settings.tz)
     award = behaviour.award(

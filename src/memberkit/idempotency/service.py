@@ -1,25 +1,58 @@
-"""Idempotency by key: the first response to a key is stored and returned to every repeat."""
+"""Idempotency by key: the first response to a key is stored and returned to every repeat.
+
+The stored response is sealed (AES-GCM, bound to its program and key), since responses hold
+personal data (a registration's phone, name, birthday, e-mail); the request's fingerprint is a
+keyed hash. Records are purged after the program's retention period; the business keys (an
+order's external id, a member's phone index, a ledger transaction's key) keep stopping
+duplicates after that.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
 from memberkit.errors import IdempotencyConflict
 from memberkit.idempotency.models import IdempotencyRecord
+from memberkit.kit import crypto
+
+
+def _canonical(payload: Any) -> str:
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
 
 
 def fingerprint(payload: Any) -> str:
-    """Return a hash of a request's content (canonical JSON)."""
-    text = json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    """Return a keyed hash of a request's content (canonical JSON)."""
+    return crypto.fingerprint(_canonical(payload))
+
+
+def _legacy_fingerprint(payload: Any) -> str:
+    # What records written before fingerprints were keyed hold.
+    return hashlib.sha256(_canonical(payload).encode()).hexdigest()
+
+
+def _place(program_id: int, key: str) -> str:
+    return f"idempotency_records:{program_id}:{key}"
+
+
+def _seal(program_id: int, key: str, response: dict[str, Any]) -> dict[str, Any]:
+    return {"sealed": crypto.encrypt(_canonical(response), context=_place(program_id, key))}
+
+
+def _unseal(program_id: int, key: str, stored: dict[str, Any]) -> dict[str, Any]:
+    if set(stored) != {"sealed"}:
+        return stored  # written before responses were sealed
+    opened = crypto.decrypt(stored["sealed"], context=_place(program_id, key))
+    return dict(json.loads(opened or "{}"))
 
 
 _records = table(IdempotencyRecord)
@@ -29,17 +62,28 @@ _REPLAY = select(_records.c.request_hash, _records.c.status_code, _records.c.res
 
 
 def replay(
-    session: Session, *, program_id: int, key: str, request_hash: str
+    session: Session,
+    *,
+    program_id: int,
+    key: str,
+    request_hash: str,
+    payload: Any = None,
 ) -> tuple[int, dict[str, Any]] | None:
-    """Return the stored (status, response) for ``key``; refuse other content under it."""
+    """Return the stored (status, response) for ``key``; refuse other content under it.
+
+    ``payload`` (what ``request_hash`` was made from) also matches records written before
+    fingerprints were keyed.
+    """
     row = (
         session.connection().execute(_REPLAY, {"program_id": program_id, "key": key}).one_or_none()
     )
     if row is None:
         return None
-    if row.request_hash != request_hash:
+    if row.request_hash != request_hash and (
+        payload is None or row.request_hash != _legacy_fingerprint(payload)
+    ):
         raise IdempotencyConflict(key=key.partition(":")[2] or key)
-    return row.status_code, row.response
+    return row.status_code, _unseal(program_id, key, row.response)
 
 
 def remember(
@@ -53,12 +97,30 @@ def remember(
 ) -> None:
     """Store the first response to ``key`` in the same transaction as the work it describes."""
     session.execute(
-        insert(table(IdempotencyRecord)),
+        insert(_records),
         {
             "program_id": program_id,
             "key": key,
             "request_hash": request_hash,
             "status_code": status_code,
-            "response": response,
+            "response": _seal(program_id, key, response),
         },
     )
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What a purge removed (or, in a dry run, would remove)."""
+
+    records: int
+    before: datetime
+
+
+def purge(session: Session, *, program_id: int, before: datetime, dry_run: bool = False) -> Purge:
+    """Delete the program's records created before ``before`` (count them only if ``dry_run``)."""
+    due = (_records.c.program_id == program_id) & (_records.c.created_at < before)
+    if dry_run:
+        count = session.scalar(select(func.count()).select_from(_records).where(due)) or 0
+    else:
+        count = session.connection().execute(delete(_records).where(due)).rowcount
+    return Purge(records=count, before=before)

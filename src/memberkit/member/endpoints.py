@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import IdempotencyKey, MemberNo, PosContext, ReadContext
+from memberkit.api.context import ApiContext, IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.schemas import Input, LocalTime, MoneyOut
 from memberkit.member import service
 from memberkit.member.models import MemberStatus
+from memberkit.member.rules import mask_birthday, mask_phone
 from memberkit.member.schemas import Gender, MemberIn, Tag
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
@@ -34,14 +35,20 @@ class MemberPatch(Input):
 
 
 class MemberOut(BaseModel):
-    """A member as the API shows one."""
+    """A member as the API shows one.
+
+    Admin keys see the phone and birthday in full; pos and read keys see them masked
+    (``138****8000``, ``****-05-01``).
+    """
 
     member_no: str
     status: MemberStatus
-    phone: str
+    phone: str = Field(examples=["13800138000", "138****8000"])
     name: str | None
     gender: str | None
-    birthday: date | None
+    birthday: str | None = Field(
+        description="YYYY-MM-DD; ****-MM-DD for pos and read keys", examples=["1990-05-01"]
+    )
     email: str | None
     store_code: str | None
     channel: str
@@ -62,7 +69,23 @@ class QrTokenOut(BaseModel):
 
 
 def _out(view: service.MemberView) -> MemberOut:
-    return MemberOut(**{**vars(view), "status": MemberStatus(view.status)})
+    birthday = view.birthday.isoformat() if view.birthday else None
+    return MemberOut(**{**vars(view), "status": MemberStatus(view.status), "birthday": birthday})
+
+
+def _shown(context: ApiContext, out: dict[str, Any]) -> dict[str, Any]:
+    """Return a member's JSON as the caller may see it: masked unless the key is admin."""
+    if context.principal.scope == Scope.admin:
+        return out
+    return {
+        **out,
+        "phone": mask_phone(out["phone"]),
+        "birthday": mask_birthday(out["birthday"]),
+    }
+
+
+def _render(context: ApiContext, view: service.MemberView) -> JSONResponse:
+    return JSONResponse(_shown(context, _out(view).model_dump(mode="json")))
 
 
 @router.post("", status_code=201, response_model=MemberOut)
@@ -92,11 +115,43 @@ def register_member(
         )
         return _out(service.view(session, member))
 
+    def present(out: dict[str, Any]) -> dict[str, Any]:
+        return _shown(context, out)
+
     if idempotency_key:
-        return context.idempotent(key=f"member:{idempotency_key}", payload=body, action=action)
+        return context.idempotent(
+            key=f"member:{idempotency_key}", payload=body, action=action, present=present
+        )
     with context.transaction() as session:
         out = action(session)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    return JSONResponse(present(out.model_dump(mode="json")), status_code=201)
+
+
+class MemberSearch(Input):
+    """Exactly one of ``phone`` or ``qr_token``."""
+
+    phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
+    qr_token: str | None = Field(default=None, max_length=100)
+
+
+def _search(context: ApiContext, *, phone: str | None, qr_token: str | None) -> JSONResponse:
+    if (phone is None) == (qr_token is None):
+        raise service.InvalidMember(problem=Text(_("give exactly one of phone, qr_token")))
+    with context.transaction() as session:
+        member = service.find(
+            session, program_id=context.program.id, phone=phone, qr_token=qr_token
+        )
+        return _render(context, service.view(session, member))
+
+
+@router.post("/search", response_model=MemberOut)
+def search_member(body: MemberSearch, context: ReadContext) -> JSONResponse:
+    """Find one member by phone number or by the QR token shown on the member's card.
+
+    The preferred look-up: the phone number or token travels in the body, so it never lands in
+    URLs, access logs or proxies' logs.
+    """
+    return _search(context, phone=body.phone, qr_token=body.qr_token)
 
 
 @router.get("", response_model=MemberOut)
@@ -104,27 +159,25 @@ def find_member(
     context: ReadContext,
     phone: Annotated[str | None, Query(max_length=20)] = None,
     qr_token: Annotated[str | None, Query(max_length=100)] = None,
-) -> MemberOut:
-    """Find one member by phone number or by the QR token shown on the member's card."""
-    if (phone is None) == (qr_token is None):
-        raise service.InvalidMember(problem=Text(_("give exactly one of phone, qr_token")))
-    with context.transaction() as session:
-        member = service.find(
-            session, program_id=context.program.id, phone=phone, qr_token=qr_token
-        )
-        return _out(service.view(session, member))
+) -> JSONResponse:
+    """Find one member by phone number or QR token in the query string.
+
+    Kept for existing integrations; prefer ``POST /api/v1/members/search``, which keeps the
+    phone number out of the URL (Memberkit's access log masks it, other logs may not).
+    """
+    return _search(context, phone=phone, qr_token=qr_token)
 
 
 @router.get("/{member_no}", response_model=MemberOut)
-def get_member(member_no: MemberNo, context: ReadContext) -> MemberOut:
+def get_member(member_no: MemberNo, context: ReadContext) -> JSONResponse:
     """Return one member by card number."""
     with context.transaction() as session:
         member = service.find(session, program_id=context.program.id, member_no=member_no)
-        return _out(service.view(session, member))
+        return _render(context, service.view(session, member))
 
 
 @router.patch("/{member_no}", response_model=MemberOut)
-def change_member(member_no: MemberNo, body: MemberPatch, context: PosContext) -> MemberOut:
+def change_member(member_no: MemberNo, body: MemberPatch, context: PosContext) -> JSONResponse:
     """Change a member's profile, tags or (admin keys only) status.
 
     Setting the same values again changes nothing, so a repeat is harmless.
@@ -142,7 +195,7 @@ def change_member(member_no: MemberNo, body: MemberPatch, context: PosContext) -
             session, program_id=context.program.id, member_no=member_no, lock=True
         )
         service.change(session, member=member, changes=changes)
-        return _out(service.view(session, member))
+        return _render(context, service.view(session, member))
 
 
 @router.post("/{member_no}/qr-token", response_model=QrTokenOut)

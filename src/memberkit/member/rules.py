@@ -65,3 +65,20 @@ def new_member_no(rng: Random | None = None) -> str:
     number = rng.randrange(10**width) if rng is not None else secrets.randbelow(10**width)
     body = f"{MEMBER_NO_PREFIX}{number:0{width}d}"
     return body + luhn_digit(body)
+
+
+def mask_phone(phone: str) -> str:
+    """Return a phone number with its middle hidden: 13800138000 -> 138****8000."""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def mask_birthday(birthday: str | None) -> str | None:
+    """Return a birthday (ISO date) with its year hidden: 1990-05-01 -> ****-05-01.
+
+    Month and day stay, so a till can still wish a happy birthday.
+    """
+    if not birthday:
+        return birthday
+    return f"****{birthday[4:]}" if len(birthday) == 10 else "****"

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from random import Random
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -101,6 +101,25 @@ def _check_profile(*, gender: str | None, birthday: date | None, email: str | No
         raise InvalidMember(problem=Text(_("{email} is not an e-mail address"), email=email))
 
 
+#: The encrypted fields of a member, by name: column and where its value is bound.
+PERSONAL_FIELDS = ("phone", "name", "email", "birthday")
+
+
+def _place(program_id: int, member_no: str, field: str) -> str:
+    # The card number never changes and is known before the insert (unlike the row id).
+    return f"members:{program_id}:{member_no}:{field}"
+
+
+def _seal(program_id: int, member_no: str, field: str, value: str | None) -> str | None:
+    return crypto.encrypt(value, context=_place(program_id, member_no, field))
+
+
+def _open(member: Member, field: str) -> str | None:
+    return crypto.decrypt(
+        getattr(member, f"{field}_enc"), context=_place(member.program_id, member.member_no, field)
+    )
+
+
 def phone_index(raw: str) -> str:
     """Return the blind index of a phone number, refusing a malformed one."""
     phone = normalize_phone(raw)
@@ -148,14 +167,18 @@ def register(
     )
     moment = registered_at or utcnow()
     for _attempt in range(10):
+        # The card number is drawn before the insert, so the ciphertexts can be bound to it.
+        member_no = new_member_no(rng)
         member = Member(
             program_id=program_id,
-            member_no=new_member_no(rng),
+            member_no=member_no,
             phone_index=index,
-            phone_enc=crypto.encrypt(normalized),
-            name_enc=crypto.encrypt(name),
-            email_enc=crypto.encrypt(email),
-            birthday_enc=crypto.encrypt(birthday.isoformat() if birthday else None),
+            phone_enc=_seal(program_id, member_no, "phone", normalized),
+            name_enc=_seal(program_id, member_no, "name", name),
+            email_enc=_seal(program_id, member_no, "email", email),
+            birthday_enc=_seal(
+                program_id, member_no, "birthday", birthday.isoformat() if birthday else None
+            ),
             gender=gender,
             store_id=store_id,
             channel=channel,
@@ -306,15 +329,15 @@ def view(session: Session, member: Member) -> MemberView:
         if member.referrer_id
         else None
     )
-    birthday = crypto.decrypt(member.birthday_enc)
+    birthday = _open(member, "birthday")
     return MemberView(
         member_no=member.member_no,
         status=member.status,
-        phone=crypto.decrypt(member.phone_enc) or "",
-        name=crypto.decrypt(member.name_enc),
+        phone=_open(member, "phone") or "",
+        name=_open(member, "name"),
         gender=member.gender,
         birthday=date.fromisoformat(birthday) if birthday else None,
-        email=crypto.decrypt(member.email_enc),
+        email=_open(member, "email"),
         store_code=store_code,
         channel=member.channel,
         referrer_member_no=referrer,
@@ -348,14 +371,19 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         if taken is not None:
             raise MemberExists(member_no=taken)
         member.phone_index = index
-        member.phone_enc = crypto.encrypt(normalized) or ""
+        member.phone_enc = _seal(member.program_id, member.member_no, "phone", normalized) or ""
     if "name" in changes:
-        member.name_enc = crypto.encrypt(changes["name"])
+        member.name_enc = _seal(member.program_id, member.member_no, "name", changes["name"])
     if "email" in changes:
-        member.email_enc = crypto.encrypt(changes["email"])
+        member.email_enc = _seal(member.program_id, member.member_no, "email", changes["email"])
     if "birthday" in changes:
         birthday = changes["birthday"]
-        member.birthday_enc = crypto.encrypt(birthday.isoformat() if birthday else None)
+        member.birthday_enc = _seal(
+            member.program_id,
+            member.member_no,
+            "birthday",
+            birthday.isoformat() if birthday else None,
+        )
     if "gender" in changes:
         member.gender = changes["gender"]
     if "tags" in changes:
@@ -380,3 +408,28 @@ def rotate_qr(session: Session, *, member: Member) -> tuple[str, datetime]:
     member.qr_expires_at = utcnow() + QR_TOKEN_LIFETIME
     session.flush()
     return token, member.qr_expires_at
+
+
+def reencrypt(session: Session, *, batch: int = 500) -> int:
+    """Rewrite up to ``batch`` members' legacy (v1) ciphertexts as v2, bound to their place.
+
+    Returns how many members were rewritten; repeat until it returns 0 (a backfill run by
+    ``memberkit db reencrypt``). Members are locked while rewritten.
+    """
+    legacy = [Member.phone_enc.startswith("v1:")] + [
+        getattr(Member, f"{field}_enc").startswith("v1:") for field in PERSONAL_FIELDS[1:]
+    ]
+    members = session.scalars(
+        select(Member).where(or_(*legacy)).order_by(Member.id).limit(batch).with_for_update()
+    ).all()
+    for member in members:
+        for field in PERSONAL_FIELDS:
+            stored = getattr(member, f"{field}_enc")
+            if crypto.is_legacy(stored):
+                setattr(
+                    member,
+                    f"{field}_enc",
+                    _seal(member.program_id, member.member_no, field, _open(member, field)),
+                )
+    session.flush()
+    return len(members)

@@ -238,8 +238,19 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
     Shows what the order earned and cost; what refunds took back and returned in all and one
     by one, with ``status`` paid, partially_refunded or refunded; and the member's balances
     and tier now.
+
+    A store-bound key reads its own store's orders, and other stores' orders only when the
+    program allows cross-store returns (403 ``store_mismatch``); an online order (no store) is
+    read by unbound keys only (403 ``online_order_needs_unbound_key``).
     """
     with context.transaction() as session:
+        service.require_order_store(
+            session,
+            program_id=context.program.id,
+            external_id=external_id,
+            store_code=context.principal.store_code,
+            cross_store_returns=context.program.policies.cross_store_returns,
+        )
         view = service.get_order(session, program=context.program, external_id=external_id)
     return OrderDetailOut(
         **_order_out(view.order).model_dump(exclude={"tier"}),
@@ -281,7 +292,9 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
 
     Earned points and growth are taken back in proportion; points and stored value that paid for
     the refunded part are returned. Taking back points already spent may leave a negative
-    balance, reported as ``points_debt``.
+    balance, reported as ``points_debt``. A store-bound key refunds its own store's orders, other
+    stores' orders only when the program allows cross-store returns (403 ``store_mismatch``), and
+    never an online order without a store (403 ``online_order_needs_unbound_key``).
     """
     quantities: dict[int, int] = {}
     for line in body.lines or []:
@@ -295,13 +308,13 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
     )
 
     def action(session: Session) -> RefundOut:
-        if context.principal.store_code is not None:
-            service.require_order_store(
-                session,
-                program_id=context.program.id,
-                external_id=body.order_external_id,
-                store_code=context.principal.store_code,
-            )
+        service.require_order_store(
+            session,
+            program_id=context.program.id,
+            external_id=body.order_external_id,
+            store_code=context.principal.store_code,
+            cross_store_returns=context.program.policies.cross_store_returns,
+        )
         result = service.post_refund(session, program=context.program, refund=refund)
         return RefundOut(
             refund_id=str(result.refund_id),

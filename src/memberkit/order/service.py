@@ -14,7 +14,7 @@ from fractions import Fraction
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit.auth.service import StoreMismatch
+from memberkit.auth.service import require_order_access
 from memberkit.config import settings
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
@@ -81,6 +81,13 @@ class OrderExists(Conflict):
 
     code = "order_exists"
     message = _("An order with external id {external_id} already exists.")
+
+
+class RefundExists(Conflict):
+    """The external id was used for a refund already."""
+
+    code = "refund_exists"
+    message = _("A refund with external id {external_id} already exists.")
 
 
 class InvalidRefund(InvalidInput):
@@ -494,6 +501,13 @@ def post_refund(
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
     timing.check(refund.occurred_at, backdate_days=program.policies.backdate_days)
+    if session.scalar(
+        select(Refund.id).where(
+            Refund.program_id == program.id, Refund.external_id == refund.external_id
+        )
+    ):
+        # The business key, for repeats that come after their idempotency record was purged.
+        raise RefundExists(external_id=refund.external_id)
     member_id = session.scalar(
         select(Order.member_id).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
@@ -818,13 +832,28 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
 
 
 def require_order_store(
-    session: Session, *, program_id: int, external_id: str, store_code: str
+    session: Session,
+    *,
+    program_id: int,
+    external_id: str,
+    store_code: str | None,
+    cross_store_returns: bool = False,
 ) -> None:
-    """Refuse a store-bound caller acting on another store's order."""
-    code = session.scalar(
-        select(Store.code)
-        .join(Order, Order.store_id == Store.id)
+    """Refuse a caller bound to ``store_code`` acting on an order it may not.
+
+    See :func:`memberkit.auth.service.require_order_access`; a missing order is left to the caller.
+    """
+    if store_code is None:
+        return
+    row = session.execute(
+        select(Order.id, Store.code)
+        .outerjoin(Store, Store.id == Order.store_id)
         .where(Order.program_id == program_id, Order.external_id == external_id)
-    )
-    if code is not None and code != store_code:
-        raise StoreMismatch(bound=store_code, store_code=code)
+    ).one_or_none()
+    if row is not None:
+        require_order_access(
+            bound=store_code,
+            order_store=row.code,
+            external_id=external_id,
+            cross_store_returns=cross_store_returns,
+        )

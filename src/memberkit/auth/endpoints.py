@@ -1,0 +1,87 @@
+"""REST endpoints of API keys (admin keys): list, issue, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from memberkit.api.context import AdminContext
+from memberkit.auth import service
+from memberkit.auth.models import Scope
+from memberkit.kit.schemas import Input, LocalTime
+
+router = APIRouter(prefix="/api/v1/apikeys", tags=["api keys"])
+
+
+class ApiKeyIn(Input):
+    """A key to issue: who uses it, what it may do, and optionally the one store it acts for."""
+
+    name: str = Field(min_length=1, max_length=100, examples=["POS SH001 till 1"])
+    scope: Scope
+    store_code: str | None = Field(default=None, max_length=32)
+
+
+class ApiKeyOut(BaseModel):
+    """A key as it may be shown: its prefix, never the key itself."""
+
+    id: int
+    prefix: str
+    name: str
+    scope: str
+    store_code: str | None
+    created_at: LocalTime
+    revoked_at: LocalTime | None
+
+    @classmethod
+    def of(cls, info: service.KeyInfo) -> ApiKeyOut:
+        """Build from the service's description."""
+        return cls(**vars(info))
+
+
+class IssuedKeyOut(ApiKeyOut):
+    """A key just issued: ``key`` is shown this once and never again."""
+
+    key: str
+
+
+@router.get("", response_model=list[ApiKeyOut])
+def list_keys(context: AdminContext) -> list[ApiKeyOut]:
+    """List the program's keys, revoked ones included (admin keys)."""
+    with context.transaction() as session:
+        return [
+            ApiKeyOut.of(info) for info in service.list_keys(session, program_id=context.program.id)
+        ]
+
+
+@router.post("", status_code=201, response_model=IssuedKeyOut)
+def issue_key(body: ApiKeyIn, context: AdminContext) -> IssuedKeyOut:
+    """Issue a key (admin keys); the key is in this response only, store it now."""
+    with context.transaction() as session:
+        key = service.create(
+            session,
+            program_id=context.program.id,
+            name=body.name,
+            scope=body.scope,
+            store_code=body.store_code,
+        )
+        return IssuedKeyOut(**vars(service.describe(session, key=key)), key=key)
+
+
+@router.delete("/{ref}", response_model=ApiKeyOut)
+def revoke_key(
+    ref: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[0-9a-f]+$")],
+    context: AdminContext,
+) -> ApiKeyOut:
+    """Revoke a key by its prefix or id (admin keys).
+
+    The key is refused from the next request on, by every process. Revoking a revoked key
+    changes nothing.
+    """
+    with context.transaction() as session:
+        return ApiKeyOut.of(service.revoke(session, program_id=context.program.id, ref=ref))
+
+
+__all__ = ["datetime", "router"]
