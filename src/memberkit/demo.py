@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from memberkit.db import Database
 from memberkit.kit.time import Timing
 from memberkit.ledger import expiry
+from memberkit.ledger import repository as ledger_repository
+from memberkit.ledger.models import AccountCode, Asset
 from memberkit.ledger.service import InsufficientPoints
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
@@ -201,7 +203,12 @@ def load(
                 _refund(session, program, rng, when, external_id, number)
                 counts["refunds"] += 1
 
-    expired = expiry.run(database, as_of=now)
+    expiry.run(database, as_of=now)
+    with database.session_scope() as session:
+        # Points expired all along the two years (each posting expires what is due first).
+        expired_points = ledger_repository.system_total(
+            session, program_id=program.id, asset=Asset.points, code=AccountCode.expired
+        )
     # Tier periods that ended during the two years are reviewed, as the scheduler would have.
     reviewed = tier_service.review(database, program=program, as_of=now)
     return DemoSummary(
@@ -210,7 +217,7 @@ def load(
         orders=counts["orders"],
         refunds=counts["refunds"],
         points_payments=counts["points"],
-        expired_points=expired.points,
+        expired_points=expired_points,
         recharges=len(wallets),
         wallet_payments=counts["wallet"],
         tiers_kept=reviewed.kept,

@@ -81,6 +81,17 @@ def system_account_id(session: Session, *, program_id: int, asset: str, code: st
     return account_id
 
 
+def system_total(session: Session, *, program_id: int, asset: str, code: str) -> int:
+    """Return what a system account has received: the sum of its entries (it caches none)."""
+    account_id = system_account_id(session, program_id=program_id, asset=asset, code=code)
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.account_id == account_id
+        )
+    )
+    return int(total or 0)
+
+
 def forget_cached_accounts() -> None:
     """Drop cached system account ids (tests create and drop databases)."""
     _system_accounts.clear()
