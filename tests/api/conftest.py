@@ -118,19 +118,6 @@ def order_body(
     return body
 
 
-def row_counts(database: Database) -> dict[str, int]:
-    """Count rows of every table: a refusal must leave all of them unchanged."""
-    from sqlalchemy import func, select
-
-    from memberkit.db import Base
-
-    with database.session_scope() as session:
-        return {
-            table.name: session.scalar(select(func.count()).select_from(table)) or 0
-            for table in Base.metadata.sorted_tables
-        }
-
-
 def table_contents(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, sorted: a refusal must leave all of them exactly as they were."""
     from sqlalchemy import select

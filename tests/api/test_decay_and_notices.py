@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.db import Database
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
-from tests.api.conftest import Api, order_body, row_counts
+from tests.api.conftest import Api, order_body, table_contents
 
 DECAY = {"after_days": 365, "share": "0.2"}
 
@@ -66,12 +66,12 @@ def set_decay(admin: Api, decay: Any) -> Any:
 def test_bad_decay_settings_are_refused_and_change_nothing(
     admin: Api, database: Database, decay: dict[str, Any]
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     refused = set_decay(admin, decay)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
     assert "decay" in refused.json()["detail"]
     assert "decay" not in admin.get("/api/v1/growth").json()
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_idle_growth_decays_once_per_period_as_a_ledger_posting(
@@ -181,13 +181,13 @@ def test_notice_days_are_validated_and_zero_records_none(
     admin: Api, member: dict[str, Any], database: Database, clock: time_machine.Coordinates
 ) -> None:
     ladder = admin.get("/api/v1/tiers").json()
-    before = row_counts(database)
+    before = table_contents(database)
     for bad in (-1, 181, "30", 2.5):
         refused = admin.client.put(
             "/api/v1/tiers", json={**ladder, "notice_days": bad}, headers=admin.headers
         )
         assert refused.status_code == 422, (bad, refused.text)
-    assert row_counts(database) == before
+    assert table_contents(database) == before
     off = admin.client.put(
         "/api/v1/tiers", json={**ladder, "notice_days": 0}, headers=admin.headers
     )

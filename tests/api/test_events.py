@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, row_counts
+from tests.api.conftest import Api, order_body, table_contents
 
 
 def event(
@@ -78,10 +78,10 @@ def test_growth_from_events_upgrades_at_once(
 def test_bad_events_change_nothing(
     admin: Api, member: dict[str, Any], database: Database, body: dict[str, Any], code: str
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     response = admin.post(f"/api/v1/members/{member['member_no']}/events", body)
     assert (response.status_code, response.json()["code"]) == (422, code)
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_bad_growth_rules_are_refused(admin: Api) -> None:

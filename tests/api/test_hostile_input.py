@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, row_counts
+from tests.api.conftest import Api, order_body, table_contents
 
 
 @pytest.mark.parametrize(
@@ -25,13 +25,13 @@ def test_nul_in_the_address_is_refused(admin: Api, path: str) -> None:
 
 
 def test_nul_in_a_body_is_refused(admin: Api, member: dict[str, Any], database: Database) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     body = order_body(member["member_no"], "O-\x00")
     response = admin.post("/api/v1/orders", body)
     assert (response.status_code, response.json()["code"]) == (422, "validation_error")
     named = admin.patch(f"/api/v1/members/{member['member_no']}", {"name": "a\x00b"})
     assert named.status_code == 422
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 @pytest.mark.parametrize(
@@ -52,14 +52,14 @@ def test_nul_in_a_body_is_refused(admin: Api, member: dict[str, Any], database: 
 def test_implausible_orders_are_refused(
     admin: Api, member: dict[str, Any], database: Database, change: dict[str, Any]
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     body = order_body(member["member_no"], "O-1")
     body.update(change)
     response = admin.post("/api/v1/orders", body)
     assert (response.status_code, response.json()["code"]) == (422, "validation_error"), (
         response.text
     )
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 @pytest.mark.parametrize("params", [{"from": "0001-01-01"}, {"to": "9999-12-31"}])
@@ -135,7 +135,7 @@ def test_closed_members_cannot_be_credited_nor_get_a_card_token(
 ) -> None:
     no = member["member_no"]
     admin.patch(f"/api/v1/members/{no}", {"status": "closed"})
-    before = row_counts(database)
+    before = table_contents(database)
     credit = admin.post(
         f"/api/v1/members/{no}/points/adjustments",
         {"points": 5, "reason": "x"},
@@ -144,7 +144,7 @@ def test_closed_members_cannot_be_credited_nor_get_a_card_token(
     assert (credit.status_code, credit.json()["code"]) == (409, "member_closed")
     token = admin.post(f"/api/v1/members/{no}/qr-token", {})
     assert (token.status_code, token.json()["code"]) == (409, "member_inactive")
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_openapi_documents_problem_responses(admin: Api) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from memberkit.db import Database
 from memberkit.member.models import Member
 from memberkit.member.rules import valid_member_no
-from tests.api.conftest import Api, row_counts
+from tests.api.conftest import Api, table_contents
 
 
 def test_registration_stores_pii_encrypted(
@@ -42,11 +42,11 @@ def test_find_by_phone_in_any_usual_format(admin: Api, member: dict[str, Any]) -
 def test_second_registration_of_a_phone(
     admin: Api, member: dict[str, Any], database: Database
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     again = admin.post("/api/v1/members", {"phone": "138 0013 8000"})
     assert (again.status_code, again.json()["code"]) == (409, "member_exists")
     assert member["member_no"] in again.json()["detail"]
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_registration_with_idempotency_key_replays(admin: Api, store: dict[str, Any]) -> None:
@@ -73,11 +73,11 @@ def test_registration_with_idempotency_key_replays(admin: Api, store: dict[str, 
 def test_bad_registrations_write_nothing(
     admin: Api, store: dict[str, Any], database: Database, body: dict[str, Any], code: str
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     response = admin.post("/api/v1/members", body, **{"Accept-Language": "en"})
     assert 400 <= response.status_code < 500
     assert response.json()["code"] == code
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_patch_changes_only_given_fields(admin: Api, member: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, make_key, order_body, row_counts
+from tests.api.conftest import Api, make_key, order_body, table_contents
 from tests.conftest import set_rules
 
 
@@ -67,13 +67,13 @@ def test_same_external_id_with_other_content_is_409(
     admin: Api, member: dict[str, Any], database: Database
 ) -> None:
     assert post(admin, member["member_no"], "X-1", "60.00").status_code == 201
-    before = row_counts(database)
+    before = table_contents(database)
 
     response = post(admin, member["member_no"], "X-1", "61.00")
 
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_conflict"
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_paying_with_points_burns_them_and_earns_on_the_rest(
@@ -113,7 +113,7 @@ def test_too_few_points_refuses_the_whole_order(
 ) -> None:
     no = member["member_no"]
     post(admin, no, "E-1", "3.00")
-    before = row_counts(database)
+    before = table_contents(database)
 
     body = order_body(
         no,
@@ -127,7 +127,7 @@ def test_too_few_points_refuses_the_whole_order(
     assert response.json()["code"] == "insufficient_points"
     assert response.headers["content-type"] == "application/problem+json"
     assert "500" in response.json()["detail"] and "3" in response.json()["detail"]
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_bad_orders_are_refused_and_write_nothing(
     status: int,
     code: str,
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
 
     body = order_body(member["member_no"], "BAD-1")
     body.update(change)
@@ -169,7 +169,7 @@ def test_bad_orders_are_refused_and_write_nothing(
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
     assert response.json()["detail"]
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_frozen_member_neither_earns_nor_spends(
@@ -177,7 +177,7 @@ def test_frozen_member_neither_earns_nor_spends(
 ) -> None:
     frozen = admin.patch(f"/api/v1/members/{member['member_no']}", {"status": "frozen"})
     assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"
-    before = row_counts(database)
+    before = table_contents(database)
 
     response = admin.post(
         "/api/v1/orders", order_body(member["member_no"]), **{"Accept-Language": "en"}
@@ -189,7 +189,7 @@ def test_frozen_member_neither_earns_nor_spends(
         response.json()["detail"]
         == f"Member {member['member_no']} is frozen: no earning, spending or recharging."
     )
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_earning_rules_apply(admin: Api, member: dict[str, Any], database: Database) -> None:

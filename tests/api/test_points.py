@@ -7,7 +7,7 @@ from typing import Any
 
 from memberkit.config import settings
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, row_counts
+from tests.api.conftest import Api, order_body, table_contents
 
 
 def local_now() -> datetime:
@@ -23,7 +23,7 @@ def test_adjustments_need_a_key_and_a_reason(
     admin: Api, member: dict[str, Any], database: Database
 ) -> None:
     path = f"/api/v1/members/{member['member_no']}/points/adjustments"
-    before = row_counts(database)
+    before = table_contents(database)
     missing_key = admin.post(path, {"points": 100, "reason": "goodwill"})
     assert (missing_key.status_code, missing_key.json()["code"]) == (
         400,
@@ -35,7 +35,7 @@ def test_adjustments_need_a_key_and_a_reason(
     assert zero.status_code == 422
     too_much = admin.post(path, {"points": -1, "reason": "x"}, **{"Idempotency-Key": "a1"})
     assert (too_much.status_code, too_much.json()["code"]) == (409, "insufficient_points")
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
     credit = admin.post(path, {"points": 100, "reason": "客诉补偿"}, **{"Idempotency-Key": "a2"})
     again = admin.post(path, {"points": 100, "reason": "客诉补偿"}, **{"Idempotency-Key": "a2"})

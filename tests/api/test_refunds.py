@@ -7,7 +7,7 @@ from typing import Any
 
 from memberkit.db import Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import Api, order_body, row_counts, table_contents
+from tests.api.conftest import Api, order_body, table_contents
 
 
 def coffee(
@@ -166,7 +166,7 @@ def test_refund_repeat_and_refusals(admin: Api, member: dict[str, Any], database
     )
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
-    before = row_counts(database)
+    before = table_contents(database)
 
     cases = [
         (
@@ -225,7 +225,7 @@ def test_refund_repeat_and_refusals(admin: Api, member: dict[str, Any], database
             body,
             response.text,
         )
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
     assert (
         admin.post(

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.db import Database
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
-from tests.api.conftest import Api, make_key, order_body, row_counts, table_contents
+from tests.api.conftest import Api, make_key, order_body, table_contents
 
 AT = "2026-11-22T10:00:00+08:00"  # a Sunday: no member-day multiplier
 
@@ -114,7 +114,7 @@ def test_too_little_stored_value_refuses_the_whole_order(
     no = member["member_no"]
     assert recharge(admin, no, "RC-1", "100.00").status_code == 201  # no bonus below 500
     empty = admin.post("/api/v1/members", {"phone": "13900139000"}).json()["member_no"]
-    before = row_counts(database)
+    before = table_contents(database)
 
     refused = pay(admin, no, "O-1", "100.01", **{"Accept-Language": "en"})
     assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_wallet")
@@ -122,7 +122,7 @@ def test_too_little_stored_value_refuses_the_whole_order(
     in_chinese = pay(admin, no, "O-2", "100.01")
     assert in_chinese.json()["detail"] == "储值余额不足：需要 ¥100.01，可用 ¥100.00。"
     assert pay(admin, empty, "O-3", "1.00").json()["code"] == "insufficient_wallet"
-    assert row_counts(database) == before
+    assert table_contents(database) == before
     assert pay(admin, no, "O-4", "100.00").status_code == 201  # exactly all of it
 
 
@@ -181,14 +181,14 @@ def test_a_recharge_past_the_wallet_limit_is_refused(
 def test_bad_recharges_are_refused_and_change_nothing(
     admin: Api, member: dict[str, Any], database: Database, change: dict[str, Any], code: str
 ) -> None:
-    before = row_counts(database)
+    before = table_contents(database)
     body = {"external_id": "RC-1", "amount": "500.00", "method": "wechat", "occurred_at": AT}
     refused = admin.post(
         f"/api/v1/members/{member['member_no']}/wallet/recharges", {**body, **change}
     )
     assert 400 <= refused.status_code < 500
     assert refused.json()["code"] == code, refused.text
-    assert row_counts(database) == before
+    assert table_contents(database) == before
 
 
 def test_frozen_members_and_other_stores_keys_cannot_recharge(
@@ -208,11 +208,11 @@ def test_frozen_members_and_other_stores_keys_cannot_recharge(
 
 def test_wallet_rules_are_read_and_replaced_only_when_valid(admin: Api, database: Database) -> None:
     assert admin.get("/api/v1/wallet/rules").json() == DEFAULT_WALLET_RULES
-    before = row_counts(database)
+    before = table_contents(database)
     bad = {"bonuses": [{"at_least": "500.00", "bonus": "600.00"}], "max_balance": "5000.00"}
     refused = admin.client.put("/api/v1/wallet/rules", json=bad, headers=admin.headers)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
-    assert row_counts(database) == before
+    assert table_contents(database) == before
     good = {"bonuses": [{"at_least": "200.00", "bonus": "20.00"}], "max_balance": "10000.00"}
     accepted = admin.client.put("/api/v1/wallet/rules", json=good, headers=admin.headers)
     assert (accepted.status_code, accepted.json()) == (200, good)
@@ -257,10 +257,10 @@ def test_the_same_recharge_id_for_another_member_is_a_conflict(
 ) -> None:
     other = admin.post("/api/v1/members", {"phone": "13900139000"}).json()["member_no"]
     assert recharge(admin, member["member_no"], "RC-1", "500.00").status_code == 201
-    before = row_counts(database)
+    before = table_contents(database)
     again = recharge(admin, other, "RC-1", "500.00")
     assert (again.status_code, again.json()["code"]) == (409, "idempotency_conflict")
-    assert row_counts(database) == before
+    assert table_contents(database) == before
     assert wallet(admin, other)["wallet"]["total"] == "0.00"
 
 
