@@ -217,7 +217,7 @@ def record(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=growth,
         at=occurred_at,
         key=f"event:{external_id}",

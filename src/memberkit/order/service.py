@@ -303,7 +303,7 @@ def post_order(
     member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
-    tier = program.ladder.tiers[min(member.tier_level, len(program.ladder.tiers) - 1)]
+    tier = program.ladder.tier(member.tier_code)
     store_id = None
     if order.store_code:
         store_id = store_service.active_store_id(
@@ -457,7 +457,7 @@ def post_order(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=balances.get(Asset.growth, 0),
         at=order.occurred_at,
         key=f"order:{order.external_id}",
@@ -762,13 +762,13 @@ class OrderView:
 def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> OrderView:
     """Return an order by external id, what its refunds gave back, the member's balances now."""
     row = session.execute(
-        select(Order, Member.member_no, Member.tier_level)
+        select(Order, Member.member_no, Member.tier_code)
         .join(Member, Member.id == Order.member_id)
         .where(Order.program_id == program.id, Order.external_id == external_id)
     ).one_or_none()
     if row is None:
         raise OrderNotFound(external_id=external_id)
-    order, member_no, tier_level = row
+    order, member_no, tier_code = row
     balances = member_balances(session, member_id=order.member_id)
     balances[Asset.points] = ledger_repository.live_points(
         session, member_id=order.member_id, as_of=utcnow()
@@ -795,7 +795,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
             OrderLine.order_id == order.id
         )
     )
-    tier = tier_service.outcome(program.ladder, tier_level)
+    tier = tier_service.outcome(program.ladder, tier_code)
     return OrderView(
         order=OrderResult(
             order_id=order.id,

@@ -19,12 +19,13 @@ from memberkit.api.context import (
 from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
-from memberkit.program import service as program_service
 from memberkit.tier import service
-from memberkit.tier.rules import DEFAULT_LADDER
+from memberkit.tier.rules import DEFAULT_LADDER, DEFAULT_NOTICE_DAYS
 from memberkit.tier.simulate import Proposal, simulate
 
 router = APIRouter(prefix="/api/v1", tags=["tiers"])
+
+TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class TierOut(BaseModel):
@@ -49,7 +50,7 @@ class LadderIn(Input):
     period: str = Field(default="calendar_year", examples=["calendar_year", "twelve_months"])
     review: str = Field(default="one_down", examples=["one_down", "to_qualified"])
     notice_days: int = Field(
-        default=0,
+        default=DEFAULT_NOTICE_DAYS,
         strict=True,
         description="Record a grace notice this many days before a review that would move the "
         "member down (0: none).",
@@ -57,6 +58,13 @@ class LadderIn(Input):
     )
     tiers: list[dict[str, Any]] = Field(
         min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
+    )
+    moves: dict[TierCode, TierCode] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Where members of tiers the new ladder drops or renames go: old code to "
+        "a code of the new ladder. Not stored with the ladder.",
+        examples=[{"gold": "silver"}],
     )
 
 
@@ -105,11 +113,19 @@ def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
     """Replace the tier ladder (admin keys); invalid ladders are refused and change nothing.
 
     Thresholds must rise from tier to tier, conditions must be known, and the first tier has no
-    qualification. Members keep their level; the new rules apply from the next event or review.
+    qualification. Members keep their tier by code; the new rules apply from the next event or
+    review. A ladder without a tier some member holds is refused with 409 ``tiers_in_use``
+    (naming the tiers and how many members hold each) unless ``moves`` says where they go;
+    those moves are recorded in the members' tier history (reason ``ladder_change``).
     """
     with context.transaction() as session:
-        config = program_service.configure(
-            session, program=context.program, tier_ladder=body.model_dump()
+        config = service.replace_ladder(
+            session,
+            program=context.program,
+            config=body.model_dump(exclude={"moves"}),
+            moves=body.moves,
+            now=utcnow(),
+            actor=f"api:{context.principal.name}",
         )
     return config.raw_ladder
 
@@ -243,13 +259,13 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
     ladder = context.program.ladder
     with context.transaction() as session:
         member = member_service.find(session, program_id=context.program.id, member_no=member_no)
-        changes = service.history(session, ladder=ladder, member_id=member.id)
+        changes = service.history(session, member_id=member.id)
         notice = service.pending_notice(
             session, ladder=ladder, member_id=member.id, review_at=member.tier_review_at
         )
     return MemberTierOut(
         member_no=member.member_no,
-        tier=TierOut.of(service.outcome(ladder, member.tier_level)),
+        tier=TierOut.of(service.outcome(ladder, member.tier_code)),
         since=member.tier_since,
         review_at=member.tier_review_at,
         notice=None if notice is None else _notice_out(notice),
@@ -270,7 +286,7 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
 class GrantIn(Input):
     """Put a member in a tier by hand until a date (inclusive), with the reason for it."""
 
-    tier: str = Field(min_length=1, max_length=32, examples=["gold"])
+    tier: TierCode = Field(examples=["gold"])
     until: QueryDate
     reason: str = Field(min_length=1, max_length=200)
 

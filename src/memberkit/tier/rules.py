@@ -26,10 +26,11 @@ MAX_WINDOW_DAYS = 730
 PERIODS = ("calendar_year", "twelve_months")
 REVIEW_MODES = ("one_down", "to_qualified")
 MAX_NOTICE_DAYS = 180
+DEFAULT_NOTICE_DAYS = 30
 DEFAULT_LADDER: dict[str, Any] = {
     "period": "calendar_year",
     "review": "one_down",
-    "notice_days": 30,
+    "notice_days": DEFAULT_NOTICE_DAYS,
     "tiers": [
         {"code": "regular", "name": "普通会员", "multiplier": "1", "color": "#8c8c8c"},
         {
@@ -64,6 +65,11 @@ DEFAULT_LADDER: dict[str, Any] = {
         },
     ],
 }
+
+
+def entry_code(config: Mapping[str, Any] | None) -> str:
+    """Return the entry tier's code of a stored ladder (of the default ladder when none)."""
+    return str((config or DEFAULT_LADDER)["tiers"][0]["code"])
 
 
 class LadderError(TextError):
@@ -181,12 +187,45 @@ class Reads:
 
 @dataclass(frozen=True)
 class Ladder:
-    """A program's ordered tiers, with the period and the review mode."""
+    """A program's ordered tiers, with the period and the review mode.
+
+    Members and their tier history hold tier *codes*; a tier's level is its place on this
+    ladder, found here, so replacing the ladder never changes what history says.
+    """
 
     tiers: tuple[Tier, ...]
     period: str = "calendar_year"
     review_mode: str = "one_down"
-    notice_days: int = 0  # a grace notice this many days before a review that would move down
+    notice_days: int = DEFAULT_NOTICE_DAYS  # a grace notice this many days before a review
+
+    @cached_property
+    def _levels(self) -> dict[str, int]:
+        return {tier.code: tier.level for tier in self.tiers}
+
+    @property
+    def entry(self) -> Tier:
+        """The tier every member starts in."""
+        return self.tiers[0]
+
+    def has(self, code: str) -> bool:
+        """Tell whether ``code`` is a tier of this ladder."""
+        return code in self._levels
+
+    def level_of(self, code: str) -> int:
+        """Return the level of the tier ``code``.
+
+        A code the ladder does not have counts as the entry tier: a ladder change moves every
+        member off the tiers it drops, so only a request racing that change can leave one.
+        """
+        return self._levels.get(code, 0)
+
+    def tier(self, code: str) -> Tier:
+        """Return the tier ``code`` (the entry tier for a code not on the ladder)."""
+        return self.tiers[self.level_of(code)]
+
+    def codes_from(self, level: int) -> list[str]:
+        """Return the codes of the tiers at ``level`` and above."""
+        return [tier.code for tier in self.tiers[level:]]
 
     @cached_property
     def _reads(self) -> Reads:
@@ -292,7 +331,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     review = config.get("review", "one_down")
     if review not in REVIEW_MODES:
         raise LadderError(_("review must be one of {choices}"), choices=", ".join(REVIEW_MODES))
-    notice_days = config.get("notice_days", 0)
+    notice_days = config.get("notice_days", DEFAULT_NOTICE_DAYS)
     if (
         isinstance(notice_days, bool)
         or not isinstance(notice_days, int)
@@ -320,7 +359,12 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         if tier.qualify is None:
             raise LadderError(_("tier {code} needs a qualification rule"), code=tier.code)
     _check_increasing(tiers)
-    return Ladder(tiers=tiers, period=period, review_mode=review, notice_days=notice_days)
+    return Ladder(
+        tiers=tiers,
+        period=period,
+        review_mode=review,
+        notice_days=notice_days,
+    )
 
 
 def _check_increasing(tiers: tuple[Tier, ...]) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from memberkit.config import settings
 from memberkit.db import Database, table
-from memberkit.errors import InvalidInput
+from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import start_of_local_day
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.service import require_open
 from memberkit.order.models import Order
+from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
 from memberkit.tier.rules import Facts, Ladder
@@ -141,7 +143,9 @@ def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int,
     columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
     ordered = sorted(levels)
     columns += [
-        func.coalesce(func.sum(case((members.c.tier_level >= level, 1), else_=0)), 0)
+        func.coalesce(
+            func.sum(case((members.c.tier_code.in_(ladder.codes_from(level)), 1), else_=0)), 0
+        )
         for level in ordered
     ]
     row = (
@@ -174,7 +178,7 @@ def upgrade_referrer(
     if row is None or row.referrer_id is None:
         return None
     referrer = session.execute(
-        select(Member.id, Member.tier_level, Member.status)
+        select(Member.id, Member.tier_code, Member.status)
         .where(Member.id == row.referrer_id)
         .with_for_update()
     ).one()
@@ -185,7 +189,7 @@ def upgrade_referrer(
         session,
         program=program,
         member_id=referrer.id,
-        level=referrer.tier_level,
+        code=referrer.tier_code,
         growth=growth,
         at=at,
         key=key if depth == 0 else f"{key}:{depth}",
@@ -203,7 +207,7 @@ _SET_TIER = (
     update(_members)
     .where(_members.c.id == bindparam("member"))
     .values(
-        tier_level=bindparam("level"),
+        tier_code=bindparam("code"),
         tier_since=bindparam("since"),
         tier_review_at=bindparam("review_at"),
     )
@@ -211,10 +215,58 @@ _SET_TIER = (
 _INSERT_CHANGE = insert(table(TierChange))
 
 
-def outcome(ladder: Ladder, level: int, *, upgraded: bool = False) -> TierOutcome:
-    """Describe a level of the ladder."""
-    tier = ladder.tiers[min(level, len(ladder.tiers) - 1)]
+def outcome(ladder: Ladder, code: str, *, upgraded: bool = False) -> TierOutcome:
+    """Describe the tier ``code`` of the ladder."""
+    tier = ladder.tier(code)
     return TierOutcome(tier.level, tier.code, tier.name, upgraded)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move of a member between tiers, with the tier dates it sets."""
+
+    member_id: int
+    from_code: str
+    to_code: str
+    reason: TierChangeReason
+    key: str
+    at: datetime
+    since: datetime | None
+    review_at: datetime | None
+    order_id: int | None = None
+    note: str | None = None
+    actor: str | None = None
+
+
+def _record(session: Session, *, program_id: int, move: Move) -> None:
+    """Set the member's tier and dates and append the move to their tier history."""
+    connection = session.connection()
+    connection.execute(
+        _SET_TIER,
+        {
+            "member": move.member_id,
+            "code": move.to_code,
+            "since": move.since,
+            "review_at": move.review_at,
+        },
+    )
+    connection.execute(
+        _INSERT_CHANGE,
+        {
+            "program_id": program_id,
+            "member_id": move.member_id,
+            "from_code": move.from_code,
+            "to_code": move.to_code,
+            "reason": move.reason,
+            "idempotency_key": move.key,
+            "order_id": move.order_id,
+            "at": move.at,
+            "note": move.note,
+            "actor": move.actor,
+            "since": move.since,
+            "review_at": move.review_at,
+        },
+    )
 
 
 def upgrade_after_event(
@@ -222,7 +274,7 @@ def upgrade_after_event(
     *,
     program: ProgramConfig,
     member_id: int,
-    level: int,
+    code: str,
     growth: int,
     at: datetime,
     key: str,
@@ -234,44 +286,38 @@ def upgrade_after_event(
     that is the period-end review's job.
     """
     ladder = program.ladder
+    level = ladder.level_of(code)
     if level >= len(ladder.tiers) - 1:
-        return outcome(ladder, level)
+        return outcome(ladder, code)
     new_level = ladder.upgrade(
         level, facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at)
     )
     if new_level == level:
-        return outcome(ladder, level)
-    connection = session.connection()
-    connection.execute(
-        _SET_TIER,
-        {
-            "member": member_id,
-            "level": new_level,
-            "since": at,
-            "review_at": ladder.period_end(at, settings.tz),
-        },
+        return outcome(ladder, code)
+    new_code = ladder.tiers[new_level].code
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member_id,
+            from_code=code,
+            to_code=new_code,
+            reason=TierChangeReason.upgrade,
+            key=key,
+            at=at,
+            since=at,
+            review_at=ladder.period_end(at, settings.tz),
+            order_id=order_id,
+        ),
     )
-    connection.execute(
-        _INSERT_CHANGE,
-        {
-            "program_id": program.id,
-            "member_id": member_id,
-            "from_level": level,
-            "to_level": new_level,
-            "reason": TierChangeReason.upgrade,
-            "idempotency_key": key,
-            "order_id": order_id,
-            "at": at,
-        },
-    )
-    return outcome(ladder, new_level, upgraded=True)
+    return outcome(ladder, new_code, upgraded=True)
 
 
 def _judge(session: Session, *, ladder: Ladder, member: Member, at: datetime) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
     growth = member_balances(session, member_id=member.id).get("growth", 0)
     judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
-    level = min(member.tier_level, len(ladder.tiers) - 1)
+    level = ladder.level_of(member.tier_code)
     return level, ladder.review(level, judged)
 
 
@@ -280,7 +326,7 @@ def upgrade_after(
     *,
     program: ProgramConfig,
     member_id: int,
-    level: int,
+    code: str,
     growth: int,
     at: datetime,
     key: str,
@@ -288,13 +334,14 @@ def upgrade_after(
 ) -> TierOutcome:
     """Upgrade the member if the event keyed ``key`` qualifies them; re-judge their referrer.
 
-    The tier moves are keyed ``<key>:tier`` and ``<key>:referrer-tier``.
+    ``code`` is the member's tier before the event. The tier moves are keyed ``<key>:tier``
+    and ``<key>:referrer-tier``.
     """
     reached = upgrade_after_event(
         session,
         program=program,
         member_id=member_id,
-        level=level,
+        code=code,
         growth=growth,
         at=at,
         key=f"{key}:tier",
@@ -341,7 +388,7 @@ def review(
                 select(Member.id)
                 .where(
                     Member.program_id == program.id,
-                    Member.tier_level > 0,
+                    Member.tier_code != ladder.entry.code,
                     Member.tier_review_at <= as_of,
                     Member.status != MemberStatus.closed,
                 )
@@ -355,27 +402,25 @@ def review(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()
             review_at = member.tier_review_at
-            if review_at is None or review_at > as_of or member.tier_level == 0:
+            if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # reviewed meanwhile
             level, new_level = _judge(session, ladder=ladder, member=member, at=review_at)
-            session.connection().execute(
-                _INSERT_CHANGE,
-                {
-                    "program_id": program.id,
-                    "member_id": member.id,
-                    "from_level": member.tier_level,
-                    "to_level": new_level,
-                    "reason": TierChangeReason.retained
+            _record(
+                session,
+                program_id=program.id,
+                move=Move(
+                    member_id=member.id,
+                    from_code=member.tier_code,
+                    to_code=ladder.tiers[new_level].code,
+                    reason=TierChangeReason.retained
                     if new_level == level
                     else TierChangeReason.downgrade,
-                    "idempotency_key": f"review:{member.id}:{review_at.isoformat()}",
-                    "order_id": None,
-                    "at": review_at,
-                },
+                    key=f"review:{member.id}:{review_at.isoformat()}",
+                    at=review_at,
+                    since=member.tier_since if new_level == level else review_at,
+                    review_at=ladder.period_end(review_at, settings.tz) if new_level else None,
+                ),
             )
-            member.tier_level = new_level
-            member.tier_since = member.tier_since if new_level == level else review_at
-            member.tier_review_at = ladder.period_end(review_at, settings.tz) if new_level else None
             if new_level == level:
                 kept += 1
             else:
@@ -411,7 +456,7 @@ def record_notices(
                 select(Member.id)
                 .where(
                     Member.program_id == program.id,
-                    Member.tier_level > 0,
+                    Member.tier_code != ladder.entry.code,
                     Member.tier_review_at > as_of,
                     Member.tier_review_at <= as_of + timedelta(days=ladder.notice_days),
                     Member.status != MemberStatus.closed,
@@ -427,7 +472,7 @@ def record_notices(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()
             review_at = member.tier_review_at
-            if review_at is None or review_at <= as_of or member.tier_level == 0:
+            if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # moved meanwhile
             level, expected = _judge(session, ladder=ladder, member=member, at=as_of)
             if expected >= level or session.scalar(
@@ -440,8 +485,8 @@ def record_notices(
                 TierNotice(
                     program_id=program.id,
                     member_id=member.id,
-                    level=member.tier_level,
-                    expected_level=expected,
+                    tier_code=member.tier_code,
+                    expected_code=ladder.tiers[expected].code,
                     review_at=review_at,
                     at=as_of,
                 )
@@ -468,26 +513,31 @@ class NoticeListing:
     notice: NoticeView
 
 
+def _current_notice() -> Any:
+    """Join a notice to its member while it still applies: same review, same tier."""
+    return and_(
+        TierNotice.member_id == Member.id,
+        TierNotice.review_at == Member.tier_review_at,
+        TierNotice.tier_code == Member.tier_code,
+    )
+
+
 def upcoming_notices(
     session: Session, *, program: ProgramConfig, offset: int, limit: int
 ) -> tuple[int, list[NoticeListing]]:
     """List grace notices of reviews not yet run, soonest review first; returns (total, page).
 
-    Once the review has run (or the member has moved), the member's review date changes and
-    the notice is no longer listed.
+    Once the review has run (or the member has moved), the member's review date or tier
+    changes and the notice is no longer listed.
     """
-    current = and_(
-        TierNotice.member_id == Member.id,
-        TierNotice.review_at == Member.tier_review_at,
-        TierNotice.program_id == program.id,
-    )
+    current = and_(_current_notice(), TierNotice.program_id == program.id)
     total = session.scalar(select(func.count()).select_from(TierNotice).join(Member, current))
     rows = session.execute(
         select(
             Member.member_no,
-            Member.tier_level,
+            Member.tier_code,
             TierNotice.review_at,
-            TierNotice.expected_level,
+            TierNotice.expected_code,
             TierNotice.at,
         )
         .join(Member, current)
@@ -499,10 +549,10 @@ def upcoming_notices(
     return int(total or 0), [
         NoticeListing(
             member_no,
-            outcome(ladder, level),
+            outcome(ladder, code),
             NoticeView(review_at, outcome(ladder, expected), recorded_at),
         )
-        for member_no, level, review_at, expected, recorded_at in rows
+        for member_no, code, review_at, expected, recorded_at in rows
     ]
 
 
@@ -513,13 +563,13 @@ def pending_notice(
     if review_at is None:
         return None
     row = session.execute(
-        select(TierNotice.expected_level, TierNotice.at).where(
-            TierNotice.member_id == member_id, TierNotice.review_at == review_at
-        )
+        select(TierNotice.expected_code, TierNotice.at)
+        .join(Member, _current_notice())
+        .where(TierNotice.member_id == member_id, TierNotice.review_at == review_at)
     ).one_or_none()
     if row is None:
         return None
-    return NoticeView(review_at, outcome(ladder, row.expected_level), row.at)
+    return NoticeView(review_at, outcome(ladder, row.expected_code), row.at)
 
 
 class UnknownTier(InvalidInput):
@@ -543,38 +593,36 @@ def grant(
 ) -> TierOutcome:
     """Set a member's tier by hand (up or down) through ``last_day`` (local, inclusive).
 
-    The review judges the member at the local midnight after it. Closed members cannot be
-    granted a tier. The caller holds the member's lock and makes the call idempotent by ``key``.
+    The review judges the member at the local midnight after ``last_day``. Closed
+    members cannot be granted a tier. The caller holds the member's lock and makes the call
+    idempotent by ``key``.
     """
     require_open(member)
     until = start_of_local_day(last_day + timedelta(days=1))
     ladder = program.ladder
-    codes = [tier.code for tier in ladder.tiers]
-    if tier_code not in codes:
-        raise UnknownTier(tier=tier_code, tiers=", ".join(codes))
+    if not ladder.has(tier_code):
+        raise UnknownTier(tier=tier_code, tiers=", ".join(t.code for t in ladder.tiers))
     if until <= now:
         raise InvalidGrant(problem=Text(_("the grant must end after today")))
-    level = codes.index(tier_code)
-    session.connection().execute(
-        _INSERT_CHANGE,
-        {
-            "program_id": program.id,
-            "member_id": member.id,
-            "from_level": member.tier_level,
-            "to_level": level,
-            "reason": TierChangeReason.grant,
-            "idempotency_key": key,
-            "order_id": None,
-            "at": now,
-            "note": note,
-            "actor": actor,
-        },
+    level = ladder.level_of(tier_code)
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member.id,
+            from_code=member.tier_code,
+            to_code=tier_code,
+            reason=TierChangeReason.grant,
+            key=key,
+            at=now,
+            since=now,
+            review_at=until if level else None,
+            note=note,
+            actor=actor,
+        ),
     )
-    member.tier_level = level
-    member.tier_since = now
-    member.tier_review_at = until if level else None
-    session.flush()
-    return outcome(ladder, level, upgraded=False)
+    session.expire(member)
+    return outcome(ladder, tier_code)
 
 
 class InvalidGrant(InvalidInput):
@@ -584,9 +632,117 @@ class InvalidGrant(InvalidInput):
     message = _("Invalid tier grant: {problem}")
 
 
+class InvalidMoves(InvalidInput):
+    """``moves`` of a ladder change that do not fit the new ladder."""
+
+    code = "invalid_tier_moves"
+    message = _("Invalid tier moves: {problem}")
+
+
+class TiersInUse(Conflict):
+    """A new ladder drops (or renames) tiers members hold, and ``moves`` does not say where."""
+
+    code = "tiers_in_use"
+    message = _(
+        "Members hold tiers the new ladder does not have: {tiers}. Say where they go in "
+        'moves, e.g. "moves": {{"{example}": "{entry}"}}.'
+    )
+
+
+def replace_ladder(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    config: dict[str, Any],
+    moves: Mapping[str, str],
+    now: datetime,
+    actor: str | None = None,
+) -> ProgramConfig:
+    """Replace the program's tier ladder; members keep their tiers by code.
+
+    A ladder that drops or renames a tier some member holds (closed members included) is
+    refused with ``tiers_in_use`` unless ``moves`` names, for each such tier, a tier of the new
+    ladder its members go to. Each move is recorded in the member's history with reason
+    ``ladder_change``; a member moved to the entry tier has no review, one moved to another
+    tier keeps their review date (or gets a whole period when they had none).
+    """
+    new = program_service.configure(session, program=program, tier_ladder=config)
+    ladder = new.ladder
+    for source, target in sorted(moves.items()):
+        if ladder.has(source):
+            raise InvalidMoves(
+                problem=Text(
+                    _("{tier} is on the new ladder; moves are for tiers it drops"), tier=source
+                )
+            )
+        if not ladder.has(target):
+            raise InvalidMoves(
+                problem=Text(_("{tier} is not a tier of the new ladder"), tier=target)
+            )
+    held = session.execute(
+        select(Member.tier_code, func.count())
+        .where(Member.program_id == program.id)
+        .group_by(Member.tier_code)
+        .order_by(Member.tier_code)
+    ).all()
+    stranded = [(code, count) for code, count in held if not ladder.has(code) and code not in moves]
+    if stranded:
+        raise TiersInUse(
+            tiers=", ".join(f"{code} ({count})" for code, count in stranded),
+            example=stranded[0][0],
+            entry=ladder.entry.code,
+        )
+    stamp = uuid.uuid4().hex[:12]
+    a_period = ladder.period_end(now, settings.tz)
+    connection = session.connection()
+    for source, target in sorted(moves.items()):
+        entry = ladder.level_of(target) == 0
+        rows = session.execute(
+            select(Member.id, Member.tier_review_at)
+            .where(Member.program_id == program.id, Member.tier_code == source)
+            .order_by(Member.id)
+            .with_for_update()
+        ).all()
+        if not rows:
+            continue
+        # Set-wise: a ladder change may move many members at once.
+        connection.execute(
+            update(_members)
+            .where(_members.c.program_id == program.id, _members.c.tier_code == source)
+            .values(
+                tier_code=target,
+                tier_since=now,
+                tier_review_at=None
+                if entry
+                else func.coalesce(_members.c.tier_review_at, a_period),
+            )
+        )
+        connection.execute(
+            _INSERT_CHANGE,
+            [
+                {
+                    "program_id": program.id,
+                    "member_id": member_id,
+                    "from_code": source,
+                    "to_code": target,
+                    "reason": TierChangeReason.ladder_change,
+                    "idempotency_key": f"ladder:{stamp}:{member_id}",
+                    "order_id": None,
+                    "at": now,
+                    "note": None,
+                    "actor": actor,
+                    "since": now,
+                    "review_at": None if entry else review_at or a_period,
+                }
+                for member_id, review_at in rows
+            ],
+        )
+    return new
+
+
 @dataclass(frozen=True)
 class TierChangeView:
-    """One entry of a member's tier history."""
+    """One entry of a member's tier history, tiers named by the codes they had then."""
 
     from_code: str
     to_code: str
@@ -596,14 +752,12 @@ class TierChangeView:
     actor: str | None
 
 
-def history(
-    session: Session, *, ladder: Ladder, member_id: int, limit: int = 100
-) -> list[TierChangeView]:
+def history(session: Session, *, member_id: int, limit: int = 100) -> list[TierChangeView]:
     """Return the member's tier moves, newest first."""
     rows = session.execute(
         select(
-            TierChange.from_level,
-            TierChange.to_level,
+            TierChange.from_code,
+            TierChange.to_code,
             TierChange.reason,
             TierChange.at,
             TierChange.note,
@@ -613,7 +767,4 @@ def history(
         .order_by(TierChange.id.desc())
         .limit(limit)
     )
-    return [
-        TierChangeView(outcome(ladder, f).code, outcome(ladder, t).code, reason, at, note, actor)
-        for f, t, reason, at, note, actor in rows
-    ]
+    return [TierChangeView(*row) for row in rows]

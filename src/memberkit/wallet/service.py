@@ -178,7 +178,7 @@ def recharge(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=growth,
         at=occurred_at,
         key=f"recharge:{external_id}",

@@ -1,0 +1,184 @@
+"""Tiers mean what the ladder says: codes not positions, refunds undo upgrades, honest dates."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from memberkit.db import Database
+from memberkit.kit.time import today, utcnow
+from memberkit.tier.rules import DEFAULT_LADDER, parse_ladder
+from tests.api.conftest import Api, order_body, table_contents
+
+
+def ago(**delta: float) -> str:
+    return (utcnow() - timedelta(**delta)).isoformat()
+
+
+def buy(admin: Api, no: str, external_id: str, amount: str, at: str | None = None) -> Any:
+    line = {
+        "sku": "A1",
+        "name": "外套",
+        "category": "apparel",
+        "quantity": 1,
+        "unit_price": amount,
+        "amount": amount,
+    }
+    body = order_body(
+        no,
+        external_id,
+        occurred_at=at or ago(hours=1),
+        lines=[line],
+        payments=[{"method": "wechat", "amount": amount}],
+    )
+    response = admin.post("/api/v1/orders", body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def refund(admin: Api, external_id: str, order: str, **extra: Any) -> Any:
+    response = admin.post(
+        "/api/v1/refunds", {"external_id": external_id, "order_external_id": order, **extra}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def put_ladder(admin: Api, ladder: dict[str, Any], **headers: str) -> Any:
+    return admin.client.put("/api/v1/tiers", json=ladder, headers={**admin.headers, **headers})
+
+
+def tier_of(admin: Api, no: str) -> Any:
+    response = admin.get(f"/api/v1/members/{no}/tier")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def grant(admin: Api, no: str, tier: str, key: str, **extra: Any) -> Any:
+    body = {
+        "tier": tier,
+        "until": (today() + timedelta(days=30)).isoformat(),
+        "reason": "VIP 客户",
+        **extra,
+    }
+    return admin.post(f"/api/v1/members/{no}/tier/grants", body, **{"Idempotency-Key": key})
+
+
+def moves_of(history: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(h["from_tier"], h["to_tier"], h["reason"]) for h in history]
+
+
+GOLD = {"level": 2, "code": "gold", "name": "金卡会员"}
+REGULAR = {"level": 0, "code": "regular", "name": "普通会员"}
+
+
+# --- tiers are stored by code -------------------------------------------------------------------
+
+
+def without_gold() -> dict[str, Any]:
+    ladder = copy.deepcopy(DEFAULT_LADDER)
+    ladder["tiers"] = [t for t in ladder["tiers"] if t["code"] != "gold"]
+    return ladder
+
+
+def test_a_new_ladder_that_drops_a_held_tier_is_refused_and_changes_nothing(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a gold member and a regular one
+    buy(admin, member["member_no"], "O-1", "800.00")
+    other = admin.post("/api/v1/members", {"phone": "13900139000", "store_code": "SH001"})
+    assert other.status_code == 201, other.text
+    before = table_contents(database)
+
+    # when the ladder drops gold without saying where its members go
+    refused = put_ladder(admin, without_gold(), **{"Accept-Language": "en"})
+
+    # then it is refused naming the tier and how many hold it, and nothing changed
+    assert (refused.status_code, refused.json()["code"]) == (409, "tiers_in_use")
+    assert refused.json()["detail"] == (
+        "Members hold tiers the new ladder does not have: gold (1). Say where they go in "
+        'moves, e.g. "moves": {"gold": "regular"}.'
+    )
+    assert table_contents(database) == before
+
+    # and renaming the entry tier is dropping it too
+    renamed = copy.deepcopy(DEFAULT_LADDER)
+    renamed["tiers"][0]["code"] = "basic"
+    refused = put_ladder(admin, renamed)
+    assert (refused.status_code, refused.json()["code"]) == (409, "tiers_in_use")
+    assert "regular (1)" in refused.json()["detail"]
+    assert table_contents(database) == before
+
+
+def test_moves_of_a_new_ladder_are_checked(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    buy(admin, member["member_no"], "O-1", "800.00")
+    before = table_contents(database)
+    for moves, problem in (
+        ({"gold": "platinum"}, "platinum 不是新等级体系中的等级"),
+        (
+            {"gold": "silver", "silver": "black"},
+            "silver 仍在新等级体系中；moves 只用于新体系去掉的等级",
+        ),
+    ):
+        refused = put_ladder(admin, {**without_gold(), "moves": moves})
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_tier_moves")
+        assert refused.json()["detail"] == f"等级迁移无效：{problem}"
+        assert table_contents(database) == before
+
+
+def test_moves_take_members_to_the_tier_named_and_history_keeps_its_codes(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a gold member
+    no = member["member_no"]
+    buy(admin, no, "O-1", "800.00")
+    review_at = tier_of(admin, no)["review_at"]
+
+    # when the ladder drops gold and moves its members to silver
+    accepted = put_ladder(admin, {**without_gold(), "moves": {"gold": "silver"}})
+    assert accepted.status_code == 200, accepted.text
+    assert "moves" not in admin.get("/api/v1/tiers").json()
+
+    # then the member is silver, keeping the review date, by a recorded move
+    after = tier_of(admin, no)
+    assert after["tier"] == {"level": 1, "code": "silver", "name": "银卡会员", "upgraded": False}
+    assert after["review_at"] == review_at
+    assert after["history"][0]["actor"] == "api:test-admin"
+    # and the history still says gold, which the ladder no longer has
+    assert moves_of(after["history"]) == [
+        ("gold", "silver", "ladder_change"),
+        ("regular", "gold", "upgrade"),
+    ]
+
+
+def test_a_new_ladder_keeps_members_on_their_tier_by_code(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a gold member
+    no = member["member_no"]
+    buy(admin, no, "O-1", "800.00")
+
+    # when a tier is added below gold
+    ladder = copy.deepcopy(DEFAULT_LADDER)
+    bronze = {"code": "bronze", "name": "铜卡会员", "qualify": {"growth_at_least": 500}}
+    ladder["tiers"].insert(1, bronze)
+    assert put_ladder(admin, ladder).status_code == 200
+
+    # then the member is still gold, now the fourth tier, and history is as it was
+    after = tier_of(admin, no)
+    assert after["tier"] == {"level": 3, "code": "gold", "name": "金卡会员", "upgraded": False}
+    assert moves_of(after["history"]) == [("regular", "gold", "upgrade")]
+    # and earns with gold's multiplier
+    assert buy(admin, no, "O-2", "100.00")["points_earned"] == 150
+
+
+def test_omitted_ladder_settings_take_their_documented_defaults(admin: Api) -> None:
+    ladder = {k: v for k, v in DEFAULT_LADDER.items() if k != "notice_days"}
+    accepted = put_ladder(admin, ladder)
+    assert accepted.status_code == 200, accepted.text
+    stored = admin.get("/api/v1/tiers").json()
+    assert stored["notice_days"] == 30
+    assert parse_ladder(ladder).notice_days == 30
