@@ -182,3 +182,52 @@ def test_omitted_ladder_settings_take_their_documented_defaults(admin: Api) -> N
     stored = admin.get("/api/v1/tiers").json()
     assert stored["notice_days"] == 30
     assert parse_ladder(ladder).notice_days == 30
+
+
+# --- refunds count in tier facts and growth caps ---------------------------------------------
+
+
+def test_orders_at_least_does_not_count_fully_refunded_orders(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a ladder where two orders within 7 days make a VIP
+    two = {
+        "tiers": [
+            {"code": "member", "name": "会员"},
+            {"code": "vip", "name": "VIP", "qualify": {"orders_at_least": 2, "within_days": 7}},
+        ]
+    }
+    assert put_ladder(admin, {**two, "moves": {"regular": "member"}}).status_code == 200
+    no = member["member_no"]
+    buy(admin, no, "O-1", "50.00", ago(hours=3))
+    refund(admin, "RF-1", "O-1")
+
+    # when a second order comes, the returned one does not count
+    assert buy(admin, no, "O-2", "50.00", ago(hours=2))["tier"]["code"] == "member"
+    # but a partly returned order still does
+    refund(admin, "RF-2", "O-2", amount="10.00")
+    assert buy(admin, no, "O-3", "50.00")["tier"] == {
+        "level": 1,
+        "code": "vip",
+        "name": "VIP",
+        "upgraded": True,
+    }
+
+
+def test_growth_caps_count_orders_net_of_refunds(admin: Api, member: dict[str, Any]) -> None:
+    # given 100 growth a day from spending and 10 a day for placing orders
+    rules = {
+        "behaviours": {"order": {"growth": 10, "cap": 10, "per": "day"}},
+        "spend_cap": {"cap": 100, "per": "day"},
+    }
+    assert admin.client.put("/api/v1/growth", json=rules, headers=admin.headers).status_code == 200
+    no = member["member_no"]
+    assert buy(admin, no, "O-1", "100.00", ago(minutes=30))["growth_earned"] == 110
+
+    # when that order is returned, it no longer uses up either cap
+    assert refund(admin, "RF-1", "O-1")["growth_reversed"] == 110
+    assert buy(admin, no, "O-2", "60.00", ago(minutes=20))["growth_earned"] == 70
+
+    # and a half-returned order uses up half of what it earned: 30 of spend, 5 of orders
+    assert refund(admin, "RF-2", "O-2", amount="30.00")["growth_reversed"] == 35
+    assert buy(admin, no, "O-3", "100.00", ago(minutes=10))["growth_earned"] == 70 + 5

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
@@ -43,7 +43,8 @@ class TierOutcome:
 def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
     """Load what the ladder's conditions read, as of ``at``.
 
-    That is the spend and order count per window (net of refunds) and the spend of ``at``'s
+    That is the spend per window (net of refunds), the count of orders not fully refunded
+    per window, and the spend of ``at``'s
     local day, in one query that is skipped when no condition reads orders; and the invitee
     counts, only when a condition reads them.
     """
@@ -87,13 +88,15 @@ def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
         return statement
     orders = table(Order)
     net = orders.c.total_minor - orders.c.refunded_minor
+    # A fully refunded order is no order any more; a free one (nothing to refund) still is.
+    kept = or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
     until = orders.c.occurred_at <= bindparam("at")
     today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
     columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
     for days in windows:
         inside = and_(orders.c.occurred_at > bindparam(f"since_{days}"), until)
         columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
-        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((and_(inside, kept), 1), else_=0)), 0))
     statement = select(*columns).where(
         orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
     )
