@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from memberkit.config import settings
 from memberkit.db import Database
-from memberkit.kit.time import today, utcnow
+from memberkit.kit.time import iso, today, utcnow
 from memberkit.tier.rules import DEFAULT_LADDER, parse_ladder
 from tests.api.conftest import Api, order_body, table_contents
 
@@ -231,3 +232,45 @@ def test_growth_caps_count_orders_net_of_refunds(admin: Api, member: dict[str, A
     # and a half-returned order uses up half of what it earned: 30 of spend, 5 of orders
     assert refund(admin, "RF-2", "O-2", amount="30.00")["growth_reversed"] == 35
     assert buy(admin, no, "O-3", "100.00", ago(minutes=10))["growth_earned"] == 70 + 5
+
+
+# --- back-dated orders never move tier dates into the past --------------------------------------
+
+
+def test_a_back_dated_upgrade_keeps_the_tier_dates_from_moving_back(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given twelve-month periods, gold by growth only, and a member silver since an hour ago
+    ladder = copy.deepcopy(DEFAULT_LADDER)
+    ladder["period"] = "twelve_months"
+    ladder["tiers"][2]["qualify"] = {"growth_at_least": 5000}
+    assert put_ladder(admin, ladder).status_code == 200
+    no = member["member_no"]
+    buy(admin, no, "O-1", "1000.00", ago(hours=1))
+    silver = tier_of(admin, no)
+    assert silver["tier"]["code"] == "silver"
+
+    # when an order dated three days ago (a till catching up) makes them gold
+    assert buy(admin, no, "O-2", "4000.00", ago(days=3))["tier"]["code"] == "gold"
+
+    # then gold holds from when silver began, not earlier, and the review did not move back
+    gold = tier_of(admin, no)
+    assert gold["tier"]["code"] == "gold"
+    assert (gold["since"], gold["review_at"]) == (silver["since"], silver["review_at"])
+    assert gold["review_at"] == iso(parse_ladder(ladder).period_end(utcnow(), settings.tz))
+
+
+def test_a_back_dated_first_upgrade_is_reviewed_a_period_after_it_is_made(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    ladder = {**copy.deepcopy(DEFAULT_LADDER), "period": "twelve_months"}
+    assert put_ladder(admin, ladder).status_code == 200
+    no = member["member_no"]
+    three_days_ago = ago(days=3)
+
+    assert buy(admin, no, "O-1", "1000.00", three_days_ago)["tier"]["code"] == "gold"
+
+    gold = tier_of(admin, no)
+    assert gold["since"] == iso(datetime.fromisoformat(three_days_ago))
+    # twelve months from today, not from three days ago
+    assert gold["review_at"] == iso(parse_ladder(ladder).period_end(utcnow(), settings.tz))

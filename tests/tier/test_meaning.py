@@ -1,28 +1,30 @@
-"""Tier meaning on a real database: codes across ladder changes.
+"""Tier meaning on a real database: codes across ladder changes, honest dates.
 
 A property over random ladders replaced with moves.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from memberkit.config import settings as app_settings
 from memberkit.db import Database
+from memberkit.growth import service as growth_service
 from memberkit.kit.time import today, utcnow
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.program import service as program_service
 from memberkit.tier import service as tier_service
 from memberkit.tier.models import TierChange
-from memberkit.tier.rules import DEFAULT_LADDER
+from memberkit.tier.rules import DEFAULT_LADDER, parse_ladder
 from tests.conftest import _reset as reset
 from tests.conftest import set_rules
-from tests.tier.test_service import register, tier_of
+from tests.tier.test_service import buy, register, tier_of
 
 PROPERTY = settings(
     max_examples=40,
@@ -30,6 +32,12 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 TWELVE_MONTHS = {**DEFAULT_LADDER, "period": "twelve_months"}
+
+
+def dates_of(database: Database, member_no: str) -> tuple[datetime | None, datetime | None]:
+    with database.session_scope() as session:
+        member = session.scalars(select(Member).where(Member.member_no == member_no)).one()
+        return member.tier_since, member.tier_review_at
 
 
 def grant(database: Database, member_no: str, code: str, key: str) -> None:
@@ -47,6 +55,59 @@ def grant(database: Database, member_no: str, code: str, key: str) -> None:
             key=key,
             now=utcnow(),
         )
+
+
+# --- tier dates of back-dated events ----------------------------------------------------------
+
+
+def test_upgrade_dates_never_move_back() -> None:
+    ladder = parse_ladder(TWELVE_MONTHS)
+    now = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    yesterday = now - timedelta(days=1)
+    a_year = ladder.period_end(now, app_settings.tz)
+    # a first upgrade: from the event, reviewed a period after it is made
+    assert tier_service.upgrade_dates(
+        ladder, at=yesterday, now=now, since=None, review_at=None
+    ) == (yesterday, a_year)
+    # an upgrade from a tier begun after the event: since that tier began
+    begun = now - timedelta(hours=2)
+    assert tier_service.upgrade_dates(
+        ladder, at=yesterday, now=now, since=begun, review_at=None
+    ) == (begun, a_year)
+    # a review set later already stays
+    later = a_year + timedelta(days=40)
+    assert tier_service.upgrade_dates(
+        ladder, at=yesterday, now=now, since=begun, review_at=later
+    ) == (begun, later)
+
+
+def test_a_back_dated_event_keeps_tier_dates_from_moving_back(database: Database) -> None:
+    # given twelve-month periods and a member silver since an hour ago
+    set_rules(database, tier_ladder=TWELVE_MONTHS)
+    no = register(database, "13800138000")
+    buy(database, no, "O-1", 70_000, utcnow() - timedelta(days=3))  # growth 700
+    buy(database, no, "O-2", 30_000, utcnow() - timedelta(hours=1))  # growth 1,000: silver
+    silver = dates_of(database, no)
+    assert tier_of(database, no)[0] == "silver"
+
+    # when a sign-in dated two days ago would have been reached earlier, nothing moves back
+    set_rules(
+        database,
+        growth_rules={"behaviours": {"sign_in": {"growth": 5000, "cap": 5000, "per": "day"}}},
+    )
+    with database.session_scope() as session:
+        result = growth_service.record(
+            session,
+            program=program_service.get(session),
+            member_no=no,
+            kind="sign_in",
+            occurred_at=utcnow() - timedelta(days=2),
+            external_id="E-1",
+        )
+    assert result.tier.code == "gold" and result.tier.upgraded
+
+    # then gold holds from when silver began, reviewed no earlier than silver was
+    assert dates_of(database, no) == silver
 
 
 # --- property: random ladders replaced with moves ------------------------------------------------

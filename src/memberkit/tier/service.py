@@ -15,7 +15,7 @@ from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import start_of_local_day
+from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.service import require_open
@@ -216,6 +216,9 @@ _SET_TIER = (
     )
 )
 _INSERT_CHANGE = insert(table(TierChange))
+_TIER_DATES = select(_members.c.tier_since, _members.c.tier_review_at).where(
+    _members.c.id == bindparam("member")
+)
 
 
 def outcome(ladder: Ladder, code: str, *, upgraded: bool = False) -> TierOutcome:
@@ -272,6 +275,25 @@ def _record(session: Session, *, program_id: int, move: Move) -> None:
     )
 
 
+def upgrade_dates(
+    ladder: Ladder,
+    *,
+    at: datetime,
+    now: datetime,
+    since: datetime | None,
+    review_at: datetime | None,
+) -> tuple[datetime, datetime]:
+    """Return the tier dates of an upgrade caused by an event at ``at``, recorded at ``now``.
+
+    A back-dated event never moves tier dates into the past: the new tier holds from the
+    event, but not before the tier it replaces began (``since``), and its review is a whole
+    period after the upgrade is made, never earlier than the review already set.
+    """
+    start = at if since is None else max(at, since)
+    review = ladder.period_end(max(start, now), settings.tz)
+    return start, review if review_at is None else max(review, review_at)
+
+
 def upgrade_after_event(
     session: Session,
     *,
@@ -297,6 +319,10 @@ def upgrade_after_event(
     )
     if new_level == level:
         return outcome(ladder, code)
+    dates = session.connection().execute(_TIER_DATES, {"member": member_id}).one()
+    since, review_at = upgrade_dates(
+        ladder, at=at, now=utcnow(), since=dates.tier_since, review_at=dates.tier_review_at
+    )
     new_code = ladder.tiers[new_level].code
     _record(
         session,
@@ -308,8 +334,8 @@ def upgrade_after_event(
             reason=TierChangeReason.upgrade,
             key=key,
             at=at,
-            since=at,
-            review_at=ladder.period_end(at, settings.tz),
+            since=since,
+            review_at=review_at,
             order_id=order_id,
         ),
     )
