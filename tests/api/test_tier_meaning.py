@@ -74,6 +74,32 @@ GOLD = {"level": 2, "code": "gold", "name": "金卡会员"}
 REGULAR = {"level": 0, "code": "regular", "name": "普通会员"}
 
 
+# --- grants that move down -------------------------------------------------------------------
+
+
+def test_a_grant_that_moves_down_needs_allow_down(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a gold member
+    no = member["member_no"]
+    buy(admin, no, "O-1", "800.00")
+    before = table_contents(database)
+
+    # when silver is granted without allow_down, it is refused and nothing changes
+    refused = grant(admin, no, "silver", "G-1")
+    assert (refused.status_code, refused.json()["code"]) == (409, "grant_moves_down")
+    assert refused.json()["detail"] == (
+        f"此次授予会把会员 {no} 从 gold 降到 silver；如确需降级，请传 allow_down: true。"
+    )
+    assert table_contents(database) == before
+
+    # when allowed, the member moves down, recorded as a grant
+    allowed = grant(admin, no, "silver", "G-2", allow_down=True)
+    assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["code"] == "silver"
+    assert moves_of(tier_of(admin, no)["history"])[0] == ("gold", "silver", "grant")
+
+
 # --- tiers are stored by code -------------------------------------------------------------------
 
 

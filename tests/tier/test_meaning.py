@@ -40,7 +40,7 @@ def dates_of(database: Database, member_no: str) -> tuple[datetime | None, datet
         return member.tier_since, member.tier_review_at
 
 
-def grant(database: Database, member_no: str, code: str, key: str) -> None:
+def grant(database: Database, member_no: str, code: str, key: str, *, allow_down: bool) -> None:
     with database.session_scope() as session:
         program = program_service.get(session)
         member = member_service.find(session, program_id=program.id, member_no=member_no, lock=True)
@@ -54,6 +54,7 @@ def grant(database: Database, member_no: str, code: str, key: str) -> None:
             actor="test",
             key=key,
             now=utcnow(),
+            allow_down=allow_down,
         )
 
 
@@ -157,7 +158,7 @@ def test_no_member_ever_holds_a_code_the_ladder_lacks(
     for index, code in enumerate(granted):
         number = register(database, f"1380013{index:04d}")
         if code != "regular":
-            grant(database, number, code, f"G-{index}")
+            grant(database, number, code, f"G-{index}", allow_down=False)
         numbers.append(number)
 
     ids = member_ids(database)

@@ -284,11 +284,15 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
 
 
 class GrantIn(Input):
-    """Put a member in a tier by hand until a date (inclusive), with the reason for it."""
+    """Put a member in a tier by hand until a date (inclusive), with the reason for it.
+
+    A grant below the member's tier needs ``allow_down``.
+    """
 
     tier: TierCode = Field(examples=["gold"])
     until: QueryDate
     reason: str = Field(min_length=1, max_length=200)
+    allow_down: bool = Field(default=False, strict=True)
 
 
 @router.post(
@@ -306,7 +310,8 @@ def grant_tier(
     """Grant a tier by hand (admin keys) until ``until``; the review then judges it as usual.
 
     Needs an ``Idempotency-Key`` header; the acting key's name and the reason are recorded in
-    the member's tier history.
+    the member's tier history. A grant that would move the member down is refused with 409
+    ``grant_moves_down`` unless ``allow_down`` is true.
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
@@ -326,6 +331,7 @@ def grant_tier(
             actor=f"api:{context.principal.name}",
             key=key,
             now=utcnow(),
+            allow_down=body.allow_down,
         )
         return TierOut.of(result)
 

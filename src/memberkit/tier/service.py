@@ -608,6 +608,16 @@ class UnknownTier(InvalidInput):
     message = _("{tier} is not a tier of this program (tiers: {tiers}).")
 
 
+class GrantMovesDown(Conflict):
+    """A grant below the member's tier, sent without ``allow_down``."""
+
+    code = "grant_moves_down"
+    message = _(
+        "The grant would move member {member_no} down from {current} to {tier}; "
+        "send allow_down: true to do so."
+    )
+
+
 def grant(
     session: Session,
     *,
@@ -619,10 +629,12 @@ def grant(
     actor: str,
     key: str,
     now: datetime,
+    allow_down: bool = False,
 ) -> TierOutcome:
-    """Set a member's tier by hand (up or down) through ``last_day`` (local, inclusive).
+    """Set a member's tier by hand through ``last_day`` (local, inclusive).
 
-    The review judges the member at the local midnight after ``last_day``. Closed
+    A grant below the member's tier is refused unless ``allow_down``. The review judges the
+    member at the local midnight after ``last_day``. Closed
     members cannot be granted a tier. The caller holds the member's lock and makes the call
     idempotent by ``key``.
     """
@@ -634,6 +646,8 @@ def grant(
     if until <= now:
         raise InvalidGrant(problem=Text(_("the grant must end after today")))
     level = ladder.level_of(tier_code)
+    if level < ladder.level_of(member.tier_code) and not allow_down:
+        raise GrantMovesDown(member_no=member.member_no, current=member.tier_code, tier=tier_code)
     _record(
         session,
         program_id=program.id,
