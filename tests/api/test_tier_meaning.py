@@ -74,6 +74,113 @@ GOLD = {"level": 2, "code": "gold", "name": "金卡会员"}
 REGULAR = {"level": 0, "code": "regular", "name": "普通会员"}
 
 
+# --- a refund reverses the upgrade it caused ------------------------------------------------
+
+
+def test_a_full_refund_takes_back_the_gold_its_order_gave(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a member who became gold at once by spending 800.00 in a day
+    no = member["member_no"]
+    assert buy(admin, no, "O-1", "800.00")["tier"] == {**GOLD, "upgraded": True}
+
+    # when everything is returned
+    returned = refund(admin, "RF-1", "O-1")
+
+    # then the member is back where they were, recorded with reason refund
+    assert returned["tier"] == {**REGULAR, "reverted": True}
+    after = tier_of(admin, no)
+    assert (after["tier"]["code"], after["review_at"]) == ("regular", None)
+    assert moves_of(after["history"]) == [
+        ("gold", "regular", "refund"),
+        ("regular", "gold", "upgrade"),
+    ]
+    # and the next order earns without gold's multiplier (1.5)
+    assert buy(admin, no, "O-2", "100.00")["points_earned"] == 100
+
+
+def test_a_partial_refund_keeps_the_tier_while_it_is_still_met(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given gold from 1000.00 spent in one day
+    no = member["member_no"]
+    buy(admin, no, "O-1", "1000.00")
+
+    # when 100.00 comes back, 900.00 spent that day still meets gold's 800.00
+    kept = refund(admin, "RF-1", "O-1", amount="100.00")
+    assert kept["tier"] == {**GOLD, "reverted": False}
+
+    # when 150.00 more comes back: 750.00, and growth 750 is short of silver too
+    lost = refund(admin, "RF-2", "O-1", amount="150.00")
+    assert lost["tier"] == {**REGULAR, "reverted": True}
+    assert moves_of(tier_of(admin, no)["history"])[0] == ("gold", "regular", "refund")
+
+
+def test_a_refund_goes_back_to_the_tier_and_dates_before_the_upgrade(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given silver from growth (over two days), then gold from one day's spend (today)
+    no = member["member_no"]
+    buy(admin, no, "O-1", "600.00", ago(days=3))
+    buy(admin, no, "O-2", "500.00", ago(days=2))
+    silver = tier_of(admin, no)
+    assert silver["tier"]["code"] == "silver"
+    buy(admin, no, "O-3", "850.00")
+    assert tier_of(admin, no)["tier"]["code"] == "gold"
+
+    # when the gold order is returned
+    returned = refund(admin, "RF-1", "O-3")
+
+    # then silver again, with the since and review date silver had
+    assert returned["tier"]["code"] == "silver" and returned["tier"]["reverted"] is True
+    after = tier_of(admin, no)
+    assert (after["since"], after["review_at"]) == (silver["since"], silver["review_at"])
+
+
+def test_refunding_every_order_leaves_no_upgrade_behind(admin: Api, member: dict[str, Any]) -> None:
+    # given silver by one order and gold by a later one
+    no = member["member_no"]
+    buy(admin, no, "O-1", "1000.00", ago(days=3))  # 1000.00 in a day: gold at once
+    buy(admin, no, "O-2", "6000.00", ago(days=1))
+    assert tier_of(admin, no)["tier"]["code"] == "gold"
+
+    # when the first order is returned, the second still holds gold
+    assert refund(admin, "RF-1", "O-1")["tier"] == {**GOLD, "reverted": False}
+    # and when the second is returned too, nothing holds any tier
+    assert refund(admin, "RF-2", "O-2")["tier"] == {**REGULAR, "reverted": True}
+
+
+def test_the_ladder_may_keep_upgrades_after_refunds(admin: Api, member: dict[str, Any]) -> None:
+    # given a ladder that lets refunds leave the tier alone until the review
+    accepted = put_ladder(admin, {**DEFAULT_LADDER, "refund_reverts_upgrade": False})
+    assert accepted.status_code == 200, accepted.text
+    no = member["member_no"]
+    buy(admin, no, "O-1", "800.00")
+
+    # when the order is returned, the member stays gold
+    assert refund(admin, "RF-1", "O-1")["tier"] == {**GOLD, "reverted": False}
+    assert tier_of(admin, no)["tier"]["code"] == "gold"
+
+
+def test_a_refund_never_undoes_a_grant(admin: Api, member: dict[str, Any]) -> None:
+    # given silver granted by hand, then gold from an order
+    no = member["member_no"]
+    assert grant(admin, no, "silver", "G-1").status_code == 201
+    granted = tier_of(admin, no)
+    buy(admin, no, "O-1", "800.00")
+
+    # when the order is returned: back to the granted silver, with the grant's dates
+    assert refund(admin, "RF-1", "O-1")["tier"]["code"] == "silver"
+    after = tier_of(admin, no)
+    assert (after["since"], after["review_at"]) == (granted["since"], granted["review_at"])
+
+    # given gold granted by hand, a returned order leaves it alone
+    assert grant(admin, no, "gold", "G-2").status_code == 201
+    buy(admin, no, "O-2", "900.00")
+    assert refund(admin, "RF-2", "O-2")["tier"] == {**GOLD, "reverted": False}
+    assert moves_of(tier_of(admin, no)["history"])[0] == ("silver", "gold", "grant")
+
+
 # --- grants that move down -------------------------------------------------------------------
 
 
@@ -203,11 +310,15 @@ def test_a_new_ladder_keeps_members_on_their_tier_by_code(
 
 
 def test_omitted_ladder_settings_take_their_documented_defaults(admin: Api) -> None:
-    ladder = {k: v for k, v in DEFAULT_LADDER.items() if k != "notice_days"}
+    ladder = {
+        k: v
+        for k, v in DEFAULT_LADDER.items()
+        if k not in ("notice_days", "refund_reverts_upgrade")
+    }
     accepted = put_ladder(admin, ladder)
     assert accepted.status_code == 200, accepted.text
     stored = admin.get("/api/v1/tiers").json()
-    assert stored["notice_days"] == 30
+    assert (stored["notice_days"], stored["refund_reverts_upgrade"]) == (30, True)
     assert parse_ladder(ladder).notice_days == 30
 
 

@@ -1,6 +1,6 @@
-"""Tier meaning on a real database: codes across ladder changes, honest dates.
+"""Tier meaning on a real database: codes across ladder changes, refunds, honest dates.
 
-A property over random ladders replaced with moves.
+Properties over random ladders replaced with moves, and random orders and refunds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from memberkit.growth import service as growth_service
 from memberkit.kit.time import today, utcnow
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
+from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.tier import service as tier_service
 from memberkit.tier.models import TierChange
@@ -38,6 +39,17 @@ def dates_of(database: Database, member_no: str) -> tuple[datetime | None, datet
     with database.session_scope() as session:
         member = session.scalars(select(Member).where(Member.member_no == member_no)).one()
         return member.tier_since, member.tier_review_at
+
+
+def refund_all(database: Database, external_id: str, order: str) -> order_service.RefundResult:
+    with database.session_scope() as session:
+        return order_service.post_refund(
+            session,
+            program=program_service.get(session),
+            refund=order_service.RefundIn(
+                external_id=external_id, order_external_id=order, occurred_at=utcnow()
+            ),
+        )
 
 
 def grant(database: Database, member_no: str, code: str, key: str, *, allow_down: bool) -> None:
@@ -109,6 +121,44 @@ def test_a_back_dated_event_keeps_tier_dates_from_moving_back(database: Database
 
     # then gold holds from when silver began, reviewed no earlier than silver was
     assert dates_of(database, no) == silver
+
+
+# --- refunds --------------------------------------------------------------------------------
+
+
+def test_a_refund_leaves_the_tier_when_the_ladder_says_so(database: Database) -> None:
+    set_rules(database, tier_ladder={**DEFAULT_LADDER, "refund_reverts_upgrade": False})
+    no = register(database, "13800138000")
+    assert buy(database, no, "O-1", 80_000).tier.code == "gold"  # type: ignore[union-attr]
+
+    result = refund_all(database, "RF-1", "O-1")
+
+    assert result.tier is not None and (result.tier.code, result.tier.reverted) == ("gold", False)
+    assert tier_of(database, no)[0] == "gold"
+
+
+def test_a_refund_of_an_order_before_the_upgrade_judges_what_is_left(database: Database) -> None:
+    # given silver by growth over two orders on different days
+    no = register(database, "13800138000")
+    buy(database, no, "O-1", 60_000, utcnow() - timedelta(days=3))
+    assert buy(database, no, "O-2", 50_000, utcnow() - timedelta(days=2)).tier.code == "silver"  # type: ignore[union-attr]
+
+    # when the first is returned, the 500 growth left is short of silver: back to regular
+    result = refund_all(database, "RF-1", "O-1")
+
+    assert result.tier is not None and (result.tier.code, result.tier.reverted) == (
+        "regular",
+        True,
+    )
+    with database.session_scope() as session:
+        last = session.scalars(select(TierChange).order_by(TierChange.id.desc())).first()
+        assert last is not None
+        assert (last.from_code, last.to_code, last.reason, last.review_at) == (
+            "silver",
+            "regular",
+            "refund",
+            None,
+        )
 
 
 # --- property: random ladders replaced with moves ------------------------------------------------
@@ -205,6 +255,85 @@ def test_no_member_ever_holds_a_code_the_ladder_lacks(
 def member_ids(database: Database) -> dict[str, int]:
     with database.session_scope() as session:
         return dict(session.execute(select(Member.member_no, Member.id)).all())
+
+
+# --- property: random orders and refunds ------------------------------------------------------
+
+#: Yuan: around the default ladder's thresholds (800.00 in a day, 1,000 and 5,000 growth).
+amounts = st.one_of(st.sampled_from((300, 500, 799, 800, 1000, 2000, 3000)), st.integers(1, 3000))
+order_step = st.tuples(st.just("order"), amounts, st.integers(0, 72))
+orders_and_refunds = st.lists(
+    st.one_of(
+        order_step,
+        order_step,
+        st.tuples(st.just("refund"), st.integers(0, 20), st.sampled_from((100, 50, 10, 90))),
+        st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 100)),
+        st.tuples(st.just("grant"), st.sampled_from(("silver", "gold", "black")), st.just(0)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@PROPERTY
+@given(steps=orders_and_refunds, data=st.data())
+def test_after_refunding_everything_no_refund_caused_upgrade_remains(
+    database: Database, steps: list[tuple[str, Any, int]], data: st.DataObject
+) -> None:
+    reset(database)
+    no = register(database, "13800138000")
+    ladder = parse_ladder(DEFAULT_LADDER)
+    placed: list[tuple[str, int]] = []  # external id, amount in minor units
+    refunded: dict[str, int] = {}
+    granted: str | None = None
+    for number, (kind, value, extra) in enumerate(steps):
+        since, review_at = dates_of(database, no)
+        if kind == "order":
+            external_id = f"O-{number}"
+            result = buy(database, no, external_id, value * 100, utcnow() - timedelta(hours=extra))
+            placed.append((external_id, value * 100))
+            if result.tier is not None and result.tier.upgraded:
+                # an upgrade never moves tier dates into the past
+                new_since, new_review = dates_of(database, no)
+                assert since is None or (new_since is not None and new_since >= since)
+                assert review_at is None or (new_review is not None and new_review >= review_at)
+        elif kind == "refund" and placed:
+            external_id, total = placed[value % len(placed)]
+            left = total - refunded.get(external_id, 0)
+            if left <= 0:
+                continue
+            amount = max(1, left * extra // 100)
+            before = tier_of(database, no)[0]
+            with database.session_scope() as session:
+                result = order_service.post_refund(
+                    session,
+                    program=program_service.get(session),
+                    refund=order_service.RefundIn(
+                        external_id=f"RF-{number}",
+                        order_external_id=external_id,
+                        occurred_at=utcnow(),
+                        amount_minor=amount,
+                    ),
+                )
+            refunded[external_id] = refunded.get(external_id, 0) + amount
+            assert result.tier is not None
+            # a refund never moves a member up, and moves down only to revert
+            assert ladder.level_of(result.tier.code) <= ladder.level_of(before)
+            assert result.tier.reverted == (result.tier.code != before)
+        elif kind == "grant":
+            grant(database, no, value, f"G-{number}", allow_down=True)
+            granted = value
+
+    # when everything left is returned, in any order
+    left = [external_id for external_id, total in placed if refunded.get(external_id, 0) < total]
+    for external_id in data.draw(st.permutations(left), label="last refunds"):
+        refund_all(database, f"RF-last-{external_id}", external_id)
+
+    # then no upgrade an order gave remains: the member holds the last grant, or nothing
+    assert tier_of(database, no)[0] == (granted or "regular")
+    with database.session_scope() as session:
+        for change in session.scalars(select(TierChange).where(TierChange.reason == "refund")):
+            assert ladder.level_of(change.to_code) < ladder.level_of(change.from_code)
 
 
 def test_new_members_start_in_the_entry_tier_of_the_ladder(database: Database) -> None:

@@ -1,4 +1,4 @@
-"""Tiers on a real database: upgrade inside the order, no downgrade on refund, the review."""
+"""Tiers on a real database: upgrade inside the order, undone by its refund, the review."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_growth_crossing_a_threshold_upgrades_in_the_orders_own_result(database:
     assert code == "silver" and review_at is not None and review_at > NOW - timedelta(days=59)
 
 
-def test_a_refund_does_not_downgrade_before_the_review(database: Database) -> None:
+def test_a_full_refund_undoes_the_upgrade_its_order_gave(database: Database) -> None:
     no = register(database, "13800138000")
     assert buy(database, no, "O-1", 90_000).tier.code == "gold"  # type: ignore[union-attr]
     with database.session_scope() as session:
@@ -77,7 +77,7 @@ def test_a_refund_does_not_downgrade_before_the_review(database: Database) -> No
                 external_id="RF-1", order_external_id="O-1", occurred_at=NOW
             ),
         )
-    assert tier_of(database, no)[0] == "gold"
+    assert tier_of(database, no) == ("regular", None)
 
 
 def test_review_downgrades_exactly_those_who_miss_retention_and_is_idempotent(

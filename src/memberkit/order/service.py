@@ -208,6 +208,7 @@ class RefundResult:
     wallet_principal_returned: int = 0
     wallet_bonus_returned: int = 0
     points_already_expired: int = 0
+    tier: TierOutcome | None = None
 
 
 def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
@@ -673,6 +674,14 @@ def post_refund(
     posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    tier_outcome = tier_service.revert_after_refund(
+        session,
+        program=program,
+        member_id=member.id,
+        order_id=order.id,
+        at=refund.occurred_at,
+        key=f"refund:{refund.external_id}:tier",
+    )
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
     return RefundResult(
@@ -690,6 +699,7 @@ def post_refund(
         wallet_principal_returned=principal_returned,
         wallet_bonus_returned=bonus_returned,
         points_already_expired=already_expired,
+        tier=tier_outcome,
     )
 
 

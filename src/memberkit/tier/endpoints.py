@@ -44,6 +44,25 @@ class TierOut(BaseModel):
         )
 
 
+class RefundTierOut(BaseModel):
+    """A member's tier after a refund; ``reverted`` when the refund moved it back down.
+
+    That is when the refunded order had given the member a tier they no longer qualify for.
+    """
+
+    level: int
+    code: str
+    name: str
+    reverted: bool = False
+
+    @classmethod
+    def of(cls, outcome: service.TierOutcome) -> RefundTierOut:
+        """Build from the service's outcome."""
+        return cls(
+            level=outcome.level, code=outcome.code, name=outcome.name, reverted=outcome.reverted
+        )
+
+
 class LadderIn(Input):
     """A tier ladder, lowest tier first. See ``GET /api/v1/tiers`` for the format."""
 
@@ -55,6 +74,12 @@ class LadderIn(Input):
         description="Record a grace notice this many days before a review that would move the "
         "member down (0: none).",
         examples=[30],
+    )
+    refund_reverts_upgrade: bool = Field(
+        default=True,
+        strict=True,
+        description="A refund that leaves the member short of a tier an order at or after the "
+        "refunded one gave them moves them back (grants by hand are never undone).",
     )
     tiers: list[dict[str, Any]] = Field(
         min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
@@ -311,7 +336,7 @@ def grant_tier(
 
     Needs an ``Idempotency-Key`` header; the acting key's name and the reason are recorded in
     the member's tier history. A grant that would move the member down is refused with 409
-    ``grant_moves_down`` unless ``allow_down`` is true.
+    ``grant_moves_down`` unless ``allow_down`` is true. A refund never undoes a grant.
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()

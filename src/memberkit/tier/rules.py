@@ -31,6 +31,7 @@ DEFAULT_LADDER: dict[str, Any] = {
     "period": "calendar_year",
     "review": "one_down",
     "notice_days": DEFAULT_NOTICE_DAYS,
+    "refund_reverts_upgrade": True,
     "tiers": [
         {"code": "regular", "name": "普通会员", "multiplier": "1", "color": "#8c8c8c"},
         {
@@ -197,6 +198,7 @@ class Ladder:
     period: str = "calendar_year"
     review_mode: str = "one_down"
     notice_days: int = DEFAULT_NOTICE_DAYS  # a grace notice this many days before a review
+    refund_reverts_upgrade: bool = True  # a refund that undoes a qualification moves back
 
     @cached_property
     def _levels(self) -> dict[str, int]:
@@ -320,7 +322,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     """Validate a ladder configuration and build it; raise :class:`LadderError`."""
     if not isinstance(config, Mapping):
         raise LadderError(_("the ladder must be an object"))
-    unknown = set(config) - {"tiers", "period", "review", "notice_days"}
+    unknown = set(config) - {"tiers", "period", "review", "notice_days", "refund_reverts_upgrade"}
     if unknown:
         raise LadderError(
             _("unknown ladder settings: {unknown}"), unknown=", ".join(sorted(map(str, unknown)))
@@ -340,6 +342,9 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         raise LadderError(
             _("notice_days must be a whole number from 0 to {most}"), most=MAX_NOTICE_DAYS
         )
+    reverts = config.get("refund_reverts_upgrade", True)
+    if not isinstance(reverts, bool):
+        raise LadderError(_("refund_reverts_upgrade must be true or false"))
     raw_tiers = config.get("tiers")
     if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
         raise LadderError(_("tiers must be a list of 1 to 10 tiers, lowest first"))
@@ -364,6 +369,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         period=period,
         review_mode=review,
         notice_days=notice_days,
+        refund_reverts_upgrade=reverts,
     )
 
 

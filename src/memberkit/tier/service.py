@@ -32,12 +32,13 @@ MAX_REFERRAL_DEPTH = 5
 
 @dataclass(frozen=True)
 class TierOutcome:
-    """A member's tier after an event, and whether the event moved it up."""
+    """A member's tier after an event; whether the event moved it up, or a refund back."""
 
     level: int
     code: str
     name: str
     upgraded: bool
+    reverted: bool = False
 
 
 def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
@@ -221,10 +222,12 @@ _TIER_DATES = select(_members.c.tier_since, _members.c.tier_review_at).where(
 )
 
 
-def outcome(ladder: Ladder, code: str, *, upgraded: bool = False) -> TierOutcome:
+def outcome(
+    ladder: Ladder, code: str, *, upgraded: bool = False, reverted: bool = False
+) -> TierOutcome:
     """Describe the tier ``code`` of the ladder."""
     tier = ladder.tier(code)
-    return TierOutcome(tier.level, tier.code, tier.name, upgraded)
+    return TierOutcome(tier.level, tier.code, tier.name, upgraded, reverted)
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,7 @@ def upgrade_after_event(
     """Move the member up at once if the event qualifies them for a higher tier.
 
     Runs inside the event's transaction, under the member's lock. Never moves a member down:
-    that is the period-end review's job.
+    that is the period-end review's job (or a refund's, see :func:`revert_after_refund`).
     """
     ladder = program.ladder
     level = ladder.level_of(code)
@@ -380,6 +383,143 @@ def upgrade_after(
         session, program=program, member_id=member_id, at=at, key=f"{key}:referrer-tier"
     )
     return reached
+
+
+#: Moves a refund may look back through: upgrades, and the refunds that undid some of them.
+_RUN = (TierChangeReason.upgrade, TierChangeReason.refund)
+#: How many recent moves a refund looks back through at most.
+_RUN_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """A tier the member may be left with after a refund, and its dates."""
+
+    level: int
+    code: str
+    since: datetime | None
+    review_at: datetime | None
+
+
+def revert_after_refund(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    order_id: int,
+    at: datetime,
+    key: str,
+) -> TierOutcome:
+    """Move the member back when a refund of the order undid the upgrade it gave them.
+
+    Called at the end of a refund of order ``order_id``, under the member's lock, after the
+    ledger posting (growth and the order's refunded amount are already net of it).
+
+    The upgrades it may undo are those since the member's last move of another kind (a
+    grant, a review, a ladder change: a grant by hand is never undone), from the first one
+    caused by an order at or after the refunded one, or by an order refunded earlier. Each
+    is judged again as of its own moment, with refunds netted out and today's growth; the
+    member keeps the highest tier still met then (or met now), else goes back to the tier
+    and dates they had before. A move down is recorded with reason ``refund`` and keyed
+    ``key``. Nothing happens when the ladder's ``refund_reverts_upgrade`` is off.
+    """
+    ladder = program.ladder
+    member = session.execute(
+        select(Member.tier_code, Member.tier_since, Member.tier_review_at).where(
+            Member.id == member_id
+        )
+    ).one()
+    current = ladder.level_of(member.tier_code)
+    if not ladder.refund_reverts_upgrade or current == 0:
+        return outcome(ladder, member.tier_code)
+    recent = session.execute(
+        select(
+            TierChange.reason,
+            TierChange.from_code,
+            TierChange.to_code,
+            TierChange.order_id,
+            TierChange.at,
+            TierChange.since,
+            TierChange.review_at,
+        )
+        .where(TierChange.member_id == member_id)
+        .order_by(TierChange.id.desc())
+        .limit(_RUN_LIMIT)
+    ).all()
+    run = []
+    before = None  # the move that ended the run: the member's standing when it began
+    for change in recent:
+        if change.reason not in _RUN:
+            before = change
+            break
+        run.append(change)
+    run.reverse()
+    by_orders = {c.order_id for c in run if c.reason == TierChangeReason.upgrade and c.order_id}
+    refunded = set(
+        session.scalars(select(Order.id).where(Order.id.in_(by_orders), Order.refunded_minor > 0))
+        if by_orders
+        else ()
+    )
+    first = next(
+        (
+            index
+            for index, change in enumerate(run)
+            if change.reason == TierChangeReason.upgrade
+            and change.order_id is not None
+            and (change.order_id >= order_id or change.order_id in refunded)
+        ),
+        None,
+    )
+    if first is None:
+        return outcome(ladder, member.tier_code)
+    if first:
+        before = run[first - 1]
+    start = run[first]
+    growth = member_balances(session, member_id=member_id).get("growth", 0)
+
+    def still_met(moment: datetime, cap: int) -> int:
+        judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=moment)
+        return min(cap, ladder.qualified(judged))
+
+    base = ladder.level_of(start.from_code)
+    standings = [
+        _Standing(
+            base,
+            start.from_code,
+            before.since if before is not None else None,
+            before.review_at if before is not None else None,
+        )
+    ]
+    for change in run[first:]:
+        if change.reason == TierChangeReason.upgrade:
+            level = still_met(change.at, ladder.level_of(change.to_code))
+            standings.append(
+                _Standing(level, ladder.tiers[level].code, change.since, change.review_at)
+            )
+    level = still_met(at, current)
+    standings.append(_Standing(level, ladder.tiers[level].code, start.since, start.review_at))
+    kept = max(standings, key=lambda standing: standing.level)  # the first of the highest
+    if kept.level >= current:
+        return outcome(ladder, member.tier_code)
+    # Moves recorded before their dates were kept: the dates the member has now.
+    since = kept.since or member.tier_since
+    review_at = None if kept.level == 0 else kept.review_at or member.tier_review_at
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member_id,
+            from_code=member.tier_code,
+            to_code=kept.code,
+            reason=TierChangeReason.refund,
+            key=key,
+            at=at,
+            since=since,
+            review_at=review_at,
+            order_id=order_id,
+        ),
+    )
+    return outcome(ladder, kept.code, reverted=True)
 
 
 @dataclass(frozen=True)
@@ -634,7 +774,7 @@ def grant(
     """Set a member's tier by hand through ``last_day`` (local, inclusive).
 
     A grant below the member's tier is refused unless ``allow_down``. The review judges the
-    member at the local midnight after ``last_day``. Closed
+    member at the local midnight after ``last_day``; a refund never undoes a grant. Closed
     members cannot be granted a tier. The caller holds the member's lock and makes the call
     idempotent by ``key``.
     """
