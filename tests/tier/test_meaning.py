@@ -15,7 +15,7 @@ from sqlalchemy import select
 from memberkit.config import settings as app_settings
 from memberkit.db import Database
 from memberkit.growth import service as growth_service
-from memberkit.kit.time import today, utcnow
+from memberkit.kit.time import Timing, today, utcnow
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import service as order_service
@@ -121,6 +121,33 @@ def test_a_back_dated_event_keeps_tier_dates_from_moving_back(database: Database
 
     # then gold holds from when silver began, reviewed no earlier than silver was
     assert dates_of(database, no) == silver
+
+
+def test_replayed_history_dates_its_upgrades_as_of_their_own_time(database: Database) -> None:
+    # given twelve-month periods and an order of the merchant's own history, 200 days back
+    set_rules(database, tier_ladder=TWELVE_MONTHS)
+    no = register(database, "13800138000")
+    then = utcnow() - timedelta(days=200)
+    with database.session_scope() as session:
+        result = order_service.post_order(
+            session,
+            program=program_service.get(session),
+            order=order_service.OrderIn(
+                external_id="H-1",
+                member=order_service.MemberRef(member_no=no),
+                store_code=None,
+                channel="store",
+                occurred_at=then,
+                lines=[order_service.LineIn("A1", "x", "apparel", 1, 100_000, 100_000)],
+                payments=[order_service.PaymentIn("card", 100_000)],
+            ),
+            timing=Timing.replay(then + timedelta(minutes=5)),
+        )
+    assert result.tier is not None and result.tier.code == "gold"
+
+    # then the tier holds from then and is reviewed a period after then, not after today
+    ladder = parse_ladder(TWELVE_MONTHS)
+    assert dates_of(database, no) == (then, ladder.period_end(then, app_settings.tz))
 
 
 # --- refunds --------------------------------------------------------------------------------

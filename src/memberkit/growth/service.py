@@ -281,6 +281,7 @@ def record(
         growth=growth,
         at=occurred_at,
         key=f"event:{external_id}",
+        now=timing.now,
     )
     return EventResult(
         member_no=member.member_no,

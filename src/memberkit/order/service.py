@@ -463,6 +463,7 @@ def post_order(
         at=order.occurred_at,
         key=f"order:{order.external_id}",
         order_id=order_id,
+        now=timing.now,
     )
     return OrderResult(
         order_id=order_id,

@@ -167,6 +167,7 @@ def upgrade_referrer(
     member_id: int,
     at: datetime,
     key: str,
+    now: datetime | None = None,
     depth: int = 0,
 ) -> TierOutcome | None:
     """Re-judge the member's referrer, when the ladder reads invitees at all.
@@ -197,11 +198,18 @@ def upgrade_referrer(
         growth=growth,
         at=at,
         key=key if depth == 0 else f"{key}:{depth}",
+        now=now,
     )
     if reached.upgraded and depth < MAX_REFERRAL_DEPTH:
         # The referrer's upgrade may count for their own referrer in turn.
         upgrade_referrer(
-            session, program=program, member_id=referrer.id, at=at, key=key, depth=depth + 1
+            session,
+            program=program,
+            member_id=referrer.id,
+            at=at,
+            key=key,
+            now=now,
+            depth=depth + 1,
         )
     return reached
 
@@ -307,11 +315,14 @@ def upgrade_after_event(
     at: datetime,
     key: str,
     order_id: int | None = None,
+    now: datetime | None = None,
 ) -> TierOutcome:
     """Move the member up at once if the event qualifies them for a higher tier.
 
     Runs inside the event's transaction, under the member's lock. Never moves a member down:
     that is the period-end review's job (or a refund's, see :func:`revert_after_refund`).
+    ``now`` is when the event is processed (history replayed gives its own; default: now);
+    it sets the tier dates with the event's time ``at`` (see :func:`upgrade_dates`).
     """
     ladder = program.ladder
     level = ladder.level_of(code)
@@ -324,7 +335,11 @@ def upgrade_after_event(
         return outcome(ladder, code)
     dates = session.connection().execute(_TIER_DATES, {"member": member_id}).one()
     since, review_at = upgrade_dates(
-        ladder, at=at, now=utcnow(), since=dates.tier_since, review_at=dates.tier_review_at
+        ladder,
+        at=at,
+        now=now or utcnow(),
+        since=dates.tier_since,
+        review_at=dates.tier_review_at,
     )
     new_code = ladder.tiers[new_level].code
     _record(
@@ -363,11 +378,12 @@ def upgrade_after(
     at: datetime,
     key: str,
     order_id: int | None = None,
+    now: datetime | None = None,
 ) -> TierOutcome:
     """Upgrade the member if the event keyed ``key`` qualifies them; re-judge their referrer.
 
-    ``code`` is the member's tier before the event. The tier moves are keyed ``<key>:tier``
-    and ``<key>:referrer-tier``.
+    ``code`` is the member's tier before the event, ``now`` when it is processed. The tier
+    moves are keyed ``<key>:tier`` and ``<key>:referrer-tier``.
     """
     reached = upgrade_after_event(
         session,
@@ -378,9 +394,15 @@ def upgrade_after(
         at=at,
         key=f"{key}:tier",
         order_id=order_id,
+        now=now,
     )
     upgrade_referrer(
-        session, program=program, member_id=member_id, at=at, key=f"{key}:referrer-tier"
+        session,
+        program=program,
+        member_id=member_id,
+        at=at,
+        key=f"{key}:referrer-tier",
+        now=now,
     )
     return reached
 

@@ -182,6 +182,7 @@ def recharge(
         growth=growth,
         at=occurred_at,
         key=f"recharge:{external_id}",
+        now=timing.now,
     )
     return RechargeResult(
         external_id=external_id,
