@@ -411,3 +411,30 @@ def test_a_back_dated_first_upgrade_is_reviewed_a_period_after_it_is_made(
     assert gold["since"] == iso(datetime.fromisoformat(three_days_ago))
     # twelve months from today, not from three days ago
     assert gold["review_at"] == iso(parse_ladder(ladder).period_end(utcnow(), settings.tz))
+
+
+def test_an_invitee_who_returned_everything_has_not_bought(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a ladder where two invitees who bought make silver, and two invitees
+    ladder = {
+        "tiers": [
+            {"code": "regular", "name": "普通会员"},
+            {"code": "silver", "name": "银卡会员", "qualify": {"invitees_purchased_at_least": 2}},
+        ]
+    }
+    assert put_ladder(admin, ladder).status_code == 200
+    referrer = member["member_no"]
+    first, second = (
+        admin.post(
+            "/api/v1/members", {"phone": f"1390013900{n}", "referrer_member_no": referrer}
+        ).json()["member_no"]
+        for n in range(2)
+    )
+    # when the first buys and returns everything, and the second buys
+    buy(admin, first, "I-1", "50.00", ago(hours=2))
+    refund(admin, "RF-1", "I-1")
+    buy(admin, second, "I-2", "50.00")
+
+    # then only one invitee has bought: the referrer is not silver
+    assert tier_of(admin, referrer)["tier"]["code"] == "regular"

@@ -79,6 +79,11 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
 
 
+def _not_fully_refunded(orders: Any) -> Any:
+    """A fully refunded order is no order any more; a free one (nothing to refund) still is."""
+    return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
+
+
 def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
     """Return the orders aggregate of :func:`facts` for these windows, built once per set.
 
@@ -89,8 +94,7 @@ def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
         return statement
     orders = table(Order)
     net = orders.c.total_minor - orders.c.refunded_minor
-    # A fully refunded order is no order any more; a free one (nothing to refund) still is.
-    kept = or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
+    kept = _not_fully_refunded(orders)
     until = orders.c.occurred_at <= bindparam("at")
     today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
     columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
@@ -138,12 +142,19 @@ def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime
 
 
 def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
-    """Count the member's invitees who bought, and who hold each level read (or above)."""
+    """Count the member's invitees who bought, and who hold each level read (or above).
+
+    An invitee whose every order was fully refunded has not bought.
+    """
     levels = ladder.invitee_levels()
     if levels is None:
         return 0, {}
     members, orders = table(Member), table(Order)
-    bought = select(orders.c.id).where(orders.c.member_id == members.c.id).exists()
+    bought = (
+        select(orders.c.id)
+        .where(orders.c.member_id == members.c.id, _not_fully_refunded(orders))
+        .exists()
+    )
     columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
     ordered = sorted(levels)
     columns += [
