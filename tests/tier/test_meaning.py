@@ -367,3 +367,31 @@ def test_new_members_start_in_the_entry_tier_of_the_ladder(database: Database) -
     set_rules(database, tier_ladder=ladder_of(["basic", "vip"]))
     no = register(database, "13800138000")
     assert tier_of(database, no) == ("basic", None)
+
+
+def test_a_refund_never_moves_a_member_back_to_a_tier_the_ladder_dropped(
+    database: Database,
+) -> None:
+    # given silver by growth, gold by a day's spend, then a ladder without silver (nobody
+    # holds it any more, so no moves are needed)
+    no = register(database, "13800138000")
+    buy(database, no, "O-1", 60_000, utcnow() - timedelta(days=3))
+    buy(database, no, "O-2", 50_000, utcnow() - timedelta(days=2))
+    assert buy(database, no, "O-3", 85_000).tier.code == "gold"  # type: ignore[union-attr]
+    ladder = {
+        **DEFAULT_LADDER,
+        "tiers": [t for t in DEFAULT_LADDER["tiers"] if t["code"] != "silver"],
+    }
+    with database.session_scope() as session:
+        tier_service.replace_ladder(
+            session, program=program_service.get(session), config=ladder, moves={}, now=utcnow()
+        )
+
+    # when the gold order is returned, the member goes to a tier the ladder has
+    result = refund_all(database, "RF-1", "O-3")
+
+    assert result.tier is not None and (result.tier.code, result.tier.reverted) == (
+        "regular",
+        True,
+    )
+    assert tier_of(database, no) == ("regular", None)

@@ -514,11 +514,11 @@ def revert_after_refund(
         judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=moment)
         return min(cap, ladder.qualified(judged))
 
-    base = ladder.level_of(start.from_code)
+    base = ladder.level_of(start.from_code)  # a tier since dropped counts as the entry tier
     standings = [
         _Standing(
             base,
-            start.from_code,
+            ladder.tiers[base].code,
             before.since if before is not None else None,
             before.review_at if before is not None else None,
         )
@@ -534,8 +534,8 @@ def revert_after_refund(
     kept = max(standings, key=lambda standing: standing.level)  # the first of the highest
     if kept.level >= current:
         return outcome(ladder, member.tier_code)
-    # Moves recorded before their dates were kept: the dates the member has now.
-    since = kept.since or member.tier_since
+    # Moves recorded before their dates were kept (since is None): the dates the member has.
+    since = kept.since if kept.level == 0 or kept.since is not None else member.tier_since
     review_at = None if kept.level == 0 else kept.review_at or member.tier_review_at
     _record(
         session,
