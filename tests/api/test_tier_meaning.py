@@ -438,3 +438,34 @@ def test_an_invitee_who_returned_everything_has_not_bought(
 
     # then only one invitee has bought: the referrer is not silver
     assert tier_of(admin, referrer)["tier"]["code"] == "regular"
+
+
+def test_an_invitees_refund_undoes_the_referrers_upgrade_it_caused(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a ladder where one invitee who bought makes silver, and a referrer made silver so
+    ladder = {
+        "tiers": [
+            {"code": "regular", "name": "普通会员"},
+            {"code": "silver", "name": "银卡会员", "qualify": {"invitees_purchased_at_least": 1}},
+        ]
+    }
+    assert put_ladder(admin, ladder).status_code == 200
+    referrer = member["member_no"]
+    invitee = admin.post(
+        "/api/v1/members", {"phone": "13900139000", "referrer_member_no": referrer}
+    ).json()["member_no"]
+    buy(admin, invitee, "I-1", "50.00")
+    assert tier_of(admin, referrer)["tier"]["code"] == "silver"
+
+    # when the invitee returns everything
+    returned = refund(admin, "RF-1", "I-1")
+
+    # then the invitee's own tier is untouched and the referrer is back to regular
+    assert returned["tier"] == {**REGULAR, "reverted": False}
+    after = tier_of(admin, referrer)
+    assert (after["tier"]["code"], after["review_at"]) == ("regular", None)
+    assert moves_of(after["history"]) == [
+        ("silver", "regular", "refund"),
+        ("regular", "silver", "upgrade"),
+    ]

@@ -179,14 +179,16 @@ def upgrade_referrer(
     at: datetime,
     key: str,
     now: datetime | None = None,
+    order_id: int | None = None,
     depth: int = 0,
 ) -> TierOutcome | None:
     """Re-judge the member's referrer, when the ladder reads invitees at all.
 
     Called after what may count for the referrer (an invitee's purchase or upgrade); an
     upgrade of the referrer re-judges their own referrer in turn, a few levels up at most.
-    Locks go from invitee to referrer, up a referral tree that has no cycles, so two such
-    transactions cannot deadlock.
+    An upgrade records the invitee's order that caused it (``order_id``), so that its refund
+    can undo it. Locks go from invitee to referrer, up a referral tree that has no cycles, so
+    two such transactions cannot deadlock.
     """
     if program.ladder.invitee_levels() is None:
         return None
@@ -210,6 +212,7 @@ def upgrade_referrer(
         at=at,
         key=key if depth == 0 else f"{key}:{depth}",
         now=now,
+        order_id=order_id,
     )
     if reached.upgraded and depth < MAX_REFERRAL_DEPTH:
         # The referrer's upgrade may count for their own referrer in turn.
@@ -220,6 +223,7 @@ def upgrade_referrer(
             at=at,
             key=key,
             now=now,
+            order_id=order_id,
             depth=depth + 1,
         )
     return reached
@@ -414,6 +418,7 @@ def upgrade_after(
         at=at,
         key=f"{key}:referrer-tier",
         now=now,
+        order_id=order_id,
     )
     return reached
 
@@ -446,7 +451,46 @@ def revert_after_refund(
     """Move the member back when a refund of the order undid the upgrade it gave them.
 
     Called at the end of a refund of order ``order_id``, under the member's lock, after the
-    ledger posting (growth and the order's refunded amount are already net of it).
+    ledger posting (growth and the order's refunded amount are already net of it). Returns
+    the member's tier. When the ladder reads invitees, the member's referrers are judged
+    again the same way, up the chain while one moves back (locks go up the referral tree,
+    as upgrades take them); their moves are keyed ``<key>:referrer`` (``:<depth>`` above).
+    """
+    reached = _revert(
+        session, program=program, member_id=member_id, order_id=order_id, at=at, key=key
+    )
+    if program.ladder.invitee_levels() is None:
+        return reached
+    invitee = member_id
+    for depth in range(MAX_REFERRAL_DEPTH + 1):
+        referrer_id = session.scalar(select(Member.referrer_id).where(Member.id == invitee))
+        if referrer_id is None:
+            break
+        session.execute(select(Member.id).where(Member.id == referrer_id).with_for_update())
+        moved = _revert(
+            session,
+            program=program,
+            member_id=referrer_id,
+            order_id=order_id,
+            at=at,
+            key=f"{key}:referrer" if depth == 0 else f"{key}:referrer:{depth}",
+        )
+        if not moved.reverted:
+            break
+        invitee = referrer_id
+    return reached
+
+
+def _revert(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    order_id: int,
+    at: datetime,
+    key: str,
+) -> TierOutcome:
+    """Move one member back if a refund of order ``order_id`` undid an upgrade (see above).
 
     The upgrades it may undo are those since the member's last move of another kind (a
     grant, a review, a ladder change: a grant by hand is never undone), from the first one
