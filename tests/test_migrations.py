@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from memberkit import migrate
+from tests.conftest import POSTGRES_URL
 
 NOW = "2026-11-01 00:00:00+00:00"
 
@@ -55,3 +61,115 @@ def test_the_wallet_migration_opens_wallet_accounts_for_existing_members(tmp_pat
     ]
     assert not migrate.pending(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def empty_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of the kind the suite runs on (SQLite file, or a new PostgreSQL one)."""
+    if not POSTGRES_URL:
+        engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"memberkit_migration_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(make_url(POSTGRES_URL).set(database=name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+CUSTOM_LADDER = {
+    "tiers": [
+        {"code": "member", "name": "会员"},
+        {"code": "vip", "name": "VIP", "qualify": {"growth_at_least": 100}},
+    ]
+}
+
+
+def test_tier_positions_become_the_codes_of_the_ladder_stored_then(empty_engine: Engine) -> None:
+    # given a database at 0005: a program with its own two-tier ladder, one with none
+    migrate.upgrade(empty_engine, "0005")
+    with empty_engine.begin() as connection:
+        for program_id, code, ladder in ((1, "default", None), (2, "other", CUSTOM_LADDER)):
+            connection.execute(
+                text(
+                    "INSERT INTO programs (id, code, name, currency, points_name, "
+                    "points_per_currency_unit, earning_rules, points_validity, tier_ladder, "
+                    "created_at, updated_at) VALUES (:id, :code, 'M', 'CNY', '积分', 100, '{}', "
+                    "'{}', :ladder, :now, :now)"
+                ),
+                {
+                    "id": program_id,
+                    "code": code,
+                    "ladder": json.dumps(ladder) if ladder else None,
+                    "now": NOW,
+                },
+            )
+        # members at levels 0, 2 and 3 of the default ladder, 0 and 1 (and 5, past the top) of
+        # the other
+        for member_id, program_id, level in ((1, 1, 0), (2, 1, 2), (3, 1, 3), (4, 2, 1), (5, 2, 5)):
+            connection.execute(
+                text(
+                    "INSERT INTO members (id, program_id, member_no, phone_index, phone_enc, "
+                    "channel, tags, status, tier_level, created_at, updated_at) VALUES (:id, "
+                    ":program, :no, :no, 'x', 'store', '[]', 'active', :level, :now, :now)"
+                ),
+                {
+                    "id": member_id,
+                    "program": program_id,
+                    "no": f"M{member_id}",
+                    "level": level,
+                    "now": NOW,
+                },
+            )
+        connection.execute(
+            text(
+                "INSERT INTO tier_changes (program_id, member_id, from_level, to_level, reason, "
+                "idempotency_key, at) VALUES (1, 2, 0, 2, 'upgrade', 'k1', :now), "
+                "(2, 4, 0, 1, 'upgrade', 'k2', :now)"
+            ),
+            {"now": NOW},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO tier_notices (program_id, member_id, level, expected_level, "
+                "review_at, at) VALUES (1, 3, 3, 2, :now, :now)"
+            ),
+            {"now": NOW},
+        )
+
+    # when it is upgraded to the newest revision
+    migrate.upgrade(empty_engine)
+
+    # then every position is the code of its program's ladder (the default one when none)
+    with empty_engine.connect() as connection:
+        members = connection.execute(text("SELECT id, tier_code FROM members ORDER BY id")).all()
+        changes = connection.execute(
+            text("SELECT member_id, from_code, to_code FROM tier_changes ORDER BY member_id")
+        ).all()
+        notices = connection.execute(text("SELECT tier_code, expected_code FROM tier_notices"))
+        assert [tuple(row) for row in notices] == [("black", "gold")]
+    assert [tuple(row) for row in members] == [
+        (1, "regular"),
+        (2, "gold"),
+        (3, "black"),
+        (4, "vip"),
+        (5, "vip"),
+    ]
+    assert [tuple(row) for row in changes] == [(2, "regular", "gold"), (4, "member", "vip")]
+
+    # and going back down gives the positions again (a code past the ladder as its top)
+    config = migrate.alembic_config(empty_engine.url.render_as_string(hide_password=False))
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    with empty_engine.connect() as connection:
+        levels = connection.execute(text("SELECT id, tier_level FROM members ORDER BY id")).all()
+    assert [tuple(row) for row in levels] == [(1, 0), (2, 2), (3, 3), (4, 1), (5, 1)]

@@ -30,7 +30,7 @@ def test_the_daily_run_expires_decays_and_reviews_in_order(database: Database) -
     from memberkit.growth.rules import DEFAULT_GROWTH_RULES
     from memberkit.program import service as program_service
     from memberkit.scheduler import run_daily
-    from tests.tier.test_service import buy, level_of, register
+    from tests.tier.test_service import buy, register, tier_of
 
     no = register(database, "13800138000")
     bought_at = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
@@ -41,12 +41,12 @@ def test_the_daily_run_expires_decays_and_reviews_in_order(database: Database) -
             program=program_service.get(session),
             growth_rules={**DEFAULT_GROWTH_RULES, "decay": {"after_days": 180, "share": "0.5"}},
         )
-    level, review_at = level_of(database, no)
-    assert level == 2 and review_at is not None
+    code, review_at = tier_of(database, no)
+    assert code == "gold" and review_at is not None
 
     # Decay (3,500 -> 1,750) runs before the review, which then misses gold's 3,000.
     assert run_daily(database, as_of=review_at + timedelta(hours=2)) == []
-    assert level_of(database, no)[0] == 1
+    assert tier_of(database, no)[0] == "silver"
     with database.session_scope() as session:
         member_id = session.scalars(select(Member.id).where(Member.member_no == no)).one()
         assert member_balances(session, member_id=member_id)["growth"] == 1750

@@ -1,4 +1,4 @@
-"""Tiers on a real database: upgrade inside the order, no downgrade on refund, the review."""
+"""Tiers on a real database: upgrade inside the order, undone by its refund, the review."""
 
 from __future__ import annotations
 
@@ -45,10 +45,11 @@ def buy(
         )
 
 
-def level_of(database: Database, member_no: str) -> tuple[int, datetime | None]:
+def tier_of(database: Database, member_no: str) -> tuple[str, datetime | None]:
+    """The member's tier code and next review."""
     with database.session_scope() as session:
         member = session.scalars(select(Member).where(Member.member_no == member_no)).one()
-        return member.tier_level, member.tier_review_at
+        return member.tier_code, member.tier_review_at
 
 
 def test_growth_crossing_a_threshold_upgrades_in_the_orders_own_result(database: Database) -> None:
@@ -60,11 +61,11 @@ def test_growth_crossing_a_threshold_upgrades_in_the_orders_own_result(database:
 
     assert crossing.tier is not None
     assert (crossing.tier.code, crossing.tier.upgraded) == ("silver", True)
-    level, review_at = level_of(database, no)
-    assert level == 1 and review_at is not None and review_at > NOW - timedelta(days=59)
+    code, review_at = tier_of(database, no)
+    assert code == "silver" and review_at is not None and review_at > NOW - timedelta(days=59)
 
 
-def test_a_refund_does_not_downgrade_before_the_review(database: Database) -> None:
+def test_a_full_refund_undoes_the_upgrade_its_order_gave(database: Database) -> None:
     no = register(database, "13800138000")
     assert buy(database, no, "O-1", 90_000).tier.code == "gold"  # type: ignore[union-attr]
     with database.session_scope() as session:
@@ -76,27 +77,28 @@ def test_a_refund_does_not_downgrade_before_the_review(database: Database) -> No
                 external_id="RF-1", order_external_id="O-1", occurred_at=NOW
             ),
         )
-    assert level_of(database, no)[0] == 2
+    assert tier_of(database, no) == ("regular", None)
 
 
 def test_review_downgrades_exactly_those_who_miss_retention_and_is_idempotent(
     database: Database,
 ) -> None:
     keeper, loser = register(database, "13800138000"), register(database, "13900139000")
-    last_year = NOW - timedelta(days=400)
-    buy(database, keeper, "K-1", 300_000, last_year)  # growth 3,000 -> gold, keeps gold (3,000)
-    buy(database, loser, "L-1", 90_000, last_year)  # 900.00 in a day -> gold; growth 900 only
-    assert level_of(database, keeper)[0] == level_of(database, loser)[0] == 2
+    buy(database, keeper, "K-1", 300_000)  # growth 3,000 -> gold, keeps gold (3,000)
+    buy(database, loser, "L-1", 90_000)  # 900.00 in a day -> gold; growth 900 only
+    assert tier_of(database, keeper)[0] == tier_of(database, loser)[0] == "gold"
+    review_at = tier_of(database, keeper)[1]
+    assert review_at is not None and review_at == tier_of(database, loser)[1]
 
     with database.session_scope() as session:
         program = program_service.get(session)
-    first = tier_service.review(database, program=program, as_of=NOW)
-    again = tier_service.review(database, program=program, as_of=NOW)
+    first = tier_service.review(database, program=program, as_of=review_at)
+    again = tier_service.review(database, program=program, as_of=review_at)
 
     assert (first.reviewed, first.kept, first.downgraded) == (2, 1, 1)
     assert (again.reviewed, again.kept, again.downgraded) == (0, 0, 0)
-    assert level_of(database, keeper)[0] == 2
-    assert level_of(database, loser)[0] == 1
+    assert tier_of(database, keeper)[0] == "gold"
+    assert tier_of(database, loser)[0] == "silver"
     with database.session_scope() as session:
         reasons = sorted(session.scalars(select(TierChange.reason)))
         assert reasons == ["downgrade", "retained", "upgrade", "upgrade"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from memberkit.ledger.models import (
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
 from memberkit.member import service as member_service
+from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
@@ -90,6 +92,54 @@ def awarded_in_period(
     return int(total or 0)
 
 
+def orders_awarded_in_period(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    kind: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Return the growth the member's orders earned within [start, end), net of refunds.
+
+    Counts the growth of order transactions of ``transaction_kind`` (and reason ``kind``):
+    ``earn`` for what spending earned, ``behaviour``/``order`` for the growth of an order
+    being an order. Each order counts less the share of its growth its refunds took back,
+    so a refunded order no longer uses up a cap; as in :func:`awarded_in_period`, nothing
+    dated after ``now`` plus the clock tolerance counts.
+    """
+    awarded = func.sum(LedgerEntry.amount)
+    rows = session.execute(
+        select(awarded, Order.growth_earned, Order.growth_reversed)
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .join(Order, Order.id == LedgerTransaction.order_id)
+        .where(
+            LedgerTransaction.member_id == member_id,
+            LedgerTransaction.kind == transaction_kind,
+            LedgerTransaction.reason == kind if kind is not None else true(),
+            LedgerTransaction.occurred_at >= start,
+            LedgerTransaction.occurred_at < min(end, now + FUTURE_TOLERANCE),
+            LedgerEntry.asset == Asset.growth,
+        )
+        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
+    )
+    net = sum(
+        (
+            Fraction(int(growth) * (earned - reversed_), earned) if earned else Fraction(0)
+            for growth, earned, reversed_ in rows
+        ),
+        Fraction(0),
+    )
+    return int(net)
+
+
 def cap_spend_growth(
     session: Session,
     *,
@@ -101,20 +151,21 @@ def cap_spend_growth(
 ) -> int:
     """Return the part of an order's spend growth the program's spend cap lets through.
 
-    The caller holds the member's lock.
+    What earlier orders of the period earned counts net of their refunds. The caller holds
+    the member's lock.
     """
     cap = program.spend_cap
     if cap is None or earned <= 0:
         return earned
     start, end = cap.period(at, settings.tz)
-    already = awarded_in_period(
+    already = orders_awarded_in_period(
         session,
         member_id=member_id,
+        transaction_kind=TransactionKind.earn,
         kind=None,
         start=start,
         end=end,
         now=now,
-        transaction_kind=TransactionKind.earn,
     )
     return cap.award(earned, already)
 
@@ -124,14 +175,23 @@ def award_for_order(
 ) -> int:
     """Return the growth an order earns for being an order, within its cap (0 when unset).
 
-    The caller holds the member's lock and posts it with :func:`post_award`.
+    Earlier orders of the period count net of their refunds. The caller holds the member's
+    lock and posts it with :func:`post_award`.
     """
     behaviour = program.behaviours.get(ORDER)
     if behaviour is None:
         return 0
     start, end = behaviour.period(at, settings.tz)
     return behaviour.award(
-        awarded_in_period(session, member_id=member_id, kind=ORDER, start=start, end=end, now=now)
+        orders_awarded_in_period(
+            session,
+            member_id=member_id,
+            transaction_kind=TransactionKind.behaviour,
+            kind=ORDER,
+            start=start,
+            end=end,
+            now=now,
+        )
     )
 
 
@@ -217,10 +277,11 @@ def record(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=growth,
         at=occurred_at,
         key=f"event:{external_id}",
+        now=timing.now,
     )
     return EventResult(
         member_no=member.member_no,

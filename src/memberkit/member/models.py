@@ -45,8 +45,10 @@ class Member(Base):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active)
-    # The tier ladder level (0 = entry tier), since when, and when the tier is next reviewed.
-    tier_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The tier's code on the ladder (never its position), since when, and its next review.
+    # Registration sets the entry tier's code; the empty default only lets the column be
+    # added in place on SQLite (see migration 0006tiers).
+    tier_code: Mapped[str] = mapped_column(String(32), server_default="")
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tier_review_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     qr_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -20,8 +20,10 @@ from memberkit.kit.time import today, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.rules import new_member_no, normalize_phone, valid_email
+from memberkit.program.models import Program
 from memberkit.store import service as store_service
 from memberkit.store.models import Store
+from memberkit.tier.rules import entry_code
 
 QR_TOKEN_LIFETIME = timedelta(minutes=5)
 GENDERS = ("male", "female", "unknown")
@@ -166,6 +168,9 @@ def register(
         else None
     )
     moment = registered_at or utcnow()
+    tier_code = entry_code(
+        session.scalar(select(Program.tier_ladder).where(Program.id == program_id))
+    )
     for _attempt in range(10):
         # The card number is drawn before the insert, so the ciphertexts can be bound to it.
         member_no = new_member_no(rng)
@@ -185,6 +190,7 @@ def register(
             referrer_id=referrer_id,
             tags=sorted(set(tags or [])),
             status=MemberStatus.active,
+            tier_code=tier_code,
             created_at=moment,
             updated_at=moment,
         )
@@ -216,7 +222,7 @@ class MemberKey:
     id: int
     member_no: str
     status: str
-    tier_level: int
+    tier_code: str
 
 
 def _naming(
@@ -265,7 +271,7 @@ def find(
 
 _members = table(Member)
 _LOCK_BY_MEMBER_NO = (
-    select(_members.c.id, _members.c.member_no, _members.c.status, _members.c.tier_level)
+    select(_members.c.id, _members.c.member_no, _members.c.status, _members.c.tier_code)
     .where(
         _members.c.program_id == bindparam("program_id"),
         _members.c.member_no == bindparam("member_no"),
@@ -295,13 +301,13 @@ def lock_for_posting(
             program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
         )
         row = session.execute(
-            select(Member.id, Member.member_no, Member.status, Member.tier_level)
+            select(Member.id, Member.member_no, Member.status, Member.tier_code)
             .where(*conditions)
             .with_for_update()
         ).one_or_none()
     if row is None:
         raise MemberNotFound(identifier=identifier)
-    return MemberKey(row.id, row.member_no, row.status, row.tier_level)
+    return MemberKey(row.id, row.member_no, row.status, row.tier_code)
 
 
 def require_open(member: Member | MemberKey) -> None:

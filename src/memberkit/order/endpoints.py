@@ -15,7 +15,7 @@ from memberkit.kit.time import utcnow
 from memberkit.order import service
 from memberkit.order.models import Channel, PaymentMethod
 from memberkit.order.rules import OrderStatus
-from memberkit.tier.endpoints import TierOut
+from memberkit.tier.endpoints import RefundTierOut, TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -167,6 +167,11 @@ class RefundOut(BaseModel):
     wallet_bonus_returned: MoneyOut = 0
     points_already_expired: int = 0
     status: Literal["refunded"] = "refunded"
+    tier: RefundTierOut | None = Field(
+        default=None,
+        description="The member's tier after the refund; ``reverted`` when the refund undid "
+        "the upgrade the order gave them.",
+    )
 
 
 @router.post(
@@ -331,6 +336,7 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
             wallet_principal_returned=result.wallet_principal_returned,
             wallet_bonus_returned=result.wallet_bonus_returned,
             points_already_expired=result.points_already_expired,
+            tier=RefundTierOut.of(result.tier) if result.tier is not None else None,
         )
 
     return context.idempotent(key=f"refund:{body.external_id}", payload=body, action=action)

@@ -208,6 +208,7 @@ class RefundResult:
     wallet_principal_returned: int = 0
     wallet_bonus_returned: int = 0
     points_already_expired: int = 0
+    tier: TierOutcome | None = None
 
 
 def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
@@ -303,7 +304,7 @@ def post_order(
     member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
     member_service.require_active(member)
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
-    tier = program.ladder.tiers[min(member.tier_level, len(program.ladder.tiers) - 1)]
+    tier = program.ladder.tier(member.tier_code)
     store_id = None
     if order.store_code:
         store_id = store_service.active_store_id(
@@ -457,11 +458,12 @@ def post_order(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=balances.get(Asset.growth, 0),
         at=order.occurred_at,
         key=f"order:{order.external_id}",
         order_id=order_id,
+        now=timing.now,
     )
     return OrderResult(
         order_id=order_id,
@@ -673,6 +675,14 @@ def post_refund(
     posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    tier_outcome = tier_service.revert_after_refund(
+        session,
+        program=program,
+        member_id=member.id,
+        order_id=order.id,
+        at=refund.occurred_at,
+        key=f"refund:{refund.external_id}:tier",
+    )
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
     return RefundResult(
@@ -690,6 +700,7 @@ def post_refund(
         wallet_principal_returned=principal_returned,
         wallet_bonus_returned=bonus_returned,
         points_already_expired=already_expired,
+        tier=tier_outcome,
     )
 
 
@@ -762,13 +773,13 @@ class OrderView:
 def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> OrderView:
     """Return an order by external id, what its refunds gave back, the member's balances now."""
     row = session.execute(
-        select(Order, Member.member_no, Member.tier_level)
+        select(Order, Member.member_no, Member.tier_code)
         .join(Member, Member.id == Order.member_id)
         .where(Order.program_id == program.id, Order.external_id == external_id)
     ).one_or_none()
     if row is None:
         raise OrderNotFound(external_id=external_id)
-    order, member_no, tier_level = row
+    order, member_no, tier_code = row
     balances = member_balances(session, member_id=order.member_id)
     balances[Asset.points] = ledger_repository.live_points(
         session, member_id=order.member_id, as_of=utcnow()
@@ -795,7 +806,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
             OrderLine.order_id == order.id
         )
     )
-    tier = tier_service.outcome(program.ladder, tier_level)
+    tier = tier_service.outcome(program.ladder, tier_code)
     return OrderView(
         order=OrderResult(
             order_id=order.id,

@@ -19,12 +19,13 @@ from memberkit.api.context import (
 from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
-from memberkit.program import service as program_service
 from memberkit.tier import service
-from memberkit.tier.rules import DEFAULT_LADDER
+from memberkit.tier.rules import DEFAULT_LADDER, DEFAULT_NOTICE_DAYS
 from memberkit.tier.simulate import Proposal, simulate
 
 router = APIRouter(prefix="/api/v1", tags=["tiers"])
+
+TierCode = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class TierOut(BaseModel):
@@ -43,20 +44,52 @@ class TierOut(BaseModel):
         )
 
 
+class RefundTierOut(BaseModel):
+    """A member's tier after a refund; ``reverted`` when the refund moved it back down.
+
+    That is when the refunded order had given the member a tier they no longer qualify for.
+    """
+
+    level: int
+    code: str
+    name: str
+    reverted: bool = False
+
+    @classmethod
+    def of(cls, outcome: service.TierOutcome) -> RefundTierOut:
+        """Build from the service's outcome."""
+        return cls(
+            level=outcome.level, code=outcome.code, name=outcome.name, reverted=outcome.reverted
+        )
+
+
 class LadderIn(Input):
     """A tier ladder, lowest tier first. See ``GET /api/v1/tiers`` for the format."""
 
     period: str = Field(default="calendar_year", examples=["calendar_year", "twelve_months"])
     review: str = Field(default="one_down", examples=["one_down", "to_qualified"])
     notice_days: int = Field(
-        default=0,
+        default=DEFAULT_NOTICE_DAYS,
         strict=True,
         description="Record a grace notice this many days before a review that would move the "
         "member down (0: none).",
         examples=[30],
     )
+    refund_reverts_upgrade: bool = Field(
+        default=True,
+        strict=True,
+        description="A refund that leaves the member short of a tier an order at or after the "
+        "refunded one gave them moves them back (grants by hand are never undone).",
+    )
     tiers: list[dict[str, Any]] = Field(
         min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
+    )
+    moves: dict[TierCode, TierCode] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Where members of tiers the new ladder drops or renames go: old code to "
+        "a code of the new ladder. Not stored with the ladder.",
+        examples=[{"gold": "silver"}],
     )
 
 
@@ -105,11 +138,19 @@ def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
     """Replace the tier ladder (admin keys); invalid ladders are refused and change nothing.
 
     Thresholds must rise from tier to tier, conditions must be known, and the first tier has no
-    qualification. Members keep their level; the new rules apply from the next event or review.
+    qualification. Members keep their tier by code; the new rules apply from the next event or
+    review. A ladder without a tier some member holds is refused with 409 ``tiers_in_use``
+    (naming the tiers and how many members hold each) unless ``moves`` says where they go;
+    those moves are recorded in the members' tier history (reason ``ladder_change``).
     """
     with context.transaction() as session:
-        config = program_service.configure(
-            session, program=context.program, tier_ladder=body.model_dump()
+        config = service.replace_ladder(
+            session,
+            program=context.program,
+            config=body.model_dump(exclude={"moves"}),
+            moves=body.moves,
+            now=utcnow(),
+            actor=f"api:{context.principal.name}",
         )
     return config.raw_ladder
 
@@ -243,13 +284,13 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
     ladder = context.program.ladder
     with context.transaction() as session:
         member = member_service.find(session, program_id=context.program.id, member_no=member_no)
-        changes = service.history(session, ladder=ladder, member_id=member.id)
+        changes = service.history(session, member_id=member.id)
         notice = service.pending_notice(
             session, ladder=ladder, member_id=member.id, review_at=member.tier_review_at
         )
     return MemberTierOut(
         member_no=member.member_no,
-        tier=TierOut.of(service.outcome(ladder, member.tier_level)),
+        tier=TierOut.of(service.outcome(ladder, member.tier_code)),
         since=member.tier_since,
         review_at=member.tier_review_at,
         notice=None if notice is None else _notice_out(notice),
@@ -268,11 +309,15 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
 
 
 class GrantIn(Input):
-    """Put a member in a tier by hand until a date (inclusive), with the reason for it."""
+    """Put a member in a tier by hand until a date (inclusive), with the reason for it.
 
-    tier: str = Field(min_length=1, max_length=32, examples=["gold"])
+    A grant below the member's tier needs ``allow_down``.
+    """
+
+    tier: TierCode = Field(examples=["gold"])
     until: QueryDate
     reason: str = Field(min_length=1, max_length=200)
+    allow_down: bool = Field(default=False, strict=True)
 
 
 @router.post(
@@ -290,7 +335,8 @@ def grant_tier(
     """Grant a tier by hand (admin keys) until ``until``; the review then judges it as usual.
 
     Needs an ``Idempotency-Key`` header; the acting key's name and the reason are recorded in
-    the member's tier history.
+    the member's tier history. A grant that would move the member down is refused with 409
+    ``grant_moves_down`` unless ``allow_down`` is true. A refund never undoes a grant.
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
@@ -310,6 +356,7 @@ def grant_tier(
             actor=f"api:{context.principal.name}",
             key=key,
             now=utcnow(),
+            allow_down=body.allow_down,
         )
         return TierOut.of(result)
 

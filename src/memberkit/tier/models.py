@@ -20,10 +20,17 @@ class TierChangeReason(StrEnum):
     retained = "retained"  # the period-end review kept the tier (a new period starts)
     downgrade = "downgrade"  # the review moved the member down
     grant = "grant"  # an operator set the tier by hand, until a date
+    ladder_change = "ladder_change"  # a new ladder dropped the tier; its ``moves`` said where
+    refund = "refund"  # a refund undid the qualification an upgrade stood on
 
 
 class TierChange(Base):
-    """One move (or a kept tier at review); at most one per idempotency key."""
+    """One move (or a kept tier at review); at most one per idempotency key.
+
+    Tiers are named by code, as the ladder named them then. ``since`` and ``review_at`` are
+    the member's tier dates the move set (unknown for moves recorded before they were kept),
+    so a refund that undoes an upgrade can put back the dates the member had before it.
+    """
 
     __tablename__ = "tier_changes"
     __table_args__ = (
@@ -34,8 +41,8 @@ class TierChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    from_level: Mapped[int] = mapped_column(Integer)
-    to_level: Mapped[int] = mapped_column(Integer)
+    from_code: Mapped[str] = mapped_column(String(32))
+    to_code: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(16))
     # Keys embed a caller's external id (up to 100) plus a suffix such as ":referrer-tier:5".
     idempotency_key: Mapped[str] = mapped_column(String(200))
@@ -43,6 +50,8 @@ class TierChange(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TierNotice(Base):
@@ -60,7 +69,7 @@ class TierNotice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    level: Mapped[int] = mapped_column(Integer)
-    expected_level: Mapped[int] = mapped_column(Integer)
+    tier_code: Mapped[str] = mapped_column(String(32))
+    expected_code: Mapped[str] = mapped_column(String(32))
     review_at: Mapped[datetime] = mapped_column(UTCDateTime)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,10 +26,12 @@ MAX_WINDOW_DAYS = 730
 PERIODS = ("calendar_year", "twelve_months")
 REVIEW_MODES = ("one_down", "to_qualified")
 MAX_NOTICE_DAYS = 180
+DEFAULT_NOTICE_DAYS = 30
 DEFAULT_LADDER: dict[str, Any] = {
     "period": "calendar_year",
     "review": "one_down",
-    "notice_days": 30,
+    "notice_days": DEFAULT_NOTICE_DAYS,
+    "refund_reverts_upgrade": True,
     "tiers": [
         {"code": "regular", "name": "普通会员", "multiplier": "1", "color": "#8c8c8c"},
         {
@@ -64,6 +66,11 @@ DEFAULT_LADDER: dict[str, Any] = {
         },
     ],
 }
+
+
+def entry_code(config: Mapping[str, Any] | None) -> str:
+    """Return the entry tier's code of a stored ladder (of the default ladder when none)."""
+    return str((config or DEFAULT_LADDER)["tiers"][0]["code"])
 
 
 class LadderError(TextError):
@@ -181,12 +188,46 @@ class Reads:
 
 @dataclass(frozen=True)
 class Ladder:
-    """A program's ordered tiers, with the period and the review mode."""
+    """A program's ordered tiers, with the period and the review mode.
+
+    Members and their tier history hold tier *codes*; a tier's level is its place on this
+    ladder, found here, so replacing the ladder never changes what history says.
+    """
 
     tiers: tuple[Tier, ...]
     period: str = "calendar_year"
     review_mode: str = "one_down"
-    notice_days: int = 0  # a grace notice this many days before a review that would move down
+    notice_days: int = DEFAULT_NOTICE_DAYS  # a grace notice this many days before a review
+    refund_reverts_upgrade: bool = True  # a refund that undoes a qualification moves back
+
+    @cached_property
+    def _levels(self) -> dict[str, int]:
+        return {tier.code: tier.level for tier in self.tiers}
+
+    @property
+    def entry(self) -> Tier:
+        """The tier every member starts in."""
+        return self.tiers[0]
+
+    def has(self, code: str) -> bool:
+        """Tell whether ``code`` is a tier of this ladder."""
+        return code in self._levels
+
+    def level_of(self, code: str) -> int:
+        """Return the level of the tier ``code``.
+
+        A code the ladder does not have counts as the entry tier: a ladder change moves every
+        member off the tiers it drops, so only a request racing that change can leave one.
+        """
+        return self._levels.get(code, 0)
+
+    def tier(self, code: str) -> Tier:
+        """Return the tier ``code`` (the entry tier for a code not on the ladder)."""
+        return self.tiers[self.level_of(code)]
+
+    def codes_from(self, level: int) -> list[str]:
+        """Return the codes of the tiers at ``level`` and above."""
+        return [tier.code for tier in self.tiers[level:]]
 
     @cached_property
     def _reads(self) -> Reads:
@@ -281,7 +322,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     """Validate a ladder configuration and build it; raise :class:`LadderError`."""
     if not isinstance(config, Mapping):
         raise LadderError(_("the ladder must be an object"))
-    unknown = set(config) - {"tiers", "period", "review", "notice_days"}
+    unknown = set(config) - {"tiers", "period", "review", "notice_days", "refund_reverts_upgrade"}
     if unknown:
         raise LadderError(
             _("unknown ladder settings: {unknown}"), unknown=", ".join(sorted(map(str, unknown)))
@@ -292,7 +333,7 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
     review = config.get("review", "one_down")
     if review not in REVIEW_MODES:
         raise LadderError(_("review must be one of {choices}"), choices=", ".join(REVIEW_MODES))
-    notice_days = config.get("notice_days", 0)
+    notice_days = config.get("notice_days", DEFAULT_NOTICE_DAYS)
     if (
         isinstance(notice_days, bool)
         or not isinstance(notice_days, int)
@@ -301,6 +342,9 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         raise LadderError(
             _("notice_days must be a whole number from 0 to {most}"), most=MAX_NOTICE_DAYS
         )
+    reverts = config.get("refund_reverts_upgrade", True)
+    if not isinstance(reverts, bool):
+        raise LadderError(_("refund_reverts_upgrade must be true or false"))
     raw_tiers = config.get("tiers")
     if not isinstance(raw_tiers, list) or not 1 <= len(raw_tiers) <= 10:
         raise LadderError(_("tiers must be a list of 1 to 10 tiers, lowest first"))
@@ -320,7 +364,13 @@ def parse_ladder(config: Mapping[str, Any]) -> Ladder:
         if tier.qualify is None:
             raise LadderError(_("tier {code} needs a qualification rule"), code=tier.code)
     _check_increasing(tiers)
-    return Ladder(tiers=tiers, period=period, review_mode=review, notice_days=notice_days)
+    return Ladder(
+        tiers=tiers,
+        period=period,
+        review_mode=review,
+        notice_days=notice_days,
+        refund_reverts_upgrade=reverts,
+    )
 
 
 def _check_increasing(tiers: tuple[Tier, ...]) -> None:

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
 from memberkit.db import Database, table
-from memberkit.errors import InvalidInput
+from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import start_of_local_day
+from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.service import require_open
 from memberkit.order.models import Order
+from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
 from memberkit.tier.rules import Facts, Ladder
@@ -30,18 +32,20 @@ MAX_REFERRAL_DEPTH = 5
 
 @dataclass(frozen=True)
 class TierOutcome:
-    """A member's tier after an event, and whether the event moved it up."""
+    """A member's tier after an event; whether the event moved it up, or a refund back."""
 
     level: int
     code: str
     name: str
     upgraded: bool
+    reverted: bool = False
 
 
 def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
     """Load what the ladder's conditions read, as of ``at``.
 
-    That is the spend and order count per window (net of refunds) and the spend of ``at``'s
+    That is the spend per window (net of refunds), the count of orders not fully refunded
+    per window, and the spend of ``at``'s
     local day, in one query that is skipped when no condition reads orders; and the invitee
     counts, only when a condition reads them.
     """
@@ -75,6 +79,11 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
 
 
+def _not_fully_refunded(orders: Any) -> Any:
+    """A fully refunded order is no order any more; a free one (nothing to refund) still is."""
+    return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
+
+
 def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
     """Return the orders aggregate of :func:`facts` for these windows, built once per set.
 
@@ -85,13 +94,14 @@ def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
         return statement
     orders = table(Order)
     net = orders.c.total_minor - orders.c.refunded_minor
+    kept = _not_fully_refunded(orders)
     until = orders.c.occurred_at <= bindparam("at")
     today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
     columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
     for days in windows:
         inside = and_(orders.c.occurred_at > bindparam(f"since_{days}"), until)
         columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
-        columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((and_(inside, kept), 1), else_=0)), 0))
     statement = select(*columns).where(
         orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
     )
@@ -132,16 +142,25 @@ def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime
 
 
 def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
-    """Count the member's invitees who bought, and who hold each level read (or above)."""
+    """Count the member's invitees who bought, and who hold each level read (or above).
+
+    An invitee whose every order was fully refunded has not bought.
+    """
     levels = ladder.invitee_levels()
     if levels is None:
         return 0, {}
     members, orders = table(Member), table(Order)
-    bought = select(orders.c.id).where(orders.c.member_id == members.c.id).exists()
+    bought = (
+        select(orders.c.id)
+        .where(orders.c.member_id == members.c.id, _not_fully_refunded(orders))
+        .exists()
+    )
     columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
     ordered = sorted(levels)
     columns += [
-        func.coalesce(func.sum(case((members.c.tier_level >= level, 1), else_=0)), 0)
+        func.coalesce(
+            func.sum(case((members.c.tier_code.in_(ladder.codes_from(level)), 1), else_=0)), 0
+        )
         for level in ordered
     ]
     row = (
@@ -159,14 +178,17 @@ def upgrade_referrer(
     member_id: int,
     at: datetime,
     key: str,
+    now: datetime | None = None,
+    order_id: int | None = None,
     depth: int = 0,
 ) -> TierOutcome | None:
     """Re-judge the member's referrer, when the ladder reads invitees at all.
 
     Called after what may count for the referrer (an invitee's purchase or upgrade); an
     upgrade of the referrer re-judges their own referrer in turn, a few levels up at most.
-    Locks go from invitee to referrer, up a referral tree that has no cycles, so two such
-    transactions cannot deadlock.
+    An upgrade records the invitee's order that caused it (``order_id``), so that its refund
+    can undo it. Locks go from invitee to referrer, up a referral tree that has no cycles, so
+    two such transactions cannot deadlock.
     """
     if program.ladder.invitee_levels() is None:
         return None
@@ -174,7 +196,7 @@ def upgrade_referrer(
     if row is None or row.referrer_id is None:
         return None
     referrer = session.execute(
-        select(Member.id, Member.tier_level, Member.status)
+        select(Member.id, Member.tier_code, Member.status)
         .where(Member.id == row.referrer_id)
         .with_for_update()
     ).one()
@@ -185,15 +207,24 @@ def upgrade_referrer(
         session,
         program=program,
         member_id=referrer.id,
-        level=referrer.tier_level,
+        code=referrer.tier_code,
         growth=growth,
         at=at,
         key=key if depth == 0 else f"{key}:{depth}",
+        now=now,
+        order_id=order_id,
     )
     if reached.upgraded and depth < MAX_REFERRAL_DEPTH:
         # The referrer's upgrade may count for their own referrer in turn.
         upgrade_referrer(
-            session, program=program, member_id=referrer.id, at=at, key=key, depth=depth + 1
+            session,
+            program=program,
+            member_id=referrer.id,
+            at=at,
+            key=key,
+            now=now,
+            order_id=order_id,
+            depth=depth + 1,
         )
     return reached
 
@@ -203,18 +234,90 @@ _SET_TIER = (
     update(_members)
     .where(_members.c.id == bindparam("member"))
     .values(
-        tier_level=bindparam("level"),
+        tier_code=bindparam("code"),
         tier_since=bindparam("since"),
         tier_review_at=bindparam("review_at"),
     )
 )
 _INSERT_CHANGE = insert(table(TierChange))
+_TIER_DATES = select(_members.c.tier_since, _members.c.tier_review_at).where(
+    _members.c.id == bindparam("member")
+)
 
 
-def outcome(ladder: Ladder, level: int, *, upgraded: bool = False) -> TierOutcome:
-    """Describe a level of the ladder."""
-    tier = ladder.tiers[min(level, len(ladder.tiers) - 1)]
-    return TierOutcome(tier.level, tier.code, tier.name, upgraded)
+def outcome(
+    ladder: Ladder, code: str, *, upgraded: bool = False, reverted: bool = False
+) -> TierOutcome:
+    """Describe the tier ``code`` of the ladder."""
+    tier = ladder.tier(code)
+    return TierOutcome(tier.level, tier.code, tier.name, upgraded, reverted)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One move of a member between tiers, with the tier dates it sets."""
+
+    member_id: int
+    from_code: str
+    to_code: str
+    reason: TierChangeReason
+    key: str
+    at: datetime
+    since: datetime | None
+    review_at: datetime | None
+    order_id: int | None = None
+    note: str | None = None
+    actor: str | None = None
+
+
+def _record(session: Session, *, program_id: int, move: Move) -> None:
+    """Set the member's tier and dates and append the move to their tier history."""
+    connection = session.connection()
+    connection.execute(
+        _SET_TIER,
+        {
+            "member": move.member_id,
+            "code": move.to_code,
+            "since": move.since,
+            "review_at": move.review_at,
+        },
+    )
+    connection.execute(
+        _INSERT_CHANGE,
+        {
+            "program_id": program_id,
+            "member_id": move.member_id,
+            "from_code": move.from_code,
+            "to_code": move.to_code,
+            "reason": move.reason,
+            "idempotency_key": move.key,
+            "order_id": move.order_id,
+            "at": move.at,
+            "note": move.note,
+            "actor": move.actor,
+            "since": move.since,
+            "review_at": move.review_at,
+        },
+    )
+
+
+def upgrade_dates(
+    ladder: Ladder,
+    *,
+    at: datetime,
+    now: datetime,
+    since: datetime | None,
+    review_at: datetime | None,
+) -> tuple[datetime, datetime]:
+    """Return the tier dates of an upgrade caused by an event at ``at``, recorded at ``now``.
+
+    A back-dated event never moves tier dates into the past: the new tier holds from the
+    event, but not before the tier it replaces began (``since``), and its review is a whole
+    period after the upgrade is made, never earlier than the review already set.
+    """
+    start = at if since is None else max(at, since)
+    review = ladder.period_end(max(start, now), settings.tz)
+    return start, review if review_at is None else max(review, review_at)
 
 
 def upgrade_after_event(
@@ -222,56 +325,61 @@ def upgrade_after_event(
     *,
     program: ProgramConfig,
     member_id: int,
-    level: int,
+    code: str,
     growth: int,
     at: datetime,
     key: str,
     order_id: int | None = None,
+    now: datetime | None = None,
 ) -> TierOutcome:
     """Move the member up at once if the event qualifies them for a higher tier.
 
     Runs inside the event's transaction, under the member's lock. Never moves a member down:
-    that is the period-end review's job.
+    that is the period-end review's job (or a refund's, see :func:`revert_after_refund`).
+    ``now`` is when the event is processed (history replayed gives its own; default: now);
+    it sets the tier dates with the event's time ``at`` (see :func:`upgrade_dates`).
     """
     ladder = program.ladder
+    level = ladder.level_of(code)
     if level >= len(ladder.tiers) - 1:
-        return outcome(ladder, level)
+        return outcome(ladder, code)
     new_level = ladder.upgrade(
         level, facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at)
     )
     if new_level == level:
-        return outcome(ladder, level)
-    connection = session.connection()
-    connection.execute(
-        _SET_TIER,
-        {
-            "member": member_id,
-            "level": new_level,
-            "since": at,
-            "review_at": ladder.period_end(at, settings.tz),
-        },
+        return outcome(ladder, code)
+    dates = session.connection().execute(_TIER_DATES, {"member": member_id}).one()
+    since, review_at = upgrade_dates(
+        ladder,
+        at=at,
+        now=now or utcnow(),
+        since=dates.tier_since,
+        review_at=dates.tier_review_at,
     )
-    connection.execute(
-        _INSERT_CHANGE,
-        {
-            "program_id": program.id,
-            "member_id": member_id,
-            "from_level": level,
-            "to_level": new_level,
-            "reason": TierChangeReason.upgrade,
-            "idempotency_key": key,
-            "order_id": order_id,
-            "at": at,
-        },
+    new_code = ladder.tiers[new_level].code
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member_id,
+            from_code=code,
+            to_code=new_code,
+            reason=TierChangeReason.upgrade,
+            key=key,
+            at=at,
+            since=since,
+            review_at=review_at,
+            order_id=order_id,
+        ),
     )
-    return outcome(ladder, new_level, upgraded=True)
+    return outcome(ladder, new_code, upgraded=True)
 
 
 def _judge(session: Session, *, ladder: Ladder, member: Member, at: datetime) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
     growth = member_balances(session, member_id=member.id).get("growth", 0)
     judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
-    level = min(member.tier_level, len(ladder.tiers) - 1)
+    level = ladder.level_of(member.tier_code)
     return level, ladder.review(level, judged)
 
 
@@ -280,30 +388,215 @@ def upgrade_after(
     *,
     program: ProgramConfig,
     member_id: int,
-    level: int,
+    code: str,
     growth: int,
     at: datetime,
     key: str,
     order_id: int | None = None,
+    now: datetime | None = None,
 ) -> TierOutcome:
     """Upgrade the member if the event keyed ``key`` qualifies them; re-judge their referrer.
 
-    The tier moves are keyed ``<key>:tier`` and ``<key>:referrer-tier``.
+    ``code`` is the member's tier before the event, ``now`` when it is processed. The tier
+    moves are keyed ``<key>:tier`` and ``<key>:referrer-tier``.
     """
     reached = upgrade_after_event(
         session,
         program=program,
         member_id=member_id,
-        level=level,
+        code=code,
         growth=growth,
         at=at,
         key=f"{key}:tier",
         order_id=order_id,
+        now=now,
     )
     upgrade_referrer(
-        session, program=program, member_id=member_id, at=at, key=f"{key}:referrer-tier"
+        session,
+        program=program,
+        member_id=member_id,
+        at=at,
+        key=f"{key}:referrer-tier",
+        now=now,
+        order_id=order_id,
     )
     return reached
+
+
+#: Moves a refund may look back through: upgrades, and the refunds that undid some of them.
+_RUN = (TierChangeReason.upgrade, TierChangeReason.refund)
+#: How many recent moves a refund looks back through at most.
+_RUN_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """A tier the member may be left with after a refund, and its dates."""
+
+    level: int
+    code: str
+    since: datetime | None
+    review_at: datetime | None
+
+
+def revert_after_refund(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    order_id: int,
+    at: datetime,
+    key: str,
+) -> TierOutcome:
+    """Move the member back when a refund of the order undid the upgrade it gave them.
+
+    Called at the end of a refund of order ``order_id``, under the member's lock, after the
+    ledger posting (growth and the order's refunded amount are already net of it). Returns
+    the member's tier. When the ladder reads invitees, the member's referrers are judged
+    again the same way, up the chain while one moves back (locks go up the referral tree,
+    as upgrades take them); their moves are keyed ``<key>:referrer`` (``:<depth>`` above).
+    """
+    reached = _revert(
+        session, program=program, member_id=member_id, order_id=order_id, at=at, key=key
+    )
+    if program.ladder.invitee_levels() is None:
+        return reached
+    invitee = member_id
+    for depth in range(MAX_REFERRAL_DEPTH + 1):
+        referrer_id = session.scalar(select(Member.referrer_id).where(Member.id == invitee))
+        if referrer_id is None:
+            break
+        session.execute(select(Member.id).where(Member.id == referrer_id).with_for_update())
+        moved = _revert(
+            session,
+            program=program,
+            member_id=referrer_id,
+            order_id=order_id,
+            at=at,
+            key=f"{key}:referrer" if depth == 0 else f"{key}:referrer:{depth}",
+        )
+        if not moved.reverted:
+            break
+        invitee = referrer_id
+    return reached
+
+
+def _revert(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    order_id: int,
+    at: datetime,
+    key: str,
+) -> TierOutcome:
+    """Move one member back if a refund of order ``order_id`` undid an upgrade (see above).
+
+    The upgrades it may undo are those since the member's last move of another kind (a
+    grant, a review, a ladder change: a grant by hand is never undone), from the first one
+    caused by an order at or after the refunded one, or by an order refunded earlier. Each
+    is judged again as of its own moment, with refunds netted out and today's growth; the
+    member keeps the highest tier still met then (or met now), else goes back to the tier
+    and dates they had before. A move down is recorded with reason ``refund`` and keyed
+    ``key``. Nothing happens when the ladder's ``refund_reverts_upgrade`` is off.
+    """
+    ladder = program.ladder
+    member = session.execute(
+        select(Member.tier_code, Member.tier_since, Member.tier_review_at).where(
+            Member.id == member_id
+        )
+    ).one()
+    current = ladder.level_of(member.tier_code)
+    if not ladder.refund_reverts_upgrade or current == 0:
+        return outcome(ladder, member.tier_code)
+    recent = session.execute(
+        select(
+            TierChange.reason,
+            TierChange.from_code,
+            TierChange.to_code,
+            TierChange.order_id,
+            TierChange.at,
+            TierChange.since,
+            TierChange.review_at,
+        )
+        .where(TierChange.member_id == member_id)
+        .order_by(TierChange.id.desc())
+        .limit(_RUN_LIMIT)
+    ).all()
+    run = []
+    before = None  # the move that ended the run: the member's standing when it began
+    for change in recent:
+        if change.reason not in _RUN:
+            before = change
+            break
+        run.append(change)
+    run.reverse()
+    by_orders = {c.order_id for c in run if c.reason == TierChangeReason.upgrade and c.order_id}
+    refunded = set(
+        session.scalars(select(Order.id).where(Order.id.in_(by_orders), Order.refunded_minor > 0))
+        if by_orders
+        else ()
+    )
+    first = next(
+        (
+            index
+            for index, change in enumerate(run)
+            if change.reason == TierChangeReason.upgrade
+            and change.order_id is not None
+            and (change.order_id >= order_id or change.order_id in refunded)
+        ),
+        None,
+    )
+    if first is None:
+        return outcome(ladder, member.tier_code)
+    if first:
+        before = run[first - 1]
+    start = run[first]
+    growth = member_balances(session, member_id=member_id).get("growth", 0)
+
+    def still_met(moment: datetime, cap: int) -> int:
+        judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=moment)
+        return min(cap, ladder.qualified(judged))
+
+    base = ladder.level_of(start.from_code)  # a tier since dropped counts as the entry tier
+    standings = [
+        _Standing(
+            base,
+            ladder.tiers[base].code,
+            before.since if before is not None else None,
+            before.review_at if before is not None else None,
+        )
+    ]
+    for change in run[first:]:
+        if change.reason == TierChangeReason.upgrade:
+            level = still_met(change.at, ladder.level_of(change.to_code))
+            standings.append(
+                _Standing(level, ladder.tiers[level].code, change.since, change.review_at)
+            )
+    level = still_met(at, current)
+    standings.append(_Standing(level, ladder.tiers[level].code, start.since, start.review_at))
+    kept = max(standings, key=lambda standing: standing.level)  # the first of the highest
+    if kept.level >= current:
+        return outcome(ladder, member.tier_code)
+    # Moves recorded before their dates were kept (since is None): the dates the member has.
+    since = kept.since if kept.level == 0 or kept.since is not None else member.tier_since
+    review_at = None if kept.level == 0 else kept.review_at or member.tier_review_at
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member_id,
+            from_code=member.tier_code,
+            to_code=kept.code,
+            reason=TierChangeReason.refund,
+            key=key,
+            at=at,
+            since=since,
+            review_at=review_at,
+            order_id=order_id,
+        ),
+    )
+    return outcome(ladder, kept.code, reverted=True)
 
 
 @dataclass(frozen=True)
@@ -341,7 +634,7 @@ def review(
                 select(Member.id)
                 .where(
                     Member.program_id == program.id,
-                    Member.tier_level > 0,
+                    Member.tier_code != ladder.entry.code,
                     Member.tier_review_at <= as_of,
                     Member.status != MemberStatus.closed,
                 )
@@ -355,27 +648,25 @@ def review(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()
             review_at = member.tier_review_at
-            if review_at is None or review_at > as_of or member.tier_level == 0:
+            if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # reviewed meanwhile
             level, new_level = _judge(session, ladder=ladder, member=member, at=review_at)
-            session.connection().execute(
-                _INSERT_CHANGE,
-                {
-                    "program_id": program.id,
-                    "member_id": member.id,
-                    "from_level": member.tier_level,
-                    "to_level": new_level,
-                    "reason": TierChangeReason.retained
+            _record(
+                session,
+                program_id=program.id,
+                move=Move(
+                    member_id=member.id,
+                    from_code=member.tier_code,
+                    to_code=ladder.tiers[new_level].code,
+                    reason=TierChangeReason.retained
                     if new_level == level
                     else TierChangeReason.downgrade,
-                    "idempotency_key": f"review:{member.id}:{review_at.isoformat()}",
-                    "order_id": None,
-                    "at": review_at,
-                },
+                    key=f"review:{member.id}:{review_at.isoformat()}",
+                    at=review_at,
+                    since=member.tier_since if new_level == level else review_at,
+                    review_at=ladder.period_end(review_at, settings.tz) if new_level else None,
+                ),
             )
-            member.tier_level = new_level
-            member.tier_since = member.tier_since if new_level == level else review_at
-            member.tier_review_at = ladder.period_end(review_at, settings.tz) if new_level else None
             if new_level == level:
                 kept += 1
             else:
@@ -411,7 +702,7 @@ def record_notices(
                 select(Member.id)
                 .where(
                     Member.program_id == program.id,
-                    Member.tier_level > 0,
+                    Member.tier_code != ladder.entry.code,
                     Member.tier_review_at > as_of,
                     Member.tier_review_at <= as_of + timedelta(days=ladder.notice_days),
                     Member.status != MemberStatus.closed,
@@ -427,7 +718,7 @@ def record_notices(
                 select(Member).where(Member.id == member_id).with_for_update()
             ).one()
             review_at = member.tier_review_at
-            if review_at is None or review_at <= as_of or member.tier_level == 0:
+            if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # moved meanwhile
             level, expected = _judge(session, ladder=ladder, member=member, at=as_of)
             if expected >= level or session.scalar(
@@ -440,8 +731,8 @@ def record_notices(
                 TierNotice(
                     program_id=program.id,
                     member_id=member.id,
-                    level=member.tier_level,
-                    expected_level=expected,
+                    tier_code=member.tier_code,
+                    expected_code=ladder.tiers[expected].code,
                     review_at=review_at,
                     at=as_of,
                 )
@@ -468,26 +759,31 @@ class NoticeListing:
     notice: NoticeView
 
 
+def _current_notice() -> Any:
+    """Join a notice to its member while it still applies: same review, same tier."""
+    return and_(
+        TierNotice.member_id == Member.id,
+        TierNotice.review_at == Member.tier_review_at,
+        TierNotice.tier_code == Member.tier_code,
+    )
+
+
 def upcoming_notices(
     session: Session, *, program: ProgramConfig, offset: int, limit: int
 ) -> tuple[int, list[NoticeListing]]:
     """List grace notices of reviews not yet run, soonest review first; returns (total, page).
 
-    Once the review has run (or the member has moved), the member's review date changes and
-    the notice is no longer listed.
+    Once the review has run (or the member has moved), the member's review date or tier
+    changes and the notice is no longer listed.
     """
-    current = and_(
-        TierNotice.member_id == Member.id,
-        TierNotice.review_at == Member.tier_review_at,
-        TierNotice.program_id == program.id,
-    )
+    current = and_(_current_notice(), TierNotice.program_id == program.id)
     total = session.scalar(select(func.count()).select_from(TierNotice).join(Member, current))
     rows = session.execute(
         select(
             Member.member_no,
-            Member.tier_level,
+            Member.tier_code,
             TierNotice.review_at,
-            TierNotice.expected_level,
+            TierNotice.expected_code,
             TierNotice.at,
         )
         .join(Member, current)
@@ -499,10 +795,10 @@ def upcoming_notices(
     return int(total or 0), [
         NoticeListing(
             member_no,
-            outcome(ladder, level),
+            outcome(ladder, code),
             NoticeView(review_at, outcome(ladder, expected), recorded_at),
         )
-        for member_no, level, review_at, expected, recorded_at in rows
+        for member_no, code, review_at, expected, recorded_at in rows
     ]
 
 
@@ -513,13 +809,13 @@ def pending_notice(
     if review_at is None:
         return None
     row = session.execute(
-        select(TierNotice.expected_level, TierNotice.at).where(
-            TierNotice.member_id == member_id, TierNotice.review_at == review_at
-        )
+        select(TierNotice.expected_code, TierNotice.at)
+        .join(Member, _current_notice())
+        .where(TierNotice.member_id == member_id, TierNotice.review_at == review_at)
     ).one_or_none()
     if row is None:
         return None
-    return NoticeView(review_at, outcome(ladder, row.expected_level), row.at)
+    return NoticeView(review_at, outcome(ladder, row.expected_code), row.at)
 
 
 class UnknownTier(InvalidInput):
@@ -527,6 +823,16 @@ class UnknownTier(InvalidInput):
 
     code = "unknown_tier"
     message = _("{tier} is not a tier of this program (tiers: {tiers}).")
+
+
+class GrantMovesDown(Conflict):
+    """A grant below the member's tier, sent without ``allow_down``."""
+
+    code = "grant_moves_down"
+    message = _(
+        "The grant would move member {member_no} down from {current} to {tier}; "
+        "send allow_down: true to do so."
+    )
 
 
 def grant(
@@ -540,41 +846,43 @@ def grant(
     actor: str,
     key: str,
     now: datetime,
+    allow_down: bool = False,
 ) -> TierOutcome:
-    """Set a member's tier by hand (up or down) through ``last_day`` (local, inclusive).
+    """Set a member's tier by hand through ``last_day`` (local, inclusive).
 
-    The review judges the member at the local midnight after it. Closed members cannot be
-    granted a tier. The caller holds the member's lock and makes the call idempotent by ``key``.
+    A grant below the member's tier is refused unless ``allow_down``. The review judges the
+    member at the local midnight after ``last_day``; a refund never undoes a grant. Closed
+    members cannot be granted a tier. The caller holds the member's lock and makes the call
+    idempotent by ``key``.
     """
     require_open(member)
     until = start_of_local_day(last_day + timedelta(days=1))
     ladder = program.ladder
-    codes = [tier.code for tier in ladder.tiers]
-    if tier_code not in codes:
-        raise UnknownTier(tier=tier_code, tiers=", ".join(codes))
+    if not ladder.has(tier_code):
+        raise UnknownTier(tier=tier_code, tiers=", ".join(t.code for t in ladder.tiers))
     if until <= now:
         raise InvalidGrant(problem=Text(_("the grant must end after today")))
-    level = codes.index(tier_code)
-    session.connection().execute(
-        _INSERT_CHANGE,
-        {
-            "program_id": program.id,
-            "member_id": member.id,
-            "from_level": member.tier_level,
-            "to_level": level,
-            "reason": TierChangeReason.grant,
-            "idempotency_key": key,
-            "order_id": None,
-            "at": now,
-            "note": note,
-            "actor": actor,
-        },
+    level = ladder.level_of(tier_code)
+    if level < ladder.level_of(member.tier_code) and not allow_down:
+        raise GrantMovesDown(member_no=member.member_no, current=member.tier_code, tier=tier_code)
+    _record(
+        session,
+        program_id=program.id,
+        move=Move(
+            member_id=member.id,
+            from_code=member.tier_code,
+            to_code=tier_code,
+            reason=TierChangeReason.grant,
+            key=key,
+            at=now,
+            since=now,
+            review_at=until if level else None,
+            note=note,
+            actor=actor,
+        ),
     )
-    member.tier_level = level
-    member.tier_since = now
-    member.tier_review_at = until if level else None
-    session.flush()
-    return outcome(ladder, level, upgraded=False)
+    session.expire(member)
+    return outcome(ladder, tier_code)
 
 
 class InvalidGrant(InvalidInput):
@@ -584,9 +892,117 @@ class InvalidGrant(InvalidInput):
     message = _("Invalid tier grant: {problem}")
 
 
+class InvalidMoves(InvalidInput):
+    """``moves`` of a ladder change that do not fit the new ladder."""
+
+    code = "invalid_tier_moves"
+    message = _("Invalid tier moves: {problem}")
+
+
+class TiersInUse(Conflict):
+    """A new ladder drops (or renames) tiers members hold, and ``moves`` does not say where."""
+
+    code = "tiers_in_use"
+    message = _(
+        "Members hold tiers the new ladder does not have: {tiers}. Say where they go in "
+        'moves, e.g. "moves": {{"{example}": "{entry}"}}.'
+    )
+
+
+def replace_ladder(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    config: dict[str, Any],
+    moves: Mapping[str, str],
+    now: datetime,
+    actor: str | None = None,
+) -> ProgramConfig:
+    """Replace the program's tier ladder; members keep their tiers by code.
+
+    A ladder that drops or renames a tier some member holds (closed members included) is
+    refused with ``tiers_in_use`` unless ``moves`` names, for each such tier, a tier of the new
+    ladder its members go to. Each move is recorded in the member's history with reason
+    ``ladder_change``; a member moved to the entry tier has no review, one moved to another
+    tier keeps their review date (or gets a whole period when they had none).
+    """
+    new = program_service.configure(session, program=program, tier_ladder=config)
+    ladder = new.ladder
+    for source, target in sorted(moves.items()):
+        if ladder.has(source):
+            raise InvalidMoves(
+                problem=Text(
+                    _("{tier} is on the new ladder; moves are for tiers it drops"), tier=source
+                )
+            )
+        if not ladder.has(target):
+            raise InvalidMoves(
+                problem=Text(_("{tier} is not a tier of the new ladder"), tier=target)
+            )
+    held = session.execute(
+        select(Member.tier_code, func.count())
+        .where(Member.program_id == program.id)
+        .group_by(Member.tier_code)
+        .order_by(Member.tier_code)
+    ).all()
+    stranded = [(code, count) for code, count in held if not ladder.has(code) and code not in moves]
+    if stranded:
+        raise TiersInUse(
+            tiers=", ".join(f"{code} ({count})" for code, count in stranded),
+            example=stranded[0][0],
+            entry=ladder.entry.code,
+        )
+    stamp = uuid.uuid4().hex[:12]
+    a_period = ladder.period_end(now, settings.tz)
+    connection = session.connection()
+    for source, target in sorted(moves.items()):
+        entry = ladder.level_of(target) == 0
+        rows = session.execute(
+            select(Member.id, Member.tier_review_at)
+            .where(Member.program_id == program.id, Member.tier_code == source)
+            .order_by(Member.id)
+            .with_for_update()
+        ).all()
+        if not rows:
+            continue
+        # Set-wise: a ladder change may move many members at once.
+        connection.execute(
+            update(_members)
+            .where(_members.c.program_id == program.id, _members.c.tier_code == source)
+            .values(
+                tier_code=target,
+                tier_since=now,
+                tier_review_at=None
+                if entry
+                else func.coalesce(_members.c.tier_review_at, a_period),
+            )
+        )
+        connection.execute(
+            _INSERT_CHANGE,
+            [
+                {
+                    "program_id": program.id,
+                    "member_id": member_id,
+                    "from_code": source,
+                    "to_code": target,
+                    "reason": TierChangeReason.ladder_change,
+                    "idempotency_key": f"ladder:{stamp}:{member_id}",
+                    "order_id": None,
+                    "at": now,
+                    "note": None,
+                    "actor": actor,
+                    "since": now,
+                    "review_at": None if entry else review_at or a_period,
+                }
+                for member_id, review_at in rows
+            ],
+        )
+    return new
+
+
 @dataclass(frozen=True)
 class TierChangeView:
-    """One entry of a member's tier history."""
+    """One entry of a member's tier history, tiers named by the codes they had then."""
 
     from_code: str
     to_code: str
@@ -596,14 +1012,12 @@ class TierChangeView:
     actor: str | None
 
 
-def history(
-    session: Session, *, ladder: Ladder, member_id: int, limit: int = 100
-) -> list[TierChangeView]:
+def history(session: Session, *, member_id: int, limit: int = 100) -> list[TierChangeView]:
     """Return the member's tier moves, newest first."""
     rows = session.execute(
         select(
-            TierChange.from_level,
-            TierChange.to_level,
+            TierChange.from_code,
+            TierChange.to_code,
             TierChange.reason,
             TierChange.at,
             TierChange.note,
@@ -613,7 +1027,4 @@ def history(
         .order_by(TierChange.id.desc())
         .limit(limit)
     )
-    return [
-        TierChangeView(outcome(ladder, f).code, outcome(ladder, t).code, reason, at, note, actor)
-        for f, t, reason, at, note, actor in rows
-    ]
+    return [TierChangeView(*row) for row in rows]

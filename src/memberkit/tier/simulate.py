@@ -102,8 +102,8 @@ class Simulation:
     unchanged: int
 
 
-def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tuple[int, int, int]]:
-    """Per open member: today's level, growth balance and net spend in the window."""
+def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tuple[str, int, int]]:
+    """Per open member: today's tier code, growth balance and net spend in the window."""
     orders, members, accounts = table(Order), table(Member), table(Account)
     spend = (
         select(
@@ -120,7 +120,7 @@ def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tu
     )
     return (
         select(
-            members.c.tier_level.label("level"),
+            members.c.tier_code.label("code"),
             func.coalesce(accounts.c.balance, 0).label("growth"),
             func.coalesce(spend.c.spend, 0).label("spend"),
         )
@@ -165,9 +165,7 @@ def simulate(
             reaches.append(population.c.spend >= proposal.spend[level - 1])
         conditions.append((or_(*reaches), level))
     proposed = case(*conditions, else_=0)
-    today = case(
-        (population.c.level >= len(ladder.tiers), len(ladder.tiers) - 1), else_=population.c.level
-    )
+    today = population.c.code
     growth_bucket = _bucket(population.c.growth, GROWTH_EDGES)
     spend_bucket = _bucket(population.c.spend, SPEND_EDGES)
     # One pass over the members: every answer is a sum over these (at most a few thousand) groups.
@@ -181,7 +179,8 @@ def simulate(
     growth_counts = [0] * len(GROWTH_EDGES)
     spend_counts = [0] * len(SPEND_EDGES)
     up = down = same = 0
-    for was, will, in_growth, in_spend, count in groups:
+    for code, will, in_growth, in_spend, count in groups:
+        was = ladder.level_of(code)
         now_counts[was] += count
         new_counts[will] += count
         growth_counts[in_growth] += count

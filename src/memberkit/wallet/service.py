@@ -178,10 +178,11 @@ def recharge(
         session,
         program=program,
         member_id=member.id,
-        level=member.tier_level,
+        code=member.tier_code,
         growth=growth,
         at=occurred_at,
         key=f"recharge:{external_id}",
+        now=timing.now,
     )
     return RechargeResult(
         external_id=external_id,
