@@ -47,7 +47,7 @@ class Member(Base):
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active)
     # The tier's code on the ladder (never its position), since when, and its next review.
     # Registration sets the entry tier's code; the empty default only lets the column be
-    # added in place on SQLite (see migration 0006tiers).
+    # added in place on SQLite (see migration 0007).
     tier_code: Mapped[str] = mapped_column(String(32), server_default="")
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tier_review_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

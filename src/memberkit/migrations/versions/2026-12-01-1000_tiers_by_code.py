@@ -1,6 +1,6 @@
 """tiers by code: members and tier history name tiers by code, not by position
 
-Revision ID: 0006tiers
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 10:00:00
 
@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006tiers"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
