@@ -9,9 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from memberkit.api.context import ConcurrentChange
+from memberkit.db import RETRY_AFTER_SECONDS, DatabaseBusy, is_busy
 from memberkit.errors import MemberkitError
 from memberkit.kit.i18n import _, negotiate, translate
 
@@ -47,6 +51,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflict with the current state (or with an earlier use of the key)"),
         (422, "Invalid content"),
+        (503, "The database is busy; retry after the Retry-After seconds"),
     )
 }
 
@@ -111,7 +116,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MemberkitError)
     async def _domain(request: Request, exc: MemberkitError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif exc.status == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return problem(
             request,
             status=exc.status,
@@ -139,6 +148,19 @@ def install(app: FastAPI) -> None:
             params={"fields": ", ".join(e["field"] or "body" for e in errors)},
             extra={"errors": errors},
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_busy(exc):
+            return await _domain(request, DatabaseBusy())
+        if isinstance(exc, IntegrityError):
+            # A unique key taken by a concurrent request between our check and our write.
+            return await _domain(request, ConcurrentChange())
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(request: Request, exc: PoolTimeout) -> JSONResponse:
+        return await _domain(request, DatabaseBusy())
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
