@@ -59,6 +59,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(problems.RefuseNulInUrls)
+    app.add_middleware(problems.LimitBodySize)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
