@@ -264,6 +264,15 @@ def test_the_longest_accepted_values_fit_their_columns(
             {"points": 5, "reason": "R" * 200},
             {"Idempotency-Key": "A" * 100},
         ),
+        (
+            f"/api/v1/members/{no}/tier/grants",
+            {
+                "tier": "silver",
+                "until": (utcnow() + timedelta(days=30)).date().isoformat(),
+                "reason": "G" * 200,
+            },
+            {"Idempotency-Key": "G" * 100},
+        ),
     ]
     for path, body, headers in steps:
         response = api.post(path, body, **headers)
