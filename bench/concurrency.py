@@ -20,26 +20,21 @@ import argparse
 import os
 import platform
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from earn import (
-    SECRET_KEY,
     Setup,
     check_ledger,
+    databases,
     order_body,
-    postgres_target,
     prepare,
-    sqlite_target,
+    server,
 )
 
 
@@ -61,39 +56,9 @@ class Run:
         return len(self.latencies) / self.seconds
 
 
-@contextmanager
-def serve(setup: Setup, port: int) -> Iterator[str]:
-    """Run ``memberkit serve`` on ``port`` in a child process; yield its base URL."""
-    env = {
-        **os.environ,
-        "MEMBERKIT_DATABASE_URL": setup.url,
-        "MEMBERKIT_DATA_DIR": str(setup.data_dir),
-        "MEMBERKIT_SECRET_KEY": SECRET_KEY,
-        "MEMBERKIT_SCHEDULER": "false",
-    }
-    command = [str(Path(sys.executable).parent / "memberkit"), "serve", "--port", str(port)]
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(300):  # up to ~15 s for imports and start-up
-            if child.poll() is not None:
-                raise SystemExit(f"memberkit serve exited with status {child.returncode}")
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        else:
-            raise SystemExit("memberkit serve did not start within 15 seconds")
-        yield base_url
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
+def memberkit_serve(port: int) -> list[str]:
+    """The command line of ``memberkit serve`` on ``port``."""
+    return [str(Path(sys.executable).parent / "memberkit"), "serve", "--port", str(port)]
 
 
 def post_concurrently(setup: Setup, base_url: str, *, clients: int, external_ids: list[str]) -> Run:
@@ -137,7 +102,7 @@ def bench(kind: str, url: str, data_dir: Path, *, args: argparse.Namespace) -> l
     setup = prepare(kind, url, data_dir, members=args.members)
     runs = []
     posted = 0
-    with serve(setup, args.port) as base_url:
+    with server(setup, port=args.port, command=memberkit_serve) as base_url:
         for clients in args.clients:
             warmup = [f"C{clients}-W{n:06d}" for n in range(args.warmup)]
             post_concurrently(setup, base_url, clients=clients, external_ids=warmup)
@@ -200,17 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if 1 not in args.clients or min(args.clients) < 1 or args.orders < max(args.clients):
         parser.error("--clients must include 1, and --orders be at least the most clients")
-    server_url = os.environ.get("MEMBERKIT_BENCH_DATABASE_URL") or os.environ.get(
-        "MEMBERKIT_TEST_DATABASE_URL"
-    )
-    targets: list[Callable[[], Any]] = []
-    if args.only in (None, "sqlite"):
-        targets.append(sqlite_target)
-    if args.only in (None, "postgresql"):
-        if server_url:
-            targets.append(lambda: postgres_target(server_url))
-        elif args.only:
-            parser.error("--only postgresql needs MEMBERKIT_BENCH_DATABASE_URL")
+    targets = databases(parser, args.only)
     print(
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
         f"{os.cpu_count()} CPUs; {args.members} members round-robin, {args.orders} timed orders "
