@@ -29,8 +29,10 @@ from pathlib import Path
 import httpx
 
 from earn import (
+    SERVER_PIDS,
     Setup,
     check_ledger,
+    cpu_seconds,
     databases,
     order_body,
     prepare,
@@ -46,6 +48,8 @@ class Run:
     clients: int
     latencies: list[float]
     seconds: float
+    #: CPU time the server used per order (user + system), robust to other load on the host.
+    server_cpu: float
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
@@ -89,13 +93,20 @@ def post_concurrently(setup: Setup, base_url: str, *, clients: int, external_ids
     for thread in threads:
         thread.start()
     ready.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(SERVER_PIDS[base_url])
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - start
+    cpu = cpu_seconds(SERVER_PIDS[base_url]) - cpu
     if failures:
         raise SystemExit(f"{setup.kind}, {clients} clients: {len(failures)} failed: {failures[0]}")
-    return Run(setup.kind, clients, [t for share in latencies for t in share], seconds)
+    return Run(
+        setup.kind,
+        clients,
+        [t for share in latencies for t in share],
+        seconds,
+        cpu / len(external_ids),
+    )
 
 
 def bench(kind: str, url: str, data_dir: Path, *, args: argparse.Namespace) -> list[Run]:
@@ -124,6 +135,7 @@ def print_table(runs: list[Run]) -> None:
         "p99/p50",
         "orders/s",
         "vs 1 client",
+        "server CPU ms/order",
     )
     rows = []
     for run in runs:
@@ -139,6 +151,7 @@ def print_table(runs: list[Run]) -> None:
                 f"{p99 / p50:.1f}×",
                 f"{run.rate:,.0f}",
                 f"{run.rate / single.rate:.2f}×",
+                f"{run.server_cpu * 1000:.2f}",
             )
         )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

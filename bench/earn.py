@@ -518,6 +518,16 @@ def service(setup: Setup, external_ids: list[str]) -> float:
     return time.perf_counter() - start
 
 
+#: The process id of each running server, by base URL.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -562,8 +572,10 @@ def server(
             time.sleep(0.05)
         else:
             raise SystemExit("the server did not start within 15 seconds")
+        SERVER_PIDS[base_url] = child.pid
         yield base_url
     finally:
+        SERVER_PIDS.pop(base_url, None)
         child.terminate()
         try:
             child.wait(timeout=10)
