@@ -518,6 +518,16 @@ def service(setup: Setup, external_ids: list[str]) -> float:
     return time.perf_counter() - start
 
 
+#: The process id of each running server, by base URL.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -525,9 +535,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(setup: Setup) -> Iterator[str]:
-    """Run the app under uvicorn in a child process; yield its base URL."""
-    port = free_port()
+def server(
+    setup: Setup,
+    *,
+    port: int | None = None,
+    command: Callable[[int], list[str]] | None = None,
+) -> Iterator[str]:
+    """Run the app in a child process on ``port`` (a free one by default); yield its base URL.
+
+    The child is uvicorn serving ``create_app``, or ``command(port)`` with its output dropped.
+    """
+    port = port or free_port()
     env = {
         **os.environ,
         "MEMBERKIT_DATABASE_URL": setup.url,
@@ -535,7 +553,12 @@ def server(setup: Setup) -> Iterator[str]:
         "MEMBERKIT_SECRET_KEY": SECRET_KEY,
         "MEMBERKIT_SCHEDULER": "false",
     }
-    child = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)], env=env)
+    if command is None:
+        child = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)], env=env)
+    else:
+        child = subprocess.Popen(
+            command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         for _attempt in range(300):  # up to ~15 s for imports and start-up
@@ -549,8 +572,10 @@ def server(setup: Setup) -> Iterator[str]:
             time.sleep(0.05)
         else:
             raise SystemExit("the server did not start within 15 seconds")
+        SERVER_PIDS[base_url] = child.pid
         yield base_url
     finally:
+        SERVER_PIDS.pop(base_url, None)
         child.terminate()
         try:
             child.wait(timeout=10)
@@ -599,6 +624,22 @@ def measure(
     ):
         raise SystemExit(f"{setup.kind} {path}: unexpected rows per order {per_table}")
     return Result(setup.kind, path, orders, seconds, rows / orders)
+
+
+def databases(parser: argparse.ArgumentParser, only: str | None) -> list[Callable[[], Any]]:
+    """The databases to run on: SQLite, and PostgreSQL when a server is named (``--only``)."""
+    server_url = os.environ.get("MEMBERKIT_BENCH_DATABASE_URL") or os.environ.get(
+        "MEMBERKIT_TEST_DATABASE_URL"
+    )
+    targets: list[Callable[[], Any]] = []
+    if only in (None, "sqlite"):
+        targets.append(sqlite_target)
+    if only in (None, "postgresql"):
+        if server_url:
+            targets.append(lambda: postgres_target(server_url))
+        elif only:
+            parser.error("--only postgresql needs MEMBERKIT_BENCH_DATABASE_URL")
+    return targets
 
 
 def bench(kind: str, url: str, data_dir: Path, *, args: argparse.Namespace) -> list[Result]:
@@ -693,17 +734,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.orders < 1 or args.warmup < 0 or args.members < 1:
         parser.error("--orders and --members must be at least 1, --warmup at least 0")
-    server_url = os.environ.get("MEMBERKIT_BENCH_DATABASE_URL") or os.environ.get(
-        "MEMBERKIT_TEST_DATABASE_URL"
-    )
-    targets: list[Callable[[], Any]] = []
-    if args.only in (None, "sqlite"):
-        targets.append(sqlite_target)
-    if args.only in (None, "postgresql"):
-        if server_url:
-            targets.append(lambda: postgres_target(server_url))
-        elif args.only:
-            parser.error("--only postgresql needs MEMBERKIT_BENCH_DATABASE_URL")
+    targets = databases(parser, args.only)
     if args.profile:
         targets = targets[-1:]  # PostgreSQL when given, else SQLite
 

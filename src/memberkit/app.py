@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -30,6 +31,8 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Requests run in this many threads; the database pool holds as many connections.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         database = get_database()
         with database.session_scope() as session:
             program_service.ensure_default(session)
@@ -56,11 +59,12 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(problems.RefuseNulInUrls)
+    app.add_middleware(problems.LimitBodySize)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         """Tell whether the service and its database answer (no key needed)."""
-        with get_database().engine.connect() as connection:
+        with get_database().read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 

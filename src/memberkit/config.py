@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     scheduler: bool = True
     expire_points_at: str = "02:00"
+    #: The largest request body accepted, in bytes; a larger one is refused (413) unread.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    #: Threads serving requests in one process; the connection pool holds as many connections.
+    threads: int = Field(default=40, ge=1, le=1000)
+    #: Seconds a request waits for a database lock before it is answered 503 (retry later).
+    lock_timeout: float = Field(default=10.0, gt=0, le=600)
 
     @field_validator("timezone")
     @classmethod

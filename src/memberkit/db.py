@@ -1,21 +1,34 @@
 """Engine, sessions and the unit of work.
 
-SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` and takes the write
-lock at ``BEGIN IMMEDIATE``, so transactions on it are serialized: one writer at a time.
-PostgreSQL serializes work on one member with a row lock (``SELECT … FOR UPDATE``).
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``. A unit of work that
+may write takes the write lock at ``BEGIN IMMEDIATE``, so writers are serialized: one at a
+time. Within a process they queue for it in arrival order (:class:`WriteQueue`) instead of
+polling SQLite's busy lock, which lets late arrivals overtake and starves the unlucky ones.
+Read-only units of work (:meth:`Database.session_scope` with ``read_only``) begin deferred and
+never wait for writers (WAL readers see the last commit). PostgreSQL serializes work on one
+member with a row lock (``SELECT … FOR UPDATE``); its read-only units of work begin ``READ
+ONLY``. A unit of work that waits longer than ``settings.lock_timeout`` for a lock fails with
+:class:`DatabaseBusy` (or a driver error that :func:`is_busy` recognises): retrying is safe.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from memberkit.config import settings
+from memberkit.errors import MemberkitError
+from memberkit.kit.i18n import _
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,54 +50,187 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the durability and locking settings described above."""
-    if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs
-        )
+class DatabaseBusy(MemberkitError):
+    """A lock was not granted within ``settings.lock_timeout``; nothing was changed."""
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.close()
+    status = 503
+    code = "database_busy"
+    message = _("The database is busy; nothing was changed. Please retry in a moment.")
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Any) -> None:
+
+#: Seconds a client is asked to wait before retrying a request refused as busy.
+RETRY_AFTER_SECONDS = 1
+#: Execution option of read-only units of work on SQLite: they begin deferred.
+_READ_ONLY = "memberkit_read_only"
+#: PostgreSQL conditions where waiting ended without a decision: retrying is safe.
+_PG_RETRYABLE = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
+
+
+class WriteQueue:
+    """A lock granted in arrival order: each release hands it to the longest waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the lock; return whether it was granted."""
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over between the timeout and the mutex: it is ours now
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiter, or free it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Tell whether ``exc`` means a lock or pooled connection was not granted in time."""
+    if isinstance(exc, DatabaseBusy | PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    if isinstance(original, sqlite3.OperationalError):
+        return getattr(original, "sqlite_errorcode", None) in (
+            sqlite3.SQLITE_BUSY,
+            sqlite3.SQLITE_LOCKED,
+        ) or "locked" in str(original)
+    return getattr(original, "sqlstate", None) in _PG_RETRYABLE
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    timeout_ms = int(settings.lock_timeout * 1000)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": settings.lock_timeout},
+        pool_size=settings.threads,
+        max_overflow=0,
+        pool_timeout=settings.lock_timeout,
+        **kwargs,
+    )
+    writers = WriteQueue()
+    #: The DBAPI connection whose transaction holds the write queue (one at a time).
+    holder: list[Any] = [None]
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not writers.acquire(settings.lock_timeout):
+            raise DatabaseBusy()
+        holder[0] = connection.connection.dbapi_connection
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _leave_write_queue(connection.connection)
+            raise
 
-        return engine
+    def _leave_write_queue(proxied: Any) -> None:
+        # Only the holder's own thread ends its transaction, so this test cannot race.
+        if holder[0] is not None and holder[0] is proxied.dbapi_connection:
+            holder[0] = None
+            writers.release()
+
+    # The queue is left once COMMIT or ROLLBACK has returned: releasing it from the ``commit``
+    # event (which runs before) would let the next writer meet SQLite's busy lock and poll.
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def _do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            _leave_write_queue(dbapi_connection)
+
+    def _do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            _leave_write_queue(dbapi_connection)
+
+    dialect.do_commit = _do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = _do_rollback  # type: ignore[method-assign]
+    return engine
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the durability and locking settings described above.
+
+    The pool holds a connection for every request thread (``settings.threads``), so no request
+    waits for a connection while another holds one idle.
+    """
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, **kwargs)
+    timeout_ms = int(settings.lock_timeout * 1000)
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=min(10, settings.threads),
+        max_overflow=max(0, settings.threads - 10),
+        pool_timeout=settings.lock_timeout,
         pool_recycle=1800,
-        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
+        connect_args={
+            "options": f"-c synchronous_commit=on -c timezone=UTC -c lock_timeout={timeout_ms}"
+        },
         **kwargs,
     )
 
 
 class Database:
-    """An engine with its session factory."""
+    """An engine with its session factories: one for units of work, one for reads only."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        read_only = (
+            {"postgresql_readonly": True}
+            if self.engine.dialect.name == "postgresql"
+            else {_READ_ONLY: True}
+        )
+        #: The same pool, for reads: no write lock on SQLite, ``READ ONLY`` on PostgreSQL.
+        self.read_engine = self.engine.execution_options(**read_only)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
     @contextmanager
-    def session_scope(self, *, rollback: bool = False) -> Iterator[Session]:
+    def session_scope(
+        self, *, read_only: bool = False, rollback: bool = False
+    ) -> Iterator[Session]:
         """One unit of work: commit when the block ends, roll back if it raises.
 
-        With ``rollback`` the work is always rolled back: a job's dry run does the real work
-        and keeps none of it, so what it reports is what the run would do.
+        ``read_only`` scopes must not write: on SQLite they do not take the write lock, on
+        PostgreSQL a write in one fails. With ``rollback`` the work is always rolled back: a
+        job's dry run does the real work and keeps none of it, so what it reports is what the
+        run would do.
         """
-        session = self.sessions()
+        session = (self.read_sessions if read_only else self.sessions)()
         try:
             yield session
             if rollback:

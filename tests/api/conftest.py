@@ -16,12 +16,18 @@ from memberkit.db import Database
 from memberkit.program import service as program_service
 
 
-def make_key(database: Database, scope: str, store: str | None = None) -> str:
+def make_key(
+    database: Database, scope: str, store: str | None = None, *, name: str | None = None
+) -> str:
     """Create an API key and return it."""
     with database.session_scope() as session:
         program = program_service.get(session)
         return auth_service.create(
-            session, program_id=program.id, name=f"test-{scope}", scope=scope, store_code=store
+            session,
+            program_id=program.id,
+            name=name or f"test-{scope}",
+            scope=scope,
+            store_code=store,
         )
 
 

@@ -17,7 +17,7 @@ from memberkit.auth import service as auth_service
 from memberkit.auth.models import Scope
 from memberkit.auth.service import Principal
 from memberkit.db import Database, get_database
-from memberkit.errors import Conflict, InvalidInput
+from memberkit.errors import Conflict, IdempotencyConflict, InvalidInput, MemberkitError
 from memberkit.idempotency import service as idempotency
 from memberkit.kit.i18n import _
 from memberkit.program import service as program_service
@@ -47,11 +47,13 @@ class ApiContext:
     database: Database
     principal: Principal
     program: ProgramConfig
+    #: A GET reads only: its unit of work neither waits for nor blocks writers.
+    read_only: bool = False
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work, committed before the response is sent."""
-        with self.database.session_scope() as session:
+        """One unit of work, committed before the response is sent (read-only for a GET)."""
+        with self.database.session_scope(read_only=self.read_only) as session:
             yield session
 
     def idempotent(
@@ -70,9 +72,13 @@ class ApiContext:
         conflict, not a replay. So is the caller's store binding: a key of another store (or an
         unbound key) sending a store-bound key's request gets a conflict, never the first
         store's result. The stored response is written in the action's own
-        transaction, so a response is remembered exactly when its effects are committed. A
-        concurrent duplicate fails on a unique constraint and is answered from the winner's
-        record.
+        transaction, so a response is remembered exactly when its effects are committed.
+
+        A concurrent duplicate may be refused while the first is committing: on a unique
+        constraint, or by the action itself once it sees the winner's effects (an order that
+        exists, points the winner spent). Every refusal therefore looks for the winner's record
+        first and answers a duplicate from it, so identical requests sent at once get one 201
+        and then 200s.
         """
         fingerprinted = payload.model_dump(mode="json")
         if subject is not None:
@@ -81,19 +87,25 @@ class ApiContext:
             # Unbound keys keep the plain fingerprint, so their records stay valid.
             fingerprinted = {"store": self.principal.store_code, "request": fingerprinted}
         request_hash = idempotency.fingerprint(fingerprinted)
+
+        def replayed(session: Session) -> JSONResponse | None:
+            stored = idempotency.replay(
+                session,
+                program_id=self.program.id,
+                key=key,
+                request_hash=request_hash,
+                payload=fingerprinted,
+            )
+            if stored is None:
+                return None
+            return JSONResponse(present(stored[1]) if present else stored[1], status_code=200)
+
         for attempt in range(2):
             try:
-                with self.transaction() as session:
-                    stored = idempotency.replay(
-                        session,
-                        program_id=self.program.id,
-                        key=key,
-                        request_hash=request_hash,
-                        payload=fingerprinted,
-                    )
-                    if stored is not None:
-                        shown = present(stored[1]) if present else stored[1]
-                        return JSONResponse(shown, status_code=200)
+                with self.database.session_scope() as session:
+                    replay = replayed(session)
+                    if replay is not None:
+                        return replay
                     body = action(session).model_dump(mode="json")
                     idempotency.remember(
                         session,
@@ -104,7 +116,15 @@ class ApiContext:
                         response=body,
                     )
                 return JSONResponse(present(body) if present else body, status_code=201)
-            except IntegrityError:
+            except IdempotencyConflict:
+                raise
+            except (IntegrityError, MemberkitError) as refusal:
+                with self.database.session_scope(read_only=True) as session:
+                    replay = replayed(session)
+                if replay is not None:
+                    return replay
+                if isinstance(refusal, MemberkitError):
+                    raise
                 if attempt:
                     raise ConcurrentChange() from None
         raise AssertionError("unreachable")
@@ -115,17 +135,20 @@ def _context(request: Request, authorization: Annotated[str | None, Header()] = 
     principal = auth_service.cached(authorization, database.engine)
     program = program_service.cached()
     if principal is None or program is None:
-        with database.session_scope() as session:
+        with database.session_scope(read_only=True) as session:
             principal = auth_service.authenticate(session, authorization)
             program = program_service.get(session)
     if program.id != principal.program_id:
         program = _program_by_id(database, principal.program_id)
     request.state.principal = principal
-    return ApiContext(database, principal, program)
+    return ApiContext(database, principal, program, read_only=request.method in _READS)
+
+
+_READS = frozenset({"GET", "HEAD"})
 
 
 def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
-    with database.session_scope() as session:
+    with database.session_scope(read_only=True) as session:
         code = session.get_one(Program, program_id).code
         return program_service.get(session, code)
 

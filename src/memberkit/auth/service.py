@@ -25,6 +25,8 @@ GRANTS: dict[str, frozenset[str]] = {
     Scope.pos: frozenset({Scope.pos, Scope.read}),
     Scope.read: frozenset({Scope.read}),
 }
+#: The length of the ``actor`` columns (ledger transactions, tier changes), and of key names.
+ACTOR_LENGTH = NAME_LENGTH = 100
 _CACHE_SECONDS = 10.0
 _CACHE_LIMIT = 10_000
 _cache: dict[str, tuple[float, Principal | None]] = {}
@@ -35,6 +37,13 @@ class InvalidScope(InvalidInput):
 
     code = "invalid_scope"
     message = _("Scope must be admin, pos or read.")
+
+
+class InvalidKeyName(InvalidInput):
+    """A key's name is empty or too long."""
+
+    code = "invalid_key_name"
+    message = _("A key's name must be 1 to {limit} characters long.")
 
 
 class StoreMismatch(Forbidden):
@@ -80,6 +89,11 @@ class Principal:
     program_id: int
     store_code: str | None
 
+    @property
+    def actor(self) -> str:
+        """Who acted, as ledger and tier history record it: ``api:<key name>``, cut to fit."""
+        return f"api:{self.name}"[:ACTOR_LENGTH]
+
     def require(self, scope: str) -> None:
         """Refuse unless this key's scope grants ``scope``."""
         if scope not in GRANTS[self.scope]:
@@ -105,6 +119,8 @@ def create(
     """Issue a new key and return it; only its hash is stored, so it is shown once."""
     if scope not in GRANTS:
         raise InvalidScope()
+    if not 1 <= len(name) <= NAME_LENGTH:
+        raise InvalidKeyName(limit=NAME_LENGTH)
     store_id = (
         store_service.get(session, program_id=program_id, code=store_code).id
         if store_code

@@ -434,7 +434,7 @@ def _program(database: Database) -> ProgramConfig:
     """Return the program's configuration."""
     from memberkit.program import service as program_service
 
-    with database.session_scope() as session:
+    with database.session_scope(read_only=True) as session:
         return program_service.get(session)
 
 
@@ -552,7 +552,8 @@ def ledger_check() -> None:
     """Verify the ledger: zero-sum transactions, balances and lots equal to their entries."""
     from memberkit.ledger.check import check
 
-    with get_database().session_scope() as session:
+    # Read-only: a check of a large ledger never holds up the writers of a running server.
+    with get_database().session_scope(read_only=True) as session:
         report = check(session)
     for problem in report.problems:
         console.print(f"[red]{problem}[/red]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from memberkit.kit.i18n import TextError, _
 from memberkit.kit.money import MoneyFormatError, format_money, parse_money
 from memberkit.kit.time import iso
 
@@ -31,13 +33,15 @@ def _to_minor(value: Any) -> int:
         try:
             minor = parse_money(value)
         except MoneyFormatError as exc:
-            raise ValueError(str(exc)) from exc
+            raise TextError(
+                _("not an amount with at most two decimal places: {value}"), value=value
+            ) from exc
         if minor < 0:
-            raise ValueError("amounts must not be negative")
+            raise TextError(_("amounts must not be negative"))
         if minor > MAX_MINOR:
-            raise ValueError("amounts above 100,000,000.00 are not accepted")
+            raise TextError(_("amounts above 100,000,000.00 are not accepted"))
         return minor
-    raise ValueError('amounts are decimal strings such as "60.00"')
+    raise TextError(_('amounts are decimal strings such as "60.00"'))
 
 
 #: Money in the API: ``"60.00"`` on the wire, integer minor units (分) inside.
@@ -61,7 +65,7 @@ LocalTime = Annotated[datetime, PlainSerializer(lambda v: iso(v), return_type=st
 
 def _plausible(value: datetime) -> datetime:
     if value < EARLIEST or value.year > 2999:
-        raise ValueError("must be a time between 2000-01-01 and 2999-12-31")
+        raise TextError(_("must be a time between 2000-01-01 and 2999-12-31"))
     return value
 
 
@@ -72,30 +76,68 @@ ClientTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 QueryDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
 
 
-def _no_nul(value: Any) -> Any:
-    """Refuse NUL characters anywhere in a body: no database stores them faithfully."""
+#: Bounds on any value in a request body, typed or free-form (settings, event payloads): how
+#: deeply it nests, how many items one list or object holds, how long one text is, and the
+#: integers JSON carries exactly (and every database column holds). Typed fields set tighter
+#: bounds of their own.
+MAX_DEPTH = 8
+MAX_ITEMS = 1000
+MAX_TEXT = 2000
+MAX_INTEGER = 2**53 - 1
+
+
+def _plain(value: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse what no field should hold, anywhere in a body.
+
+    That is NUL characters (no database stores them faithfully), non-finite numbers, integers
+    beyond :data:`MAX_INTEGER`, and values nested, long or wide beyond the bounds above.
+    """
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key)
-            _no_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_nul(item)
-    return value
+            raise TextError(_("{path}: text must not contain NUL characters"), path=path or ".")
+        if len(value) > MAX_TEXT:
+            raise TextError(
+                _("{path}: text longer than {limit} characters"), path=path or ".", limit=MAX_TEXT
+            )
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -MAX_INTEGER <= value <= MAX_INTEGER:
+            raise TextError(
+                _("{path}: integers must lie within ±{limit}"), path=path or ".", limit=MAX_INTEGER
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise TextError(_("{path}: numbers must be finite"), path=path or ".")
+    elif isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise TextError(
+                _("{path}: nested deeper than {limit} levels"), path=path or ".", limit=MAX_DEPTH
+            )
+        if len(value) > MAX_ITEMS:
+            raise TextError(_("{path}: more than {limit} items"), path=path or ".", limit=MAX_ITEMS)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                _plain(key, where, depth + 1)
+            _plain(item, where, depth + 1)
 
 
 class Input(BaseModel):
-    """Base of request bodies: unknown fields and NUL characters are refused, strings stripped."""
+    """Base of request bodies: unknown fields refused, strings stripped, values bounded.
+
+    Every value is kept within the bounds of :func:`_plain`; the outermost model finds a fault
+    first and names its path.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _refuse_nul(cls, data: Any) -> Any:
-        return _no_nul(data)
+    def _bounded(cls, data: Any) -> Any:
+        _plain(data)
+        return data
 
 
 class Page(BaseModel):

@@ -190,7 +190,7 @@ def adjust_points(
             member=member,
             points=body.points,
             reason=body.reason,
-            actor=f"api:{context.principal.name}",
+            actor=context.principal.actor,
             key=key,
             now=utcnow(),
         )

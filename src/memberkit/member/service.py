@@ -376,8 +376,21 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         )
         if taken is not None:
             raise MemberExists(member_no=taken)
-        member.phone_index = index
-        member.phone_enc = _seal(member.program_id, member.member_no, "phone", normalized) or ""
+        try:
+            with session.begin_nested():
+                member.phone_index = index
+                member.phone_enc = (
+                    _seal(member.program_id, member.member_no, "phone", normalized) or ""
+                )
+                session.flush()
+        except IntegrityError:
+            # Another request gave this phone to another member after our check.
+            holder = session.scalar(
+                select(Member.member_no).where(
+                    Member.program_id == member.program_id, Member.phone_index == index
+                )
+            )
+            raise MemberExists(member_no=holder or "") from None
     if "name" in changes:
         member.name_enc = _seal(member.program_id, member.member_no, "name", changes["name"])
     if "email" in changes:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import PosContext, ReadContext
+from memberkit.kit.i18n import TextError, _
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.kit.time import utcnow
 from memberkit.order import service
@@ -20,6 +21,9 @@ from memberkit.tier.endpoints import RefundTierOut, TierOut
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
 Text = Annotated[str, Field(max_length=200)]
+#: The most lines one order holds, and units one line (or one refund of it) counts.
+MAX_LINES = 500
+MAX_QUANTITY = 1_000_000
 
 
 class MemberNaming(Input):
@@ -33,7 +37,7 @@ class MemberNaming(Input):
     def _one_identifier(self) -> MemberNaming:
         given = [self.member_no, self.phone, self.qr_token]
         if sum(value is not None for value in given) != 1:
-            raise ValueError("name the member by exactly one of member_no, phone, qr_token")
+            raise TextError(_("name the member by exactly one of member_no, phone, qr_token"))
         return self
 
     def ref(self) -> service.MemberRef:
@@ -47,7 +51,7 @@ class LineIn(Input):
     sku: str = Field(min_length=1, max_length=64)
     name: Text = ""
     category: str = Field(default="", max_length=64)
-    quantity: int = Field(ge=1, le=1_000_000)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: Money
     discount: Money = 0
     amount: Money
@@ -68,7 +72,7 @@ class OrderIn(MemberNaming):
     store_code: str | None = Field(default=None, max_length=32)
     channel: Channel = Channel.store
     occurred_at: ClientTime
-    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
     payments: list[PaymentIn] = Field(min_length=1, max_length=20)
 
 
@@ -129,8 +133,8 @@ class OrderDetailOut(OrderOut):
 class RefundLineIn(Input):
     """Units of one order line returned."""
 
-    line_no: int = Field(ge=1)
-    quantity: int = Field(ge=1)
+    line_no: int = Field(ge=1, le=MAX_LINES)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class RefundIn(Input):
@@ -139,7 +143,7 @@ class RefundIn(Input):
     external_id: str = Field(min_length=1, max_length=100)
     order_external_id: str = Field(min_length=1, max_length=100)
     amount: Money | None = None
-    lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=500)
+    lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
     occurred_at: ClientTime | None = None
 
 
@@ -284,6 +288,19 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
             for refund in view.refunds
         ],
     )
+
+
+@router.get("/orders", response_model=OrderOut)
+def find_order(
+    context: ReadContext,
+    external_id: Annotated[str, Query(min_length=1, max_length=100)],
+) -> OrderOut:
+    """Return an order by its external id given as a query parameter.
+
+    For external ids a path cannot carry, such as ``POS/SH001/123``:
+    ``GET /api/v1/orders?external_id=POS%2FSH001%2F123``.
+    """
+    return get_order(external_id, context)
 
 
 @router.post(

@@ -158,7 +158,9 @@ def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
 class SimulationIn(Input):
     """Proposed thresholds: growth per tier above the first; optionally a spend alternative."""
 
-    growth_thresholds: list[int] = Field(min_length=1, max_length=9, examples=[[800, 4000, 15000]])
+    growth_thresholds: list[Annotated[int, Field(ge=0, le=10**12)]] = Field(
+        min_length=1, max_length=9, examples=[[800, 4000, 15000]]
+    )
     spend_thresholds: list[Money] | None = Field(
         default=None, max_length=9, examples=[["0.00", "2000.00", "0.00"]]
     )
@@ -353,7 +355,7 @@ def grant_tier(
             tier_code=body.tier,
             last_day=body.until,
             note=body.reason,
-            actor=f"api:{context.principal.name}",
+            actor=context.principal.actor,
             key=key,
             now=utcnow(),
             allow_down=body.allow_down,
