@@ -263,3 +263,28 @@ def test_scopes(client: Any, admin: Api, member: dict[str, Any], database: Datab
     wrong = client.get("/api/v1/stores", headers={"Authorization": "Bearer mk_nope"})
     assert wrong.status_code == 401
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("amount", ["123.00", "10.50", "0.01"])
+def test_an_order_reads_back_with_the_amounts_it_was_posted_with(
+    admin: Api, member: dict[str, Any], amount: str
+) -> None:
+    # given an order of any amount, with a slash in its external id
+    body = order_body(
+        member["member_no"],
+        "POS/SH001/1",
+        lines=[{"sku": "A1", "quantity": 1, "unit_price": amount, "amount": amount}],
+        payments=[{"method": "wechat", "amount": amount}],
+    )
+    posted = admin.post("/api/v1/orders", body)
+    assert posted.status_code == 201, posted.text
+
+    # when it is read back by path or by query
+    by_query = admin.get("/api/v1/orders", external_id="POS/SH001/1")
+    assert by_query.status_code == 200, by_query.text
+
+    # then it shows what was posted, refund fields included
+    read = by_query.json()
+    assert (read["total_amount"], read["eligible_amount"]) == (amount, amount)
+    assert {k: read[k] for k in posted.json()} == {**posted.json(), "tier": read["tier"]}
+    assert read["status"] == "paid"

@@ -262,7 +262,8 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
         )
         view = service.get_order(session, program=context.program, external_id=external_id)
     return OrderDetailOut(
-        **_order_out(view.order).model_dump(exclude={"tier"}),
+        # The fields as values, not serialized: amounts stay minor units, not "123.00".
+        **{name: value for name, value in _order_out(view.order) if name != "tier"},
         tier=TierOut.of(view.tier),
         status=view.status,
         refunded_amount=view.refunded_minor,
@@ -290,11 +291,11 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
     )
 
 
-@router.get("/orders", response_model=OrderOut)
+@router.get("/orders", response_model=OrderDetailOut)
 def find_order(
     context: ReadContext,
     external_id: Annotated[str, Query(min_length=1, max_length=100)],
-) -> OrderOut:
+) -> OrderDetailOut:
     """Return an order by its external id given as a query parameter.
 
     For external ids a path cannot carry, such as ``POS/SH001/123``:
