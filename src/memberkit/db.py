@@ -45,6 +45,35 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def peek(engine: Engine, sql: str, *params: Any) -> tuple[Any, ...] | None:
+    """Run one small read outside any transaction and return its first row.
+
+    ``sql`` uses ``?`` for parameters. On a pooled connection's driver cursor, with no
+    SQLAlchemy transaction: on SQLite a plain WAL read that never waits for the write lock (our
+    transactions begin with ``BEGIN IMMEDIATE``); on PostgreSQL one autocommit statement (one
+    round trip, no BEGIN and ROLLBACK around it). For per-request checks of what other
+    processes may have changed (a revoked key, new settings).
+    """
+    if engine.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    connection = engine.raw_connection()
+    postgresql = engine.dialect.name == "postgresql"
+    try:
+        if postgresql:
+            connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            return tuple(row) if row is not None else None
+        finally:
+            cursor.close()
+    finally:
+        if postgresql:
+            connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+        connection.close()
+
+
 def table(model: type[Base]) -> Table:
     """Return a model's Core table: hot-path statements skip the ORM's per-row bookkeeping."""
     return cast(Table, model.__table__)

@@ -133,7 +133,7 @@ class ApiContext:
 def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:
     database = get_database()
     principal = auth_service.cached(authorization, database.engine)
-    program = program_service.cached()
+    program = program_service.cached(database.engine)
     if principal is None or program is None:
         with database.session_scope(read_only=True) as session:
             principal = auth_service.authenticate(session, authorization)
@@ -150,7 +150,7 @@ _READS = frozenset({"GET", "HEAD"})
 def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
     with database.session_scope(read_only=True) as session:
         code = session.get_one(Program, program_id).code
-        return program_service.get(session, code)
+        return program_service.cached(database.engine, code) or program_service.get(session, code)
 
 
 def require(scope: str) -> Callable[..., Any]:

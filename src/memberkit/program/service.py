@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,11 @@ from memberkit.growth.rules import (
     parse_spend_cap,
 )
 from memberkit.kit.i18n import Text, _
+from memberkit.kit.time import utcnow
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityError, ValidityPolicy
 from memberkit.order.rules import EarningRules, RulesError
+from memberkit.program import repository as program_repository
 from memberkit.program.models import Program
 from memberkit.program.policies import Policies, PoliciesError, parse_policies
 from memberkit.tier.rules import DEFAULT_LADDER, Ladder, LadderError, parse_ladder
@@ -69,7 +71,8 @@ class ProgramConfig:
     policies: Policies
 
 
-_cache: dict[str, ProgramConfig] = {}
+#: code -> (configuration, the settings version it was read at).
+_cache: dict[str, tuple[ProgramConfig, Any]] = {}
 
 
 def _config(program: Program) -> ProgramConfig:
@@ -124,19 +127,38 @@ def ensure_default(session: Session) -> int:
 def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
     """Return a program's parsed configuration, from memory after the first read.
 
-    The cache is per process: a change made through :func:`configure` clears it here; other
-    processes see it after their restart (one process runs the embedded default).
+    The cache is per process; :func:`cached` checks on every request that no process has
+    changed the settings since, so a change is seen everywhere from the next request on.
     """
-    config = _cache.get(code)
-    if config is None:
+    entry = _cache.get(code)
+    if entry is None:
+        engine = session.get_bind()
+        program_id = session.scalar(select(Program.id).where(Program.code == code))
+        # The version first: a change committed in between makes it stale, never the config.
+        version = (
+            program_repository.settings_version(engine, program_id)  # type: ignore[arg-type]
+            if program_id is not None
+            else None
+        )
         program = session.scalars(select(Program).where(Program.code == code)).one()
-        config = _cache[code] = _config(program)
+        entry = _cache[code] = (_config(program), version)
+    return entry[0]
+
+
+def cached(engine: Engine, code: str = DEFAULT_CODE) -> ProgramConfig | None:
+    """Return a program's configuration if it is in memory and still current.
+
+    One primary-key read outside any transaction tells whether any process changed the
+    program's settings since they were read; if so the cached copy is dropped.
+    """
+    entry = _cache.get(code)
+    if entry is None:
+        return None
+    config, version = entry
+    if program_repository.settings_version(engine, config.id) != version:
+        _cache.pop(code, None)
+        return None
     return config
-
-
-def cached(code: str = DEFAULT_CODE) -> ProgramConfig | None:
-    """Return a program's configuration if it is in memory already."""
-    return _cache.get(code)
 
 
 def forget_cache() -> None:
@@ -196,6 +218,7 @@ def configure(
             )
         values["points_per_currency_unit"] = points_per_currency_unit
     if values:
+        values["updated_at"] = utcnow()  # the settings version every process checks
         session.execute(update(Program).where(Program.id == program.id).values(**values))
     forget_cache()
     # Again once the change is committed, so that no process keeps the old settings that a
