@@ -157,3 +157,20 @@ def test_decay_does_not_spare_a_member_with_a_credit_dated_in_the_future(
     assert result.exit_code == 0, result.output
     growth = admin.get(f"/api/v1/members/{no}/ledger", asset="growth").json()["items"]
     assert (growth[0]["kind"], growth[0]["amount"]) == ("decay", -10)
+
+
+def test_an_order_from_a_till_a_little_ahead_can_be_returned_at_once(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given an order dated 9 minutes ahead of the server's clock (a till running fast)
+    ahead = (API_NOW + timedelta(minutes=9)).isoformat()
+    body = order_body(member["member_no"], "O-1", occurred_at=ahead)
+    assert admin.post("/api/v1/orders", body).status_code == 201
+
+    # when it is returned straight away, without a date
+    returned = admin.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"})
+
+    # then the refund is taken, dated no earlier than its order
+    assert returned.status_code == 201, returned.text
+    order = admin.get("/api/v1/orders/O-1").json()
+    assert order["refunds"][0]["occurred_at"] == order["occurred_at"]

@@ -190,3 +190,58 @@ def test_a_hand_debit_cannot_spend_points_past_their_expiry_before_the_job_runs(
     # then there are none to debit, and nothing changed
     assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_points")
     assert table_contents(database) == before
+
+
+def test_points_returned_and_then_expired_are_still_the_orders_own(
+    admin: Api, earned: str, clock: time_machine.Coordinates
+) -> None:
+    # given O-1's 600 points paid for O-2, and O-2 returned before they expired: the points
+    # are O-1's again, in a lot of their own with O-1's expiry; a newer order earned 60
+    buy(admin, earned, "O-2", on(clock, "2026-11-23T12:00:00+08:00"), cash="0.00", points=600)
+    assert refund(admin, "RF-2", "O-2").status_code == 201
+    buy(admin, earned, "O-3", on(clock, "2026-11-24T12:00:00+08:00"), cash="60.00")
+    assert lots(admin, earned) == [(600, EXPIRES), (60, "2026-12-25T00:00:00+08:00")]
+
+    # when O-1 is refunded after its points expired
+    on(clock, "2026-11-26T10:00:00+08:00")
+    returned = refund(admin, "RF-1", "O-1").json()
+
+    # then they count as O-1's expired points: nothing is taken from O-3's, no debt arises
+    assert (returned["points_reversed"], returned["points_already_expired"]) == (0, 600)
+    assert (returned["points_balance"], returned["points_debt"]) == (60, 0)
+
+
+def test_points_returned_after_their_expiry_still_count_for_their_orders_claw_back(
+    admin: Api, earned: str, clock: time_machine.Coordinates
+) -> None:
+    # given O-1's 600 points paid for O-2, and O-2 returned after they expired
+    buy(admin, earned, "O-2", on(clock, "2026-11-23T12:00:00+08:00"), cash="0.00", points=600)
+    on(clock, "2026-11-26T10:00:00+08:00")
+    assert refund(admin, "RF-2", "O-2").json()["points_balance"] == 0
+
+    # when O-1 is refunded too
+    returned = refund(admin, "RF-1", "O-1").json()
+
+    # then nothing stays spent, so nothing is owed
+    assert (returned["points_reversed"], returned["points_already_expired"]) == (0, 600)
+    assert returned["points_debt"] == 0
+
+
+def test_a_back_dated_order_whose_points_already_expired_pays_off_no_debt(
+    admin: Api, member: dict[str, Any], database: Database, clock: time_machine.Coordinates
+) -> None:
+    # given points valid one day, and a debt of 100: O-1's points were spent, O-1 returned
+    set_rules(database, points_validity={"type": "rolling_days", "days": 1})
+    no = member["member_no"]
+    buy(admin, no, "O-1", on(clock, "2026-11-20T12:00:00+08:00"), cash="100.00")
+    buy(admin, no, "O-2", on(clock, "2026-11-20T13:00:00+08:00"), cash="0.00", points=100)
+    assert refund(admin, "RF-1", "O-1").json()["points_debt"] == 100
+
+    # when a till posts, three days late, an order whose points expired on the 22nd
+    on(clock, "2026-11-23T12:00:00+08:00")
+    late = buy(admin, no, "O-3", "2026-11-20T15:00:00+08:00", cash="50.00")
+
+    # then its 50 points expire at once instead of paying the debt, and every read agrees
+    assert (late["points_earned"], late["points_balance"]) == (50, -100)
+    assert admin.get(f"/api/v1/members/{no}").json()["points_balance"] == -100
+    assert history(admin, no)[:2] == [("expire", -50, -100), ("earn", 50, -50)]

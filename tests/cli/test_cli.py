@@ -153,6 +153,7 @@ def _buy(database: Database, member_no: str, external_id: str, amount: int, at: 
                 lines=[order_service.LineIn("A1", "礼盒", "gift", 1, amount, amount)],
                 payments=[order_service.PaymentIn("cash", amount)],
             ),
+            timing=Timing.replay(at),  # history, posted as if at its own time
         )
 
 

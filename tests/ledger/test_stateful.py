@@ -98,6 +98,7 @@ class LotModel:
     expires_at: datetime | None
     remaining: int
     expired: int = 0
+    line: LotModel | None = None  # the lot whose returned points these are
 
 
 @dataclass
@@ -124,7 +125,12 @@ class MemberModel:
         )
 
     def credit(
-        self, points: int, *, expires_at: datetime | None, settle: bool = True
+        self,
+        points: int,
+        *,
+        expires_at: datetime | None,
+        settle: bool = True,
+        line: LotModel | None = None,
     ) -> LotModel | None:
         """A credit pays off debt first (unless ``settle`` is off); the rest is a new lot."""
         if points <= 0:
@@ -133,16 +139,23 @@ class MemberModel:
         self.debt -= settled
         if points == settled:
             return None
-        lot = LotModel(len(self.lots), expires_at, points - settled)
+        lot = LotModel(len(self.lots), expires_at, points - settled, line=line)
         self.lots.append(lot)
         return lot
 
-    def take(self, points: int, *, first: LotModel | None = None) -> list[tuple[LotModel, int]]:
+    def line_of(self, lot: LotModel | None) -> list[LotModel]:
+        """A lot and the lots its returned points went to."""
+        return [] if lot is None else [x for x in self.lots if x is lot or x.line is lot]
+
+    def take(
+        self, points: int, *, first: list[LotModel] | None = None
+    ) -> list[tuple[LotModel, int]]:
         """Take points from lots (``first``, then earliest expiry); the rest becomes debt."""
+        first_ids = {id(lot) for lot in first or []}
         order = sorted(
             (lot for lot in self.lots if lot.remaining),
             key=lambda lot: (
-                lot is not first,
+                id(lot) not in first_ids,
                 lot.expires_at is None,
                 lot.expires_at or FAR_FUTURE,
                 lot.number,
@@ -248,12 +261,12 @@ class OrderModel:
         self.points_returned += returned
         self.principal_returned += principal
         self.bonus_returned += bonus
-        own_left = self.lot.remaining if self.lot else 0
-        from_own = min(reversed_, own_left)
-        expired_before = self.lot.expired - self.already_expired if self.lot else 0
+        own = self.member.line_of(self.lot)
+        from_own = min(reversed_, sum(lot.remaining for lot in own))
+        expired_before = sum(lot.expired for lot in own) - self.already_expired
         already = min(reversed_ - from_own, expired_before)
         self.already_expired += already
-        self.member.take(reversed_ - already, first=self.lot)
+        self.member.take(reversed_ - already, first=own)
         self.member.growth -= growth
         skip, left = self.points_returned - returned, returned
         for lot, took in reversed(self.spent):
@@ -262,7 +275,9 @@ class OrderModel:
             part = min(took - passed, left)
             left -= part
             lapsed = lot.expires_at is not None and lot.expires_at <= now
-            self.member.credit(part, expires_at=lot.expires_at, settle=not lapsed)
+            self.member.credit(
+                part, expires_at=lot.expires_at, settle=not lapsed, line=lot.line or lot
+            )
         self.member.expire(now)
         self.member.principal += principal
         self.member.bonus += bonus

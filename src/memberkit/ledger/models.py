@@ -128,3 +128,6 @@ class PointsLot(Base):
     remaining: Mapped[int] = mapped_column(BigInteger)
     earned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Points returned by a refund continue the lot they were spent from (the first lot of
+    # that line, never a continuation): a claw-back of its order counts them as its own.
+    source_lot_id: Mapped[int | None] = mapped_column(ForeignKey("points_lots.id"))

@@ -27,19 +27,20 @@ class Take:
     points: int
 
 
-def consume(lots: list[OpenLot], points: int, *, first: int | None = None) -> list[Take]:
+def consume(lots: list[OpenLot], points: int, *, first: frozenset[int] = frozenset()) -> list[Take]:
     """Take ``points`` from ``lots``, earliest expiry first (never-expiring last).
 
-    ``first`` names a lot to drain before the others (a refund claws back its own order's lot
-    first). What the lots cannot cover is returned as one take with ``lot_id`` None: for a spend
-    the caller has already refused that case; for a claw-back it is the member's new debt.
+    ``first`` names lots to drain before the others (a refund claws back its own order's lot,
+    and the lots its points were returned to, first). What the lots cannot cover is returned
+    as one take with ``lot_id`` None: for a spend the caller has already refused that case; for
+    a claw-back it is the member's new debt.
     """
     if points < 0:
         raise ValueError("points to consume must not be negative")
     ordered = sorted(
         (lot for lot in lots if lot.remaining > 0),
         key=lambda lot: (
-            lot.id != first,
+            lot.id not in first,
             lot.expires_at is None,
             lot.expires_at or _NEVER,
             lot.id,

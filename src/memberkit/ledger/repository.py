@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
@@ -208,18 +208,33 @@ def due_lots(
     return [(row[0], row[1], as_utc(row[2])) for row in rows]
 
 
-def lot_expired_points(session: Session, *, lot_id: int) -> int:
-    """Return the points of a lot that expiry has taken (its expire entries, made positive)."""
-    total = session.scalar(
+@dataclass(frozen=True)
+class LotLine:
+    """A lot and its continuations (lots its returned points went to): what is left, expired."""
+
+    lot_ids: frozenset[int]
+    remaining: int
+    expired: int
+
+
+def lot_line(session: Session, *, lot_id: int) -> LotLine:
+    """Return the lot ``lot_id`` with its continuations, their points left and expired."""
+    rows = session.execute(
+        select(PointsLot.id, PointsLot.remaining).where(
+            or_(PointsLot.id == lot_id, PointsLot.source_lot_id == lot_id)
+        )
+    ).all()
+    ids = frozenset(row[0] for row in rows)
+    expired = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
         .where(
-            LedgerEntry.lot_id == lot_id,
+            LedgerEntry.lot_id.in_(ids),
             LedgerTransaction.kind == TransactionKind.expire,
             LedgerEntry.amount < 0,
         )
     )
-    return -int(total or 0)
+    return LotLine(ids, sum(int(row[1]) for row in rows), -int(expired or 0))
 
 
 def live_points(session: Session, *, member_id: int, as_of: datetime) -> int:
@@ -253,12 +268,19 @@ class SpentFrom:
     points: int
     earned_at: datetime
     expires_at: datetime | None
+    line_id: int  # the first lot of its line: returned points continue it
 
 
 def spent_from(session: Session, *, transaction_id: int) -> list[SpentFrom]:
     """Return the lots a spend transaction took points from, in the order it took them."""
     rows = session.execute(
-        select(PointsLot.id, LedgerEntry.amount, PointsLot.earned_at, PointsLot.expires_at)
+        select(
+            PointsLot.id,
+            LedgerEntry.amount,
+            PointsLot.earned_at,
+            PointsLot.expires_at,
+            func.coalesce(PointsLot.source_lot_id, PointsLot.id),
+        )
         .join(PointsLot, PointsLot.id == LedgerEntry.lot_id)
         .where(LedgerEntry.transaction_id == transaction_id, LedgerEntry.amount < 0)
         .order_by(LedgerEntry.id)
@@ -269,8 +291,9 @@ def spent_from(session: Session, *, transaction_id: int) -> list[SpentFrom]:
             -amount,
             as_utc(earned_at),
             as_utc(expires_at) if expires_at is not None else None,
+            line_id,
         )
-        for lot_id, amount, earned_at, expires_at in rows
+        for lot_id, amount, earned_at, expires_at, line_id in rows
     ]
 
 

@@ -120,11 +120,13 @@ class Posting:
         earned_at: datetime,
         expires_at: datetime | None,
         settle: bool = True,
+        source_lot_id: int | None = None,
     ) -> int:
         """Credit points as a new lot, paying off any debt first; returns the new balance.
 
         ``settle`` False puts all of it in the lot: points returned already past their expiry
-        must not pay off a debt, they are expired at once.
+        must not pay off a debt, they are expired at once. ``source_lot_id`` names the lot
+        whose points these are again (returned by a refund): the new lot continues it.
         """
         if points <= 0:
             return self.balances.get(Asset.points, 0)
@@ -146,6 +148,7 @@ class Posting:
                 remaining=lotted,
                 earned_at=earned_at,
                 expires_at=expires_at,
+                source_lot_id=source_lot_id,
             )
             self._entry(account_id, Asset.points, lotted, lot_id=lot_id, balance_after=balance)
         self._entry(self._system(Asset.points, counterpart), Asset.points, -points)
@@ -159,7 +162,7 @@ class Posting:
         counterpart: str,
         as_of: datetime,
         allow_debt: bool = False,
-        first_lot: int | None = None,
+        first_lots: frozenset[int] = frozenset(),
     ) -> int:
         """Debit points from lots, earliest expiry first; returns the new balance.
 
@@ -184,7 +187,7 @@ class Posting:
             raise InsufficientPoints.short_of(needed=points, balance=balances.get(Asset.points, 0))
         account_id, balance = changed
         takes = consume(
-            repository.open_lots(self.session, member_id=self.member_id), points, first=first_lot
+            repository.open_lots(self.session, member_id=self.member_id), points, first=first_lots
         )
         if not allow_debt and any(take.lot_id is None for take in takes):
             raise RuntimeError("lots do not cover a balance that was sufficient")

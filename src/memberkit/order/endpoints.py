@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from memberkit.api.context import PosContext, ReadContext
 from memberkit.kit.i18n import TextError, _
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
-from memberkit.kit.time import utcnow
 from memberkit.order import service
 from memberkit.order.models import Channel, PaymentMethod
 from memberkit.order.rules import OrderStatus
@@ -325,7 +324,7 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
     refund = service.RefundIn(
         external_id=body.external_id,
         order_external_id=body.order_external_id,
-        occurred_at=body.occurred_at or utcnow(),
+        occurred_at=body.occurred_at,
         amount_minor=body.amount,
         lines=quantities,
     )

@@ -22,7 +22,7 @@ from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
-from memberkit.kit.time import Timing, iso, utcnow
+from memberkit.kit.time import Timing, as_utc, iso, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     AccountCode,
@@ -177,11 +177,14 @@ class OrderResult:
 
 @dataclass(frozen=True)
 class RefundIn:
-    """A refund by ``lines`` ({line_no: quantity}), by ``amount_minor``, or else of all left."""
+    """A refund by ``lines`` ({line_no: quantity}), by ``amount_minor``, or else of all left.
+
+    ``occurred_at`` None: now, or the order's own time if a till's clock dated it later.
+    """
 
     external_id: str
     order_external_id: str
-    occurred_at: datetime
+    occurred_at: datetime | None
     amount_minor: int | None = None
     lines: dict[int, int] = field(default_factory=dict)
 
@@ -429,15 +432,24 @@ def post_order(
             occurred_at=order.occurred_at,
             order_id=order_id,
         )
+        expires_at = program.validity.expires_at(order.occurred_at, settings.tz)
+        # A back-dated order's points may be past their validity already: they go into the
+        # lot and expire at once, paying off no debt (on time, they would have expired too).
+        lapsed = expires_at is not None and expires_at <= timing.now
         gain.credit_points(
             earning.points,
             counterpart=AccountCode.issued,
             earned_at=order.occurred_at,
-            expires_at=program.validity.expires_at(order.occurred_at, settings.tz),
+            expires_at=expires_at,
+            settle=not lapsed,
         )
         gain.change_growth(spend_growth, counterpart=AccountCode.issued)
         gain.finish()
         balances.update(gain.balances)
+        if lapsed and expire_due(
+            session, program_id=program.id, member_id=member.id, as_of=timing.now
+        ):
+            balances.pop(Asset.points, None)
     if order_growth:
         # Growth for the order itself: its own posting, so the behaviour's cap can count it;
         # refunds take it back with the spend growth (both are the order's growth_earned).
@@ -502,7 +514,8 @@ def post_refund(
     timing = timing or Timing.live()
     if refund.amount_minor is not None and refund.lines:
         raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
-    timing.check(refund.occurred_at, backdate_days=program.policies.backdate_days)
+    if refund.occurred_at is not None:
+        timing.check(refund.occurred_at, backdate_days=program.policies.backdate_days)
     if session.scalar(
         select(Refund.id).where(
             Refund.program_id == program.id, Refund.external_id == refund.external_id
@@ -523,8 +536,9 @@ def post_refund(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
         )
     ).one()
-    if refund.occurred_at < order.occurred_at:
-        raise RefundBeforeOrder(refund_at=iso(refund.occurred_at), order_at=iso(order.occurred_at))
+    occurred_at = refund.occurred_at or max(timing.now, as_utc(order.occurred_at))
+    if occurred_at < order.occurred_at:
+        raise RefundBeforeOrder(refund_at=iso(occurred_at), order_at=iso(order.occurred_at))
     expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     lines = list(
         session.scalars(
@@ -589,16 +603,11 @@ def post_refund(
     )
     principal_returned = principal_back - order.wallet_principal_returned
     bonus_returned = bonus_back - order.wallet_bonus_returned
-    order_lot = _own_lot(session, program_id=program.id, order_external_id=order.external_id)
+    own = _own_line(session, program_id=program.id, order_external_id=order.external_id)
     points_taken, already_expired = claw_back(
         points_reversed,
-        lot_remaining=order_lot[1] if order_lot else 0,
-        lot_expired=(
-            ledger_repository.lot_expired_points(session, lot_id=order_lot[0])
-            - order.points_already_expired
-            if order_lot
-            else 0
-        ),
+        lot_remaining=own.remaining,
+        lot_expired=own.expired - order.points_already_expired,
     )
     returned_to = _returned_to(
         session,
@@ -633,7 +642,7 @@ def post_refund(
             "points_already_expired": already_expired,
             "wallet_principal_returned": principal_returned,
             "wallet_bonus_returned": bonus_returned,
-            "occurred_at": refund.occurred_at,
+            "occurred_at": occurred_at,
         },
     ).scalar_one()
     session.execute(
@@ -650,7 +659,7 @@ def post_refund(
         member_id=member.id,
         kind=TransactionKind.refund,
         key=f"refund:{refund.external_id}",
-        occurred_at=refund.occurred_at,
+        occurred_at=occurred_at,
         order_id=order.id,
         refund_id=refund_id,
     )
@@ -659,7 +668,7 @@ def post_refund(
         counterpart=AccountCode.issued,
         as_of=timing.now,
         allow_debt=True,
-        first_lot=order_lot[0] if order_lot else None,
+        first_lots=own.lot_ids,
     )
     posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
     for source, points in returned_to:
@@ -671,6 +680,7 @@ def post_refund(
             earned_at=source.earned_at,
             expires_at=source.expires_at,
             settle=not lapsed,
+            source_lot_id=source.line_id,
         )
     posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
@@ -680,7 +690,7 @@ def post_refund(
         program=program,
         member_id=member.id,
         order_id=order.id,
-        at=refund.occurred_at,
+        at=occurred_at,
         key=f"refund:{refund.external_id}:tier",
     )
     balances = member_balances(session, member_id=member.id)
@@ -704,19 +714,25 @@ def post_refund(
     )
 
 
-def _own_lot(
+def _own_line(
     session: Session, *, program_id: int, order_external_id: str
-) -> tuple[int, int] | None:
-    """Return (id, remaining) of the lot an order's earning created, if it created one."""
-    row = session.execute(
-        select(PointsLot.id, PointsLot.remaining)
+) -> ledger_repository.LotLine:
+    """Return the lot an order's earning created with its continuations (none: empty).
+
+    Points of that lot spent and then returned by a refund sit in continuation lots; they
+    are still the order's own points, live or expired.
+    """
+    lot_id = session.scalar(
+        select(PointsLot.id)
         .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
         .where(
             LedgerTransaction.program_id == program_id,
             LedgerTransaction.idempotency_key == f"order:{order_external_id}:earn",
         )
-    ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    )
+    if lot_id is None:
+        return ledger_repository.LotLine(frozenset(), 0, 0)
+    return ledger_repository.lot_line(session, lot_id=lot_id)
 
 
 def _returned_to(

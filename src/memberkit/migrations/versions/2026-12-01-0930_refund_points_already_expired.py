@@ -1,4 +1,4 @@
-"""refunds record the part of a claw-back that had already expired
+"""refunds record the part of a claw-back that had already expired; returned lots name their source
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("points_lots", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("source_lot_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_points_lots_source_lot_id_points_lots"),
+            "points_lots",
+            ["source_lot_id"],
+            ["id"],
+        )
     for name in ("orders", "refunds"):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.add_column(
@@ -30,3 +38,8 @@ def downgrade() -> None:
     for name in ("orders", "refunds"):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_column("points_already_expired")
+    with op.batch_alter_table("points_lots", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_points_lots_source_lot_id_points_lots"), type_="foreignkey"
+        )
+        batch_op.drop_column("source_lot_id")
