@@ -422,7 +422,7 @@ def purge_idempotency(
 
     records = idempotency_tasks.purge(get_database(), as_of=utcnow(), dry_run=dry_run)
     if dry_run:
-        say(_("{records} idempotency records would be purged."), records=records)
+        say(_("Dry run: {records} idempotency records would be purged."), records=records)
     else:
         say(_("{records} idempotency records purged."), records=records)
 
