@@ -32,9 +32,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def current(engine: Engine) -> str | None:
+    """Return the revision the database is at, or ``None`` when it has no schema yet."""
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(sorted(heads)) or None
+
+
+def head() -> str:
+    """Return the newest revision of the packaged migrations."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return ", ".join(sorted(script.get_heads()))
+
+
 def pending(engine: Engine) -> bool:
     """Tell whether the database is behind the newest migration."""
-    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) != set(script.get_heads())
+    return current(engine) != head()

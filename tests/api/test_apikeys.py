@@ -98,3 +98,54 @@ def test_a_key_revoked_by_another_process_is_refused_at_once(
     # and revoking an unknown key fails plainly
     unknown = CliRunner().invoke(app, ["apikey", "revoke", "ffffffff"])
     assert unknown.exit_code == 2
+
+
+def test_a_store_bound_admin_key_manages_no_keys_and_no_program_wide_rules(
+    client: Any, admin: Api, store: dict[str, Any], database: Database
+) -> None:
+    # given an admin key bound to store SH001 (a store manager's key)
+    manager = Api(client, make_key(database, "admin", store="SH001"))
+    before = table_contents(database)
+    # when it lists, issues or revokes keys, or changes the whole program's rules
+    attempts = [
+        manager.get("/api/v1/apikeys"),
+        manager.post("/api/v1/apikeys", {"name": "mine now", "scope": "admin"}),
+        manager.client.delete("/api/v1/apikeys/1", headers=manager.headers),
+        manager.patch("/api/v1/program", {"policies": {"backdate_days": 10}}),
+        manager.client.put("/api/v1/tiers", json={"tiers": []}, headers=manager.headers),
+        manager.client.put("/api/v1/growth", json={"behaviours": {}}, headers=manager.headers),
+        manager.client.put("/api/v1/wallet/rules", json={}, headers=manager.headers),
+    ]
+    # then each is refused with the same code and a message that says why, in both languages
+    assert [(r.status_code, r.json()["code"]) for r in attempts] == [(403, "store_bound_key")] * 7
+    english = manager.client.get(
+        "/api/v1/apikeys", headers={**manager.headers, "Accept-Language": "en"}
+    )
+    assert english.json()["detail"] == (
+        "This API key is bound to store SH001: managing API keys and changing the whole"
+        " program's rules needs an admin key that is not bound to a store."
+    )
+    assert attempts[1].json()["detail"] == (
+        "此 API 密钥绑定在门店 SH001：管理 API 密钥和修改整个会员计划的规则需要未绑定门店的管理员密钥。"
+    )
+    assert table_contents(database) == before
+    # while it still acts for its store as an admin key
+    assert manager.get("/api/v1/stores").status_code == 200
+
+
+def test_a_key_cannot_revoke_itself(client: Any, admin: Api, database: Database) -> None:
+    # given the admin key's own id and prefix
+    own = admin.get("/api/v1/apikeys").json()[0]
+    before = table_contents(database)
+    # when it tries to revoke itself by id, then by prefix
+    by_id = admin.client.delete(f"/api/v1/apikeys/{own['id']}", headers=admin.headers)
+    by_prefix = admin.client.delete(f"/api/v1/apikeys/{own['prefix']}", headers=admin.headers)
+    # then both are refused, nothing changed, and the key still works
+    for refused in (by_id, by_prefix):
+        assert (refused.status_code, refused.json()["code"]) == (409, "cannot_revoke_own_key")
+    assert (
+        by_id.json()["detail"]
+        == f"API 密钥不能吊销自身（{own['id']}）；请用另一个管理员密钥吊销它。"
+    )
+    assert table_contents(database) == before
+    assert admin.get("/api/v1/apikeys").status_code == 200

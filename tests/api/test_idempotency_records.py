@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from memberkit.cli.main import app
@@ -93,9 +93,7 @@ def test_purge_removes_records_past_retention_only(
     # when the purge runs dry, then for real
     dry = runner.invoke(app, ["jobs", "purge-idempotency", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert dry.output.strip() == translate(
-        "{records} idempotency records would be purged.", records=1
-    )
+    assert dry.output.strip() == "试运行：将清除 1 条幂等记录。"  # worded as every job's dry run
     assert [key for key, _hash, _response in records(database)] == ["order:O-NEW", "order:O-OLD"]
     done = runner.invoke(app, ["jobs", "purge-idempotency"])
     # then only the old record is gone
@@ -170,4 +168,44 @@ def test_after_the_purge_business_keys_still_refuse_duplicates(
         repeat = admin.post(path, body, **headers)
         # then each is refused as a duplicate, and nothing changes
         assert (repeat.status_code, repeat.json()["code"]) == (409, code), path
+    assert table_contents(database) == before
+
+
+def test_after_the_purge_a_repeated_adjustment_or_grant_is_refused_by_its_key(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a hand adjustment and a tier grant, and their idempotency records purged
+    no = member["member_no"]
+    until = (utcnow() + timedelta(days=60)).date().isoformat()
+    requests = [
+        (f"/api/v1/members/{no}/points/adjustments", {"points": 100, "reason": "补录"}, "a1"),
+        (
+            f"/api/v1/members/{no}/tier/grants",
+            {"tier": "gold", "until": until, "reason": "VIP"},
+            "g1",
+        ),
+    ]
+    for path, body, key in requests:
+        assert admin.post(path, body, **{"Idempotency-Key": key}).status_code == 201
+    with database.session_scope() as session:
+        session.execute(delete(IdempotencyRecord))
+    before = table_contents(database)
+    # when each is repeated with its key
+    repeats = [
+        admin.post(path, body, **{"Idempotency-Key": key, "Accept-Language": "en"})
+        for path, body, key in requests
+    ]
+    # then each is refused by its business key, not "please retry", and nothing changed
+    assert [(r.status_code, r.json()["code"], r.json()["detail"]) for r in repeats] == [
+        (
+            409,
+            "adjustment_exists",
+            f"Adjustment adjust:{no}:a1 of member {no} was made already; see the statement.",
+        ),
+        (
+            409,
+            "grant_exists",
+            f"Tier grant grant:{no}:g1 of member {no} was made already; see the tier history.",
+        ),
+    ]
     assert table_contents(database) == before

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from memberkit.db import Database
 from memberkit.program.policies import DEFAULT_POLICIES
-from tests.api.conftest import Api
+from tests.api.conftest import Api, table_contents
 
 
 def test_patching_one_policy_keeps_the_others(admin: Api) -> None:
@@ -25,3 +26,18 @@ def test_patching_one_policy_keeps_the_others(admin: Api) -> None:
     assert refused.json()["code"] == "invalid_program_settings"
     assert "backdate_days" in refused.json()["detail"]
     assert admin.get("/api/v1/program").json()["policies"]["cross_store_returns"] is True
+
+
+def test_backdating_cannot_be_set_to_zero_days(admin: Api, database: Database) -> None:
+    # given the default policies
+    before = table_contents(database)
+    # when back-dating is set to 0 days (network delay would put every live request in the past)
+    refused = admin.client.patch(
+        "/api/v1/program",
+        json={"policies": {"backdate_days": 0}},
+        headers={**admin.headers, "Accept-Language": "en"},
+    )
+    # then it is refused, and nothing changed
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
+    assert "backdate_days must be a whole number from 1 to 3650" in refused.json()["detail"]
+    assert table_contents(database) == before

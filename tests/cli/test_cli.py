@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
+from memberkit import migrate
 from memberkit.cli.main import app
 from memberkit.config import settings
 from memberkit.db import Database
@@ -318,3 +322,63 @@ def test_import_members_refuses_a_file_with_an_unknown_column(
         "gender, birthday, email, store_code, channel, tags)".split()
     )
     assert table_contents(database) == before
+
+
+def _memberkit(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``memberkit`` command against another database, in another process."""
+    env = {
+        **os.environ,
+        "MEMBERKIT_DATABASE_URL": database_url,
+        "MEMBERKIT_SECRET_KEY": settings.secret_key,
+        "MEMBERKIT_DATA_DIR": str(settings.data_dir),
+        "COLUMNS": "500",  # long paths stay on one line
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("memberkit")), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_fresh_database_says_to_upgrade_first_and_upgrade_says_what_it_did(
+    database: Database, tmp_path: Path
+) -> None:
+    # given a database with no schema yet
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    # when a key is created on it, then it is refused plainly, without a traceback
+    early = _memberkit(url, "apikey", "create", "--name", "POS", "--scope", "pos")
+    assert (early.returncode, early.stdout.strip(), early.stderr) == (
+        2,
+        "数据库尚未建立或不是最新版本：请先运行 `memberkit db upgrade`。",
+        "",
+    )
+    # when it is upgraded twice, then the first run says it created it, the second that it was
+    # already up to date
+    head = migrate.head()
+    created = _memberkit(url, "db", "upgrade")
+    again = _memberkit(url, "db", "upgrade")
+    assert created.returncode == again.returncode == 0, created.stderr + again.stderr
+    assert created.stdout.strip() == f"数据库已创建，版本 {head}：{url}"
+    assert again.stdout.strip() == f"数据库已是最新版本（版本 {head}）：{url}"
+    # and a key can be created now
+    made = _memberkit(url, "apikey", "create", "--name", "POS", "--scope", "pos")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().splitlines()[-1].startswith("mk_")
+
+
+def test_upgrade_from_an_older_revision_says_from_which_to_which(
+    database: Database, tmp_path: Path
+) -> None:
+    # given a database at the first revision
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    migrate.upgrade(engine, "0001")
+    old = migrate.current(engine)
+    engine.dispose()
+    # when it is upgraded, then it says from which revision to which
+    upgraded = _memberkit(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == f"数据库已从版本 {old} 升级到 {migrate.head()}：{url}"

@@ -11,12 +11,14 @@ def test_omitted_policies_take_their_documented_defaults() -> None:
     assert parse_policies(None) == Policies(30, False, 30)
     assert parse_policies({"backdate_days": 7}) == Policies(7, False, 30)
     assert parse_policies({}).config() == DEFAULT_POLICIES
+    assert parse_policies({"backdate_days": 1}) == Policies(1, False, 30)
 
 
 @pytest.mark.parametrize(
     "config",
     [
         {"backdate_days": -1},
+        {"backdate_days": 0},
         {"backdate_days": 3651},
         {"backdate_days": "30"},
         {"backdate_days": True},

@@ -9,15 +9,47 @@ from typing import Any
 
 #: A query parameter that names a member by something personal: its value is dropped.
 _PERSONAL_PARAM = re.compile(r"(?i)\b(phone|mobile|qr_token)=[^&\s\"]*")
-#: A mainland mobile number anywhere else (a path, a free text); card numbers (12 digits,
+#: A mainland mobile number anywhere else (a path, a free text), with an optional +86, 0086 or
+#: 86 prefix and optional spaces or dashes between its groups; card numbers (12 digits,
 #: starting with 8) do not match.
-_MOBILE = re.compile(r"(?<![0-9])((?:\+|%2[bB])?86)?(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
+_SEPARATOR = r"(?:[ -]|%20)?"
+_MOBILE = re.compile(
+    rf"(?<![0-9])(?:(?:\+|%2[bB]|00)?86{_SEPARATOR})?"
+    rf"(1[3-9][0-9]){_SEPARATOR}([0-9]{{4}}){_SEPARATOR}([0-9]{{4}})(?![0-9])"
+)
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+#: Characters a percent escape is not decoded to: delimiters of a query (so a decoded value
+#: cannot swallow the next parameter), whitespace and control characters (so no line can be
+#: forged in the log), and anything outside printable ASCII.
+_KEPT_ENCODED = frozenset("&=?#/;+ ")
+
+
+def _decoded(text: str) -> str:
+    """Decode percent escapes of plain printable characters, repeatedly (double encoding)."""
+
+    def plain(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        keep = not char.isprintable() or not char.isascii() or char in _KEPT_ENCODED
+        return match.group(0) if keep else char
+
+    for _round in range(4):
+        decoded = _ESCAPE.sub(plain, text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def mask(text: str) -> str:
-    """Return ``text`` with phone numbers and QR tokens masked."""
-    text = _PERSONAL_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
-    return _MOBILE.sub(lambda m: f"{m.group(2)}****{m.group(4)}", text)
+    """Return ``text`` with phone numbers and QR tokens masked, also when percent-encoded.
+
+    A line with nothing to mask is returned as it came; one with something is returned
+    decoded (printable characters only) and masked.
+    """
+    decoded = _decoded(text)
+    masked = _PERSONAL_PARAM.sub(lambda m: f"{m.group(1)}=***", decoded)
+    masked = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", masked)
+    return text if masked == decoded else masked
 
 
 class MaskPersonalData(logging.Filter):

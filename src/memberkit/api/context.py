@@ -163,9 +163,16 @@ def require(scope: str) -> Callable[..., Any]:
     return dependency
 
 
+async def _chain_admin(context: Annotated[ApiContext, Depends(require(Scope.admin))]) -> ApiContext:
+    context.principal.require_unbound()
+    return context
+
+
 ReadContext = Annotated[ApiContext, Depends(require(Scope.read))]
 PosContext = Annotated[ApiContext, Depends(require(Scope.pos))]
 AdminContext = Annotated[ApiContext, Depends(require(Scope.admin))]
+#: An admin key not bound to a store: managing keys and the whole program's rules.
+ChainAdminContext = Annotated[ApiContext, Depends(_chain_admin)]
 #: A card number in a path: digits only, so it can never be confused with a key separator.
 MemberNo = Annotated[str, Path(pattern=r"^[0-9]{1,20}$", examples=["800000000018"])]
 IdempotencyKey = Annotated[

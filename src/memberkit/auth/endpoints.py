@@ -1,4 +1,4 @@
-"""REST endpoints of API keys (admin keys): list, issue, revoke."""
+"""REST endpoints of API keys (admin keys not bound to a store): list, issue, revoke."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from memberkit.api.context import AdminContext
+from memberkit.api.context import ChainAdminContext
 from memberkit.auth import service
 from memberkit.auth.models import Scope
 from memberkit.kit.schemas import Input, LocalTime
@@ -48,8 +48,8 @@ class IssuedKeyOut(ApiKeyOut):
 
 
 @router.get("", response_model=list[ApiKeyOut])
-def list_keys(context: AdminContext) -> list[ApiKeyOut]:
-    """List the program's keys, revoked ones included (admin keys)."""
+def list_keys(context: ChainAdminContext) -> list[ApiKeyOut]:
+    """List the program's keys, revoked ones included (admin keys not bound to a store)."""
     with context.transaction() as session:
         return [
             ApiKeyOut.of(info) for info in service.list_keys(session, program_id=context.program.id)
@@ -57,8 +57,8 @@ def list_keys(context: AdminContext) -> list[ApiKeyOut]:
 
 
 @router.post("", status_code=201, response_model=IssuedKeyOut)
-def issue_key(body: ApiKeyIn, context: AdminContext) -> IssuedKeyOut:
-    """Issue a key (admin keys); the key is in this response only, store it now."""
+def issue_key(body: ApiKeyIn, context: ChainAdminContext) -> IssuedKeyOut:
+    """Issue a key (unbound admin keys); the key is in this response only, store it now."""
     with context.transaction() as session:
         key = service.create(
             session,
@@ -73,15 +73,22 @@ def issue_key(body: ApiKeyIn, context: AdminContext) -> IssuedKeyOut:
 @router.delete("/{ref}", response_model=ApiKeyOut)
 def revoke_key(
     ref: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[0-9a-f]+$")],
-    context: AdminContext,
+    context: ChainAdminContext,
 ) -> ApiKeyOut:
-    """Revoke a key by its prefix or id (admin keys).
+    """Revoke a key by its prefix or id (admin keys not bound to a store).
 
     The key is refused from the next request on, by every process. Revoking a revoked key
     changes nothing.
     """
     with context.transaction() as session:
-        return ApiKeyOut.of(service.revoke(session, program_id=context.program.id, ref=ref))
+        return ApiKeyOut.of(
+            service.revoke(
+                session,
+                program_id=context.program.id,
+                ref=ref,
+                acting_key_id=context.principal.key_id,
+            )
+        )
 
 
 __all__ = ["datetime", "router"]

@@ -53,6 +53,23 @@ class StoreMismatch(Forbidden):
     message = _("This API key is bound to store {bound} and cannot act for store {store_code}.")
 
 
+class StoreBoundKey(Forbidden):
+    """A store-bound key asked for what concerns the whole chain (keys, program-wide rules)."""
+
+    code = "store_bound_key"
+    message = _(
+        "This API key is bound to store {bound}: managing API keys and changing the whole"
+        " program's rules needs an admin key that is not bound to a store."
+    )
+
+
+class CannotRevokeOwnKey(Conflict):
+    """A key asked to revoke itself, which would lock its holder out."""
+
+    code = "cannot_revoke_own_key"
+    message = _("An API key cannot revoke itself ({ref}); revoke it with another admin key.")
+
+
 class OnlineOrderNeedsUnboundKey(Forbidden):
     """An order without a store (online) is for keys that are not bound to a store."""
 
@@ -98,6 +115,11 @@ class Principal:
         """Refuse unless this key's scope grants ``scope``."""
         if scope not in GRANTS[self.scope]:
             raise Forbidden()
+
+    def require_unbound(self) -> None:
+        """Refuse a store-bound key: what concerns the whole chain is for unbound keys."""
+        if self.store_code is not None:
+            raise StoreBoundKey(bound=self.store_code)
 
     def store_for(self, store_code: str | None) -> str | None:
         """Return the store an action is for, checking a store-bound key's binding."""
@@ -247,10 +269,13 @@ def describe(session: Session, *, key: str) -> KeyInfo:
     return _infos(session, ApiKey.key_hash == _hash(key))[0]
 
 
-def revoke(session: Session, *, program_id: int, ref: str) -> KeyInfo:
+def revoke(
+    session: Session, *, program_id: int, ref: str, acting_key_id: int | None = None
+) -> KeyInfo:
     """Revoke the key with prefix or id ``ref``; revoking a revoked key changes nothing.
 
-    Every process refuses it from the next request on (see :func:`cached`).
+    Every process refuses it from the next request on (see :func:`cached`). The key making
+    the request (``acting_key_id``) may not revoke itself: its holder would be locked out.
     """
     naming = [ApiKey.prefix == ref]
     if ref.isdigit() and len(ref) <= 18:
@@ -260,6 +285,8 @@ def revoke(session: Session, *, program_id: int, ref: str) -> KeyInfo:
         raise KeyNotFound(ref=ref)
     if len(found) > 1:
         raise AmbiguousKey(ref=ref)
+    if found[0].id == acting_key_id:
+        raise CannotRevokeOwnKey(ref=ref)
     if found[0].revoked_at is None:
         key = session.get_one(ApiKey, found[0].id)
         key.revoked_at = utcnow()

@@ -73,10 +73,44 @@ def db_upgrade() -> None:
     from memberkit.program import service as program_service
 
     database = get_database()
+    before = migrate.current(database.engine)
     migrate.upgrade(database.engine)
     with database.session_scope() as session:
         program_service.ensure_default(session)
-    say(_("Database is up to date: {url}"), url=database.engine.url.render_as_string())
+    after = migrate.current(database.engine)
+    url = database.engine.url.render_as_string()
+    if before is None:
+        say(_("Database created at revision {revision}: {url}"), revision=after, url=url)
+    elif before != after:
+        say(
+            _("Database migrated from revision {old} to {revision}: {url}"),
+            old=before,
+            revision=after,
+            url=url,
+        )
+    else:
+        say(
+            _("Database was already up to date (revision {revision}): {url}"),
+            revision=after,
+            url=url,
+        )
+
+
+def _require_schema() -> Database:
+    """Return the database, or exit with code 2 if its schema is missing or behind."""
+    from memberkit import migrate
+
+    database = get_database()
+    if migrate.pending(database.engine):
+        console.print(
+            translate(
+                _("The database is not set up or not up to date: run `memberkit db upgrade` first.")
+            ),
+            markup=False,
+            style="red",
+        )
+        raise typer.Exit(2)
+    return database
 
 
 @db_app.command("reencrypt")
@@ -84,7 +118,7 @@ def db_reencrypt() -> None:
     """Rewrite members' legacy (v1) ciphertexts as v2, bound to their member; safe to repeat."""
     from memberkit.member import service as member_service
 
-    database = get_database()
+    database = _require_schema()
     total = 0
     while True:
         with database.session_scope() as session:
@@ -129,7 +163,7 @@ def demo(
     """Load a deterministic demo chain: ~20 stores, members, two years of orders, refunds."""
     from memberkit import demo as demo_data
 
-    database = get_database()
+    database = _require_schema()
     if not demo_data.is_empty(database):
         if if_empty:
             say(_("Demo data not loaded: the database already has members."))
@@ -180,7 +214,7 @@ def apikey_create(
     from memberkit.errors import MemberkitError
     from memberkit.program import service as program_service
 
-    database = get_database()
+    database = _require_schema()
     try:
         with database.session_scope() as session:
             program = program_service.get(session)
@@ -206,7 +240,7 @@ def apikey_list() -> None:
     from memberkit.auth import service as auth_service
     from memberkit.kit.time import iso
 
-    database = get_database()
+    database = _require_schema()
     with database.session_scope() as session:
         program = _program(database)
         keys = auth_service.list_keys(session, program_id=program.id)
@@ -233,7 +267,7 @@ def apikey_revoke(
     from memberkit.auth import service as auth_service
     from memberkit.errors import MemberkitError
 
-    database = get_database()
+    database = _require_schema()
     try:
         with database.session_scope() as session:
             program = _program(database)
@@ -263,7 +297,7 @@ def import_members(
     """
     from memberkit.member import importer
 
-    database = get_database()
+    database = _require_schema()
     with file.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         try:
@@ -308,11 +342,10 @@ def expire_points(
     from memberkit.ledger import expiry
 
     moment = _as_of(as_of, dry_run=dry_run)
+    database = _require_schema()
     result = _job(
         _("Expiring points"),
-        lambda progress: expiry.run(
-            get_database(), as_of=moment, progress=progress, dry_run=dry_run
-        ),
+        lambda progress: expiry.run(database, as_of=moment, progress=progress, dry_run=dry_run),
     )
     say(
         _("Dry run: {points} points would expire in {lots} lots of {members} members.")
@@ -337,7 +370,7 @@ def review_tiers(
     from memberkit.tier import service as tier_service
 
     moment = _as_of(as_of, dry_run=dry_run)
-    database = get_database()
+    database = _require_schema()
     program = _program(database)
     result = _job(
         _("Reviewing tiers"),
@@ -381,7 +414,7 @@ def decay_growth(
     from memberkit.growth import decay
 
     moment = _as_of(as_of, dry_run=dry_run)
-    database = get_database()
+    database = _require_schema()
     program = _program(database)
     if program.decay is None:
         say(_("The growth rules set no decay: nothing to do."))
@@ -420,9 +453,9 @@ def purge_idempotency(
     """
     from memberkit.idempotency import tasks as idempotency_tasks
 
-    records = idempotency_tasks.purge(get_database(), as_of=utcnow(), dry_run=dry_run)
+    records = idempotency_tasks.purge(_require_schema(), as_of=utcnow(), dry_run=dry_run)
     if dry_run:
-        say(_("{records} idempotency records would be purged."), records=records)
+        say(_("Dry run: {records} idempotency records would be purged."), records=records)
     else:
         say(_("{records} idempotency records purged."), records=records)
 
@@ -497,7 +530,7 @@ def tiers_simulate(
             spend=[parse_money(part.strip()) for part in spend.split(",")] if spend else None,
             spend_days=spend_days,
         )
-        with get_database().session_scope() as session:
+        with _require_schema().session_scope() as session:
             program = program_service.get(session)
             result = simulate(
                 session,
@@ -553,7 +586,7 @@ def ledger_check() -> None:
     from memberkit.ledger.check import check
 
     # Read-only: a check of a large ledger never holds up the writers of a running server.
-    with get_database().session_scope(read_only=True) as session:
+    with _require_schema().session_scope(read_only=True) as session:
         report = check(session)
     for problem in report.problems:
         console.print(f"[red]{problem}[/red]")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import AdminContext, MemberNo, PosContext, ReadContext
+from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.growth import service
 from memberkit.kit.schemas import ClientTime, Input
 from memberkit.program import service as program_service
@@ -101,7 +101,7 @@ def get_growth_rules(context: ReadContext) -> dict[str, Any]:
 
 
 @router.put("/growth")
-def set_growth_rules(body: GrowthRulesIn, context: AdminContext) -> dict[str, Any]:
+def set_growth_rules(body: GrowthRulesIn, context: ChainAdminContext) -> dict[str, Any]:
     """Replace the growth rules (admin keys); invalid rules are refused and change nothing."""
     with context.transaction() as session:
         config = program_service.configure(

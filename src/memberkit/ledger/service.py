@@ -333,6 +333,13 @@ def adjust(
     return posting
 
 
+class AdjustmentExists(Conflict):
+    """An adjustment's key was posted already (its idempotency record since purged)."""
+
+    code = "adjustment_exists"
+    message = _("Adjustment {key} of member {member_no} was made already; see the statement.")
+
+
 def adjust_by_hand(
     session: Session,
     *,
@@ -348,8 +355,11 @@ def adjust_by_hand(
 
     A credit expires by the program's validity policy; a frozen member may still be
     corrected, a closed one may not; an adjustment of zero is refused. The caller holds the
-    member's lock.
+    member's lock. A key posted already is refused, so a repeat that comes after its
+    idempotency record was purged does not post twice.
     """
+    if repository.transaction_id_by_key(session, program_id=program.id, key=key) is not None:
+        raise AdjustmentExists(key=key, member_no=member.member_no)
     member_service.require_open(member)
     if points == 0:
         raise ZeroAdjustment()

@@ -116,10 +116,24 @@ def _seal(program_id: int, member_no: str, field: str, value: str | None) -> str
     return crypto.encrypt(value, context=_place(program_id, member_no, field))
 
 
-def _open(member: Member, field: str) -> str | None:
-    return crypto.decrypt(
-        getattr(member, f"{field}_enc"), context=_place(member.program_id, member.member_no, field)
+class MemberDataUnreadable(Conflict):
+    """A member's encrypted field does not decrypt: altered, moved from another row, other key."""
+
+    code = "member_data_unreadable"
+    message = _(
+        "The personal data of member {member_no} cannot be decrypted: it was altered, or"
+        " encrypted with another secret key. Restore it from a backup."
     )
+
+
+def _open(member: Member, field: str) -> str | None:
+    try:
+        return crypto.decrypt(
+            getattr(member, f"{field}_enc"),
+            context=_place(member.program_id, member.member_no, field),
+        )
+    except crypto.CiphertextError as exc:
+        raise MemberDataUnreadable(member_no=member.member_no) from exc
 
 
 def phone_index(raw: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt
 
-from memberkit.api.context import AdminContext, ReadContext
+from memberkit.api.context import ChainAdminContext, ReadContext
 from memberkit.kit.schemas import Input
 from memberkit.program import service
 from memberkit.program.service import ProgramConfig
@@ -79,7 +79,7 @@ def get_program(context: ReadContext) -> ProgramOut:
 
 
 @router.patch("", response_model=ProgramOut)
-def change_program(body: ProgramPatch, context: AdminContext) -> ProgramOut:
+def change_program(body: ProgramPatch, context: ChainAdminContext) -> ProgramOut:
     """Change earning rules, points validity, the points-to-money rate or policies (admin keys).
 
     Invalid settings are refused with 422 ``invalid_program_settings`` and change nothing.

@@ -28,7 +28,8 @@ class Policies:
     """A program's operating policies.
 
     ``backdate_days``: how many days before now a live order, refund, recharge or behaviour
-    event may be dated (offline tills catching up); older history comes in by import.
+    event may be dated (offline tills catching up); older history comes in by import. At
+    least 1: with 0, network delay would put every live request's "now" in the past.
     ``cross_store_returns`` (异店退货): whether a store-bound key may refund another store's
     order. ``idempotency_retention_days``: how long stored first responses are kept.
     """
@@ -63,7 +64,7 @@ def parse_policies(config: Mapping[str, Any] | None) -> Policies:
     if not isinstance(cross_store, bool):
         raise PoliciesError(_("cross_store_returns must be true or false"))
     return Policies(
-        backdate_days=_whole(config, "backdate_days", 0, 3650),
+        backdate_days=_whole(config, "backdate_days", 1, 3650),
         cross_store_returns=cross_store,
         idempotency_retention_days=_whole(config, "idempotency_retention_days", 1, 3650),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import (
     AdminContext,
+    ChainAdminContext,
     IdempotencyKey,
     MemberNo,
     MissingIdempotencyKey,
@@ -134,7 +135,7 @@ def get_ladder(context: ReadContext) -> dict[str, Any]:
 
 
 @router.put("/tiers")
-def set_ladder(body: LadderIn, context: AdminContext) -> dict[str, Any]:
+def set_ladder(body: LadderIn, context: ChainAdminContext) -> dict[str, Any]:
     """Replace the tier ladder (admin keys); invalid ladders are refused and change nothing.
 
     Thresholds must rise from tier to tier, conditions must be known, and the first tier has no

@@ -835,6 +835,13 @@ class GrantMovesDown(Conflict):
     )
 
 
+class GrantExists(Conflict):
+    """A grant's key was recorded already (its idempotency record since purged)."""
+
+    code = "grant_exists"
+    message = _("Tier grant {key} of member {member_no} was made already; see the tier history.")
+
+
 def grant(
     session: Session,
     *,
@@ -853,8 +860,15 @@ def grant(
     A grant below the member's tier is refused unless ``allow_down``. The review judges the
     member at the local midnight after ``last_day``; a refund never undoes a grant. Closed
     members cannot be granted a tier. The caller holds the member's lock and makes the call
-    idempotent by ``key``.
+    idempotent by ``key``; a key recorded already is refused, so a repeat that comes after
+    its idempotency record was purged grants nothing twice.
     """
+    if session.scalar(
+        select(TierChange.id).where(
+            TierChange.program_id == program.id, TierChange.idempotency_key == key
+        )
+    ):
+        raise GrantExists(key=key, member_no=member.member_no)
     require_open(member)
     until = start_of_local_day(last_day + timedelta(days=1))
     ladder = program.ladder

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from memberkit.api.context import AdminContext, MemberNo, PosContext, ReadContext
+from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.program import service as program_service
 from memberkit.tier.endpoints import TierOut
@@ -141,7 +141,7 @@ def get_wallet_rules(context: ReadContext) -> dict[str, Any]:
 
 
 @router.put("/wallet/rules")
-def set_wallet_rules(body: WalletRulesIn, context: AdminContext) -> dict[str, Any]:
+def set_wallet_rules(body: WalletRulesIn, context: ChainAdminContext) -> dict[str, Any]:
     """Replace the wallet rules (admin keys); invalid rules are refused and change nothing."""
     with context.transaction() as session:
         config = program_service.configure(
