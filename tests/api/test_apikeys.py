@@ -115,9 +115,10 @@ def test_a_store_bound_admin_key_manages_no_keys_and_no_program_wide_rules(
         manager.client.put("/api/v1/tiers", json={"tiers": []}, headers=manager.headers),
         manager.client.put("/api/v1/growth", json={"behaviours": {}}, headers=manager.headers),
         manager.client.put("/api/v1/wallet/rules", json={}, headers=manager.headers),
+        manager.post("/api/v1/stores", {"code": "SH009", "name": "新店", "type": "direct"}),
     ]
     # then each is refused with the same code and a message that says why, in both languages
-    assert [(r.status_code, r.json()["code"]) for r in attempts] == [(403, "store_bound_key")] * 7
+    assert [(r.status_code, r.json()["code"]) for r in attempts] == [(403, "store_bound_key")] * 8
     english = manager.client.get(
         "/api/v1/apikeys", headers={**manager.headers, "Accept-Language": "en"}
     )

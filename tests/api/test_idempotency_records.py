@@ -209,3 +209,28 @@ def test_after_the_purge_a_repeated_adjustment_or_grant_is_refused_by_its_key(
         ),
     ]
     assert table_contents(database) == before
+
+
+def test_a_stored_response_moved_to_another_key_is_refused_not_a_500(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given two orders, and the first one's sealed response copied onto the second's record
+    no = member["member_no"]
+    assert admin.post("/api/v1/orders", order_body(no, "O-1")).status_code == 201
+    assert admin.post("/api/v1/orders", order_body(no, "O-2")).status_code == 201
+    with database.session_scope() as session:
+        rows = session.execute(select(IdempotencyRecord.key, IdempotencyRecord.response))
+        records = {key: response for key, response in rows}
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "order:O-2")
+            .values(response=records["order:O-1"])
+        )
+    before = table_contents(database)
+
+    # when the second order is repeated
+    again = admin.post("/api/v1/orders", order_body(no, "O-2"))
+
+    # then the bound ciphertext does not open under the other key: a clear 409
+    assert (again.status_code, again.json()["code"]) == (409, "stored_response_unreadable")
+    assert table_contents(database) == before

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
-from memberkit.errors import IdempotencyConflict
+from memberkit.errors import Conflict, IdempotencyConflict
 from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.kit import crypto
+from memberkit.kit.i18n import _
 
 
 def _canonical(payload: Any) -> str:
@@ -48,10 +49,24 @@ def _seal(program_id: int, key: str, response: dict[str, Any]) -> dict[str, Any]
     return {"sealed": crypto.encrypt(_canonical(response), context=_place(program_id, key))}
 
 
+class StoredResponseUnreadable(Conflict):
+    """A stored first response does not decrypt: altered, moved from another key, other key."""
+
+    code = "stored_response_unreadable"
+    message = _(
+        "The stored response to {key} cannot be decrypted: it was altered, or encrypted with"
+        " another secret key. Restore it from a backup, or delete the record to let the"
+        " business key decide."
+    )
+
+
 def _unseal(program_id: int, key: str, stored: dict[str, Any]) -> dict[str, Any]:
     if set(stored) != {"sealed"}:
         return stored  # written before responses were sealed
-    opened = crypto.decrypt(stored["sealed"], context=_place(program_id, key))
+    try:
+        opened = crypto.decrypt(stored["sealed"], context=_place(program_id, key))
+    except crypto.CiphertextError as exc:
+        raise StoredResponseUnreadable(key=key.partition(":")[2] or key) from exc
     return dict(json.loads(opened or "{}"))
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 
-from memberkit.api.context import AdminContext, ReadContext
+from memberkit.api.context import ChainAdminContext, ReadContext
 from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize
 from memberkit.store import service
 from memberkit.store.models import Store, StoreType
@@ -63,7 +63,7 @@ class StoreList(BaseModel):
     response_model=StoreOut,
     responses={200: {"description": "The same store existed already"}},
 )
-def create_store(body: StoreIn, context: AdminContext) -> JSONResponse:
+def create_store(body: StoreIn, context: ChainAdminContext) -> JSONResponse:
     """Create a store; repeating the same request returns it with 200, other content is a 409."""
     with context.transaction() as session:
         store, created = service.create(
