@@ -244,7 +244,9 @@ def record(
     if behaviour is None:
         known = sorted(k for k in program.behaviours if k != ORDER)
         raise UnknownBehaviour(kind=kind, known=", ".join(known))
-    member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
+    member = member_service.lock_for_posting(
+        session, program_id=program.id, member_no=member_no, as_of=timing.now
+    )
     member_service.require_active(member)
     if session.scalar(
         select(LedgerTransaction.id).where(
@@ -255,7 +257,8 @@ def record(
         # The business key, for repeats that come after their idempotency record was purged
         # (an event capped to nothing posted nothing, and a repeat of it awards nothing either).
         raise EventExists(external_id=external_id)
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    if member.points_due:
+        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     start, end = behaviour.period(occurred_at, settings.tz)
     award = behaviour.award(
         awarded_in_period(

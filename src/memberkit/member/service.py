@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from random import Random
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import today, utcnow
 from memberkit.ledger import repository as ledger_repository
+from memberkit.ledger.models import PointsLot
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.rules import new_member_no, normalize_phone, valid_email
 from memberkit.program.models import Program
@@ -237,6 +238,8 @@ class MemberKey:
     member_no: str
     status: str
     tier_code: str
+    #: Whether some of the member's points lots were past expiry when locked (True: unknown).
+    points_due: bool = True
 
 
 def _naming(
@@ -284,13 +287,31 @@ def find(
 
 
 _members = table(Member)
+_lots = table(PointsLot)
+# Read with the lock, so a posting with nothing due skips the statement that expires it.
+_POINTS_DUE = (
+    exists()
+    .where(
+        _lots.c.member_id == _members.c.id,
+        _lots.c.expires_at <= bindparam("as_of"),
+        _lots.c.remaining > 0,
+    )
+    .label("points_due")
+)
+_LOCK_COLUMNS = (
+    _members.c.id,
+    _members.c.member_no,
+    _members.c.status,
+    _members.c.tier_code,
+    _POINTS_DUE,
+)
 _LOCK_BY_MEMBER_NO = (
-    select(_members.c.id, _members.c.member_no, _members.c.status, _members.c.tier_code)
+    select(*_LOCK_COLUMNS)
     .where(
         _members.c.program_id == bindparam("program_id"),
         _members.c.member_no == bindparam("member_no"),
     )
-    .with_for_update()
+    .with_for_update(of=_members)
 )
 
 
@@ -301,12 +322,19 @@ def lock_for_posting(
     member_no: str | None = None,
     phone: str | None = None,
     qr_token: str | None = None,
+    as_of: datetime,
 ) -> MemberKey:
-    """Lock the named member's row and return its key; the lean form of :func:`find`."""
+    """Lock the named member's row and return its key; the lean form of :func:`find`.
+
+    The key says whether any of the member's points lots are past expiry at ``as_of``.
+    """
     if member_no is not None:  # the usual case, with a statement built once
         row = (
             session.connection()
-            .execute(_LOCK_BY_MEMBER_NO, {"program_id": program_id, "member_no": member_no})
+            .execute(
+                _LOCK_BY_MEMBER_NO,
+                {"program_id": program_id, "member_no": member_no, "as_of": as_of},
+            )
             .one_or_none()
         )
         identifier = member_no
@@ -315,13 +343,12 @@ def lock_for_posting(
             program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
         )
         row = session.execute(
-            select(Member.id, Member.member_no, Member.status, Member.tier_code)
-            .where(*conditions)
-            .with_for_update()
+            select(*_LOCK_COLUMNS).where(*conditions).with_for_update(of=_members),
+            {"as_of": as_of},
         ).one_or_none()
     if row is None:
         raise MemberNotFound(identifier=identifier)
-    return MemberKey(row.id, row.member_no, row.status, row.tier_code)
+    return MemberKey(row.id, row.member_no, row.status, row.tier_code, bool(row.points_due))
 
 
 def require_open(member: Member | MemberKey) -> None:

@@ -304,9 +304,12 @@ def post_order(
     payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
     timing.check(order.occurred_at, backdate_days=program.policies.backdate_days)
     now = utcnow()
-    member = member_service.lock_for_posting(session, program_id=program.id, **vars(order.member))
+    member = member_service.lock_for_posting(
+        session, program_id=program.id, **vars(order.member), as_of=timing.now
+    )
     member_service.require_active(member)
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    if member.points_due:
+        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     tier = program.ladder.tier(member.tier_code)
     store_id = None
     if order.store_code:

@@ -122,9 +122,12 @@ def recharge(
         )
     timing = timing or Timing.live()
     timing.check(occurred_at, backdate_days=program.policies.backdate_days)
-    member = member_service.lock_for_posting(session, program_id=program.id, member_no=member_no)
+    member = member_service.lock_for_posting(
+        session, program_id=program.id, member_no=member_no, as_of=timing.now
+    )
     member_service.require_active(member)
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    if member.points_due:
+        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
     store_id = (
         store_service.active_store_id(session, program_id=program.id, code=store_code)
         if store_code
