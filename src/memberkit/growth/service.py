@@ -14,6 +14,7 @@ from memberkit.errors import Conflict, InvalidInput
 from memberkit.growth.rules import ORDER
 from memberkit.kit.i18n import _
 from memberkit.kit.time import FUTURE_TOLERANCE, Timing
+from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -248,11 +249,8 @@ def record(
         session, program_id=program.id, member_no=member_no, as_of=timing.now
     )
     member_service.require_active(member)
-    if session.scalar(
-        select(LedgerTransaction.id).where(
-            LedgerTransaction.program_id == program.id,
-            LedgerTransaction.idempotency_key == f"event:{external_id}",
-        )
+    if ledger_repository.transaction_id_by_key(
+        session, program_id=program.id, key=f"event:{external_id}"
     ):
         # The business key, for repeats that come after their idempotency record was purged
         # (an event capped to nothing posted nothing, and a repeat of it awards nothing either).

@@ -217,6 +217,21 @@ class LotLine:
     expired: int
 
 
+def earned_line(session: Session, *, program_id: int, key: str) -> LotLine:
+    """Return the line of the lot that the transaction posted under ``key`` created (or none)."""
+    lot_id = session.scalar(
+        select(PointsLot.id)
+        .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
+        .where(
+            LedgerTransaction.program_id == program_id,
+            LedgerTransaction.idempotency_key == key,
+        )
+    )
+    if lot_id is None:
+        return LotLine(frozenset(), 0, 0)
+    return lot_line(session, lot_id=lot_id)
+
+
 def lot_line(session: Session, *, lot_id: int) -> LotLine:
     """Return the lot ``lot_id`` with its continuations, their points left and expired."""
     rows = session.execute(
@@ -243,13 +258,12 @@ def live_points(session: Session, *, member_id: int, as_of: datetime) -> int:
     The cached balance still holds lots the expiry job has not reached; a read must not show
     them as spendable.
     """
-    balance = session.scalar(
-        select(Account.balance).where(
-            Account.member_id == member_id,
-            Account.asset == Asset.points,
-            Account.code == AccountCode.member,
-        )
-    )
+    balance = member_balances(session, member_id=member_id).get(Asset.points, 0)
+    return balance - due_points(session, member_id=member_id, as_of=as_of)
+
+
+def due_points(session: Session, *, member_id: int, as_of: datetime) -> int:
+    """Return the points still held in the member's lots past expiry at ``as_of``."""
     due = session.scalar(
         select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
             PointsLot.member_id == member_id,
@@ -257,7 +271,7 @@ def live_points(session: Session, *, member_id: int, as_of: datetime) -> int:
             PointsLot.remaining > 0,
         )
     )
-    return int(balance or 0) - int(due or 0)
+    return int(due or 0)
 
 
 @dataclass(frozen=True)

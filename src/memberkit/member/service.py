@@ -389,7 +389,8 @@ def view(session: Session, member: Member) -> MemberView:
         channel=member.channel,
         referrer_member_no=referrer,
         tags=list(member.tags or []),
-        points_balance=ledger_repository.live_points(session, member_id=member.id, as_of=utcnow()),
+        points_balance=balances.get("points", 0)
+        - ledger_repository.due_points(session, member_id=member.id, as_of=utcnow()),
         growth_balance=balances.get("growth", 0),
         wallet_balance=balances.get("wallet_principal", 0) + balances.get("wallet_bonus", 0),
         created_at=member.created_at,

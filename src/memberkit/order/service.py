@@ -27,8 +27,6 @@ from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     AccountCode,
     Asset,
-    LedgerTransaction,
-    PointsLot,
     TransactionKind,
 )
 from memberkit.ledger.posting import claw_back, give_back
@@ -606,7 +604,10 @@ def post_refund(
     )
     principal_returned = principal_back - order.wallet_principal_returned
     bonus_returned = bonus_back - order.wallet_bonus_returned
-    own = _own_line(session, program_id=program.id, order_external_id=order.external_id)
+    # The order's own points: the lot its earning created and the lots they were returned to.
+    own = ledger_repository.earned_line(
+        session, program_id=program.id, key=f"order:{order.external_id}:earn"
+    )
     points_taken, already_expired = claw_back(
         points_reversed,
         lot_remaining=own.remaining,
@@ -717,27 +718,6 @@ def post_refund(
     )
 
 
-def _own_line(
-    session: Session, *, program_id: int, order_external_id: str
-) -> ledger_repository.LotLine:
-    """Return the lot an order's earning created with its continuations (none: empty).
-
-    Points of that lot spent and then returned by a refund sit in continuation lots; they
-    are still the order's own points, live or expired.
-    """
-    lot_id = session.scalar(
-        select(PointsLot.id)
-        .join(LedgerTransaction, LedgerTransaction.id == PointsLot.transaction_id)
-        .where(
-            LedgerTransaction.program_id == program_id,
-            LedgerTransaction.idempotency_key == f"order:{order_external_id}:earn",
-        )
-    )
-    if lot_id is None:
-        return ledger_repository.LotLine(frozenset(), 0, 0)
-    return ledger_repository.lot_line(session, lot_id=lot_id)
-
-
 def _returned_to(
     session: Session, *, program_id: int, order: Order, returned: int, points: int
 ) -> list[tuple[ledger_repository.SpentFrom, int]]:
@@ -800,7 +780,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         raise OrderNotFound(external_id=external_id)
     order, member_no, tier_code = row
     balances = member_balances(session, member_id=order.member_id)
-    balances[Asset.points] = ledger_repository.live_points(
+    balances[Asset.points] = balances.get(Asset.points, 0) - ledger_repository.due_points(
         session, member_id=order.member_id, as_of=utcnow()
     )
     refunds = [
