@@ -6,11 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
-from memberkit.kit.time import as_utc
+from memberkit.kit.time import FUTURE_TOLERANCE, as_utc
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -21,6 +33,7 @@ from memberkit.ledger.models import (
     TransactionKind,
 )
 from memberkit.ledger.posting import OpenLot
+from memberkit.order.models import Order
 
 _system_accounts: dict[tuple[int, str, str], int] = {}
 
@@ -415,3 +428,150 @@ def statement(
         )
         for row in rows
     ]
+
+
+def _growth_credits(
+    member_id: int, transaction_kind: str, reason: str | None, start: datetime, until: datetime
+) -> list[ColumnElement[bool]]:
+    """Select the member's growth entries of a kind (and reason) within [start, until)."""
+    return [
+        LedgerTransaction.member_id == member_id,
+        LedgerTransaction.kind == transaction_kind,
+        LedgerTransaction.reason == reason if reason is not None else true(),
+        LedgerTransaction.occurred_at >= start,
+        LedgerTransaction.occurred_at < until,
+        LedgerEntry.asset == Asset.growth,
+    ]
+
+
+def growth_credited(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> int:
+    """Sum the growth credited to the member by transactions of a kind within [start, until).
+
+    ``reason`` None: any reason.
+    """
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .where(*_growth_credits(member_id, transaction_kind, reason, start, until))
+    )
+    return int(total or 0)
+
+
+def order_growth_credited(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> list[tuple[int, int, int]]:
+    """Per order, the growth its transactions of a kind credited within [start, until).
+
+    Each row: that growth, and the order's ``growth_earned`` and ``growth_reversed``.
+    ``reason`` None: any reason.
+    """
+    awarded = func.sum(LedgerEntry.amount)
+    rows = session.execute(
+        select(awarded, Order.growth_earned, Order.growth_reversed)
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .join(Order, Order.id == LedgerTransaction.order_id)
+        .where(*_growth_credits(member_id, transaction_kind, reason, start, until))
+        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
+    )
+    return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
+
+
+def _growth_refreshed(program_id: int, now: datetime) -> Select[int | None, int, datetime]:
+    """Per member with growth: the balance and when growth was last credited or decayed.
+
+    Every credit counts, also one dated after a run's ``as_of``: a run for a past date never
+    decays growth a member has earned since. A credit dated in the future (beyond the clock
+    tolerance at ``now``) does not: no one is made immune to decay by a date in 2999.
+    """
+    return (
+        select(
+            Account.member_id,
+            Account.balance,
+            func.max(LedgerTransaction.occurred_at).label("refreshed_at"),
+        )
+        .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            Account.program_id == program_id,
+            Account.asset == Asset.growth,
+            Account.code == AccountCode.member,
+            Account.balance > 0,
+            or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
+            LedgerTransaction.occurred_at <= now + FUTURE_TOLERANCE,
+        )
+        .group_by(Account.member_id, Account.balance)
+    )
+
+
+def growth_refreshed(
+    session: Session, *, program_id: int, member_id: int, now: datetime
+) -> Row[int | None, int, datetime] | None:
+    """Return the member's growth balance and when it was last refreshed (see above).
+
+    None when the member holds no growth.
+    """
+    return session.execute(
+        _growth_refreshed(program_id, now).where(Account.member_id == member_id)
+    ).one_or_none()
+
+
+def growth_idle_since(
+    session: Session, *, program_id: int, cutoff: datetime, now: datetime
+) -> list[int]:
+    """Return the ids of members holding growth last refreshed at or before ``cutoff``."""
+    query = _growth_refreshed(program_id, now)
+    return [
+        row.member_id
+        for row in session.execute(
+            query.having(func.max(LedgerTransaction.occurred_at) <= cutoff).order_by(
+                Account.member_id
+            )
+        )
+        if row.member_id is not None
+    ]
+
+
+def members_with_due_lots(session: Session, *, as_of: datetime) -> list[tuple[int, int]]:
+    """Return (program id, member id) of every member with points past expiry by ``as_of``."""
+    return [
+        (program_id, member_id)
+        for program_id, member_id in session.execute(
+            select(PointsLot.program_id, PointsLot.member_id)
+            .where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+            .group_by(PointsLot.program_id, PointsLot.member_id)
+            .order_by(PointsLot.member_id)
+        )
+    ]
+
+
+def due_lot_count(session: Session, *, as_of: datetime) -> int:
+    """Return how many lots still hold points past expiry by ``as_of``, over every program."""
+    return (
+        session.scalar(
+            select(func.count()).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+        )
+        or 0
+    )
