@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.growth.rules import ORDER
+from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.time import FUTURE_TOLERANCE, Timing
 from memberkit.ledger import repository as ledger_repository
@@ -250,7 +251,7 @@ def record(
     )
     member_service.require_active(member)
     if ledger_repository.transaction_id_by_key(
-        session, program_id=program.id, key=f"event:{external_id}"
+        session, program_id=program.id, key=keys.event(external_id)
     ):
         # The business key, for repeats that come after their idempotency record was purged
         # (an event capped to nothing posted nothing, and a repeat of it awards nothing either).
@@ -270,7 +271,7 @@ def record(
             member_id=member.id,
             kind=kind,
             growth=award,
-            key=f"event:{external_id}",
+            key=keys.event(external_id),
             at=occurred_at,
         )
     growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
@@ -281,7 +282,7 @@ def record(
         code=member.tier_code,
         growth=growth,
         at=occurred_at,
-        key=f"event:{external_id}",
+        key=keys.event(external_id),
         now=timing.now,
     )
     return EventResult(

@@ -17,6 +17,7 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
+from memberkit.kit import keys
 from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger import queries, repository, service
@@ -178,7 +179,7 @@ def adjust_points(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
-    key = f"adjust:{member_no}:{idempotency_key}"
+    key = keys.adjustment(member_no, idempotency_key)
 
     def action(session: Session) -> AdjustmentOut:
         member = member_service.find(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.money import display_money
 from memberkit.ledger import repository
@@ -278,7 +279,7 @@ def expire_due(session: Session, *, program_id: int, member_id: int, as_of: date
             program_id=program_id,
             member_id=member_id,
             kind=TransactionKind.expire,
-            key=f"expire:{lot_id}",
+            key=keys.expiry(lot_id),
             occurred_at=expires_at,
             reason="points expired",
         )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import PosContext, ReadContext
+from memberkit.kit import keys
 from memberkit.kit.i18n import TextError, _
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.order import service
@@ -217,7 +218,7 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
     def action(session: Session) -> OrderOut:
         return _order_out(service.post_order(session, program=context.program, order=order))
 
-    return context.idempotent(key=f"order:{body.external_id}", payload=body, action=action)
+    return context.idempotent(key=keys.order(body.external_id), payload=body, action=action)
 
 
 def _order_out(result: service.OrderResult) -> OrderOut:
@@ -356,4 +357,4 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
             tier=RefundTierOut.of(result.tier) if result.tier is not None else None,
         )
 
-    return context.idempotent(key=f"refund:{body.external_id}", payload=body, action=action)
+    return context.idempotent(key=keys.refund(body.external_id), payload=body, action=action)

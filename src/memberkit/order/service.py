@@ -20,6 +20,7 @@ from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
 from memberkit.kit.time import Timing, as_utc, iso, utcnow
@@ -414,7 +415,7 @@ def post_order(
             program_id=program.id,
             member_id=member.id,
             kind=TransactionKind.redeem,
-            key=f"order:{order.external_id}:pay",
+            key=keys.order_payment(order.external_id),
             occurred_at=order.occurred_at,
             order_id=order_id,
         )
@@ -429,7 +430,7 @@ def post_order(
             program_id=program.id,
             member_id=member.id,
             kind=TransactionKind.earn,
-            key=f"order:{order.external_id}:earn",
+            key=keys.order_earning(order.external_id),
             occurred_at=order.occurred_at,
             order_id=order_id,
         )
@@ -460,7 +461,7 @@ def post_order(
             member_id=member.id,
             kind=ORDER,
             growth=order_growth,
-            key=f"order:{order.external_id}:behaviour",
+            key=keys.order_behaviour(order.external_id),
             at=order.occurred_at,
             order_id=order_id,
         )
@@ -474,7 +475,7 @@ def post_order(
         code=member.tier_code,
         growth=balances.get(Asset.growth, 0),
         at=order.occurred_at,
-        key=f"order:{order.external_id}",
+        key=keys.order(order.external_id),
         order_id=order_id,
         now=timing.now,
     )
@@ -606,7 +607,7 @@ def post_refund(
     bonus_returned = bonus_back - order.wallet_bonus_returned
     # The order's own points: the lot its earning created and the lots they were returned to.
     own = ledger_repository.earned_line(
-        session, program_id=program.id, key=f"order:{order.external_id}:earn"
+        session, program_id=program.id, key=keys.order_earning(order.external_id)
     )
     points_taken, already_expired = claw_back(
         points_reversed,
@@ -662,7 +663,7 @@ def post_refund(
         program_id=program.id,
         member_id=member.id,
         kind=TransactionKind.refund,
-        key=f"refund:{refund.external_id}",
+        key=keys.refund(refund.external_id),
         occurred_at=occurred_at,
         order_id=order.id,
         refund_id=refund_id,
@@ -695,7 +696,7 @@ def post_refund(
         member_id=member.id,
         order_id=order.id,
         at=occurred_at,
-        key=f"refund:{refund.external_id}:tier",
+        key=keys.tier_move(keys.refund(refund.external_id)),
     )
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
@@ -725,7 +726,7 @@ def _returned_to(
     if points <= 0:
         return []
     pay = ledger_repository.transaction_id_by_key(
-        session, program_id=program_id, key=f"order:{order.external_id}:pay"
+        session, program_id=program_id, key=keys.order_payment(order.external_id)
     )
     spent = ledger_repository.spent_from(session, transaction_id=pay) if pay is not None else []
     return give_back([(lot, lot.points) for lot in spent], returned=returned, points=points)

@@ -17,6 +17,7 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
+from memberkit.kit import keys
 from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
@@ -343,7 +344,7 @@ def grant_tier(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
-    key = f"grant:{member_no}:{idempotency_key}"
+    key = keys.grant(member_no, idempotency_key)
 
     def action(session: Session) -> TierOut:
         member = member_service.find(

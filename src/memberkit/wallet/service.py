@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import display_money
 from memberkit.kit.time import Timing, utcnow
@@ -170,7 +171,7 @@ def recharge(
         program_id=program.id,
         member_id=member.id,
         kind=TransactionKind.recharge,
-        key=f"recharge:{external_id}",
+        key=keys.recharge(external_id),
         occurred_at=occurred_at,
         reason=method,
     )
@@ -184,7 +185,7 @@ def recharge(
         code=member.tier_code,
         growth=growth,
         at=occurred_at,
-        key=f"recharge:{external_id}",
+        key=keys.recharge(external_id),
         now=timing.now,
     )
     return RechargeResult(
