@@ -20,7 +20,7 @@ from memberkit.api.context import (
 from memberkit.kit import keys
 from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
-from memberkit.ledger import queries, repository, service
+from memberkit.ledger import adjustments, queries, repository
 from memberkit.ledger.models import Asset, TransactionKind
 from memberkit.member import service as member_service
 
@@ -182,13 +182,10 @@ def adjust_points(
     key = keys.adjustment(member_no, idempotency_key)
 
     def action(session: Session) -> AdjustmentOut:
-        member = member_service.find(
-            session, program_id=context.program.id, member_no=member_no, lock=True
-        )
-        posting = service.adjust_by_hand(
+        adjusted = adjustments.adjust_by_hand(
             session,
             program=context.program,
-            member=member,
+            member_no=member_no,
             points=body.points,
             reason=body.reason,
             actor=context.principal.actor,
@@ -196,10 +193,10 @@ def adjust_points(
             now=utcnow(),
         )
         return AdjustmentOut(
-            transaction_id=str(posting.transaction_id),
-            member_no=member.member_no,
-            points=body.points,
-            points_balance=posting.balances[Asset.points],
+            transaction_id=str(adjusted.transaction_id),
+            member_no=adjusted.member_no,
+            points=adjusted.points,
+            points_balance=adjusted.points_balance,
         )
 
     return context.idempotent(key=key, payload=body, action=action)

@@ -347,13 +347,10 @@ def grant_tier(
     key = keys.grant(member_no, idempotency_key)
 
     def action(session: Session) -> TierOut:
-        member = member_service.find(
-            session, program_id=context.program.id, member_no=member_no, lock=True
-        )
-        result = service.grant(
+        result = service.grant_tier(
             session,
             program=context.program,
-            member=member,
+            member_no=member_no,
             tier_code=body.tier,
             last_day=body.until,
             note=body.reason,
