@@ -1,154 +1,81 @@
-"""``memberkit jobs``: the scheduled jobs, run by hand."""
+"""``memberkit jobs``: the daily jobs run by hand, one command per job of the registry.
 
-from __future__ import annotations
+Each command runs its job for every program in the database, one after another; with more
+than one program each program's report is headed by its code. A job that fails for one
+program is reported and the others still run; the command then exits with code 1.
+"""
 
+# No ``from __future__ import annotations``: Typer reads the options' help from annotations
+# built in :func:`_command`, which must stay objects, not strings.
+
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
 
-from memberkit.cli.common import default_program, require_schema, say, with_progress
-from memberkit.kit.i18n import _
+from memberkit.cli.common import console, require_schema, say, with_progress
+from memberkit.db import Database
+from memberkit.kit.i18n import _, translate
+from memberkit.kit.tasks import NOTHING_CHANGED, Outcome, Task
 from memberkit.kit.time import start_of_local_day, today, utcnow
+from memberkit.program.service import ProgramConfig
+from memberkit.tasks import TASKS, programs
 
 app = typer.Typer(help="Scheduled jobs, run by hand.", no_args_is_help=True)
 
 
-#: ``--dry-run`` of every job: the same work in transactions that are rolled back.
-DryRun = Annotated[
-    bool,
-    typer.Option("--dry-run", help="Print what the job would do and change nothing (rolled back)."),
-]
-
-
-@app.command("expire-points")
-def expire_points(
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Expire as at the start of this local date (YYYY-MM-DD); default now."),
-    ] = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Expire every points lot due by now (or by --as-of); safe to repeat."""
-    from memberkit.ledger import expiry
-
+def run(task: Task, *, as_of: str | None, dry_run: bool) -> None:
+    """Run ``task`` for every program and say what it did for each."""
     moment = _as_of(as_of, dry_run=dry_run)
     database = require_schema()
-    result = with_progress(
-        _("Expiring points"),
-        lambda progress: expiry.run(database, as_of=moment, progress=progress, dry_run=dry_run),
-    )
-    say(
-        _("Dry run: {points} points would expire in {lots} lots of {members} members.")
-        if dry_run
-        else _("{points} points expired in {lots} lots of {members} members."),
-        points=result.points,
-        lots=result.lots,
-        members=result.members,
-    )
-    _dry_run_said(dry_run)
+    every = programs(database)
+    ran = failed = False
+    for program in every:
+        if len(every) > 1:
+            say(_("Program {code} ({name}):"), code=program.code, name=program.name)
+        if (idle := task.idle(program)) is not None:
+            console.print(idle.translate(), markup=False)
+            continue
+        try:
+            outcome = _run_one(
+                task, database=database, program=program, as_of=moment, dry_run=dry_run
+            )
+        except Exception as exc:  # one program's failure must not stop the others
+            console.print(_failed(task, program=program, exc=exc), markup=False, style="red")
+            failed = True
+            continue
+        for sentence in outcome.said:
+            console.print(sentence.translate(), markup=False)
+        ran = True
+    if dry_run and ran and task.says_nothing_changed:
+        console.print(NOTHING_CHANGED.translate(), markup=False)
+    if failed:
+        raise typer.Exit(1)
 
 
-@app.command("review-tiers")
-def review_tiers(
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Review as at the start of this local date (YYYY-MM-DD); default now."),
-    ] = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Review members whose tier period has ended: keep, or move down; safe to repeat."""
-    from memberkit.tier import service as tier_service
-
-    moment = _as_of(as_of, dry_run=dry_run)
-    database = require_schema()
-    program = default_program(database)
-    result = with_progress(
-        _("Reviewing tiers"),
-        lambda progress: tier_service.review(
-            database, program=program, as_of=moment, progress=progress, dry_run=dry_run
+def _run_one(
+    task: Task, *, database: Database, program: ProgramConfig, as_of: datetime, dry_run: bool
+) -> Outcome:
+    """Run ``task`` for one program, under a progress bar if the job has a label."""
+    if task.label is None:
+        return task.run(database, program=program, as_of=as_of, dry_run=dry_run, progress=None)
+    return with_progress(
+        task.label,
+        lambda progress: task.run(
+            database, program=program, as_of=as_of, dry_run=dry_run, progress=progress
         ),
     )
-    say(
-        _(
-            "Dry run: {reviewed} members would be reviewed: {kept} would keep their tier, "
-            "{downgraded} would move down."
-        )
-        if dry_run
-        else _("{reviewed} members reviewed: {kept} kept their tier, {downgraded} moved down."),
-        reviewed=result.reviewed,
-        kept=result.kept,
-        downgraded=result.downgraded,
+
+
+def _failed(task: Task, *, program: ProgramConfig, exc: Exception) -> str:
+    """Say that ``task`` failed for ``program``, and why."""
+    return translate(
+        _("{job} failed for program {code}: {error}"),
+        job=task.name,
+        code=program.code,
+        error=f"{type(exc).__name__}: {exc}",
     )
-    say(
-        _(
-            "Dry run: {notified} grace notices would be recorded for reviews in the next "
-            "{days} days."
-        )
-        if dry_run
-        else _("{notified} grace notices recorded for reviews in the next {days} days."),
-        notified=result.notified,
-        days=program.ladder.notice_days,
-    )
-    _dry_run_said(dry_run)
-
-
-@app.command("decay-growth")
-def decay_growth(
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Decay as at the start of this local date (YYYY-MM-DD); default now."),
-    ] = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Take the configured share of growth from members who earned none for a while."""
-    from memberkit.growth import decay
-
-    moment = _as_of(as_of, dry_run=dry_run)
-    database = require_schema()
-    program = default_program(database)
-    if program.decay is None:
-        say(_("The growth rules set no decay: nothing to do."))
-        return
-    decayed = with_progress(
-        _("Decaying growth"),
-        lambda progress: decay.run(
-            database, program=program, as_of=moment, progress=progress, dry_run=dry_run
-        ),
-    )
-    say(
-        _("Dry run: {growth} growth would decay from {members} members.")
-        if dry_run
-        else _("{growth} growth decayed from {members} members."),
-        growth=decayed.growth,
-        members=decayed.members,
-    )
-    _dry_run_said(dry_run)
-
-
-def _dry_run_said(dry_run: bool) -> None:
-    """Close a dry run's report by saying nothing was changed."""
-    if dry_run:
-        say(_("Nothing was changed (dry run)."))
-
-
-@app.command("purge-idempotency")
-def purge_idempotency(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only count what would be purged.")
-    ] = False,
-) -> None:
-    """Delete stored first responses older than the program's retention period; safe to repeat.
-
-    Duplicates stay refused after it by the business keys (order external id, phone).
-    """
-    from memberkit.idempotency import tasks as idempotency_tasks
-
-    records = idempotency_tasks.purge(require_schema(), as_of=utcnow(), dry_run=dry_run)
-    if dry_run:
-        say(_("Dry run: {records} idempotency records would be purged."), records=records)
-    else:
-        say(_("{records} idempotency records purged."), records=records)
 
 
 def _as_of(as_of: str | None, *, dry_run: bool) -> datetime:
@@ -176,3 +103,27 @@ def _as_of(as_of: str | None, *, dry_run: bool) -> datetime:
         )
         raise typer.Exit(2)
     return start_of_local_day(day)
+
+
+def _command(task: Task) -> Callable[..., None]:
+    """Build the Typer command of ``task``: ``--dry-run``, and ``--as-of`` if the job has it."""
+    dry_run_option = typer.Option("--dry-run", help=task.dry_run_help)
+    if task.as_of_help is None:
+
+        def command(dry_run: Annotated[bool, dry_run_option] = False) -> None:
+            run(task, as_of=None, dry_run=dry_run)
+
+    else:
+        as_of_option = typer.Option(help=task.as_of_help)
+
+        def command(  # type: ignore[misc]
+            as_of: Annotated[str | None, as_of_option] = None,
+            dry_run: Annotated[bool, dry_run_option] = False,
+        ) -> None:
+            run(task, as_of=as_of, dry_run=dry_run)
+
+    return command
+
+
+for _task in TASKS:
+    app.command(_task.name, help=_task.help)(_command(_task))
