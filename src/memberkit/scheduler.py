@@ -1,5 +1,6 @@
 """The in-process scheduler of the embedded default: daily jobs in a background thread.
 
+Started once per deployment with the other background services (:mod:`memberkit.background`).
 Scaled out, run ``memberkit jobs …`` from a real scheduler instead (set
 ``MEMBERKIT_SCHEDULER=false`` on the API processes); the jobs are idempotent either way.
 """
@@ -38,6 +39,7 @@ class Scheduler:
     def start(self) -> None:
         """Start the background thread."""
         self._thread.start()
+        log.info("scheduler started: daily jobs at %s", settings.expire_points_at)
 
     def stop(self) -> None:
         """Ask the thread to stop and wait briefly for it."""
