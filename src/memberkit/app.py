@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from memberkit import background
 from memberkit.api import problems
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
@@ -20,14 +21,17 @@ from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
-from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
 
 
 def create_app(*, scheduler: bool | None = None) -> FastAPI:
-    """Build the application; the daily scheduler runs inside unless disabled."""
+    """Build the application; the background services run inside unless disabled.
+
+    ``scheduler`` turns the background services (:mod:`memberkit.background`: the daily
+    scheduler) on or off; by default ``settings.scheduler`` decides.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -36,16 +40,8 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         database = get_database()
         with database.session_scope() as session:
             program_service.ensure_default(session)
-        runner = (
-            Scheduler(database)
-            if (settings.scheduler if scheduler is None else scheduler)
-            else None
-        )
-        if runner is not None:
-            runner.start()
-        yield
-        if runner is not None:
-            runner.stop()
+        with background.running(database, enabled=scheduler):
+            yield
 
     app = FastAPI(
         title="Memberkit API",
@@ -82,3 +78,11 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """Build the app of one of ``memberkit serve --workers N``'s processes: no background services.
+
+    The serving parent runs them once for all workers (see :mod:`memberkit.background`).
+    """
+    return create_app(scheduler=False)

@@ -32,24 +32,27 @@ def run(
     database: Database,
     *,
     as_of: datetime,
+    program_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     dry_run: bool = False,
 ) -> ExpiryRun:
     """Expire every lot due by ``as_of``, one member per transaction (so a crash loses none).
 
+    With ``program_id``, only that program's lots; else every program's.
+
     ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
     and rolls every transaction back: it reports what would expire and changes nothing.
     """
     with database.session_scope() as session:
-        members = ledger_repository.members_with_due_lots(session, as_of=as_of)
-        lots = ledger_repository.due_lot_count(session, as_of=as_of)
+        members = ledger_repository.members_with_due_lots(
+            session, as_of=as_of, program_id=program_id
+        )
+        lots = ledger_repository.due_lot_count(session, as_of=as_of, program_id=program_id)
     points = 0
-    for done, (program_id, member_id) in enumerate(members, start=1):
+    for done, (owner, member_id) in enumerate(members, start=1):
         with database.session_scope(rollback=dry_run) as session:
-            member_repository.lock_member(session, program_id=program_id, member_id=member_id)
-            points += expire_member(
-                session, program_id=program_id, member_id=member_id, as_of=as_of
-            )
+            member_repository.lock_member(session, program_id=owner, member_id=member_id)
+            points += expire_member(session, program_id=owner, member_id=member_id, as_of=as_of)
         if progress is not None:
             progress(done, len(members))
     return ExpiryRun(members=len(members), lots=lots, points=points)

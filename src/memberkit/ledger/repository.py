@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,12 +11,14 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    TextClause,
     and_,
     bindparam,
     func,
     insert,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -155,7 +158,6 @@ def member_balances(session: Session, *, member_id: int) -> dict[str, int]:
 
 
 _INSERT_TRANSACTION = insert(table(LedgerTransaction)).returning(table(LedgerTransaction).c.id)
-_INSERT_ENTRY = insert(table(LedgerEntry))
 _INSERT_LOT = insert(table(PointsLot)).returning(table(PointsLot).c.id)
 
 
@@ -165,12 +167,36 @@ def insert_transaction(session: Session, **values: Any) -> int:
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert entries in one executemany (a multi-row INSERT on PostgreSQL).
+    """Insert entries as one multi-row ``INSERT … VALUES (…), (…)``: one statement, one trip.
 
-    Core, not the ORM's bulk insert: that drops None values and splits rows by shape.
+    Not an executemany, which drivers send as one statement per row; not the ORM's bulk
+    insert, which drops None values and splits rows by shape.
     """
     if rows:
-        session.connection().execute(_INSERT_ENTRY, rows)
+        params = {
+            f"{name}_{n}": str(value) if name == "asset" else value
+            for n, row in enumerate(rows)
+            for name, value in row.items()
+        }
+        session.connection().execute(_insert_entries(len(rows)), params)
+
+
+_ENTRY_COLUMNS = ("transaction_id", "account_id", "asset", "amount", "lot_id", "balance_after")
+
+
+@functools.cache
+def _insert_entries(count: int) -> TextClause:
+    """The INSERT of ``count`` entries, a bound parameter per value: built once per count.
+
+    Text, because SQLAlchemy does not cache a multi-row ``insert().values([...])``: it would be
+    compiled again for every transaction.
+    """
+    rows = ", ".join(
+        "(" + ", ".join(f":{name}_{n}" for name in _ENTRY_COLUMNS) + ")" for n in range(count)
+    )
+    columns = ", ".join(_ENTRY_COLUMNS)
+    # Names and placeholders only, all constants of this module: no value is in the text.
+    return text(f"INSERT INTO {table(LedgerEntry).name} ({columns}) VALUES {rows}")  # noqa: S608
 
 
 def insert_lot(session: Session, **values: Any) -> int:
@@ -554,24 +580,32 @@ def growth_idle_since(
     ]
 
 
-def members_with_due_lots(session: Session, *, as_of: datetime) -> list[tuple[int, int]]:
-    """Return (program id, member id) of every member with points past expiry by ``as_of``."""
+def _lots_due(as_of: datetime, program_id: int | None) -> list[ColumnElement[bool]]:
+    """Select the lots still holding points past expiry by ``as_of`` (of one program, or all)."""
+    due = [PointsLot.expires_at <= as_of, PointsLot.remaining > 0]
+    if program_id is not None:
+        due.append(PointsLot.program_id == program_id)
+    return due
+
+
+def members_with_due_lots(
+    session: Session, *, as_of: datetime, program_id: int | None = None
+) -> list[tuple[int, int]]:
+    """Return (program id, member id) of every member with points past expiry by ``as_of``.
+
+    With ``program_id``, only that program's members; else every program's.
+    """
     return [
-        (program_id, member_id)
-        for program_id, member_id in session.execute(
+        (owner, member_id)
+        for owner, member_id in session.execute(
             select(PointsLot.program_id, PointsLot.member_id)
-            .where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+            .where(*_lots_due(as_of, program_id))
             .group_by(PointsLot.program_id, PointsLot.member_id)
             .order_by(PointsLot.member_id)
         )
     ]
 
 
-def due_lot_count(session: Session, *, as_of: datetime) -> int:
-    """Return how many lots still hold points past expiry by ``as_of``, over every program."""
-    return (
-        session.scalar(
-            select(func.count()).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
-        )
-        or 0
-    )
+def due_lot_count(session: Session, *, as_of: datetime, program_id: int | None = None) -> int:
+    """Return how many lots still hold points past expiry by ``as_of`` (of one program, or all)."""
+    return session.scalar(select(func.count()).where(*_lots_due(as_of, program_id))) or 0

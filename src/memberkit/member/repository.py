@@ -117,15 +117,14 @@ _LOCK_BY_MEMBER_NO = (
     )
     .with_for_update(of=_members)
 )
-# By row id, for jobs and for referrers: no due check (such callers expire lots themselves).
-_LOCK_BY_ID = (
-    select(*_KEY_COLUMNS)
-    .where(
-        _members.c.program_id == bindparam("program_id"),
-        _members.c.id == bindparam("member_id"),
-    )
-    .with_for_update(of=_members)
+_BY_ID = (
+    _members.c.program_id == bindparam("program_id"),
+    _members.c.id == bindparam("member_id"),
 )
+# By row id: for an event of something the member has (a refund of their order) ...
+_LOCK_BY_ID = select(*_LOCK_COLUMNS).where(*_BY_ID).with_for_update(of=_members)
+# ... and, with no due check, for jobs and referrers (which expire lots themselves if need be).
+_LOCK_KEY_BY_ID = select(*_KEY_COLUMNS).where(*_BY_ID).with_for_update(of=_members)
 
 
 def lock_member(
@@ -146,14 +145,19 @@ def lock_member(
     ``as_of`` the key says whether any of the member's points lots are past expiry then
     (read in the same statement); without it (by ``member_id`` only) ``points_due`` is True.
     """
-    if member_id is not None and as_of is None:
+    if member_id is not None:
         row = (
             session.connection()
-            .execute(_LOCK_BY_ID, {"program_id": program_id, "member_id": member_id})
+            .execute(
+                _LOCK_KEY_BY_ID if as_of is None else _LOCK_BY_ID,
+                {"program_id": program_id, "member_id": member_id}
+                if as_of is None
+                else {"program_id": program_id, "member_id": member_id, "as_of": as_of},
+            )
             .one_or_none()
         )
         identifier = f"id {member_id}"
-    elif member_no is not None and member_id is None and as_of is not None:  # the usual case
+    elif member_no is not None and as_of is not None:  # the usual case, built once
         row = (
             session.connection()
             .execute(
@@ -165,11 +169,7 @@ def lock_member(
         identifier = member_no
     else:
         conditions, identifier = _naming(
-            program_id=program_id,
-            member_no=member_no,
-            phone=phone,
-            qr_token=qr_token,
-            member_id=member_id,
+            program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
         )
         columns = _KEY_COLUMNS if as_of is None else _LOCK_COLUMNS
         row = session.execute(

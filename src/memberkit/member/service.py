@@ -190,6 +190,15 @@ def register(
     raise RuntimeError("could not allocate a card number")
 
 
+@dataclass(frozen=True)
+class MemberRef:
+    """A member named by card number, phone or card QR token."""
+
+    member_no: str | None = None
+    phone: str | None = None
+    qr_token: str | None = None
+
+
 def find(
     session: Session,
     *,

@@ -10,18 +10,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from memberkit import pipeline
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import start_of_local_day, utcnow
+from memberkit.kit.time import Timing, start_of_local_day, utcnow
+from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
 from memberkit.member import queries as member_queries
 from memberkit.member import repository as member_repository
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.repository import MemberKey
-from memberkit.member.service import require_open
+from memberkit.member.service import MemberRef, require_open
 from memberkit.order import queries as order_queries
+from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.tier import queries, repository
@@ -648,7 +652,7 @@ def grant(
     session: Session,
     *,
     program: ProgramConfig,
-    member: Member,
+    member: Member | MemberKey,
     tier_code: str,
     last_day: date,
     note: str,
@@ -693,8 +697,49 @@ def grant(
             actor=actor,
         ),
     )
-    session.expire(member)
+    if isinstance(member, Member):
+        session.expire(member)
     return outcome(ladder, tier_code)
+
+
+def grant_tier(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_no: str,
+    tier_code: str,
+    last_day: date,
+    note: str,
+    actor: str,
+    key: str,
+    now: datetime,
+    allow_down: bool = False,
+) -> TierOutcome:
+    """Grant member ``member_no`` a tier through ``last_day``: :func:`grant`, as an event."""
+    _applied, reached = pipeline.apply(
+        session,
+        program=program,
+        kind=pipeline.EventKind.grant,
+        key=key,
+        member=MemberRef(member_no=member_no),
+        timing=Timing(now),
+        at=now,
+        post=lambda session, applied: grant(
+            session,
+            program=program,
+            member=applied.member,
+            tier_code=tier_code,
+            last_day=last_day,
+            note=note,
+            actor=actor,
+            key=key,
+            now=now,
+            allow_down=allow_down,
+        ),
+        # grant() checks the key before the status, so a late repeat is told it was made.
+        requires=pipeline.Requires.any,
+    )
+    return reached
 
 
 class InvalidGrant(InvalidInput):
@@ -779,3 +824,31 @@ def replace_ladder(
 def history(session: Session, *, member_id: int, limit: int = 100) -> list[TierChangeView]:
     """Return the member's tier moves, newest first."""
     return queries.history(session, member_id=member_id, limit=limit)
+
+
+def upgrade_on_gain(session: Session, applied: Applied) -> None:
+    """React to an earning event: upgrade the member if it qualifies them; re-judge referrers."""
+    applied.tier = upgrade_after(
+        session,
+        program=applied.program,
+        member_id=applied.member.id,
+        code=applied.member.tier_code,
+        growth=applied.balance(session, Asset.growth),
+        at=applied.at,
+        key=applied.key,
+        order_id=applied.order_id,
+        now=applied.now,
+    )
+
+
+def revert_on_refund(session: Session, applied: Applied) -> None:
+    """React to a refund: move the member back if it undid the upgrade its order gave."""
+    assert applied.order_id is not None, "a refund reverses an order"
+    applied.tier = revert_after_refund(
+        session,
+        program=applied.program,
+        member_id=applied.member.id,
+        order_id=applied.order_id,
+        at=applied.at,
+        key=keys.tier_move(applied.key),
+    )
