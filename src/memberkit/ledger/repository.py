@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +37,8 @@ from memberkit.ledger.models import (
 )
 from memberkit.ledger.posting import OpenLot
 from memberkit.order.models import Order
+
+_Ts = TypeVarTuple("_Ts")
 
 _system_accounts: dict[tuple[int, str, str], int] = {}
 
@@ -457,17 +459,34 @@ def statement(
 
 
 def _growth_credits(
-    member_id: int, transaction_kind: str, reason: str | None, start: datetime, until: datetime
-) -> list[ColumnElement[bool]]:
-    """Select the member's growth entries of a kind (and reason) within [start, until)."""
-    return [
-        LedgerTransaction.member_id == member_id,
-        LedgerTransaction.kind == transaction_kind,
-        LedgerTransaction.reason == reason if reason is not None else true(),
-        LedgerTransaction.occurred_at >= start,
-        LedgerTransaction.occurred_at < until,
-        LedgerEntry.asset == Asset.growth,
-    ]
+    statement: Select[*_Ts],
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> Select[*_Ts]:
+    """Read ``statement`` over the member's growth entries of a kind (and reason) in a span.
+
+    The span is [start, until); ``reason`` None: any reason.
+    """
+    return (
+        statement.select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .where(
+            LedgerTransaction.member_id == member_id,
+            LedgerTransaction.kind == transaction_kind,
+            LedgerTransaction.reason == reason if reason is not None else true(),
+            LedgerTransaction.occurred_at >= start,
+            LedgerTransaction.occurred_at < until,
+            LedgerEntry.asset == Asset.growth,
+        )
+    )
 
 
 def growth_credited(
@@ -484,13 +503,14 @@ def growth_credited(
     ``reason`` None: any reason.
     """
     total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .join(
-            Account,
-            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        _growth_credits(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)),
+            member_id=member_id,
+            transaction_kind=transaction_kind,
+            reason=reason,
+            start=start,
+            until=until,
         )
-        .where(*_growth_credits(member_id, transaction_kind, reason, start, until))
     )
     return int(total or 0)
 
@@ -509,17 +529,16 @@ def order_growth_credited(
     Each row: that growth, and the order's ``growth_earned`` and ``growth_reversed``.
     ``reason`` None: any reason.
     """
-    awarded = func.sum(LedgerEntry.amount)
     rows = session.execute(
-        select(awarded, Order.growth_earned, Order.growth_reversed)
-        .select_from(LedgerEntry)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .join(
-            Account,
-            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        _growth_credits(
+            select(func.sum(LedgerEntry.amount), Order.growth_earned, Order.growth_reversed),
+            member_id=member_id,
+            transaction_kind=transaction_kind,
+            reason=reason,
+            start=start,
+            until=until,
         )
         .join(Order, Order.id == LedgerTransaction.order_id)
-        .where(*_growth_credits(member_id, transaction_kind, reason, start, until))
         .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
     )
     return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
