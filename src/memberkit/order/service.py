@@ -14,6 +14,7 @@ from fractions import Fraction
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from memberkit import events
 from memberkit.auth.service import require_order_access
 from memberkit.config import settings
 from memberkit.db import table
@@ -478,7 +479,7 @@ def post_order(
         order_id=order_id,
         now=timing.now,
     )
-    return OrderResult(
+    result = OrderResult(
         order_id=order_id,
         external_id=order.external_id,
         member_no=member.member_no,
@@ -494,6 +495,37 @@ def post_order(
         wallet_principal_paid=wallet_principal,
         wallet_bonus_paid=wallet_bonus,
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_posted,
+        member_id=member.id,
+        occurred_at=order.occurred_at,
+        payload=_posted(result, order),
+    )
+    return result
+
+
+def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
+    """The ``order.posted`` payload: the order as the API answers it."""
+    tier = result.tier
+    return {
+        "order_id": str(result.order_id),
+        "external_id": result.external_id,
+        "store_code": order.store_code,
+        "channel": order.channel,
+        "total_amount": format_money(result.total_minor),
+        "eligible_amount": format_money(result.eligible_minor),
+        "points_paid": result.points_paid,
+        "points_earned": result.points_earned,
+        "growth_earned": result.growth_earned,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "wallet_principal_paid": format_money(result.wallet_principal_paid),
+        "wallet_bonus_paid": format_money(result.wallet_bonus_paid),
+        "tier": tier.code if tier else None,
+        "upgraded": bool(tier and tier.upgraded),
+    }
 
 
 def post_refund(
@@ -699,7 +731,7 @@ def post_refund(
     )
     balances = member_balances(session, member_id=member.id)
     points_balance = balances.get(Asset.points, 0)
-    return RefundResult(
+    result = RefundResult(
         refund_id=refund_id,
         external_id=refund.external_id,
         order_external_id=order.external_id,
@@ -716,6 +748,36 @@ def post_refund(
         points_already_expired=already_expired,
         tier=tier_outcome,
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_refunded,
+        member_id=member.id,
+        occurred_at=occurred_at,
+        payload=_refunded(result),
+    )
+    return result
+
+
+def _refunded(result: RefundResult) -> dict[str, object]:
+    """The ``order.refunded`` payload: the refund as the API answers it."""
+    return {
+        "refund_id": str(result.refund_id),
+        "external_id": result.external_id,
+        "order_external_id": result.order_external_id,
+        "amount": format_money(result.amount_minor),
+        "points_reversed": result.points_reversed,
+        "growth_reversed": result.growth_reversed,
+        "points_returned": result.points_returned,
+        "points_already_expired": result.points_already_expired,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "points_debt": result.points_debt,
+        "wallet_principal_returned": format_money(result.wallet_principal_returned),
+        "wallet_bonus_returned": format_money(result.wallet_bonus_returned),
+        "tier": result.tier.code if result.tier else None,
+        "reverted": bool(result.tier and result.tier.reverted),
+    }
 
 
 def _returned_to(

@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from memberkit import events
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.money import display_money
+from memberkit.kit.money import display_money, format_money
 from memberkit.kit.time import Timing, utcnow
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
@@ -187,13 +188,35 @@ def recharge(
         key=f"recharge:{external_id}",
         now=timing.now,
     )
+    wallet = balance(session, member_id=member.id)
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.wallet_recharged,
+        member_id=member.id,
+        occurred_at=occurred_at,
+        payload={
+            "external_id": external_id,
+            "amount": format_money(amount_minor),
+            "bonus": format_money(bonus),
+            "method": method,
+            "store_code": store_code,
+            "wallet": {
+                "principal": format_money(wallet.principal),
+                "bonus": format_money(wallet.bonus),
+                "total": format_money(wallet.total),
+            },
+            "tier": tier.code,
+            "upgraded": tier.upgraded,
+        },
+    )
     return RechargeResult(
         external_id=external_id,
         member_no=member.member_no,
         amount_minor=amount_minor,
         bonus_minor=bonus,
         occurred_at=occurred_at,
-        wallet=balance(session, member_id=member.id),
+        wallet=wallet,
         tier=tier,
     )
 
