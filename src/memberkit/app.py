@@ -24,10 +24,12 @@ from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
+from memberkit.webhook.endpoints import router as webhook_router
+from memberkit.webhook.tasks import OutboxWorker
 
 
-def create_app(*, scheduler: bool | None = None) -> FastAPI:
-    """Build the application; the daily scheduler runs inside unless disabled."""
+def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = None) -> FastAPI:
+    """Build the application; the daily scheduler and the outbox worker run inside unless off."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,11 +43,18 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
             if (settings.scheduler if scheduler is None else scheduler)
             else None
         )
-        if runner is not None:
-            runner.start()
+        worker = (
+            OutboxWorker(database)
+            if (settings.outbox_worker if outbox_worker is None else outbox_worker)
+            else None
+        )
+        for started in (runner, worker):
+            if started is not None:
+                started.start()
         yield
-        if runner is not None:
-            runner.stop()
+        for started in (runner, worker):
+            if started is not None:
+                started.stop()
 
     app = FastAPI(
         title="Memberkit API",
@@ -79,6 +88,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         growth_router,
         wallet_router,
         apikey_router,
+        webhook_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

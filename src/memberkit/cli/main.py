@@ -620,4 +620,9 @@ def ledger_check() -> None:
         raise typer.Exit(1)
 
 
+from memberkit.cli.webhook import webhook_app, worker  # noqa: E402 (uses the helpers above)
+
+app.add_typer(webhook_app, name="webhook")
+app.command()(worker)
+
 __all__ = ["app", "datetime", "settings", "timedelta"]
