@@ -6,11 +6,15 @@ from datetime import datetime
 from random import Random
 from typing import Any
 
+import pytest
 import time_machine
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from memberkit.app import create_app
 from memberkit.cli.main import app
+from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.events import EventType
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
@@ -373,3 +377,17 @@ def test_an_order_refused_for_too_few_points_emits_nothing(
     refused = admin.post("/api/v1/orders", body)
     assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_points")
     assert table_contents(database) == before  # the outbox included
+
+
+def test_the_worker_inside_the_app_delivers_after_commit(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "webhook_poll_seconds", 0.05)
+    with receiving() as receiver, TestClient(create_app(scheduler=False, outbox_worker=True)) as c:
+        admin = Api(c, make_key(database, "admin"))
+        made = create(admin, {"url": receiver.url})
+        registered = admin.post("/api/v1/members", {"phone": "13800138000"})
+        assert receiver.arrived.wait(10), "the embedded worker sent nothing"
+    assert [r.json["type"] for r in receiver.received] == ["member.registered"]
+    assert receiver.received[0].json["member_no"] == registered.json()["member_no"]
+    assert verify(made.json()["secret"], receiver.received[0])
