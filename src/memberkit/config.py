@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         if value not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        attempt = self.webhook_connect_timeout + 2 * self.webhook_read_timeout
+        if self.webhook_lease_seconds <= attempt:
+            raise ValueError(
+                "webhook_lease_seconds must exceed webhook_connect_timeout + 2 ×"
+                " webhook_read_timeout (one attempt: connect, send, answer)"
+            )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

@@ -19,7 +19,7 @@ from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.program import service as program_service
 from memberkit.webhook import service
-from memberkit.webhook.models import WebhookAttempt, WebhookDelivery
+from memberkit.webhook.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from tests.webhook.receiver import receiving, verify
 
 #: Later than any retry wait (at most an hour): every failed delivery is due again.
@@ -346,3 +346,38 @@ def test_two_workers_deliver_each_attempt_once(database: Database) -> None:
     assert set(map(tuple, by_member.values())) == {
         ("member.registered", "member.updated", "member.updated")
     }
+
+
+def test_claims_too_short_for_an_attempt_are_handed_back_unsent(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "webhook_lease_seconds", 1)  # below one attempt's timeouts
+    with receiving() as receiver:
+        subscribe(database, receiver.url)
+        register(database, "13800138000")
+        done = service.deliver_due(database, now=utcnow())
+    assert (done.dispatched, done.attempted) == (1, 0)
+    assert receiver.received == []
+    with database.session_scope(read_only=True) as session:
+        row = session.execute(
+            select(WebhookDelivery.status, WebhookDelivery.attempts, WebhookDelivery.claimed_until)
+        ).one()
+    assert tuple(row) == ("pending", 0, None)
+
+
+def test_a_secret_that_does_not_decrypt_is_a_recorded_failure(database: Database) -> None:
+    with receiving() as receiver:
+        first = subscribe(database, receiver.url)
+        second = subscribe(database, receiver.url, "tier.changed")
+        with database.session_scope() as session:
+            rows = {
+                s.id: s
+                for s in session.scalars(select(WebhookSubscription)).all()
+            }
+            rows[first.id].secret_enc = rows[second.id].secret_enc  # bound to another row
+        register(database, "13800138000")
+        service.deliver_due(database, now=utcnow())
+    assert receiver.received == []
+    assert deliveries(database) == [
+        ("failed", 1, None, "the signing secret cannot be decrypted (another secret key?)")
+    ]

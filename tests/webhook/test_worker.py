@@ -27,7 +27,9 @@ def start_worker(database: Database, tmp_path: Path) -> subprocess.Popen[bytes]:
         "MEMBERKIT_DATABASE_URL": database.url,
         "MEMBERKIT_SECRET_KEY": "test-secret-key-not-for-production",
         "MEMBERKIT_DATA_DIR": str(tmp_path / "data"),
-        "MEMBERKIT_WEBHOOK_LEASE_SECONDS": "2",
+        "MEMBERKIT_WEBHOOK_LEASE_SECONDS": "5",
+        "MEMBERKIT_WEBHOOK_CONNECT_TIMEOUT": "1",
+        "MEMBERKIT_WEBHOOK_READ_TIMEOUT": "1.5",
         "MEMBERKIT_WEBHOOK_POLL_SECONDS": "0.2",
         "MEMBERKIT_DEFAULT_LOCALE": "en",
     }

@@ -288,6 +288,15 @@ def claim(
     ]
 
 
+def release(session: Session, *, delivery_ids: list[int], token: str) -> None:
+    """Hand claimed deliveries back unattempted, so any worker may claim them at once."""
+    session.execute(
+        update(_deliveries)
+        .where(_deliveries.c.id.in_(delivery_ids), _deliveries.c.claim_token == token)
+        .values(claimed_until=None, claim_token=None)
+    )
+
+
 def record_attempt(
     session: Session,
     *,

@@ -382,12 +382,12 @@ def client() -> httpx.Client:
 
 def send(http: httpx.Client, claimed: repository.Claimed, *, now: datetime) -> Answer:
     """POST one claimed delivery, signed, and return the answer (never raises for the network)."""
-    secret = (
-        crypto.decrypt(
+    try:
+        secret = crypto.decrypt(
             claimed.secret_enc, context=_place(claimed.program_id, claimed.subscription_id)
         )
-        or ""
-    )
+    except crypto.CiphertextError:
+        return Answer(None, 0, "the signing secret cannot be decrypted (another secret key?)")
     payload = rules.body(
         event_id=claimed.event_id,
         type=claimed.type,
@@ -397,7 +397,7 @@ def send(http: httpx.Client, claimed: repository.Claimed, *, now: datetime) -> A
         data=claimed.payload,
     )
     headers = rules.headers(
-        secret,
+        secret or "",
         event_id=claimed.event_id,
         event_type=claimed.type,
         timestamp=int(now.timestamp()),
@@ -409,7 +409,7 @@ def send(http: httpx.Client, claimed: repository.Claimed, *, now: datetime) -> A
             status_code = response.status_code
     except httpx.TimeoutException as exc:
         return Answer(None, _elapsed(started), f"timeout: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         return Answer(None, _elapsed(started), f"{type(exc).__name__}: {exc}"[:500])
     return Answer(status_code, _elapsed(started))
 
@@ -438,19 +438,34 @@ def deliver_due(
     with database.session_scope(read_only=True) as session:
         if not repository.any_due(session, now=moment):
             return Pass(dispatched=dispatched)
+    token = uuid.uuid4().hex
     with database.session_scope() as session:
         claimed = repository.claim(
             session,
             now=moment,
             until=moment + timedelta(seconds=settings.webhook_lease_seconds),
-            token=uuid.uuid4().hex,
+            token=token,
             limit=limit,
         )
+    # No attempt may still run when the lease ends (another worker could then claim it too):
+    # what is left when too little of the lease remains is handed back, not sent.
+    one_attempt = settings.webhook_connect_timeout + 2 * settings.webhook_read_timeout
+    deadline = time.monotonic() + settings.webhook_lease_seconds - one_attempt
     counts = {"delivered": 0, "failed": 0, "given_up": 0, "disabled": 0}
     own = http is None
     http = http or client()
+    attempted = 0
     try:
         for one in claimed:
+            if time.monotonic() > deadline:
+                with database.session_scope() as session:
+                    repository.release(
+                        session,
+                        delivery_ids=[c.delivery_id for c in claimed[attempted:]],
+                        token=token,
+                    )
+                break
+            attempted += 1
             answer = send(http, one, now=moment)
             outcome, disabled = _record(database, claimed=one, answer=answer, now=moment, rng=rng)
             if outcome is not None:
@@ -459,7 +474,7 @@ def deliver_due(
     finally:
         if own:
             http.close()
-    return Pass(dispatched=dispatched, attempted=len(claimed), **counts)
+    return Pass(dispatched=dispatched, attempted=attempted, **counts)
 
 
 def _fan_out(database: Database, *, now: datetime, limit: int) -> int:
