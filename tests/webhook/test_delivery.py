@@ -370,10 +370,7 @@ def test_a_secret_that_does_not_decrypt_is_a_recorded_failure(database: Database
         first = subscribe(database, receiver.url)
         second = subscribe(database, receiver.url, "tier.changed")
         with database.session_scope() as session:
-            rows = {
-                s.id: s
-                for s in session.scalars(select(WebhookSubscription)).all()
-            }
+            rows = {s.id: s for s in session.scalars(select(WebhookSubscription)).all()}
             rows[first.id].secret_enc = rows[second.id].secret_enc  # bound to another row
         register(database, "13800138000")
         service.deliver_due(database, now=utcnow())

@@ -362,6 +362,16 @@ def test_the_delivery_log_and_a_replay_by_key(
     assert len(receiver.received) == 2
     done = admin.get(path).json()["items"][0]
     assert (done["status"], done["attempts"], done["next_attempt_at"]) == ("delivered", 2, None)
+    detail = admin.get(f"{path}/{item['id']}").json()
+    assert {k: v for k, v in detail.items() if k != "attempts_log"} == done
+    assert [(a["attempt"], a["status_code"], a["error"]) for a in detail["attempts_log"]] == [
+        (1, 500, "HTTP 500"),
+        (2, 200, None),
+    ]
+    assert all(a["latency_ms"] >= 0 and a["at"] for a in detail["attempts_log"])
+    other = create(admin, {"url": "https://other.example/"}, key="w-2").json()
+    elsewhere = admin.get(f"/api/v1/webhooks/{other['id']}/deliveries/{item['id']}")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "delivery_not_found")
 
 
 def test_an_order_refused_for_too_few_points_emits_nothing(

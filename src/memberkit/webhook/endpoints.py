@@ -13,7 +13,9 @@ from memberkit.kit.schemas import Page, PageNumber, PageSize
 from memberkit.webhook import service
 from memberkit.webhook.models import DeliveryStatus
 from memberkit.webhook.schemas import (
+    AttemptOut,
     CreatedSubscriptionOut,
+    DeliveryDetailOut,
     DeliveryList,
     DeliveryOut,
     ReplayIn,
@@ -146,6 +148,24 @@ def list_deliveries(
     return DeliveryList(
         items=[_delivery(d) for d in items],
         page=Page(page=page, page_size=page_size, total=total),
+    )
+
+
+@router.get("/{subscription_id}/deliveries/{delivery_id}", response_model=DeliveryDetailOut)
+def get_delivery(
+    subscription_id: SubscriptionId, delivery_id: DeliveryId, context: ChainAdminContext
+) -> DeliveryDetailOut:
+    """Return one delivery with each attempt: time, status code, latency, error."""
+    with context.transaction() as session:
+        found, tried = service.delivery(
+            session,
+            program_id=context.program.id,
+            subscription_id=subscription_id,
+            delivery_id=delivery_id,
+        )
+    return DeliveryDetailOut(
+        **_delivery(found).model_dump(),
+        attempts_log=[AttemptOut.model_validate(vars(a)) for a in tried],
     )
 
 

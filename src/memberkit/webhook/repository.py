@@ -101,8 +101,8 @@ def fan_out(session: Session, *, now: datetime, limit: int) -> int:
     """Turn up to ``limit`` undispatched events into deliveries; returns the events done.
 
     Each event goes to the subscriptions of its program that are active, want its type and
-    were created before it. On PostgreSQL the events are locked with ``SKIP LOCKED``, so
-    workers fanning out at once take different events.
+    were created before it. The events are locked (``FOR UPDATE``, no skipping): workers fan
+    out one after the other, so a member's deliveries are made in the order of their events.
     """
     rows = session.execute(
         select(
@@ -115,7 +115,7 @@ def fan_out(session: Session, *, now: datetime, limit: int) -> int:
         .where(_events.c.dispatched_at.is_(None))
         .order_by(_events.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update()
     ).all()
     if not rows:
         return 0

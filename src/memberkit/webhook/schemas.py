@@ -82,6 +82,22 @@ class DeliveryOut(BaseModel):
     delivered_at: LocalTime | None
 
 
+class AttemptOut(BaseModel):
+    """One HTTP attempt: when, the answer's status code (none when there was no answer)."""
+
+    attempt: int
+    at: LocalTime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+class DeliveryDetailOut(DeliveryOut):
+    """A delivery with every attempt made of it."""
+
+    attempts_log: list[AttemptOut]
+
+
 class DeliveryList(BaseModel):
     """A page of a subscription's deliveries, newest event first."""
 

@@ -287,11 +287,25 @@ class Attempt:
     error: str | None
 
 
-def attempts(session: Session, *, program_id: int, delivery_id: int) -> list[Attempt]:
-    """Return the attempts of one of the program's deliveries, first first."""
-    if repository.delivery(session, program_id=program_id, delivery_id=delivery_id) is None:
-        return []
-    return [Attempt(*row) for row in repository.attempts(session, delivery_id=delivery_id)]
+def _find_delivery(
+    session: Session, *, program_id: int, subscription_id: int, delivery_id: int
+) -> Any:
+    _find(session, program_id=program_id, subscription_id=subscription_id)
+    row = repository.delivery(session, program_id=program_id, delivery_id=delivery_id)
+    if row is None or row.subscription_id != subscription_id:
+        raise DeliveryNotFound(delivery_id=delivery_id, subscription_id=subscription_id)
+    return row
+
+
+def delivery(
+    session: Session, *, program_id: int, subscription_id: int, delivery_id: int
+) -> tuple[Delivery, list[Attempt]]:
+    """Return one delivery of a subscription with its attempts, first first."""
+    row = _find_delivery(
+        session, program_id=program_id, subscription_id=subscription_id, delivery_id=delivery_id
+    )
+    tried = [Attempt(*a) for a in repository.attempts(session, delivery_id=delivery_id)]
+    return _delivery(row), tried
 
 
 def replay(
@@ -306,10 +320,9 @@ def replay(
 
     The receiver gets the same event id again, so one that de-duplicates keeps one copy.
     """
-    _find(session, program_id=program_id, subscription_id=subscription_id)
-    row = repository.delivery(session, program_id=program_id, delivery_id=delivery_id)
-    if row is None or row.subscription_id != subscription_id:
-        raise DeliveryNotFound(delivery_id=delivery_id, subscription_id=subscription_id)
+    _find_delivery(
+        session, program_id=program_id, subscription_id=subscription_id, delivery_id=delivery_id
+    )
     repository.reopen(session, delivery_ids=[delivery_id], now=now or utcnow())
     return _delivery(repository.delivery(session, program_id=program_id, delivery_id=delivery_id))
 
