@@ -66,7 +66,9 @@ def test_a_worker_killed_mid_delivery_loses_nothing(database: Database, tmp_path
         first = start_worker(database, tmp_path)
         try:
             # when the worker is killed while the receiver holds its request
-            assert receiver.arrived.wait(30), "the worker sent nothing"
+            if not receiver.arrived.wait(30):
+                first.kill()
+                raise AssertionError(f"the worker sent nothing: {first.communicate()[0]!r}")
             first.kill()
             first.wait(10)
         finally:
