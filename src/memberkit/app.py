@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from memberkit import background
 from memberkit.api import problems
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
@@ -20,16 +21,18 @@ from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
-from memberkit.scheduler import Scheduler
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
 from memberkit.webhook.endpoints import router as webhook_router
-from memberkit.webhook.tasks import OutboxWorker
 
 
 def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = None) -> FastAPI:
-    """Build the application; the daily scheduler and the outbox worker run inside unless off."""
+    """Build the application; the background services run inside unless disabled.
+
+    ``scheduler`` and ``outbox_worker`` turn the background services (:mod:`memberkit.background`:
+    the daily scheduler, the outbox worker) on or off; by default ``settings`` decide.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -38,23 +41,8 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         database = get_database()
         with database.session_scope() as session:
             program_service.ensure_default(session)
-        runner = (
-            Scheduler(database)
-            if (settings.scheduler if scheduler is None else scheduler)
-            else None
-        )
-        worker = (
-            OutboxWorker(database)
-            if (settings.outbox_worker if outbox_worker is None else outbox_worker)
-            else None
-        )
-        for started in (runner, worker):
-            if started is not None:
-                started.start()
-        yield
-        for started in (runner, worker):
-            if started is not None:
-                started.stop()
+        with background.running(database, scheduler=scheduler, outbox_worker=outbox_worker):
+            yield
 
     app = FastAPI(
         title="Memberkit API",
@@ -92,3 +80,11 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """Build the app of one of ``memberkit serve --workers N``'s processes: no background services.
+
+    The serving parent runs them once for all workers (see :mod:`memberkit.background`).
+    """
+    return create_app(scheduler=False, outbox_worker=False)

@@ -1,5 +1,6 @@
 """The in-process scheduler of the embedded default: daily jobs in a background thread.
 
+Started once per deployment with the other background services (:mod:`memberkit.background`).
 Scaled out, run ``memberkit jobs …`` from a real scheduler instead (set
 ``MEMBERKIT_SCHEDULER=false`` on the API processes); the jobs are idempotent either way.
 """
@@ -12,13 +13,8 @@ from datetime import datetime, time, timedelta
 
 from memberkit.config import settings
 from memberkit.db import Database
-from memberkit.growth import decay
-from memberkit.idempotency import tasks as idempotency_tasks
 from memberkit.kit.time import utcnow
-from memberkit.ledger import expiry
-from memberkit.program import service as program_service
-from memberkit.program.service import ProgramConfig
-from memberkit.tier import service as tier_service
+from memberkit.tasks import TASKS, programs
 
 log = logging.getLogger("memberkit.scheduler")
 
@@ -43,6 +39,7 @@ class Scheduler:
     def start(self) -> None:
         """Start the background thread."""
         self._thread.start()
+        log.info("scheduler started: daily jobs at %s", settings.expire_points_at)
 
     def stop(self) -> None:
         """Ask the thread to stop and wait briefly for it."""
@@ -59,44 +56,31 @@ class Scheduler:
 
 
 def run_daily(database: Database, *, as_of: datetime) -> list[str]:
-    """Run the daily jobs in order: points expiry, growth decay, tier review, idempotency purge.
+    """Run every job of :data:`memberkit.tasks.TASKS`, in order, for every program.
 
-    Each job runs even when an earlier one failed (the failure is logged, and the job is
-    retried tomorrow: they are all idempotent). Returns the names of the jobs that failed.
+    A job that fails for one program is logged and does not stop the others, nor the same job
+    for the other programs; it is retried tomorrow (every job is idempotent). Returns what
+    failed, as ``job:program`` (the program's code).
     """
-
-    def program() -> ProgramConfig:
-        with database.session_scope() as session:
-            return program_service.get(session)
-
-    def expire() -> str:
-        result = expiry.run(database, as_of=as_of)
-        return f"expired {result.points} points in {result.lots} lots"
-
-    def decay_growth() -> str:
-        result = decay.run(database, program=program(), as_of=as_of)
-        return f"decayed {result.growth} growth from {result.members} members"
-
-    def review_tiers() -> str:
-        result = tier_service.review(database, program=program(), as_of=as_of)
-        return (
-            f"tiers reviewed: {result.kept} kept, {result.downgraded} moved down, "
-            f"{result.notified} notified"
-        )
-
-    def purge_idempotency() -> str:
-        return f"purged {idempotency_tasks.purge(database, as_of=as_of)} idempotency records"
-
     failed = []
-    for name, job in (
-        ("expire-points", expire),
-        ("decay-growth", decay_growth),
-        ("review-tiers", review_tiers),
-        ("purge-idempotency", purge_idempotency),
-    ):
+    for task in TASKS:
         try:
-            log.info("%s: %s", name, job())
+            every = programs(database)
         except Exception:  # the scheduler must survive a failed job; it retries tomorrow
-            log.exception("%s failed", name)
-            failed.append(name)
+            log.exception("%s failed: the programs could not be read", task.name)
+            failed.append(task.name)
+            continue
+        for program in every:
+            if (idle := task.idle(program)) is not None:
+                log.info("%s [%s]: %s", task.name, program.code, idle)
+                continue
+            try:
+                outcome = task.run(
+                    database, program=program, as_of=as_of, dry_run=False, progress=None
+                )
+            except Exception:  # one program's failure must not stop the others
+                log.exception("%s failed for program %s", task.name, program.code)
+                failed.append(f"{task.name}:{program.code}")
+            else:
+                log.info("%s [%s]: %s", task.name, program.code, outcome)
     return failed

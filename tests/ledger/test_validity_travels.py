@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from memberkit.db import Database
 from memberkit.errors import MemberkitError
 from memberkit.kit.time import Timing, as_utc
+from memberkit.ledger import adjustments
 from memberkit.ledger import service as ledger_service
 from memberkit.ledger.check import check
 from memberkit.ledger.models import LedgerEntry, LedgerTransaction, PointsLot, TransactionKind
@@ -196,18 +197,18 @@ def validity_machine(database: Database) -> type[RuleBasedStateMachine]:
             now = self.story.now
 
             def call(session: Session, world: World) -> int:
-                member = member_service.find(
-                    session, program_id=world.program.id, member_no=world.member_no, lock=True
-                )
-                ledger_service.adjust_by_hand(
+                adjustments.adjust_by_hand(
                     session,
                     program=world.program,
-                    member=member,
+                    member_no=world.member_no,
                     points=-points,
                     reason="correction",
                     actor="test",
                     key=key,
                     now=now,
+                )
+                member = member_service.find(
+                    session, program_id=world.program.id, member_no=world.member_no
                 )
                 return live_points(session, member_id=member.id, as_of=now)
 

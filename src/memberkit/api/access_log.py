@@ -75,11 +75,13 @@ class MaskPersonalData(logging.Filter):
 def log_config() -> dict[str, Any]:
     """Return uvicorn's logging configuration with :class:`MaskPersonalData` installed.
 
-    On every logger and handler of it; ``memberkit serve`` runs with it.
+    On every logger and handler of it; ``memberkit serve`` runs with it. Memberkit's own
+    loggers (the scheduler's runs) log at INFO to the same handler as uvicorn's.
     """
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["memberkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     config["filters"] = {"personal_data": {"()": MaskPersonalData}}
     for part in ("handlers", "loggers"):
         for entry in config[part].values():

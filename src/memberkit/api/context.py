@@ -10,26 +10,18 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from memberkit.auth import service as auth_service
 from memberkit.auth.models import Scope
 from memberkit.auth.service import Principal
 from memberkit.db import Database, get_database
-from memberkit.errors import Conflict, IdempotencyConflict, InvalidInput, MemberkitError
-from memberkit.idempotency import service as idempotency
+from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
 from memberkit.program import service as program_service
 from memberkit.program.models import Program
 from memberkit.program.service import ProgramConfig
-
-
-class ConcurrentChange(Conflict):
-    """A concurrent request changed the same thing; retrying is safe."""
-
-    code = "concurrent_change"
-    message = _("Another request changed the same data at the same time; please retry.")
+from memberkit.uow import Work
 
 
 class MissingIdempotencyKey(InvalidInput):
@@ -42,7 +34,7 @@ class MissingIdempotencyKey(InvalidInput):
 
 @dataclass
 class ApiContext:
-    """The request's unit-of-work factory, caller and program."""
+    """The request's caller and program, and its units of work (:class:`memberkit.uow.Work`)."""
 
     database: Database
     principal: Principal
@@ -50,10 +42,20 @@ class ApiContext:
     #: A GET reads only: its unit of work neither waits for nor blocks writers.
     read_only: bool = False
 
+    @property
+    def work(self) -> Work:
+        """The units of work of this caller: what the console and cashier screen use too."""
+        return Work(
+            self.database,
+            self.program,
+            store_code=self.principal.store_code,
+            read_only=self.read_only,
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work, committed before the response is sent (read-only for a GET)."""
-        with self.database.session_scope(read_only=self.read_only) as session:
+        with self.work.transaction() as session:
             yield session
 
     def idempotent(
@@ -65,69 +67,18 @@ class ApiContext:
         subject: str | None = None,
         present: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> JSONResponse:
-        """Run ``action`` once per key: 201 with its result, or 200 with the first result.
+        """Run ``action`` once per key (:meth:`Work.once`): 201 with its result, 200 on a repeat.
 
-        ``subject`` names what the request acts on when the path says it (a member number):
-        it is part of the request's fingerprint, so the same key sent for another member is a
-        conflict, not a replay. So is the caller's store binding: a key of another store (or an
-        unbound key) sending a store-bound key's request gets a conflict, never the first
-        store's result. The stored response is written in the action's own
-        transaction, so a response is remembered exactly when its effects are committed.
-
-        A concurrent duplicate may be refused while the first is committing: on a unique
-        constraint, or by the action itself once it sees the winner's effects (an order that
-        exists, points the winner spent). Every refusal therefore looks for the winner's record
-        first and answers a duplicate from it, so identical requests sent at once get one 201
-        and then 200s.
+        ``present`` shapes the stored result for the response (e.g. unmasking for this caller).
         """
-        fingerprinted = payload.model_dump(mode="json")
-        if subject is not None:
-            fingerprinted = {"subject": subject, "body": fingerprinted}
-        if self.principal.store_code is not None:
-            # Unbound keys keep the plain fingerprint, so their records stay valid.
-            fingerprinted = {"store": self.principal.store_code, "request": fingerprinted}
-        request_hash = idempotency.fingerprint(fingerprinted)
-
-        def replayed(session: Session) -> JSONResponse | None:
-            stored = idempotency.replay(
-                session,
-                program_id=self.program.id,
-                key=key,
-                request_hash=request_hash,
-                payload=fingerprinted,
-            )
-            if stored is None:
-                return None
-            return JSONResponse(present(stored[1]) if present else stored[1], status_code=200)
-
-        for attempt in range(2):
-            try:
-                with self.database.session_scope() as session:
-                    replay = replayed(session)
-                    if replay is not None:
-                        return replay
-                    body = action(session).model_dump(mode="json")
-                    idempotency.remember(
-                        session,
-                        program_id=self.program.id,
-                        key=key,
-                        request_hash=request_hash,
-                        status_code=201,
-                        response=body,
-                    )
-                return JSONResponse(present(body) if present else body, status_code=201)
-            except IdempotencyConflict:
-                raise
-            except (IntegrityError, MemberkitError) as refusal:
-                with self.database.session_scope(read_only=True) as session:
-                    replay = replayed(session)
-                if replay is not None:
-                    return replay
-                if isinstance(refusal, MemberkitError):
-                    raise
-                if attempt:
-                    raise ConcurrentChange() from None
-        raise AssertionError("unreachable")
+        outcome = self.work.once(
+            key=key,
+            request=payload.model_dump(mode="json"),
+            action=lambda session: action(session).model_dump(mode="json"),
+            subject=subject,
+        )
+        body = present(outcome.body) if present else outcome.body
+        return JSONResponse(body, status_code=201 if outcome.created else 200)
 
 
 def _context(request: Request, authorization: Annotated[str | None, Header()] = None) -> ApiContext:

@@ -14,11 +14,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from memberkit.api.context import ConcurrentChange
 from memberkit.config import settings
 from memberkit.db import RETRY_AFTER_SECONDS, DatabaseBusy, is_busy
 from memberkit.errors import MemberkitError
 from memberkit.kit.i18n import Text, TextError, _, negotiate, translate
+from memberkit.uow import ConcurrentChange
 
 log = logging.getLogger("memberkit.api")
 MEDIA_TYPE = "application/problem+json"

@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
+from memberkit.cli.common import console, default_program, refuse, require_schema, say
 from memberkit.kit.i18n import _, translate
 
-webhook_app = typer.Typer(help="Webhook subscriptions and their deliveries.", no_args_is_help=True)
+app = typer.Typer(help="Webhook subscriptions and their deliveries.", no_args_is_help=True)
 
 SubscriptionRef = Annotated[int, typer.Argument(help="The subscription's id (as in 'list').")]
 EventOption = Annotated[
@@ -22,8 +23,6 @@ EventOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    from memberkit.cli.main import console
-
     console.print(message, markup=False, style="red")
     return typer.Exit(2)
 
@@ -36,19 +35,18 @@ def _disabled_text(reason: str | None) -> str:
     return ""
 
 
-@webhook_app.command("add")
+@app.command("add")
 def webhook_add(
     url: Annotated[str, typer.Option(help="Where to POST events (http or https).")],
     event: EventOption = None,
     description: Annotated[str, typer.Option(help="What the receiver is.")] = "",
 ) -> None:
     """Subscribe a URL to events; the signing secret is printed once, alone on the last line."""
-    from memberkit.cli.main import _program, _require_schema, say
     from memberkit.errors import MemberkitError
     from memberkit.webhook import service
 
-    database = _require_schema()
-    program = _program(database)
+    database = require_schema()
+    program = default_program(database)
     try:
         with database.session_scope() as session:
             created = service.subscribe(
@@ -59,7 +57,7 @@ def webhook_add(
                 description=description,
             )
     except MemberkitError as exc:
-        raise _fail(exc.detail()) from None
+        refuse(exc)
     say(
         _(
             "Webhook {id} created for {url} ({events}). Store its signing secret now; it is not "
@@ -72,17 +70,16 @@ def webhook_add(
     print(created.secret)
 
 
-@webhook_app.command("list")
+@app.command("list")
 def webhook_list() -> None:
     """List the program's webhook subscriptions (never their secrets)."""
     from rich.table import Table
 
-    from memberkit.cli.main import _program, _require_schema, console
     from memberkit.kit.time import iso
     from memberkit.webhook import service
 
-    database = _require_schema()
-    program = _program(database)
+    database = require_schema()
+    program = default_program(database)
     with database.session_scope(read_only=True) as session:
         _total, items = service.listing(session, program_id=program.id, offset=0, limit=10_000)
     table = Table()
@@ -106,38 +103,37 @@ def webhook_list() -> None:
 
 
 def _switch(subscription_id: int, *, active: bool) -> None:
-    from memberkit.cli.main import _program, _require_schema, say
     from memberkit.errors import MemberkitError
     from memberkit.webhook import service
 
-    database = _require_schema()
-    program = _program(database)
+    database = require_schema()
+    program = default_program(database)
     try:
         with database.session_scope() as session:
             service.change(
                 session, program_id=program.id, subscription_id=subscription_id, active=active
             )
     except MemberkitError as exc:
-        raise _fail(exc.detail()) from None
+        refuse(exc)
     say(
         _("Webhook {id} switched on.") if active else _("Webhook {id} switched off."),
         id=subscription_id,
     )
 
 
-@webhook_app.command("disable")
+@app.command("disable")
 def webhook_disable(subscription_id: SubscriptionRef) -> None:
     """Switch a subscription off: its deliveries wait until it is switched on again."""
     _switch(subscription_id, active=False)
 
 
-@webhook_app.command("enable")
+@app.command("enable")
 def webhook_enable(subscription_id: SubscriptionRef) -> None:
     """Switch a subscription on again (also one switched off after failures)."""
     _switch(subscription_id, active=True)
 
 
-@webhook_app.command("deliveries")
+@app.command("deliveries")
 def webhook_deliveries(
     subscription_id: SubscriptionRef,
     status: Annotated[
@@ -148,7 +144,6 @@ def webhook_deliveries(
     """List a subscription's deliveries, newest first, with their status and last answer."""
     from rich.table import Table
 
-    from memberkit.cli.main import _program, _require_schema, console
     from memberkit.errors import MemberkitError
     from memberkit.kit.time import iso
     from memberkit.webhook import service
@@ -162,8 +157,8 @@ def webhook_deliveries(
                 statuses=", ".join(DeliveryStatus),
             )
         )
-    database = _require_schema()
-    program = _program(database)
+    database = require_schema()
+    program = default_program(database)
     try:
         with database.session_scope(read_only=True) as session:
             total, items = service.deliveries(
@@ -174,7 +169,7 @@ def webhook_deliveries(
                 limit=limit,
             )
     except MemberkitError as exc:
-        raise _fail(exc.detail()) from None
+        refuse(exc)
     table = Table(
         caption=translate(_("{shown} of {total} deliveries"), shown=len(items), total=total)
     )
@@ -204,7 +199,7 @@ def webhook_deliveries(
     console.print(table)
 
 
-@webhook_app.command("replay")
+@app.command("replay")
 def webhook_replay(
     subscription_id: SubscriptionRef,
     delivery: Annotated[
@@ -215,14 +210,13 @@ def webhook_replay(
     ] = None,
 ) -> None:
     """Send a delivery, or an event, again to a subscription, with a fresh retry window."""
-    from memberkit.cli.main import _program, _require_schema, say
     from memberkit.errors import MemberkitError
     from memberkit.webhook import service
 
     if (delivery is None) == (event is None):
         raise _fail(translate(_("Give exactly one of --delivery or --event.")))
-    database = _require_schema()
-    program = _program(database)
+    database = require_schema()
+    program = default_program(database)
     try:
         with database.session_scope() as session:
             if delivery is not None:
@@ -242,7 +236,7 @@ def webhook_replay(
                     subscription_id=subscription_id,
                 )
     except MemberkitError as exc:
-        raise _fail(exc.detail()) from None
+        refuse(exc)
     say(
         _("Delivery {ids} of webhook {id} will be sent again."),
         ids=", ".join(map(str, ids)),
@@ -252,10 +246,9 @@ def webhook_replay(
 
 def worker() -> None:
     """Deliver the outbox (webhooks) until stopped; run as many as you like side by side."""
-    from memberkit.cli.main import _require_schema, say
     from memberkit.webhook import tasks
 
-    database = _require_schema()
+    database = require_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.growth import service
+from memberkit.kit import keys
 from memberkit.kit.schemas import ClientTime, Input
 from memberkit.program import service as program_service
 from memberkit.tier.endpoints import TierOut
@@ -90,7 +91,7 @@ def record_event(member_no: MemberNo, body: EventIn, context: PosContext) -> JSO
         )
 
     return context.idempotent(
-        key=f"event:{body.external_id}", payload=body, action=action, subject=member_no
+        key=keys.event(body.external_id), payload=body, action=action, subject=member_no
     )
 
 

@@ -9,9 +9,11 @@ from fractions import Fraction
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
+from memberkit import pipeline
 from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.growth.rules import ORDER
+from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.time import FUTURE_TOLERANCE, Timing
 from memberkit.ledger import repository as ledger_repository
@@ -23,12 +25,11 @@ from memberkit.ledger.models import (
     LedgerTransaction,
     TransactionKind,
 )
-from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import Posting, expire_due
-from memberkit.member import service as member_service
+from memberkit.ledger.service import Posting
+from memberkit.member.service import MemberRef
 from memberkit.order.models import Order
+from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
-from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
 
 
@@ -141,25 +142,19 @@ def orders_awarded_in_period(
     return int(net)
 
 
-def cap_spend_growth(
-    session: Session,
-    *,
-    program: ProgramConfig,
-    member_id: int,
-    at: datetime,
-    earned: int,
-    now: datetime,
+def spend_growth_so_far(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
 ) -> int:
-    """Return the part of an order's spend growth the program's spend cap lets through.
+    """Return the spend growth the member's orders earned in the spend cap's period of ``at``.
 
-    What earlier orders of the period earned counts net of their refunds. The caller holds
-    the member's lock.
+    Net of refunds (a refunded order no longer uses up the cap); 0 when the program caps
+    nothing. The caller holds the member's lock.
     """
     cap = program.spend_cap
-    if cap is None or earned <= 0:
-        return earned
+    if cap is None:
+        return 0
     start, end = cap.period(at, settings.tz)
-    already = orders_awarded_in_period(
+    return orders_awarded_in_period(
         session,
         member_id=member_id,
         transaction_kind=TransactionKind.earn,
@@ -168,31 +163,27 @@ def cap_spend_growth(
         end=end,
         now=now,
     )
-    return cap.award(earned, already)
 
 
-def award_for_order(
+def order_growth_so_far(
     session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
 ) -> int:
-    """Return the growth an order earns for being an order, within its cap (0 when unset).
+    """Return the growth the member's orders earned for being orders in the period of ``at``.
 
-    Earlier orders of the period count net of their refunds. The caller holds the member's
-    lock and posts it with :func:`post_award`.
+    Net of refunds; 0 when orders earn no growth of their own. The caller holds the lock.
     """
     behaviour = program.behaviours.get(ORDER)
     if behaviour is None:
         return 0
     start, end = behaviour.period(at, settings.tz)
-    return behaviour.award(
-        orders_awarded_in_period(
-            session,
-            member_id=member_id,
-            transaction_kind=TransactionKind.behaviour,
-            kind=ORDER,
-            start=start,
-            end=end,
-            now=now,
-        )
+    return orders_awarded_in_period(
+        session,
+        member_id=member_id,
+        transaction_kind=TransactionKind.behaviour,
+        kind=ORDER,
+        start=start,
+        end=end,
+        now=now,
     )
 
 
@@ -245,50 +236,51 @@ def record(
     if behaviour is None:
         known = sorted(k for k in program.behaviours if k != ORDER)
         raise UnknownBehaviour(kind=kind, known=", ".join(known))
-    member = member_service.lock_for_posting(
-        session, program_id=program.id, member_no=member_no, as_of=timing.now
-    )
-    member_service.require_active(member)
-    if ledger_repository.transaction_id_by_key(
-        session, program_id=program.id, key=f"event:{external_id}"
-    ):
-        # The business key, for repeats that come after their idempotency record was purged
-        # (an event capped to nothing posted nothing, and a repeat of it awards nothing either).
-        raise EventExists(external_id=external_id)
-    if member.points_due:
-        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
-    start, end = behaviour.period(occurred_at, settings.tz)
-    award = behaviour.award(
-        awarded_in_period(
-            session, member_id=member.id, kind=kind, start=start, end=end, now=timing.now
+
+    def post(session: Session, applied: Applied) -> int:
+        if ledger_repository.transaction_id_by_key(session, program_id=program.id, key=applied.key):
+            # The business key, for repeats that come after their idempotency record was
+            # purged (an event capped to nothing posted nothing, and a repeat awards nothing).
+            raise EventExists(external_id=external_id)
+        start, end = behaviour.period(occurred_at, settings.tz)
+        award = behaviour.award(
+            awarded_in_period(
+                session,
+                member_id=applied.member.id,
+                kind=kind,
+                start=start,
+                end=end,
+                now=applied.now,
+            )
         )
-    )
-    if award:
-        post_award(
-            session,
-            program_id=program.id,
-            member_id=member.id,
-            kind=kind,
-            growth=award,
-            key=f"event:{external_id}",
-            at=occurred_at,
-        )
-    growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
-    tier = tier_service.upgrade_after(
+        if award:
+            post_award(
+                session,
+                program_id=program.id,
+                member_id=applied.member.id,
+                kind=kind,
+                growth=award,
+                key=applied.key,
+                at=occurred_at,
+            )
+        return award
+
+    applied, award = pipeline.apply(
         session,
         program=program,
-        member_id=member.id,
-        code=member.tier_code,
-        growth=growth,
+        kind=EventKind.behaviour,
+        key=keys.event(external_id),
+        member=MemberRef(member_no=member_no),
+        timing=timing,
         at=occurred_at,
-        key=f"event:{external_id}",
-        now=timing.now,
+        post=post,
     )
+    assert applied.tier is not None, "an event is judged for an upgrade (memberkit.reactions)"
     return EventResult(
-        member_no=member.member_no,
+        member_no=applied.member.member_no,
         kind=kind,
         growth_awarded=award,
         capped=award < behaviour.growth,
-        growth_balance=growth,
-        tier=tier,
+        growth_balance=applied.balance(session, Asset.growth),
+        tier=applied.tier,
     )

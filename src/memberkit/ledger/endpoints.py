@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import (
@@ -17,73 +16,25 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
-from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize, QueryDate
+from memberkit.kit import keys
+from memberkit.kit.schemas import Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
-from memberkit.ledger import queries, repository, service
+from memberkit.ledger import adjustments, queries, repository
 from memberkit.ledger.models import Asset, TransactionKind
+from memberkit.ledger.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    ExpiringList,
+    ExpiringMember,
+    LotOut,
+    PointsOut,
+    Statement,
+    StatementLine,
+)
 from memberkit.member import service as member_service
 
 router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["points"])
 program_router = APIRouter(prefix="/api/v1/points", tags=["points"])
-
-
-class LotOut(BaseModel):
-    """Points held in one lot."""
-
-    remaining: int
-    earned_at: LocalTime
-    expires_at: LocalTime | None
-
-
-class PointsOut(BaseModel):
-    """A member's points."""
-
-    member_no: str
-    balance: int
-    debt: int
-    expiring_within_days: int
-    expiring_points: int
-    lots: list[LotOut]
-
-
-class StatementLine(BaseModel):
-    """One transaction in a member's history, with the balance after it."""
-
-    transaction_id: str
-    kind: TransactionKind
-    amount: int
-    balance_after: int
-    reason: str | None
-    actor: str | None
-    order_id: str | None
-    refund_id: str | None
-    occurred_at: LocalTime
-    expires_at: LocalTime | None
-
-
-class Statement(BaseModel):
-    """A page of a member's ledger history, newest first."""
-
-    member_no: str
-    asset: Asset
-    items: list[StatementLine]
-    page: Page
-
-
-class AdjustmentIn(Input):
-    """A manual credit (positive) or debit (negative) with the reason for it."""
-
-    points: int = Field(ge=-(10**9), le=10**9)
-    reason: str = Field(min_length=1, max_length=200)
-
-
-class AdjustmentOut(BaseModel):
-    """The result of an adjustment."""
-
-    transaction_id: str
-    member_no: str
-    points: int
-    points_balance: int
 
 
 @router.get("/points", response_model=PointsOut)
@@ -178,16 +129,13 @@ def adjust_points(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
-    key = f"adjust:{member_no}:{idempotency_key}"
+    key = keys.adjustment(member_no, idempotency_key)
 
     def action(session: Session) -> AdjustmentOut:
-        member = member_service.find(
-            session, program_id=context.program.id, member_no=member_no, lock=True
-        )
-        posting = service.adjust_by_hand(
+        adjusted = adjustments.adjust_by_hand(
             session,
             program=context.program,
-            member=member,
+            member_no=member_no,
             points=body.points,
             reason=body.reason,
             actor=context.principal.actor,
@@ -195,31 +143,13 @@ def adjust_points(
             now=utcnow(),
         )
         return AdjustmentOut(
-            transaction_id=str(posting.transaction_id),
-            member_no=member.member_no,
-            points=body.points,
-            points_balance=posting.balances[Asset.points],
+            transaction_id=str(adjusted.transaction_id),
+            member_no=adjusted.member_no,
+            points=adjusted.points,
+            points_balance=adjusted.points_balance,
         )
 
     return context.idempotent(key=key, payload=body, action=action)
-
-
-class ExpiringMember(BaseModel):
-    """A member whose points expire soon."""
-
-    member_no: str
-    points: int
-    first_expiry: LocalTime
-
-
-class ExpiringList(BaseModel):
-    """Members with points expiring within a horizon, soonest first."""
-
-    within_days: int
-    members: int
-    points: int
-    items: list[ExpiringMember]
-    page: Page
 
 
 @program_router.get("/expiring", response_model=ExpiringList)

@@ -33,29 +33,30 @@ def run(
     database: Database,
     *,
     as_of: datetime,
+    program_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     dry_run: bool = False,
 ) -> ExpiryRun:
     """Expire every lot due by ``as_of``, one member per transaction (so a crash loses none).
 
+    With ``program_id``, only that program's lots; else every program's.
+
     ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
     and rolls every transaction back: it reports what would expire and changes nothing.
     """
+    due = [PointsLot.expires_at <= as_of, PointsLot.remaining > 0]
+    if program_id is not None:
+        due.append(PointsLot.program_id == program_id)
     with database.session_scope() as session:
         members = list(
             session.scalars(
                 select(PointsLot.member_id)
-                .where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
+                .where(*due)
                 .group_by(PointsLot.member_id)
                 .order_by(PointsLot.member_id)
             )
         )
-        lots = (
-            session.scalar(
-                select(func.count()).where(PointsLot.expires_at <= as_of, PointsLot.remaining > 0)
-            )
-            or 0
-        )
+        lots = session.scalar(select(func.count()).where(*due)) or 0
     points = 0
     for done, member_id in enumerate(members, start=1):
         with database.session_scope(rollback=dry_run) as session:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import TextClause, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
@@ -142,7 +143,6 @@ def member_balances(session: Session, *, member_id: int) -> dict[str, int]:
 
 
 _INSERT_TRANSACTION = insert(table(LedgerTransaction)).returning(table(LedgerTransaction).c.id)
-_INSERT_ENTRY = insert(table(LedgerEntry))
 _INSERT_LOT = insert(table(PointsLot)).returning(table(PointsLot).c.id)
 
 
@@ -152,12 +152,36 @@ def insert_transaction(session: Session, **values: Any) -> int:
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert entries in one executemany (a multi-row INSERT on PostgreSQL).
+    """Insert entries as one multi-row ``INSERT … VALUES (…), (…)``: one statement, one trip.
 
-    Core, not the ORM's bulk insert: that drops None values and splits rows by shape.
+    Not an executemany, which drivers send as one statement per row; not the ORM's bulk
+    insert, which drops None values and splits rows by shape.
     """
     if rows:
-        session.connection().execute(_INSERT_ENTRY, rows)
+        params = {
+            f"{name}_{n}": str(value) if name == "asset" else value
+            for n, row in enumerate(rows)
+            for name, value in row.items()
+        }
+        session.connection().execute(_insert_entries(len(rows)), params)
+
+
+_ENTRY_COLUMNS = ("transaction_id", "account_id", "asset", "amount", "lot_id", "balance_after")
+
+
+@functools.cache
+def _insert_entries(count: int) -> TextClause:
+    """The INSERT of ``count`` entries, a bound parameter per value: built once per count.
+
+    Text, because SQLAlchemy does not cache a multi-row ``insert().values([...])``: it would be
+    compiled again for every transaction.
+    """
+    rows = ", ".join(
+        "(" + ", ".join(f":{name}_{n}" for name in _ENTRY_COLUMNS) + ")" for n in range(count)
+    )
+    columns = ", ".join(_ENTRY_COLUMNS)
+    # Names and placeholders only, all constants of this module: no value is in the text.
+    return text(f"INSERT INTO {table(LedgerEntry).name} ({columns}) VALUES {rows}")  # noqa: S608
 
 
 def insert_lot(session: Session, **values: Any) -> int:

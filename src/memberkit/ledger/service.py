@@ -9,17 +9,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from memberkit import events
-from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.money import display_money
 from memberkit.kit.time import iso
 from memberkit.ledger import repository
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.posting import consume, settle_debt
-from memberkit.member import service as member_service
-from memberkit.member.models import Member
-from memberkit.program.service import ProgramConfig
 
 
 class InsufficientPoints(Conflict):
@@ -283,7 +280,7 @@ def expire_due(session: Session, *, program_id: int, member_id: int, as_of: date
             program_id=program_id,
             member_id=member_id,
             kind=TransactionKind.expire,
-            key=f"expire:{lot_id}",
+            key=keys.expiry(lot_id),
             occurred_at=expires_at,
             reason="points expired",
         )
@@ -354,54 +351,3 @@ class AdjustmentExists(Conflict):
 
     code = "adjustment_exists"
     message = _("Adjustment {key} of member {member_no} was made already; see the statement.")
-
-
-def adjust_by_hand(
-    session: Session,
-    *,
-    program: ProgramConfig,
-    member: Member,
-    points: int,
-    reason: str,
-    actor: str,
-    key: str,
-    now: datetime,
-) -> Posting:
-    """Apply an operator's adjustment by the program's rules.
-
-    A credit expires by the program's validity policy; a frozen member may still be
-    corrected, a closed one may not; an adjustment of zero is refused. The caller holds the
-    member's lock. A key posted already is refused, so a repeat that comes after its
-    idempotency record was purged does not post twice.
-    """
-    if repository.transaction_id_by_key(session, program_id=program.id, key=key) is not None:
-        raise AdjustmentExists(key=key, member_no=member.member_no)
-    member_service.require_open(member)
-    if points == 0:
-        raise ZeroAdjustment()
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=now)
-    posting = adjust(
-        session,
-        program_id=program.id,
-        member_id=member.id,
-        points=points,
-        reason=reason,
-        actor=actor,
-        key=key,
-        occurred_at=now,
-        expires_at=program.validity.expires_at(now, settings.tz),
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.points_adjusted,
-        member_id=member.id,
-        occurred_at=now,
-        payload={
-            "transaction_id": str(posting.transaction_id),
-            "points": points,
-            "reason": reason,
-            "points_balance": posting.balances[Asset.points],
-        },
-    )
-    return posting

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import ApiContext, IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.schemas import Input, LocalTime, MoneyOut
 from memberkit.member import service
@@ -120,7 +121,7 @@ def register_member(
 
     if idempotency_key:
         return context.idempotent(
-            key=f"member:{idempotency_key}", payload=body, action=action, present=present
+            key=keys.member(idempotency_key), payload=body, action=action, present=present
         )
     with context.transaction() as session:
         out = action(session)

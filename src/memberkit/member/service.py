@@ -246,6 +246,15 @@ def register(
 
 
 @dataclass(frozen=True)
+class MemberRef:
+    """A member named by card number, phone or card QR token."""
+
+    member_no: str | None = None
+    phone: str | None = None
+    qr_token: str | None = None
+
+
+@dataclass(frozen=True)
 class MemberKey:
     """What the posting path needs of a member: who, and whether they may earn and spend."""
 
@@ -330,6 +339,13 @@ _LOCK_BY_MEMBER_NO = (
 )
 
 
+_LOCK_BY_ID = (
+    select(*_LOCK_COLUMNS)
+    .where(_members.c.id == bindparam("member_id"))
+    .with_for_update(of=_members)
+)
+
+
 def lock_for_posting(
     session: Session,
     *,
@@ -337,13 +353,22 @@ def lock_for_posting(
     member_no: str | None = None,
     phone: str | None = None,
     qr_token: str | None = None,
+    member_id: int | None = None,
     as_of: datetime,
 ) -> MemberKey:
-    """Lock the named member's row and return its key; the lean form of :func:`find`.
+    """Lock the named member's row (or the member ``member_id``) and return its key.
 
-    The key says whether any of the member's points lots are past expiry at ``as_of``.
+    The lean form of :func:`find`; the key says whether any of the member's points lots are
+    past expiry at ``as_of``.
     """
-    if member_no is not None:  # the usual case, with a statement built once
+    if member_id is not None:
+        row = (
+            session.connection()
+            .execute(_LOCK_BY_ID, {"member_id": member_id, "as_of": as_of})
+            .one_or_none()
+        )
+        identifier = str(member_id)
+    elif member_no is not None:  # the usual case, with a statement built once
         row = (
             session.connection()
             .execute(

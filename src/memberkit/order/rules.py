@@ -6,7 +6,7 @@ and exhaustively.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -14,8 +14,11 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from memberkit.growth.rules import Behaviour, SpendCap
 from memberkit.kit.i18n import Text, TextError, _
-from memberkit.kit.money import ROUNDINGS, allocate, display_money, round_to_int
+from memberkit.kit.money import ROUNDINGS, allocate, display_money, format_money, round_to_int
+from memberkit.order.errors import InvalidOrder, LinesMismatch, PaymentsMismatch
+from memberkit.wallet.rules import split_payment
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
 EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
@@ -253,6 +256,196 @@ def earn(
 
 def _micro(value: Decimal) -> int:
     return int((value * MICRO).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class LineIn:
+    """An order line as received, money in minor units."""
+
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+    discount_minor: int = 0
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """A payment as received; a points payment gives ``points`` (its amount is derived)."""
+
+    method: str
+    amount_minor: int | None = None
+    points: int | None = None
+
+
+def price(
+    lines: Sequence[LineIn], payments: Sequence[PaymentIn], *, points_per_unit: int
+) -> list[Priced]:
+    """Check an order's lines and payments add up; return each payment priced.
+
+    A points payment gives points; its amount is what they are worth at ``points_per_unit``
+    points to one currency unit, in whole cents. Refuses an order with no line, a line whose
+    amount is not quantity × unit price − discount, or payments that do not add up.
+    """
+    if not lines:
+        raise InvalidOrder(problem=Text(_("an order needs at least one line")))
+    for number, line in enumerate(lines, start=1):
+        if line.quantity <= 0:
+            raise InvalidOrder(
+                problem=Text(_("line {number}: quantity must be at least 1"), number=number)
+            )
+        if min(line.unit_price_minor, line.amount_minor, line.discount_minor) < 0:
+            raise InvalidOrder(
+                problem=Text(_("line {number}: amounts must not be negative"), number=number)
+            )
+        expected = line.quantity * line.unit_price_minor - line.discount_minor
+        if line.amount_minor != expected:
+            raise LinesMismatch(
+                line=number,
+                amount=format_money(line.amount_minor),
+                expected=format_money(expected),
+            )
+    priced: list[Priced] = []
+    for payment in payments:
+        if payment.method == "points":
+            points = payment.points or 0
+            if points <= 0:
+                raise InvalidOrder(
+                    problem=Text(_("a points payment needs a positive number of points"))
+                )
+            amount, rest = divmod(points * 100, points_per_unit)
+            if rest:
+                raise InvalidOrder(
+                    problem=Text(
+                        _("{points} points are not a whole number of cents"), points=points
+                    )
+                )
+            if payment.amount_minor is not None and payment.amount_minor != amount:
+                raise InvalidOrder(
+                    problem=Text(
+                        _("{points} points pay {amount}, not {given}"),
+                        points=points,
+                        amount=format_money(amount),
+                        given=format_money(payment.amount_minor),
+                    )
+                )
+            priced.append(Priced("points", amount, points))
+        else:
+            if payment.points:
+                raise InvalidOrder(
+                    problem=Text(_("a {method} payment has no points"), method=payment.method)
+                )
+            if payment.amount_minor is None or payment.amount_minor < 0:
+                raise InvalidOrder(
+                    problem=Text(
+                        _("a {method} payment needs a positive amount"), method=payment.method
+                    )
+                )
+            priced.append(Priced(payment.method, payment.amount_minor, 0))
+    total = sum(line.amount_minor for line in lines)
+    paid = sum(payment.amount_minor for payment in priced)
+    if paid != total:
+        raise PaymentsMismatch(paid=format_money(paid), total=format_money(total))
+    return priced
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A payment with its amount known: for a points payment, what its points are worth."""
+
+    method: str
+    amount_minor: int
+    points: int
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What deciding an order needs to know, read under the member's lock."""
+
+    lines: Sequence[EarnLine]
+    payments: Sequence[Priced]
+    store_code: str | None
+    #: The order's date in the program's timezone (date multipliers).
+    day: date
+    tier_multiplier: Decimal = Decimal(1)
+    #: The member's stored value, read only when a payment takes some.
+    wallet_principal: int = 0
+    wallet_bonus: int = 0
+    #: The spend-growth cap and what the member's orders earned in its period so far.
+    spend_cap: SpendCap | None = None
+    spend_growth_so_far: int = 0
+    #: The growth an order earns for being an order, and what it earned in its period so far.
+    order_behaviour: Behaviour | None = None
+    order_growth_so_far: int = 0
+
+
+@dataclass(frozen=True)
+class OrderDecision:
+    """What an order does to the member: what it pays with, what it earns."""
+
+    total_minor: int
+    points_paid: int
+    wallet_principal: int
+    wallet_bonus: int
+    earning: Earning
+    #: Growth for what was spent, within the spend cap.
+    spend_growth: int
+    #: Growth for the order being an order, within its behaviour cap.
+    order_growth: int
+
+    @property
+    def wallet_paid(self) -> int:
+        """Stored value the order takes, principal and bonus."""
+        return self.wallet_principal + self.wallet_bonus
+
+    @property
+    def growth_earned(self) -> int:
+        """All the growth the order earns."""
+        return self.spend_growth + self.order_growth
+
+
+def decide(rules: EarningRules, facts: OrderFacts) -> OrderDecision:
+    """Decide an order: the points and stored value it takes, the points and growth it earns.
+
+    A wallet payment takes principal and bonus in proportion to the member's wallet; the bonus
+    part earns nothing (like a coupon), the principal part earns as money does. Growth for
+    spending is capped by the spend cap, net of what earlier orders of the period earned.
+    """
+    points_paid = sum(payment.points for payment in facts.payments)
+    wallet_paid = sum(p.amount_minor for p in facts.payments if p.method == "wallet")
+    principal, bonus = split_payment(
+        wallet_paid, principal=facts.wallet_principal, bonus=facts.wallet_bonus
+    )
+    earning_paid = (
+        sum(p.amount_minor for p in facts.payments if p.method in EARNING_METHODS) - bonus
+    )
+    earning = earn(
+        rules,
+        lines=list(facts.lines),
+        earning_paid_minor=earning_paid,
+        store_code=facts.store_code,
+        day=facts.day,
+        tier_multiplier=facts.tier_multiplier,
+    )
+    spend_growth = earning.growth
+    if facts.spend_cap is not None and spend_growth > 0:
+        spend_growth = facts.spend_cap.award(spend_growth, facts.spend_growth_so_far)
+    order_growth = (
+        facts.order_behaviour.award(facts.order_growth_so_far)
+        if facts.order_behaviour is not None
+        else 0
+    )
+    return OrderDecision(
+        total_minor=sum(line.amount_minor for line in facts.lines),
+        points_paid=points_paid,
+        wallet_principal=principal,
+        wallet_bonus=bonus,
+        earning=earning,
+        spend_growth=spend_growth,
+        order_growth=order_growth,
+    )
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,20 @@ the same transaction as the order. A refusal raises before anything is committed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit import events
+from memberkit import events, pipeline
 from memberkit.auth.service import require_order_access
 from memberkit.config import settings
 from memberkit.db import table
-from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
 from memberkit.kit.time import Timing, as_utc, iso, utcnow
@@ -33,112 +33,26 @@ from memberkit.ledger.models import (
 from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
-from memberkit.member import service as member_service
 from memberkit.member.models import Member
+from memberkit.member.service import MemberRef
 from memberkit.order import rules
+from memberkit.order.errors import (
+    InvalidRefund,
+    OrderExists,
+    OrderNotFound,
+    RefundBeforeOrder,
+    RefundExceedsOrder,
+    RefundExists,
+)
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+from memberkit.order.rules import LineIn, PaymentIn
+from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
 from memberkit.store.models import Store
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
-from memberkit.wallet.rules import returned_so_far, split_payment
-
-
-class InvalidOrder(InvalidInput):
-    """The order's content is inconsistent."""
-
-    code = "invalid_order"
-    message = _("Invalid order: {problem}")
-
-
-class LinesMismatch(InvalidOrder):
-    """A line's amount is not quantity × unit price − discount."""
-
-    code = "lines_mismatch"
-    message = _(
-        "Line {line}: amount {amount} is not quantity × unit price − discount ({expected})."
-    )
-
-
-class PaymentsMismatch(InvalidOrder):
-    """Payments do not add up to the lines."""
-
-    code = "payments_mismatch"
-    message = _("Payments add up to {paid} but the lines add up to {total}.")
-
-
-class OrderNotFound(NotFound):
-    """No order with that external id."""
-
-    code = "order_not_found"
-    message = _("No order with external id {external_id}.")
-
-
-class OrderExists(Conflict):
-    """The external id was used for an order already."""
-
-    code = "order_exists"
-    message = _("An order with external id {external_id} already exists.")
-
-
-class RefundExists(Conflict):
-    """The external id was used for a refund already."""
-
-    code = "refund_exists"
-    message = _("A refund with external id {external_id} already exists.")
-
-
-class InvalidRefund(InvalidInput):
-    """The refund's content is inconsistent."""
-
-    code = "invalid_refund"
-    message = _("Invalid refund: {problem}")
-
-
-class RefundBeforeOrder(InvalidRefund):
-    """A refund dated before the order it returns."""
-
-    code = "refund_before_order"
-    message = _("The refund is dated {refund_at}, before its order ({order_at}).")
-
-
-class RefundExceedsOrder(InvalidRefund):
-    """More than is left of the order."""
-
-    code = "refund_exceeds_order"
-    message = _("The refund is larger than what is left of the order: {problem}")
-
-
-@dataclass(frozen=True)
-class MemberRef:
-    """A member named by card number, phone or card QR token."""
-
-    member_no: str | None = None
-    phone: str | None = None
-    qr_token: str | None = None
-
-
-@dataclass(frozen=True)
-class LineIn:
-    """An order line as received, money in minor units."""
-
-    sku: str
-    name: str
-    category: str
-    quantity: int
-    unit_price_minor: int
-    amount_minor: int
-    discount_minor: int = 0
-
-
-@dataclass(frozen=True)
-class PaymentIn:
-    """A payment as received; a points payment gives ``points`` (its amount is derived)."""
-
-    method: str
-    amount_minor: int | None = None
-    points: int | None = None
+from memberkit.wallet.rules import returned_so_far
 
 
 @dataclass(frozen=True)
@@ -213,70 +127,6 @@ class RefundResult:
     tier: TierOutcome | None = None
 
 
-def priced_payments(order: OrderIn, *, points_per_unit: int) -> list[tuple[str, int, int]]:
-    """Check lines and payments add up; return (method, amount, points) per payment."""
-    if not order.lines:
-        raise InvalidOrder(problem=Text(_("an order needs at least one line")))
-    for number, line in enumerate(order.lines, start=1):
-        if line.quantity <= 0:
-            raise InvalidOrder(
-                problem=Text(_("line {number}: quantity must be at least 1"), number=number)
-            )
-        if min(line.unit_price_minor, line.amount_minor, line.discount_minor) < 0:
-            raise InvalidOrder(
-                problem=Text(_("line {number}: amounts must not be negative"), number=number)
-            )
-        expected = line.quantity * line.unit_price_minor - line.discount_minor
-        if line.amount_minor != expected:
-            raise LinesMismatch(
-                line=number,
-                amount=format_money(line.amount_minor),
-                expected=format_money(expected),
-            )
-    priced = []
-    for payment in order.payments:
-        if payment.method == "points":
-            points = payment.points or 0
-            if points <= 0:
-                raise InvalidOrder(
-                    problem=Text(_("a points payment needs a positive number of points"))
-                )
-            amount, rest = divmod(points * 100, points_per_unit)
-            if rest:
-                raise InvalidOrder(
-                    problem=Text(
-                        _("{points} points are not a whole number of cents"), points=points
-                    )
-                )
-            if payment.amount_minor is not None and payment.amount_minor != amount:
-                raise InvalidOrder(
-                    problem=Text(
-                        _("{points} points pay {amount}, not {given}"),
-                        points=points,
-                        amount=format_money(amount),
-                        given=format_money(payment.amount_minor),
-                    )
-                )
-            priced.append(("points", amount, points))
-        else:
-            if payment.points:
-                raise InvalidOrder(
-                    problem=Text(_("a {method} payment has no points"), method=payment.method)
-                )
-            if payment.amount_minor is None or payment.amount_minor < 0:
-                raise InvalidOrder(
-                    problem=Text(
-                        _("a {method} payment needs a positive amount"), method=payment.method
-                    )
-                )
-            priced.append((payment.method, payment.amount_minor, 0))
-    total = sum(line.amount_minor for line in order.lines)
-    paid = sum(amount for _method, amount, _points in priced)
-    if paid != total:
-        raise PaymentsMismatch(paid=format_money(paid), total=format_money(total))
-    return priced
-
-
 _orders = table(Order)
 _ORDER_BY_EXTERNAL_ID = select(_orders.c.id).where(
     _orders.c.program_id == bindparam("program_id"),
@@ -292,92 +142,176 @@ def post_order(
 ) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
-    A ``wallet`` payment takes stored value, principal and bonus in proportion to the wallet;
-    the bonus part earns nothing (like a coupon), the principal part earns as money does.
-    Too few points or too little stored value refuses the whole order. ``timing`` is when it
-    is processed (default: live, now, within the program's back-dating bound); the member's
-    lots past expiry by then are expired first. The caller checks idempotency first; a second
-    order with the same external id fails on the unique constraint.
+    A member event (:mod:`memberkit.pipeline`); what it pays and earns is decided by
+    :func:`memberkit.order.rules.decide`. Too few points or too little stored value refuses the
+    whole order. ``timing`` is when it is processed (default: live, now, within the program's
+    back-dating bound). The caller checks idempotency first; a second order with the same
+    external id is refused (``order_exists``), or fails on the unique constraint.
     """
     timing = timing or Timing.live()
-    payments = priced_payments(order, points_per_unit=program.points_per_currency_unit)
+    payments = rules.price(
+        order.lines, order.payments, points_per_unit=program.points_per_currency_unit
+    )
     timing.check(order.occurred_at, backdate_days=program.policies.backdate_days)
-    now = utcnow()
-    member = member_service.lock_for_posting(
-        session, program_id=program.id, **vars(order.member), as_of=timing.now
-    )
-    member_service.require_active(member)
-    if member.points_due:
-        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
-    tier = program.ladder.tier(member.tier_code)
-    store_id = None
-    if order.store_code:
-        store_id = store_service.active_store_id(
-            session, program_id=program.id, code=order.store_code
+
+    def post(session: Session, applied: Applied) -> OrderResult:
+        store_id = None
+        if order.store_code:
+            store_id = store_service.active_store_id(
+                session, program_id=program.id, code=order.store_code
+            )
+        connection = session.connection()
+        exists = connection.execute(
+            _ORDER_BY_EXTERNAL_ID, {"program_id": program.id, "external_id": order.external_id}
+        ).scalar()
+        if exists is not None:
+            raise OrderExists(external_id=order.external_id)
+        decision = rules.decide(
+            program.earning,
+            _facts(session, program=program, order=order, applied=applied, payments=payments),
         )
-    connection = session.connection()
-    exists = connection.execute(
-        _ORDER_BY_EXTERNAL_ID, {"program_id": program.id, "external_id": order.external_id}
-    ).scalar()
-    if exists is not None:
-        raise OrderExists(external_id=order.external_id)
-    points_paid = sum(points for _method, _amount, points in payments)
-    wallet_principal = wallet_bonus = 0
-    wallet_paid = sum(amount for method, amount, _points in payments if method == "wallet")
-    if wallet_paid:
-        held = member_balances(session, member_id=member.id)
-        wallet_principal, wallet_bonus = split_payment(
-            wallet_paid,
-            principal=held.get(Asset.wallet_principal, 0),
-            bonus=held.get(Asset.wallet_bonus, 0),
+        applied.order_id = _insert_order(
+            connection,
+            program_id=program.id,
+            order=order,
+            member_id=applied.member.id,
+            store_id=store_id,
+            payments=payments,
+            decision=decision,
         )
-    earning_paid = (
-        sum(amount for method, amount, _points in payments if method in rules.EARNING_METHODS)
-        - wallet_bonus
-    )
-    earning = rules.earn(
-        program.earning,
-        lines=[rules.EarnLine(line.amount_minor, line.category) for line in order.lines],
-        earning_paid_minor=earning_paid,
-        store_code=order.store_code,
-        day=order.occurred_at.astimezone(settings.tz).date(),
-        tier_multiplier=tier.multiplier,
-    )
-    total = sum(line.amount_minor for line in order.lines)
-    spend_growth = growth_service.cap_spend_growth(
+        _post_order(session, order=order, applied=applied, decision=decision)
+        return OrderResult(
+            order_id=applied.order_id,
+            external_id=order.external_id,
+            member_no=applied.member.member_no,
+            total_minor=decision.total_minor,
+            eligible_minor=decision.earning.eligible_minor,
+            points_paid=decision.points_paid,
+            points_earned=decision.earning.points,
+            growth_earned=decision.growth_earned,
+            points_balance=0,
+            growth_balance=0,
+            occurred_at=order.occurred_at,
+            wallet_principal_paid=decision.wallet_principal,
+            wallet_bonus_paid=decision.wallet_bonus,
+        )
+
+    applied, result = pipeline.apply(
         session,
         program=program,
-        member_id=member.id,
+        kind=EventKind.order,
+        key=keys.order(order.external_id),
+        member=order.member,
+        timing=timing,
         at=order.occurred_at,
-        earned=earning.growth,
-        now=timing.now,
+        post=post,
     )
-    order_growth = growth_service.award_for_order(
-        session, program=program, member_id=member.id, at=order.occurred_at, now=timing.now
+    posted = replace(
+        result,
+        points_balance=applied.balance(session, Asset.points),
+        growth_balance=applied.balance(session, Asset.growth),
+        tier=applied.tier,
     )
-    order_id = connection.execute(
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_posted,
+        member_id=applied.member.id,
+        occurred_at=order.occurred_at,
+        payload=_posted(posted, order),
+    )
+    return posted
+
+
+def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
+    """The ``order.posted`` payload: the order as the API answers it."""
+    tier = result.tier
+    return {
+        "order_id": str(result.order_id),
+        "external_id": result.external_id,
+        "store_code": order.store_code,
+        "channel": order.channel,
+        "total_amount": format_money(result.total_minor),
+        "eligible_amount": format_money(result.eligible_minor),
+        "points_paid": result.points_paid,
+        "points_earned": result.points_earned,
+        "growth_earned": result.growth_earned,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "wallet_principal_paid": format_money(result.wallet_principal_paid),
+        "wallet_bonus_paid": format_money(result.wallet_bonus_paid),
+        "tier": tier.code if tier else None,
+        "upgraded": bool(tier and tier.upgraded),
+    }
+
+
+def _facts(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    order: OrderIn,
+    applied: Applied,
+    payments: list[rules.Priced],
+) -> rules.OrderFacts:
+    """Read what deciding the order needs: the member's wallet and the growth caps so far."""
+    held: dict[str, int] = {}
+    if any(payment.method == "wallet" and payment.amount_minor for payment in payments):
+        held = member_balances(session, member_id=applied.member.id)
+    member_id, at, now = applied.member.id, order.occurred_at, applied.now
+    return rules.OrderFacts(
+        lines=[rules.EarnLine(line.amount_minor, line.category) for line in order.lines],
+        payments=payments,
+        store_code=order.store_code,
+        day=order.occurred_at.astimezone(settings.tz).date(),
+        tier_multiplier=program.ladder.tier(applied.member.tier_code).multiplier,
+        wallet_principal=held.get(Asset.wallet_principal, 0),
+        wallet_bonus=held.get(Asset.wallet_bonus, 0),
+        spend_cap=program.spend_cap,
+        spend_growth_so_far=growth_service.spend_growth_so_far(
+            session, program=program, member_id=member_id, at=at, now=now
+        ),
+        order_behaviour=program.behaviours.get(ORDER),
+        order_growth_so_far=growth_service.order_growth_so_far(
+            session, program=program, member_id=member_id, at=at, now=now
+        ),
+    )
+
+
+def _insert_order(
+    connection: Connection,
+    *,
+    program_id: int,
+    order: OrderIn,
+    member_id: int,
+    store_id: int | None,
+    payments: list[rules.Priced],
+    decision: rules.OrderDecision,
+) -> int:
+    """Write the order, its lines and its payments; return the order's id."""
+    earning = decision.earning
+    order_id: int = connection.execute(
         _INSERT_ORDER,
         {
-            "program_id": program.id,
+            "program_id": program_id,
             "external_id": order.external_id,
-            "member_id": member.id,
+            "member_id": member_id,
             "store_id": store_id,
             "channel": order.channel,
             "occurred_at": order.occurred_at,
-            "total_minor": total,
+            "total_minor": decision.total_minor,
             "eligible_minor": earning.eligible_minor,
-            "points_paid": points_paid,
+            "points_paid": decision.points_paid,
             "points_earned": earning.points,
-            "growth_earned": spend_growth + order_growth,
+            "growth_earned": decision.growth_earned,
             "refunded_minor": 0,
             "points_reversed": 0,
             "growth_reversed": 0,
             "points_returned": 0,
-            "wallet_principal_paid": wallet_principal,
-            "wallet_bonus_paid": wallet_bonus,
+            "wallet_principal_paid": decision.wallet_principal,
+            "wallet_bonus_paid": decision.wallet_bonus,
             "wallet_principal_returned": 0,
             "wallet_bonus_returned": 0,
-            "created_at": now,
+            "created_at": utcnow(),
         },
     ).scalar_one()
     connection.execute(
@@ -404,128 +338,80 @@ def post_order(
         connection.execute(
             _INSERT_PAYMENT,
             [
-                {"order_id": order_id, "method": method, "amount_minor": amount, "points": points}
-                for method, amount, points in payments
+                {
+                    "order_id": order_id,
+                    "method": payment.method,
+                    "amount_minor": payment.amount_minor,
+                    "points": payment.points,
+                }
+                for payment in payments
             ],
         )
-    balances: dict[str, int] = {}
-    if points_paid or wallet_paid:
+    return order_id
+
+
+def _post_order(
+    session: Session, *, order: OrderIn, applied: Applied, decision: rules.OrderDecision
+) -> None:
+    """Post the order's payment, its earning and its own growth to the ledger."""
+    program, member_id, now = applied.program, applied.member.id, applied.now
+    if decision.points_paid or decision.wallet_paid:
         burn = Posting.open(
             session,
             program_id=program.id,
-            member_id=member.id,
+            member_id=member_id,
             kind=TransactionKind.redeem,
-            key=f"order:{order.external_id}:pay",
+            key=keys.order_payment(order.external_id),
             occurred_at=order.occurred_at,
-            order_id=order_id,
+            order_id=applied.order_id,
         )
-        burn.debit_points(points_paid, counterpart=AccountCode.redeemed, as_of=timing.now)
-        if wallet_paid:
-            burn.change_wallet(-wallet_principal, -wallet_bonus, counterpart=AccountCode.redeemed)
+        burn.debit_points(decision.points_paid, counterpart=AccountCode.redeemed, as_of=now)
+        if decision.wallet_paid:
+            burn.change_wallet(
+                -decision.wallet_principal, -decision.wallet_bonus, counterpart=AccountCode.redeemed
+            )
         burn.finish()
-        balances.update(burn.balances)
-    if earning.points or spend_growth:
+        applied.balances.update(burn.balances)
+    if decision.earning.points or decision.spend_growth:
         gain = Posting.open(
             session,
             program_id=program.id,
-            member_id=member.id,
+            member_id=member_id,
             kind=TransactionKind.earn,
-            key=f"order:{order.external_id}:earn",
+            key=keys.order_earning(order.external_id),
             occurred_at=order.occurred_at,
-            order_id=order_id,
+            order_id=applied.order_id,
         )
         expires_at = program.validity.expires_at(order.occurred_at, settings.tz)
         # A back-dated order's points may be past their validity already: they go into the
         # lot and expire at once, paying off no debt (on time, they would have expired too).
-        lapsed = expires_at is not None and expires_at <= timing.now
+        lapsed = expires_at is not None and expires_at <= now
         gain.credit_points(
-            earning.points,
+            decision.earning.points,
             counterpart=AccountCode.issued,
             earned_at=order.occurred_at,
             expires_at=expires_at,
             settle=not lapsed,
         )
-        gain.change_growth(spend_growth, counterpart=AccountCode.issued)
+        gain.change_growth(decision.spend_growth, counterpart=AccountCode.issued)
         gain.finish()
-        balances.update(gain.balances)
-        if lapsed and expire_due(
-            session, program_id=program.id, member_id=member.id, as_of=timing.now
-        ):
-            balances.pop(Asset.points, None)
-    if order_growth:
+        applied.balances.update(gain.balances)
+        if lapsed and expire_due(session, program_id=program.id, member_id=member_id, as_of=now):
+            applied.balances.pop(Asset.points, None)
+    if decision.order_growth:
         # Growth for the order itself: its own posting, so the behaviour's cap can count it;
         # refunds take it back with the spend growth (both are the order's growth_earned).
         bonus = growth_service.post_award(
             session,
             program_id=program.id,
-            member_id=member.id,
+            member_id=member_id,
             kind=ORDER,
-            growth=order_growth,
-            key=f"order:{order.external_id}:behaviour",
+            growth=decision.order_growth,
+            key=keys.order_behaviour(order.external_id),
             at=order.occurred_at,
-            order_id=order_id,
+            order_id=applied.order_id,
         )
-        balances.update(bonus.balances)
-    if Asset.points not in balances or Asset.growth not in balances:
-        balances = {**member_balances(session, member_id=member.id), **balances}
-    reached = tier_service.upgrade_after(
-        session,
-        program=program,
-        member_id=member.id,
-        code=member.tier_code,
-        growth=balances.get(Asset.growth, 0),
-        at=order.occurred_at,
-        key=f"order:{order.external_id}",
-        order_id=order_id,
-        now=timing.now,
-    )
-    result = OrderResult(
-        order_id=order_id,
-        external_id=order.external_id,
-        member_no=member.member_no,
-        total_minor=total,
-        eligible_minor=earning.eligible_minor,
-        points_paid=points_paid,
-        points_earned=earning.points,
-        growth_earned=spend_growth + order_growth,
-        points_balance=balances.get(Asset.points, 0),
-        growth_balance=balances.get(Asset.growth, 0),
-        occurred_at=order.occurred_at,
-        tier=reached,
-        wallet_principal_paid=wallet_principal,
-        wallet_bonus_paid=wallet_bonus,
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.order_posted,
-        member_id=member.id,
-        occurred_at=order.occurred_at,
-        payload=_posted(result, order),
-    )
-    return result
-
-
-def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
-    """The ``order.posted`` payload: the order as the API answers it."""
-    tier = result.tier
-    return {
-        "order_id": str(result.order_id),
-        "external_id": result.external_id,
-        "store_code": order.store_code,
-        "channel": order.channel,
-        "total_amount": format_money(result.total_minor),
-        "eligible_amount": format_money(result.eligible_minor),
-        "points_paid": result.points_paid,
-        "points_earned": result.points_earned,
-        "growth_earned": result.growth_earned,
-        "points_balance": result.points_balance,
-        "growth_balance": result.growth_balance,
-        "wallet_principal_paid": format_money(result.wallet_principal_paid),
-        "wallet_bonus_paid": format_money(result.wallet_bonus_paid),
-        "tier": tier.code if tier else None,
-        "upgraded": bool(tier and tier.upgraded),
-    }
+        applied.balances.update(bonus.balances)
 
 
 def post_refund(
@@ -563,16 +449,69 @@ def post_refund(
     )
     if member_id is None:
         raise OrderNotFound(external_id=refund.order_external_id)
-    member = session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
+    applied, result = pipeline.apply(
+        session,
+        program=program,
+        kind=EventKind.refund,
+        key=keys.refund(refund.external_id),
+        member=member_id,
+        timing=timing,
+        at=timing.now,
+        post=lambda session, applied: _refund(session, applied, refund=refund),
+        requires=Requires.any,
+    )
+    points_balance = applied.balance(session, Asset.points)
+    refunded = replace(
+        result,
+        points_balance=points_balance,
+        growth_balance=applied.balance(session, Asset.growth),
+        points_debt=max(0, -points_balance),
+        tier=applied.tier,
+    )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_refunded,
+        member_id=applied.member.id,
+        occurred_at=applied.at,
+        payload=_refunded(refunded),
+    )
+    return refunded
+
+
+def _refunded(result: RefundResult) -> dict[str, object]:
+    """The ``order.refunded`` payload: the refund as the API answers it."""
+    return {
+        "refund_id": str(result.refund_id),
+        "external_id": result.external_id,
+        "order_external_id": result.order_external_id,
+        "amount": format_money(result.amount_minor),
+        "points_reversed": result.points_reversed,
+        "growth_reversed": result.growth_reversed,
+        "points_returned": result.points_returned,
+        "points_already_expired": result.points_already_expired,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "points_debt": result.points_debt,
+        "wallet_principal_returned": format_money(result.wallet_principal_returned),
+        "wallet_bonus_returned": format_money(result.wallet_bonus_returned),
+        "tier": result.tier.code if result.tier else None,
+        "reverted": bool(result.tier and result.tier.reverted),
+    }
+
+
+def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundResult:
+    """Post a refund of the locked member's order (its balances and tier are read after)."""
+    program = applied.program
     order = session.scalars(
         select(Order).where(
             Order.program_id == program.id, Order.external_id == refund.order_external_id
         )
     ).one()
-    occurred_at = refund.occurred_at or max(timing.now, as_utc(order.occurred_at))
+    occurred_at = refund.occurred_at or max(applied.now, as_utc(order.occurred_at))
     if occurred_at < order.occurred_at:
         raise RefundBeforeOrder(refund_at=iso(occurred_at), order_at=iso(order.occurred_at))
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    applied.at, applied.order_id = occurred_at, order.id
     lines = list(
         session.scalars(
             select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
@@ -638,7 +577,7 @@ def post_refund(
     bonus_returned = bonus_back - order.wallet_bonus_returned
     # The order's own points: the lot its earning created and the lots they were returned to.
     own = ledger_repository.earned_line(
-        session, program_id=program.id, key=f"order:{order.external_id}:earn"
+        session, program_id=program.id, key=keys.order_earning(order.external_id)
     )
     points_taken, already_expired = claw_back(
         points_reversed,
@@ -692,9 +631,9 @@ def post_refund(
     posting = Posting.open(
         session,
         program_id=program.id,
-        member_id=member.id,
+        member_id=applied.member.id,
         kind=TransactionKind.refund,
-        key=f"refund:{refund.external_id}",
+        key=keys.refund(refund.external_id),
         occurred_at=occurred_at,
         order_id=order.id,
         refund_id=refund_id,
@@ -702,14 +641,14 @@ def post_refund(
     posting.debit_points(
         points_taken,
         counterpart=AccountCode.issued,
-        as_of=timing.now,
+        as_of=applied.now,
         allow_debt=True,
         first_lots=own.lot_ids,
     )
     posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
     for source, points in returned_to:
         # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
-        lapsed = source.expires_at is not None and source.expires_at <= timing.now
+        lapsed = source.expires_at is not None and source.expires_at <= applied.now
         posting.credit_points(
             points,
             counterpart=AccountCode.redeemed,
@@ -720,64 +659,23 @@ def post_refund(
         )
     posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
     posting.finish()
-    expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
-    tier_outcome = tier_service.revert_after_refund(
-        session,
-        program=program,
-        member_id=member.id,
-        order_id=order.id,
-        at=occurred_at,
-        key=f"refund:{refund.external_id}:tier",
-    )
-    balances = member_balances(session, member_id=member.id)
-    points_balance = balances.get(Asset.points, 0)
-    result = RefundResult(
+    expire_due(session, program_id=program.id, member_id=applied.member.id, as_of=applied.now)
+    return RefundResult(
         refund_id=refund_id,
         external_id=refund.external_id,
         order_external_id=order.external_id,
-        member_no=member.member_no,
+        member_no=applied.member.member_no,
         amount_minor=amount,
         points_reversed=points_taken,
         growth_reversed=growth_reversed,
         points_returned=points_returned,
-        points_balance=points_balance,
-        growth_balance=balances.get(Asset.growth, 0),
-        points_debt=max(0, -points_balance),
+        points_balance=0,
+        growth_balance=0,
+        points_debt=0,
         wallet_principal_returned=principal_returned,
         wallet_bonus_returned=bonus_returned,
         points_already_expired=already_expired,
-        tier=tier_outcome,
     )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.order_refunded,
-        member_id=member.id,
-        occurred_at=occurred_at,
-        payload=_refunded(result),
-    )
-    return result
-
-
-def _refunded(result: RefundResult) -> dict[str, object]:
-    """The ``order.refunded`` payload: the refund as the API answers it."""
-    return {
-        "refund_id": str(result.refund_id),
-        "external_id": result.external_id,
-        "order_external_id": result.order_external_id,
-        "amount": format_money(result.amount_minor),
-        "points_reversed": result.points_reversed,
-        "growth_reversed": result.growth_reversed,
-        "points_returned": result.points_returned,
-        "points_already_expired": result.points_already_expired,
-        "points_balance": result.points_balance,
-        "growth_balance": result.growth_balance,
-        "points_debt": result.points_debt,
-        "wallet_principal_returned": format_money(result.wallet_principal_returned),
-        "wallet_bonus_returned": format_money(result.wallet_bonus_returned),
-        "tier": result.tier.code if result.tier else None,
-        "reverted": bool(result.tier and result.tier.reverted),
-    }
 
 
 def _returned_to(
@@ -787,7 +685,7 @@ def _returned_to(
     if points <= 0:
         return []
     pay = ledger_repository.transaction_id_by_key(
-        session, program_id=program_id, key=f"order:{order.external_id}:pay"
+        session, program_id=program_id, key=keys.order_payment(order.external_id)
     )
     spent = ledger_repository.spent_from(session, transaction_id=pay) if pay is not None else []
     return give_back([(lot, lot.points) for lot in spent], returned=returned, points=points)

@@ -7,54 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool
 
 from memberkit.api.context import ChainAdminContext, ReadContext
-from memberkit.kit.schemas import Input, LocalTime, Page, PageNumber, PageSize
+from memberkit.kit.schemas import Page, PageNumber, PageSize
 from memberkit.store import service
-from memberkit.store.models import Store, StoreType
+from memberkit.store.schemas import (
+    StoreIn,
+    StoreList,
+    StoreOut,
+)
 
 router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
-
-
-class StoreIn(Input):
-    """A new store."""
-
-    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=100)
-    type: StoreType = StoreType.direct
-    city: str = Field(default="", max_length=50)
-    active: StrictBool = True
-
-
-class StoreOut(BaseModel):
-    """A store."""
-
-    code: str
-    name: str
-    type: StoreType
-    city: str
-    active: bool
-    created_at: LocalTime
-
-    @classmethod
-    def of(cls, store: Store) -> StoreOut:
-        """Build from a model."""
-        return cls(
-            code=store.code,
-            name=store.name,
-            type=StoreType(store.type),
-            city=store.city,
-            active=store.active,
-            created_at=store.created_at,
-        )
-
-
-class StoreList(BaseModel):
-    """A page of stores."""
-
-    items: list[StoreOut]
-    page: Page
 
 
 @router.post(

@@ -17,6 +17,7 @@ from memberkit.api.context import (
     MissingIdempotencyKey,
     ReadContext,
 )
+from memberkit.kit import keys
 from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
@@ -343,16 +344,13 @@ def grant_tier(
     """
     if not idempotency_key:
         raise MissingIdempotencyKey()
-    key = f"grant:{member_no}:{idempotency_key}"
+    key = keys.grant(member_no, idempotency_key)
 
     def action(session: Session) -> TierOut:
-        member = member_service.find(
-            session, program_id=context.program.id, member_no=member_no, lock=True
-        )
-        result = service.grant(
+        result = service.grant_tier(
             session,
             program=context.program,
-            member=member,
+            member_no=member_no,
             tier_code=body.tier,
             last_day=body.until,
             note=body.reason,

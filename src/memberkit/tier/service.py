@@ -11,16 +11,19 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from memberkit import events
+from memberkit import events, pipeline
 from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import iso, start_of_local_day, utcnow
+from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
+from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
-from memberkit.member.service import require_open
+from memberkit.member.service import MemberKey, MemberRef, require_open
 from memberkit.order.models import Order
+from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
@@ -880,7 +883,7 @@ def grant(
     session: Session,
     *,
     program: ProgramConfig,
-    member: Member,
+    member: Member | MemberKey,
     tier_code: str,
     last_day: date,
     note: str,
@@ -929,8 +932,49 @@ def grant(
             actor=actor,
         ),
     )
-    session.expire(member)
+    if isinstance(member, Member):
+        session.expire(member)
     return outcome(ladder, tier_code)
+
+
+def grant_tier(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_no: str,
+    tier_code: str,
+    last_day: date,
+    note: str,
+    actor: str,
+    key: str,
+    now: datetime,
+    allow_down: bool = False,
+) -> TierOutcome:
+    """Grant member ``member_no`` a tier through ``last_day``: :func:`grant`, as an event."""
+    _applied, reached = pipeline.apply(
+        session,
+        program=program,
+        kind=pipeline.EventKind.grant,
+        key=key,
+        member=MemberRef(member_no=member_no),
+        timing=Timing(now),
+        at=now,
+        post=lambda session, applied: grant(
+            session,
+            program=program,
+            member=applied.member,
+            tier_code=tier_code,
+            last_day=last_day,
+            note=note,
+            actor=actor,
+            key=key,
+            now=now,
+            allow_down=allow_down,
+        ),
+        # grant() checks the key before the status, so a late repeat is told it was made.
+        requires=pipeline.Requires.any,
+    )
+    return reached
 
 
 class InvalidGrant(InvalidInput):
@@ -1100,3 +1144,31 @@ def history(session: Session, *, member_id: int, limit: int = 100) -> list[TierC
         .limit(limit)
     )
     return [TierChangeView(*row) for row in rows]
+
+
+def upgrade_on_gain(session: Session, applied: Applied) -> None:
+    """React to an earning event: upgrade the member if it qualifies them; re-judge referrers."""
+    applied.tier = upgrade_after(
+        session,
+        program=applied.program,
+        member_id=applied.member.id,
+        code=applied.member.tier_code,
+        growth=applied.balance(session, Asset.growth),
+        at=applied.at,
+        key=applied.key,
+        order_id=applied.order_id,
+        now=applied.now,
+    )
+
+
+def revert_on_refund(session: Session, applied: Applied) -> None:
+    """React to a refund: move the member back if it undid the upgrade its order gave."""
+    assert applied.order_id is not None, "a refund reverses an order"
+    applied.tier = revert_after_refund(
+        session,
+        program=applied.program,
+        member_id=applied.member.id,
+        order_id=applied.order_id,
+        at=applied.at,
+        key=keys.tier_move(applied.key),
+    )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
+from memberkit.kit import keys
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.program import service as program_service
 from memberkit.tier.endpoints import TierOut
@@ -112,7 +113,7 @@ def recharge(member_no: MemberNo, body: RechargeIn, context: PosContext) -> JSON
         )
 
     return context.idempotent(
-        key=f"recharge:{body.external_id}", payload=body, action=action, subject=member_no
+        key=keys.recharge(body.external_id), payload=body, action=action, subject=member_no
     )
 
 

@@ -12,19 +12,21 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from memberkit import events
+from memberkit import events, pipeline
 from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
+from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import display_money, format_money
 from memberkit.kit.time import Timing, utcnow
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
-from memberkit.ledger.service import Posting, expire_due
+from memberkit.ledger.service import Posting
 from memberkit.member import service as member_service
+from memberkit.member.service import MemberRef
+from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
 from memberkit.wallet.models import RechargeMethod, WalletRecharge
 
@@ -123,12 +125,72 @@ def recharge(
         )
     timing = timing or Timing.live()
     timing.check(occurred_at, backdate_days=program.policies.backdate_days)
-    member = member_service.lock_for_posting(
-        session, program_id=program.id, member_no=member_no, as_of=timing.now
+
+    def post(session: Session, applied: Applied) -> int:
+        return _pay_in(
+            session,
+            applied,
+            external_id=external_id,
+            amount_minor=amount_minor,
+            method=method,
+            store_code=store_code,
+        )
+
+    applied, bonus = pipeline.apply(
+        session,
+        program=program,
+        kind=EventKind.recharge,
+        key=keys.recharge(external_id),
+        member=MemberRef(member_no=member_no),
+        timing=timing,
+        at=occurred_at,
+        post=post,
     )
-    member_service.require_active(member)
-    if member.points_due:
-        expire_due(session, program_id=program.id, member_id=member.id, as_of=timing.now)
+    assert applied.tier is not None, "a recharge is judged for an upgrade (memberkit.reactions)"
+    result = RechargeResult(
+        external_id=external_id,
+        member_no=applied.member.member_no,
+        amount_minor=amount_minor,
+        bonus_minor=bonus,
+        occurred_at=occurred_at,
+        wallet=balance(session, member_id=applied.member.id),
+        tier=applied.tier,
+    )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.wallet_recharged,
+        member_id=applied.member.id,
+        occurred_at=occurred_at,
+        payload={
+            "external_id": external_id,
+            "amount": format_money(amount_minor),
+            "bonus": format_money(bonus),
+            "method": method,
+            "store_code": store_code,
+            "wallet": {
+                "principal": format_money(result.wallet.principal),
+                "bonus": format_money(result.wallet.bonus),
+                "total": format_money(result.wallet.total),
+            },
+            "tier": result.tier.code,
+            "upgraded": result.tier.upgraded,
+        },
+    )
+    return result
+
+
+def _pay_in(
+    session: Session,
+    applied: Applied,
+    *,
+    external_id: str,
+    amount_minor: int,
+    method: str,
+    store_code: str | None,
+) -> int:
+    """Record the recharge and post it to the locked member's wallet; return its bonus."""
+    program, member, occurred_at = applied.program, applied.member, applied.at
     store_id = (
         store_service.active_store_id(session, program_id=program.id, code=store_code)
         if store_code
@@ -171,54 +233,13 @@ def recharge(
         program_id=program.id,
         member_id=member.id,
         kind=TransactionKind.recharge,
-        key=f"recharge:{external_id}",
+        key=keys.recharge(external_id),
         occurred_at=occurred_at,
         reason=method,
     )
     posting.change_wallet(amount_minor, bonus, counterpart=AccountCode.recharged)
     posting.finish()
-    growth = member_balances(session, member_id=member.id).get(Asset.growth, 0)
-    tier = tier_service.upgrade_after(
-        session,
-        program=program,
-        member_id=member.id,
-        code=member.tier_code,
-        growth=growth,
-        at=occurred_at,
-        key=f"recharge:{external_id}",
-        now=timing.now,
-    )
-    wallet = balance(session, member_id=member.id)
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.wallet_recharged,
-        member_id=member.id,
-        occurred_at=occurred_at,
-        payload={
-            "external_id": external_id,
-            "amount": format_money(amount_minor),
-            "bonus": format_money(bonus),
-            "method": method,
-            "store_code": store_code,
-            "wallet": {
-                "principal": format_money(wallet.principal),
-                "bonus": format_money(wallet.bonus),
-                "total": format_money(wallet.total),
-            },
-            "tier": tier.code,
-            "upgraded": tier.upgraded,
-        },
-    )
-    return RechargeResult(
-        external_id=external_id,
-        member_no=member.member_no,
-        amount_minor=amount_minor,
-        bonus_minor=bonus,
-        occurred_at=occurred_at,
-        wallet=wallet,
-        tier=tier,
-    )
+    return bonus
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+"""Every key that makes a change happen at most once, built in one place.
+
+Two kinds share one scheme, ``<kind>:<business id>[:<part>]``: the idempotency key of a request
+(``order:<external id>``: a repeat gets the first response) and the unique key of each ledger
+transaction or tier move it writes (``order:<external id>:earn``: a repeat can never post twice,
+even once the request's record is purged). Keys are stored, so a format never changes; a new
+kind of change adds its functions here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def order(external_id: str) -> str:
+    """An order, by the POS's external id: the request and the prefix of its postings."""
+    return f"order:{external_id}"
+
+
+def order_payment(external_id: str) -> str:
+    """The order's points and stored-value payment."""
+    return f"{order(external_id)}:pay"
+
+
+def order_earning(external_id: str) -> str:
+    """What the order earned: its points lot and spend growth."""
+    return f"{order(external_id)}:earn"
+
+
+def order_behaviour(external_id: str) -> str:
+    """The growth the order earns for being an order."""
+    return f"{order(external_id)}:behaviour"
+
+
+def refund(external_id: str) -> str:
+    """A refund, by its external id: the request and its posting."""
+    return f"refund:{external_id}"
+
+
+def recharge(external_id: str) -> str:
+    """A stored-value recharge: the request and its posting."""
+    return f"recharge:{external_id}"
+
+
+def event(external_id: str) -> str:
+    """A behaviour event: the request and its growth posting."""
+    return f"event:{external_id}"
+
+
+def member(idempotency_key: str) -> str:
+    """A registration, by the caller's idempotency key."""
+    return f"member:{idempotency_key}"
+
+
+def adjustment(member_no: str, idempotency_key: str) -> str:
+    """A hand adjustment of a member's points, by the caller's idempotency key."""
+    return f"adjust:{member_no}:{idempotency_key}"
+
+
+def grant(member_no: str, idempotency_key: str) -> str:
+    """A tier granted by hand, by the caller's idempotency key."""
+    return f"grant:{member_no}:{idempotency_key}"
+
+
+def expiry(lot_id: int) -> str:
+    """The expiry of one points lot."""
+    return f"expire:{lot_id}"
+
+
+def decay(member_id: int, refreshed_at: datetime) -> str:
+    """One decay of a member's growth, by when it was last refreshed."""
+    return f"decay:{member_id}:{refreshed_at.isoformat()}"
+
+
+def review(member_id: int, review_at: datetime) -> str:
+    """One tier review of a member, by its due date."""
+    return f"review:{member_id}:{review_at.isoformat()}"
+
+
+def tier_move(key: str) -> str:
+    """The tier move an event (keyed ``key``) caused for its member."""
+    return f"{key}:tier"
+
+
+def referrer_tier_move(key: str) -> str:
+    """The tier move an event caused for the member's referrer (an upgrade)."""
+    return f"{key}:referrer-tier"
+
+
+def referrer_revert(key: str, depth: int) -> str:
+    """A referrer moved back by a refund, ``depth`` steps up the referral chain."""
+    return f"{key}:referrer" if depth == 0 else f"{key}:referrer:{depth}"

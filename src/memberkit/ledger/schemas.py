@@ -1,0 +1,85 @@
+"""Request and response models of the ledger API (pydantic)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from memberkit.kit.schemas import Input, LocalTime, Page
+from memberkit.ledger.models import Asset, TransactionKind
+
+
+class LotOut(BaseModel):
+    """Points held in one lot."""
+
+    remaining: int
+    earned_at: LocalTime
+    expires_at: LocalTime | None
+
+
+class PointsOut(BaseModel):
+    """A member's points."""
+
+    member_no: str
+    balance: int
+    debt: int
+    expiring_within_days: int
+    expiring_points: int
+    lots: list[LotOut]
+
+
+class StatementLine(BaseModel):
+    """One transaction in a member's history, with the balance after it."""
+
+    transaction_id: str
+    kind: TransactionKind
+    amount: int
+    balance_after: int
+    reason: str | None
+    actor: str | None
+    order_id: str | None
+    refund_id: str | None
+    occurred_at: LocalTime
+    expires_at: LocalTime | None
+
+
+class Statement(BaseModel):
+    """A page of a member's ledger history, newest first."""
+
+    member_no: str
+    asset: Asset
+    items: list[StatementLine]
+    page: Page
+
+
+class AdjustmentIn(Input):
+    """A manual credit (positive) or debit (negative) with the reason for it."""
+
+    points: int = Field(ge=-(10**9), le=10**9)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class AdjustmentOut(BaseModel):
+    """The result of an adjustment."""
+
+    transaction_id: str
+    member_no: str
+    points: int
+    points_balance: int
+
+
+class ExpiringMember(BaseModel):
+    """A member whose points expire soon."""
+
+    member_no: str
+    points: int
+    first_expiry: LocalTime
+
+
+class ExpiringList(BaseModel):
+    """Members with points expiring within a horizon, soonest first."""
+
+    within_days: int
+    members: int
+    points: int
+    items: list[ExpiringMember]
+    page: Page

@@ -1,0 +1,71 @@
+"""Why an order or a refund is refused: raised by the pure rules and by the service."""
+
+from __future__ import annotations
+
+from memberkit.errors import Conflict, InvalidInput, NotFound
+from memberkit.kit.i18n import _
+
+
+class InvalidOrder(InvalidInput):
+    """The order's content is inconsistent."""
+
+    code = "invalid_order"
+    message = _("Invalid order: {problem}")
+
+
+class LinesMismatch(InvalidOrder):
+    """A line's amount is not quantity × unit price − discount."""
+
+    code = "lines_mismatch"
+    message = _(
+        "Line {line}: amount {amount} is not quantity × unit price − discount ({expected})."
+    )
+
+
+class PaymentsMismatch(InvalidOrder):
+    """Payments do not add up to the lines."""
+
+    code = "payments_mismatch"
+    message = _("Payments add up to {paid} but the lines add up to {total}.")
+
+
+class OrderNotFound(NotFound):
+    """No order with that external id."""
+
+    code = "order_not_found"
+    message = _("No order with external id {external_id}.")
+
+
+class OrderExists(Conflict):
+    """The external id was used for an order already."""
+
+    code = "order_exists"
+    message = _("An order with external id {external_id} already exists.")
+
+
+class RefundExists(Conflict):
+    """The external id was used for a refund already."""
+
+    code = "refund_exists"
+    message = _("A refund with external id {external_id} already exists.")
+
+
+class InvalidRefund(InvalidInput):
+    """The refund's content is inconsistent."""
+
+    code = "invalid_refund"
+    message = _("Invalid refund: {problem}")
+
+
+class RefundBeforeOrder(InvalidRefund):
+    """A refund dated before the order it returns."""
+
+    code = "refund_before_order"
+    message = _("The refund is dated {refund_at}, before its order ({order_at}).")
+
+
+class RefundExceedsOrder(InvalidRefund):
+    """More than is left of the order."""
+
+    code = "refund_exceeds_order"
+    message = _("The refund is larger than what is left of the order: {problem}")

@@ -1,0 +1,171 @@
+"""Request and response models of the order API (pydantic)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from memberkit.kit.i18n import TextError, _
+from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
+from memberkit.member.service import MemberRef
+from memberkit.order.models import Channel, PaymentMethod
+from memberkit.order.rules import OrderStatus
+from memberkit.tier.endpoints import RefundTierOut, TierOut
+
+Text = Annotated[str, Field(max_length=200)]
+#: The most lines one order holds, and units one line (or one refund of it) counts.
+MAX_LINES = 500
+MAX_QUANTITY = 1_000_000
+
+
+class MemberNaming(Input):
+    """Exactly one of member_no, phone or qr_token names the member."""
+
+    member_no: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=20)
+    qr_token: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> MemberNaming:
+        given = [self.member_no, self.phone, self.qr_token]
+        if sum(value is not None for value in given) != 1:
+            raise TextError(_("name the member by exactly one of member_no, phone, qr_token"))
+        return self
+
+    def ref(self) -> MemberRef:
+        """Return the plain reference the service takes."""
+        return MemberRef(self.member_no, self.phone, self.qr_token)
+
+
+class LineIn(Input):
+    """An order line. ``amount`` = quantity × unit_price − discount."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    name: Text = ""
+    category: str = Field(default="", max_length=64)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    unit_price: Money
+    discount: Money = 0
+    amount: Money
+
+
+class PaymentIn(Input):
+    """A payment. In points: ``{"method": "points", "points": 500}``; the amount is derived."""
+
+    method: PaymentMethod
+    amount: Money | None = None
+    points: int | None = Field(default=None, ge=1, le=10**12)
+
+
+class OrderIn(MemberNaming):
+    """An order posted by a till or an online channel."""
+
+    external_id: str = Field(min_length=1, max_length=100)
+    store_code: str | None = Field(default=None, max_length=32)
+    channel: Channel = Channel.store
+    occurred_at: ClientTime
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    payments: list[PaymentIn] = Field(min_length=1, max_length=20)
+
+
+class OrderOut(BaseModel):
+    """What an order earned and cost in points, and the member's balances after it."""
+
+    order_id: str
+    external_id: str
+    member_no: str
+    total_amount: MoneyOut
+    eligible_amount: MoneyOut
+    points_paid: int
+    points_earned: int
+    growth_earned: int
+    points_balance: int
+    growth_balance: int
+    occurred_at: LocalTime
+    tier: TierOut | None = None
+    wallet_principal_paid: MoneyOut = 0
+    wallet_bonus_paid: MoneyOut = 0
+
+
+class OrderRefundOut(BaseModel):
+    """One refund of an order: what it took back and returned."""
+
+    refund_id: str
+    external_id: str
+    amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: MoneyOut
+    wallet_bonus_returned: MoneyOut
+    occurred_at: LocalTime
+    points_already_expired: int = 0
+
+
+class OrderDetailOut(OrderOut):
+    """An order as read back, with what its refunds took back and returned so far.
+
+    The totals are the sums of ``refunds``; balances and tier are the member's now.
+    ``points_reversed`` is what refunds took back; ``points_already_expired`` the part of
+    their share of the earned points that had expired and so was not taken again.
+    """
+
+    tier: TierOut
+    status: OrderStatus
+    refunded_amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    wallet_principal_returned: MoneyOut
+    wallet_bonus_returned: MoneyOut
+    refunds: list[OrderRefundOut]
+    points_already_expired: int = 0
+
+
+class RefundLineIn(Input):
+    """Units of one order line returned."""
+
+    line_no: int = Field(ge=1, le=MAX_LINES)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class RefundIn(Input):
+    """A refund: give ``lines`` or ``amount``; with neither, all that is left is refunded."""
+
+    external_id: str = Field(min_length=1, max_length=100)
+    order_external_id: str = Field(min_length=1, max_length=100)
+    amount: Money | None = None
+    lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
+    occurred_at: ClientTime | None = None
+
+
+class RefundOut(BaseModel):
+    """What a refund took back and returned; ``points_debt`` > 0 when the balance went negative.
+
+    ``points_reversed`` is what was taken from the member; ``points_already_expired`` the part
+    of the refund's share of the order's earned points that had expired meanwhile and so was
+    not taken a second time. Returned points (``points_returned``) keep the expiry of the lots
+    they paid with; any past it are expired at once.
+    """
+
+    refund_id: str
+    external_id: str
+    order_external_id: str
+    member_no: str
+    amount: MoneyOut
+    points_reversed: int
+    growth_reversed: int
+    points_returned: int
+    points_balance: int
+    growth_balance: int
+    points_debt: int
+    wallet_principal_returned: MoneyOut = 0
+    wallet_bonus_returned: MoneyOut = 0
+    points_already_expired: int = 0
+    status: Literal["refunded"] = "refunded"
+    tier: RefundTierOut | None = Field(
+        default=None,
+        description="The member's tier after the refund; ``reverted`` when the refund undid "
+        "the upgrade the order gave them.",
+    )

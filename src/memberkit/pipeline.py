@@ -1,0 +1,147 @@
+"""The member-event pipeline: the one way a money-like change reaches a member.
+
+Every member event — an order, a refund, a recharge, a behaviour event, a hand adjustment, a
+tier grant — runs the same steps in the caller's unit of work:
+
+1. resolve the member and lock their row (:func:`memberkit.member.service.lock_for_posting`),
+   so every change of one member's balances is serialized;
+2. check their status (active to earn and spend, open to be corrected);
+3. expire their points lots past expiry at the processing moment, so no outcome depends on
+   when the expiry job last ran;
+4. the event's own work (``post``): the domain's records and ledger postings;
+5. the reactions the domains register for that kind of event (:mod:`memberkit.reactions`:
+   the tier upgrade and the referrer's re-judging after an earning event, the moving back
+   after a refund; later coupons on upgrade, achievements), in the same transaction.
+
+A refusal anywhere raises before the unit of work commits, so nothing of it is kept. A new
+kind of earn or burn is a new :class:`EventKind`, a ``post`` function in its domain, and the
+reactions it should trigger in :mod:`memberkit.reactions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.orm import Session
+
+from memberkit.kit.time import Timing
+from memberkit.ledger.models import Asset
+from memberkit.ledger.repository import member_balances
+from memberkit.ledger.service import expire_due
+from memberkit.member import service as member_service
+from memberkit.member.service import MemberKey, MemberRef
+from memberkit.program.service import ProgramConfig
+
+if TYPE_CHECKING:
+    from memberkit.tier.service import TierOutcome
+
+
+class EventKind(StrEnum):
+    """What happened to the member; reactions are registered per kind."""
+
+    order = "order"
+    refund = "refund"
+    recharge = "recharge"
+    behaviour = "behaviour"
+    adjustment = "adjustment"
+    grant = "grant"
+
+
+class Requires(StrEnum):
+    """The member status an event needs."""
+
+    #: Earning and spending: a frozen or closed member is refused.
+    active = "active"
+    #: Corrections (adjustments, grants): a frozen member may be corrected, a closed one not.
+    open = "open"
+    #: Refunds reverse what an order did, whatever became of the membership since.
+    any = "any"
+
+
+@dataclass
+class Applied:
+    """One member event as it is applied: read and completed by its ``post`` and reactions."""
+
+    kind: EventKind
+    #: The event's key (:mod:`memberkit.kit.keys`); its postings and tier moves derive theirs.
+    key: str
+    program: ProgramConfig
+    member: MemberKey
+    #: When it happened (the ``post`` may set it when it depends on what it reads).
+    at: datetime
+    #: When it is processed.
+    now: datetime
+    order_id: int | None = None
+    #: The member's balances after the event, as far as its postings returned them.
+    balances: dict[str, int] = field(default_factory=dict)
+    #: The member's tier after the event (set by the tier reactions).
+    tier: TierOutcome | None = None
+
+    def balance(self, session: Session, asset: str) -> int:
+        """Return the member's balance of ``asset`` after the event, reading it if unknown."""
+        if asset not in self.balances:
+            self.balances = {**member_balances(session, member_id=self.member.id), **self.balances}
+        return self.balances.get(asset, 0)
+
+    @property
+    def growth_known(self) -> bool:
+        """Whether the growth balance after the event is known without a read."""
+        return Asset.growth in self.balances
+
+
+T = TypeVar("T")
+Reaction = Callable[[Session, Applied], None]
+
+
+def apply(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    kind: EventKind,
+    key: str,
+    member: MemberRef | int,
+    timing: Timing,
+    at: datetime,
+    post: Callable[[Session, Applied], T],
+    requires: Requires = Requires.active,
+) -> tuple[Applied, T]:
+    """Apply one member event: lock, check, expire what is due, ``post``, react.
+
+    Returns the event as applied and what ``post`` returned.
+
+    ``member`` names the member (card number, phone or QR token) or is their id (an event of
+    something they already have, such as a refund of their order). The caller checks the
+    event's time against the program's bounds first and holds the unit of work.
+    """
+    ref = member if isinstance(member, MemberRef) else MemberRef()
+    locked = member_service.lock_for_posting(
+        session,
+        program_id=program.id,
+        member_no=ref.member_no,
+        phone=ref.phone,
+        qr_token=ref.qr_token,
+        member_id=member if isinstance(member, int) else None,
+        as_of=timing.now,
+    )
+    if requires is Requires.active:
+        member_service.require_active(locked)
+    elif requires is Requires.open:
+        member_service.require_open(locked)
+    if locked.points_due:
+        expire_due(session, program_id=program.id, member_id=locked.id, as_of=timing.now)
+    applied = Applied(kind, key, program, locked, at=at, now=timing.now)
+    result = post(session, applied)
+    for reaction in _reactions(kind):
+        reaction(session, applied)
+    return applied, result
+
+
+def _reactions(kind: EventKind) -> tuple[Reaction, ...]:
+    # The registry imports the domains that react, which import this module: read it late.
+    from memberkit.reactions import REACTIONS
+
+    return REACTIONS.get(kind, ())

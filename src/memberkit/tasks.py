@@ -1,0 +1,30 @@
+"""Every daily job, in the order they run: one registry, read by the scheduler and the CLI.
+
+Each domain declares its jobs in its ``tasks.py`` (see :class:`memberkit.kit.tasks.Task`);
+a new job is one more entry in :data:`TASKS`. A job runs once per program, for every program
+in the database.
+"""
+
+from __future__ import annotations
+
+from memberkit.db import Database
+from memberkit.growth.tasks import DECAY_GROWTH
+from memberkit.idempotency.tasks import PURGE_IDEMPOTENCY
+from memberkit.kit.tasks import Task
+from memberkit.ledger.tasks import EXPIRE_POINTS
+from memberkit.program import service as program_service
+from memberkit.program.queries import program_codes
+from memberkit.program.service import ProgramConfig
+from memberkit.tier.tasks import REVIEW_TIERS
+
+#: In running order: decay comes before the review, which then judges the lowered growth.
+TASKS: tuple[Task, ...] = (EXPIRE_POINTS, DECAY_GROWTH, REVIEW_TIERS, PURGE_IDEMPOTENCY)
+
+
+def programs(database: Database) -> list[ProgramConfig]:
+    """Return every program's current configuration, oldest program first."""
+    with database.session_scope(read_only=True) as session:
+        return [
+            program_service.cached(database.engine, code) or program_service.get(session, code)
+            for code in program_codes(session)
+        ]
