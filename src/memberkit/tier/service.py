@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from memberkit import pipeline
+from memberkit import events, pipeline
 from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import Timing, start_of_local_day, utcnow
+from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
 from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member, MemberStatus
@@ -303,6 +303,27 @@ def _record(session: Session, *, program_id: int, move: Move) -> None:
             "review_at": move.review_at,
         },
     )
+    if move.from_code != move.to_code:
+        events.emit(
+            session,
+            program_id=program_id,
+            type=events.EventType.tier_changed,
+            member_id=move.member_id,
+            occurred_at=move.at,
+            payload=_changed(move),
+        )
+
+
+def _changed(move: Move) -> dict[str, object]:
+    """The ``tier.changed`` payload: from and to which tier, why, and the new tier's dates."""
+    return {
+        "from_tier": move.from_code,
+        "to_tier": move.to_code,
+        "reason": str(move.reason),
+        "since": iso(move.since),
+        "review_at": iso(move.review_at),
+        "order_id": str(move.order_id) if move.order_id else None,
+    }
 
 
 def upgrade_dates(
@@ -741,6 +762,18 @@ def record_notices(
                     at=as_of,
                 )
             )
+            events.emit(
+                session,
+                program_id=program.id,
+                type=events.EventType.tier_notice,
+                member_id=member.id,
+                occurred_at=as_of,
+                payload={
+                    "tier": member.tier_code,
+                    "expected_tier": ladder.tiers[expected].code,
+                    "review_at": iso(review_at),
+                },
+            )
             recorded += 1
     return recorded
 
@@ -1053,6 +1086,30 @@ def replace_ladder(
                     "since": now,
                     "review_at": None if entry else review_at or a_period,
                 }
+                for member_id, review_at in rows
+            ],
+        )
+        events.emit_many(
+            session,
+            program_id=program.id,
+            type=events.EventType.tier_changed,
+            events=[
+                (
+                    member_id,
+                    now,
+                    _changed(
+                        Move(
+                            member_id=member_id,
+                            from_code=source,
+                            to_code=target,
+                            reason=TierChangeReason.ladder_change,
+                            key="",
+                            at=now,
+                            since=now,
+                            review_at=None if entry else review_at or a_period,
+                        )
+                    ),
+                )
                 for member_id, review_at in rows
             ],
         )
