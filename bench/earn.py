@@ -7,8 +7,9 @@ transaction, after a warm-up, on the same migrated database and the same engine 
 
   baseline  hand-written SQL (SQLAlchemy ``text``) on one held connection: look the member up
             (``FOR UPDATE`` on PostgreSQL), insert the order, its line and payment, the ledger
-            transaction, the points lot, four ledger entries in one statement and the
-            idempotency record, and update the two balances with ``RETURNING``; one commit.
+            transaction, the points lot, four ledger entries in one statement, the
+            ``order.posted`` outbox event and the idempotency record, and update the two
+            balances with ``RETURNING``; one commit.
   service   ``order.service.post_order`` in ``Database.session_scope()``, between the
             idempotency replay check and record the API does, so it writes the same rows.
   http      ``POST /api/v1/orders`` to a real uvicorn server of ``create_app`` in a child
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +98,7 @@ WRITTEN = (
     "ledger_transactions",
     "ledger_entries",
     "points_lots",
+    "outbox_events",
 )
 SERVER = """
 import uvicorn
@@ -315,6 +318,11 @@ BASELINE_SQL = {
         " (:transaction_id, :growth_account, 'growth', :growth, :growth_balance, NULL),"
         " (:transaction_id, :issued_growth, 'growth', :minus_growth, NULL, NULL)"
     ),
+    "outbox": (
+        "INSERT INTO outbox_events (event_id, program_id, type, member_id, occurred_at, payload,"
+        " created_at) VALUES (:event_id, :program_id, 'order.posted', :member_id, :occurred_at,"
+        " :payload, :now)"
+    ),
     "idempotency": (
         "INSERT INTO idempotency_records (program_id, key, request_hash, status_code, response,"
         " created_at) VALUES (:program_id, :key, :request_hash, 201, :response, :now)"
@@ -344,6 +352,9 @@ def baseline(setup: Setup, external_ids: list[str]) -> float:
         "entries": text(BASELINE_SQL["entries"]),
         "idempotency": text(BASELINE_SQL["idempotency"]).bindparams(
             times[1], bindparam("response", type_=JSON())
+        ),
+        "outbox": text(BASELINE_SQL["outbox"]).bindparams(
+            *times, bindparam("payload", type_=JSON())
         ),
     }
     weight = rules.MICRO
@@ -444,6 +455,17 @@ def baseline(setup: Setup, external_ids: list[str]) -> float:
             "growth_balance": growth_balance,
             "occurred_at": occurred_local,
         }
+        execute(
+            sql["outbox"],
+            {
+                "event_id": uuid.uuid4().hex,
+                "program_id": program.id,
+                "member_id": member_id,
+                "occurred_at": setup.occurred_at,
+                "payload": {**response, "store_code": STORE_CODE, "channel": "store"},
+                "now": now,
+            },
+        )
         execute(
             sql["idempotency"],
             {

@@ -60,6 +60,7 @@ def database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Dat
         data_dir=str(data_dir),
         secret_key="test-secret-key-not-for-production",
         scheduler=False,
+        outbox_worker=False,
     )
     db = get_database()
     migrate.upgrade(db.engine)

@@ -24,13 +24,14 @@ from memberkit.program.endpoints import router as program_router
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
+from memberkit.webhook.endpoints import router as webhook_router
 
 
-def create_app(*, scheduler: bool | None = None) -> FastAPI:
+def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = None) -> FastAPI:
     """Build the application; the background services run inside unless disabled.
 
-    ``scheduler`` turns the background services (:mod:`memberkit.background`: the daily
-    scheduler) on or off; by default ``settings.scheduler`` decides.
+    ``scheduler`` and ``outbox_worker`` turn the background services (:mod:`memberkit.background`:
+    the daily scheduler, the outbox worker) on or off; by default ``settings`` decide.
     """
 
     @asynccontextmanager
@@ -40,7 +41,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         database = get_database()
         with database.session_scope() as session:
             program_service.ensure_default(session)
-        with background.running(database, enabled=scheduler):
+        with background.running(database, scheduler=scheduler, outbox_worker=outbox_worker):
             yield
 
     app = FastAPI(
@@ -75,6 +76,7 @@ def create_app(*, scheduler: bool | None = None) -> FastAPI:
         growth_router,
         wallet_router,
         apikey_router,
+        webhook_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app
@@ -85,4 +87,4 @@ def create_worker_app() -> FastAPI:
 
     The serving parent runs them once for all workers (see :mod:`memberkit.background`).
     """
-    return create_app(scheduler=False)
+    return create_app(scheduler=False, outbox_worker=False)

@@ -1,7 +1,7 @@
 """Background services: what runs once per deployment beside the API, not once per process.
 
-Today that is the daily scheduler; the outbox worker joins it with one line in
-:func:`services`. Who starts them:
+That is the daily scheduler and the outbox worker (webhook deliveries), each with its own
+switch (``settings.scheduler``, ``settings.outbox_worker``). Who starts them:
 
 - ``memberkit serve`` (one process): the app's lifespan (:func:`memberkit.app.create_app`).
 - ``memberkit serve --workers N``: the serving parent, uvicorn's supervisor, runs them itself
@@ -10,7 +10,8 @@ Today that is the daily scheduler; the outbox worker joins it with one line in
   exactly once on the machine, with no election to get wrong: the parent lives as long as
   the server does, and a worker that dies and is replaced starts nothing.
 - Past one machine: set ``MEMBERKIT_SCHEDULER=false`` on the API processes and run
-  ``memberkit jobs …`` from a real scheduler instead (every job is idempotent).
+  ``memberkit jobs …`` from a real scheduler instead (every job is idempotent); set
+  ``MEMBERKIT_OUTBOX_WORKER=false`` and run ``memberkit worker`` processes (as many as you like).
 """
 
 from __future__ import annotations
@@ -36,21 +37,27 @@ class Service(Protocol):
         """Stop the thread, waiting briefly for it."""
 
 
-def services(database: Database) -> list[Service]:
-    """Return the background services, in starting order (a new one is one more line)."""
+def services(
+    database: Database, *, scheduler: bool | None = None, outbox_worker: bool | None = None
+) -> list[Service]:
+    """Return the background services switched on, in starting order (None: as settings say)."""
     from memberkit.scheduler import Scheduler
+    from memberkit.webhook.tasks import OutboxWorker
 
-    return [Scheduler(database)]
+    found: list[Service] = []
+    if settings.scheduler if scheduler is None else scheduler:
+        found.append(Scheduler(database))
+    if settings.outbox_worker if outbox_worker is None else outbox_worker:
+        found.append(OutboxWorker(database))
+    return found
 
 
 @contextmanager
-def running(database: Database, *, enabled: bool | None = None) -> Iterator[list[Service]]:
-    """Run the background services for the length of the block.
-
-    ``enabled`` None follows ``settings.scheduler`` (``MEMBERKIT_SCHEDULER``), the one switch
-    of all of them.
-    """
-    started = services(database) if (settings.scheduler if enabled is None else enabled) else []
+def running(
+    database: Database, *, scheduler: bool | None = None, outbox_worker: bool | None = None
+) -> Iterator[list[Service]]:
+    """Run the background services for the length of the block (see :func:`services`)."""
+    started = services(database, scheduler=scheduler, outbox_worker=outbox_worker)
     for service in started:
         service.start()
     try:

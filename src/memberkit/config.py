@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     threads: int = Field(default=40, ge=1, le=1000)
     #: Seconds a request waits for a database lock before it is answered 503 (retry later).
     lock_timeout: float = Field(default=10.0, gt=0, le=600)
+    #: Run the outbox worker (webhook deliveries) inside ``memberkit serve``.
+    outbox_worker: bool = True
+    #: Webhooks: hours a failing delivery is retried, timeouts (s), failures that switch a
+    #: subscription off, a worker's poll interval (s) and how long it holds a claim (s).
+    webhook_retry_hours: int = Field(default=24, ge=1, le=24 * 30)
+    webhook_connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    webhook_read_timeout: float = Field(default=10.0, gt=0, le=300)
+    webhook_disable_after: int = Field(default=20, ge=1, le=10_000)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_lease_seconds: int = Field(default=60, ge=1, le=3600)
 
     @field_validator("timezone")
     @classmethod
@@ -42,6 +52,16 @@ class Settings(BaseSettings):
         if value not in ("zh_CN", "en"):
             raise ValueError("default_locale must be zh_CN or en")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        attempt = self.webhook_connect_timeout + 2 * self.webhook_read_timeout
+        if self.webhook_lease_seconds <= attempt:
+            raise ValueError(
+                "webhook_lease_seconds must exceed webhook_connect_timeout + 2 ×"
+                " webhook_read_timeout (one attempt: connect, send, answer)"
+            )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

@@ -2,6 +2,7 @@
 
 from memberkit.auth.models import ApiKey
 from memberkit.db import Base
+from memberkit.events import OutboxEvent
 from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, PointsLot
 from memberkit.member.models import Member
@@ -10,6 +11,7 @@ from memberkit.program.models import Program
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
 from memberkit.wallet.models import WalletRecharge
+from memberkit.webhook.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Account",
@@ -22,6 +24,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderPayment",
+    "OutboxEvent",
     "PointsLot",
     "Program",
     "Refund",
@@ -30,4 +33,7 @@ __all__ = [
     "TierChange",
     "TierNotice",
     "WalletRecharge",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers
+from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers, webhook
 
 app = typer.Typer(
     help="Memberkit: membership and loyalty platform (会员管理系统).", no_args_is_help=True
@@ -18,9 +18,10 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("import", imports.app),
     ("ledger", ledger.app),
     ("tiers", tiers.app),
+    ("webhook", webhook.app),
 )
 #: Commands of their own (``memberkit <command>``): register a new one with one line here.
-COMMANDS = (serve.serve, demo.demo)
+COMMANDS = (serve.serve, demo.demo, webhook.worker)
 
 for name, group in GROUPS:
     app.add_typer(group, name=name)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from memberkit import events
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
@@ -64,8 +65,16 @@ def decay_member(
         occurred_at=as_of,
         reason=f"no growth since {since}: {decay.share:%} decayed",
     )
-    posting.change_growth(-amount, counterpart=AccountCode.decayed)
+    balance = posting.change_growth(-amount, counterpart=AccountCode.decayed)
     posting.finish()
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.growth_decayed,
+        member_id=member_id,
+        occurred_at=as_of,
+        payload={"growth_decayed": amount, "growth_balance": balance, "since": since},
+    )
     return amount
 
 

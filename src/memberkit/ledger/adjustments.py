@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from memberkit import pipeline
+from memberkit import events, pipeline
 from memberkit.config import settings
 from memberkit.kit.time import Timing
 from memberkit.ledger import repository
@@ -81,9 +81,23 @@ def adjust_by_hand(
         # The status is checked after the key, so a late repeat is told it was made already.
         requires=Requires.any,
     )
-    return Adjusted(
+    adjusted = Adjusted(
         transaction_id=posting.transaction_id,
         member_no=applied.member.member_no,
         points=points,
         points_balance=applied.balance(session, Asset.points),
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.points_adjusted,
+        member_id=applied.member.id,
+        occurred_at=now,
+        payload={
+            "transaction_id": str(adjusted.transaction_id),
+            "points": points,
+            "reason": reason,
+            "points_balance": adjusted.points_balance,
+        },
+    )
+    return adjusted

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from memberkit import events
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.money import display_money
+from memberkit.kit.time import iso
 from memberkit.ledger import repository
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.posting import consume, settle_debt
@@ -267,6 +269,9 @@ def expire_due(session: Session, *, program_id: int, member_id: int, as_of: date
     posts to a member calls this first; returns the points expired.
     """
     expired = 0
+    lots: list[dict[str, Any]] = []
+    latest = as_of
+    balance = 0
     for lot_id, remaining, expires_at in repository.due_lots(
         session, as_of=as_of, member_id=member_id
     ):
@@ -282,6 +287,17 @@ def expire_due(session: Session, *, program_id: int, member_id: int, as_of: date
         posting.expire_lot(lot_id, remaining)
         posting.finish()
         expired += remaining
+        lots.append({"points": remaining, "expires_at": iso(expires_at)})
+        latest, balance = expires_at, posting.balances.get(Asset.points, balance)
+    if lots:
+        events.emit(
+            session,
+            program_id=program_id,
+            type=events.EventType.points_expired,
+            member_id=member_id,
+            occurred_at=latest,
+            payload={"points": expired, "lots": lots, "points_balance": balance},
+        )
     return expired
 
 

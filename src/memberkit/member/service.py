@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from memberkit import events
 from memberkit.errors import Conflict
 from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
@@ -186,6 +187,20 @@ def register(
         ledger_repository.create_member_accounts(
             session, program_id=program_id, member_id=member.id
         )
+        events.emit(
+            session,
+            program_id=program_id,
+            type=events.EventType.member_registered,
+            member_id=member.id,
+            occurred_at=moment,
+            payload={
+                "store_code": store_code,
+                "channel": channel,
+                "referrer_member_no": referrer_member_no,
+                "tier": tier_code,
+                "tags": member.tags,
+            },
+        )
         return member
     raise RuntimeError("could not allocate a card number")
 
@@ -275,6 +290,7 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
     """Apply profile and status changes given in ``changes`` (only keys present change)."""
     if member.status == MemberStatus.closed:
         raise MemberClosed(member_no=member.member_no)
+    before = _profile(member)
     _check_profile(
         gender=changes.get("gender"), birthday=changes.get("birthday"), email=changes.get("email")
     )
@@ -321,7 +337,30 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         member.status = changes["status"]
     member.updated_at = utcnow()
     session.flush()
+    after = _profile(member)
+    if changed := sorted(name for name in after if after[name] != before[name]):
+        events.emit(
+            session,
+            program_id=member.program_id,
+            type=events.EventType.member_updated,
+            member_id=member.id,
+            occurred_at=member.updated_at,
+            payload={"changed": changed, "status": member.status, "tags": list(member.tags)},
+        )
     return member
+
+
+def _profile(member: Member) -> dict[str, Any]:
+    """What a change may change, comparable (personal data decrypted, never emitted)."""
+    return {
+        "phone": member.phone_index,
+        "name": _open(member, "name"),
+        "email": _open(member, "email"),
+        "birthday": _open(member, "birthday"),
+        "gender": member.gender,
+        "tags": sorted(member.tags or []),
+        "status": member.status,
+    }
 
 
 def rotate_qr(session: Session, *, member: Member) -> tuple[str, datetime]:

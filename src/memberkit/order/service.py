@@ -14,7 +14,7 @@ from fractions import Fraction
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit import pipeline
+from memberkit import events, pipeline
 from memberkit.auth.service import require_order_access
 from memberkit.config import settings
 from memberkit.db import table
@@ -22,6 +22,7 @@ from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
+from memberkit.kit.money import format_money
 from memberkit.kit.time import Timing, as_utc, iso, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
@@ -205,12 +206,43 @@ def post_order(
         at=order.occurred_at,
         post=post,
     )
-    return replace(
+    posted = replace(
         result,
         points_balance=applied.balance(session, Asset.points),
         growth_balance=applied.balance(session, Asset.growth),
         tier=applied.tier,
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_posted,
+        member_id=applied.member.id,
+        occurred_at=order.occurred_at,
+        payload=_posted(posted, order),
+    )
+    return posted
+
+
+def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
+    """The ``order.posted`` payload: the order as the API answers it."""
+    tier = result.tier
+    return {
+        "order_id": str(result.order_id),
+        "external_id": result.external_id,
+        "store_code": order.store_code,
+        "channel": order.channel,
+        "total_amount": format_money(result.total_minor),
+        "eligible_amount": format_money(result.eligible_minor),
+        "points_paid": result.points_paid,
+        "points_earned": result.points_earned,
+        "growth_earned": result.growth_earned,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "wallet_principal_paid": format_money(result.wallet_principal_paid),
+        "wallet_bonus_paid": format_money(result.wallet_bonus_paid),
+        "tier": tier.code if tier else None,
+        "upgraded": bool(tier and tier.upgraded),
+    }
 
 
 def _facts(
@@ -429,13 +461,43 @@ def post_refund(
         requires=Requires.any,
     )
     points_balance = applied.balance(session, Asset.points)
-    return replace(
+    refunded = replace(
         result,
         points_balance=points_balance,
         growth_balance=applied.balance(session, Asset.growth),
         points_debt=max(0, -points_balance),
         tier=applied.tier,
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_refunded,
+        member_id=applied.member.id,
+        occurred_at=applied.at,
+        payload=_refunded(refunded),
+    )
+    return refunded
+
+
+def _refunded(result: RefundResult) -> dict[str, object]:
+    """The ``order.refunded`` payload: the refund as the API answers it."""
+    return {
+        "refund_id": str(result.refund_id),
+        "external_id": result.external_id,
+        "order_external_id": result.order_external_id,
+        "amount": format_money(result.amount_minor),
+        "points_reversed": result.points_reversed,
+        "growth_reversed": result.growth_reversed,
+        "points_returned": result.points_returned,
+        "points_already_expired": result.points_already_expired,
+        "points_balance": result.points_balance,
+        "growth_balance": result.growth_balance,
+        "points_debt": result.points_debt,
+        "wallet_principal_returned": format_money(result.wallet_principal_returned),
+        "wallet_bonus_returned": format_money(result.wallet_bonus_returned),
+        "tier": result.tier.code if result.tier else None,
+        "reverted": bool(result.tier and result.tier.reverted),
+    }
 
 
 def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundResult:

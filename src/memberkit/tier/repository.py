@@ -209,13 +209,13 @@ def move_all(
     now: datetime,
     period_end: datetime,
     actor: str | None,
-) -> None:
+) -> list[tuple[int, datetime | None]]:
     """Move every member of tier ``source`` to ``target`` for a ladder change, set-wise.
 
     The members are locked in id order first; each move is recorded with reason
     ``ladder_change``, keyed ``<key_prefix>:<member id>``. A move to the entry tier
     (``entry``) clears the review; otherwise the member keeps their review date, or gets
-    ``period_end`` when they had none.
+    ``period_end`` when they had none. Returns (member id, review date now) per member moved.
     """
     rows = session.execute(
         select(Member.id, Member.tier_review_at)
@@ -224,7 +224,10 @@ def move_all(
         .with_for_update()
     ).all()
     if not rows:
-        return
+        return []
+    moved = [
+        (member_id, None if entry else review_at or period_end) for member_id, review_at in rows
+    ]
     connection = session.connection()
     # Set-wise: a ladder change may move many members at once.
     connection.execute(
@@ -251,8 +254,9 @@ def move_all(
                 "note": None,
                 "actor": actor,
                 "since": now,
-                "review_at": None if entry else review_at or period_end,
+                "review_at": review_at,
             }
-            for member_id, review_at in rows
+            for member_id, review_at in moved
         ],
     )
+    return moved

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from memberkit import pipeline
+from memberkit import events, pipeline
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.time import Timing, start_of_local_day, utcnow
+from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
 from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
 from memberkit.member import queries as member_queries
@@ -171,6 +171,27 @@ def outcome(
 def _record(session: Session, *, program_id: int, move: Move) -> None:
     """Set the member's tier and dates and append the move to their tier history."""
     repository.record_move(session, program_id=program_id, move=move)
+    if move.from_code != move.to_code:
+        events.emit(
+            session,
+            program_id=program_id,
+            type=events.EventType.tier_changed,
+            member_id=move.member_id,
+            occurred_at=move.at,
+            payload=_changed(move),
+        )
+
+
+def _changed(move: Move) -> dict[str, object]:
+    """The ``tier.changed`` payload: from and to which tier, why, and the new tier's dates."""
+    return {
+        "from_tier": move.from_code,
+        "to_tier": move.to_code,
+        "reason": str(move.reason),
+        "since": iso(move.since),
+        "review_at": iso(move.review_at),
+        "order_id": str(move.order_id) if move.order_id else None,
+    }
 
 
 def upgrade_dates(
@@ -568,6 +589,18 @@ def record_notices(
                     at=as_of,
                 ),
             )
+            events.emit(
+                session,
+                program_id=program.id,
+                type=events.EventType.tier_notice,
+                member_id=member.id,
+                occurred_at=as_of,
+                payload={
+                    "tier": member.tier_code,
+                    "expected_tier": ladder.tiers[expected].code,
+                    "review_at": iso(review_at),
+                },
+            )
             recorded += 1
     return recorded
 
@@ -807,16 +840,43 @@ def replace_ladder(
     stamp = uuid.uuid4().hex[:12]
     a_period = ladder.period_end(now, settings.tz)
     for source, target in sorted(moves.items()):
-        repository.move_all(
+        entry = ladder.level_of(target) == 0
+        moved = repository.move_all(
             session,
             program_id=program.id,
             source=source,
             target=target,
-            entry=ladder.level_of(target) == 0,
+            entry=entry,
             key_prefix=f"ladder:{stamp}",
             now=now,
             period_end=a_period,
             actor=actor,
+        )
+        if not moved:
+            continue
+        events.emit_many(
+            session,
+            program_id=program.id,
+            type=events.EventType.tier_changed,
+            events=[
+                (
+                    member_id,
+                    now,
+                    _changed(
+                        Move(
+                            member_id=member_id,
+                            from_code=source,
+                            to_code=target,
+                            reason=TierChangeReason.ladder_change,
+                            key="",
+                            at=now,
+                            since=now,
+                            review_at=review_at,
+                        )
+                    ),
+                )
+                for member_id, review_at in moved
+            ],
         )
     return new
 

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from memberkit import pipeline
+from memberkit import events, pipeline
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.money import display_money
+from memberkit.kit.money import display_money, format_money
 from memberkit.kit.time import Timing, utcnow
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
@@ -146,7 +146,7 @@ def recharge(
         post=post,
     )
     assert applied.tier is not None, "a recharge is judged for an upgrade (memberkit.reactions)"
-    return RechargeResult(
+    result = RechargeResult(
         external_id=external_id,
         member_no=applied.member.member_no,
         amount_minor=amount_minor,
@@ -155,6 +155,28 @@ def recharge(
         wallet=balance(session, member_id=applied.member.id),
         tier=applied.tier,
     )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.wallet_recharged,
+        member_id=applied.member.id,
+        occurred_at=occurred_at,
+        payload={
+            "external_id": external_id,
+            "amount": format_money(amount_minor),
+            "bonus": format_money(bonus),
+            "method": method,
+            "store_code": store_code,
+            "wallet": {
+                "principal": format_money(result.wallet.principal),
+                "bonus": format_money(result.wallet.bonus),
+                "total": format_money(result.wallet.total),
+            },
+            "tier": result.tier.code,
+            "upgraded": result.tier.upgraded,
+        },
+    )
+    return result
 
 
 def _pay_in(

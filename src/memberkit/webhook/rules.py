@@ -1,0 +1,132 @@
+"""Pure decisions of webhook delivery: signatures, back-off, giving up, which URLs are allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any
+from urllib.parse import urlsplit
+
+from memberkit.kit.i18n import TextError, _
+
+#: The signature scheme's version, as it appears in the header (``v1=<hex>``).
+SIGNATURE_VERSION = "v1"
+#: The first retry comes about this long after a failure; each next one twice as late.
+FIRST_RETRY = timedelta(seconds=10)
+#: No two attempts are further apart than this.
+LONGEST_RETRY = timedelta(hours=1)
+MAX_URL_LENGTH = 2000
+
+
+def body(
+    *,
+    event_id: str,
+    type: str,
+    program: str,
+    member_no: str | None,
+    occurred_at: str,
+    data: dict[str, Any],
+) -> bytes:
+    """Return the JSON body of a delivery (compact, UTF-8)."""
+    document = {
+        "id": event_id,
+        "type": type,
+        "program": program,
+        "member_no": member_no,
+        "occurred_at": occurred_at,
+        "data": data,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def signature(secret: str, *, timestamp: int, payload: bytes) -> str:
+    """Return the ``Memberkit-Signature`` value: HMAC-SHA256 of ``"{timestamp}.{body}"``."""
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+def headers(
+    secret: str, *, event_id: str, event_type: str, timestamp: int, payload: bytes
+) -> dict[str, str]:
+    """Return the headers of a delivery: the event's id and type, the time, the signature."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Memberkit-Webhooks/1",
+        "Memberkit-Event-Id": event_id,
+        "Memberkit-Event-Type": event_type,
+        "Memberkit-Timestamp": str(timestamp),
+        "Memberkit-Signature": signature(secret, timestamp=timestamp, payload=payload),
+    }
+
+
+def delivered(status_code: int | None) -> bool:
+    """Tell whether an answer counts as delivered: any 2xx (a redirect does not)."""
+    return status_code is not None and 200 <= status_code < 300
+
+
+def backoff(attempts: int, *, rng: Random) -> timedelta:
+    """Return the wait after the ``attempts``-th failed attempt: doubling, capped, jittered.
+
+    The jitter draws between half and all of the doubled wait, so receivers that fail
+    together are not retried together.
+    """
+    exponent = min(max(attempts - 1, 0), 20)
+    ceiling = min(FIRST_RETRY * (2**exponent), LONGEST_RETRY)
+    return ceiling * (0.5 + rng.random() / 2)
+
+
+def next_attempt(
+    *, attempts: int, retry_from: datetime, now: datetime, window: timedelta, rng: Random
+) -> datetime | None:
+    """Return when to try again after a failure at ``now``, or None to give up.
+
+    A delivery is retried while its next attempt falls within ``window`` of ``retry_from``.
+    """
+    due = now + backoff(attempts, rng=rng)
+    return due if due <= retry_from + window else None
+
+
+def wants(event_types: Sequence[str], event_type: str) -> bool:
+    """Tell whether a subscription to ``event_types`` receives ``event_type`` (empty: all)."""
+    return not event_types or event_type in event_types
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if it may receive webhooks: http or https, a host, no credentials.
+
+    Raises :class:`TextError` naming the fault.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        raise TextError(_("the URL is longer than {limit} characters"), limit=MAX_URL_LENGTH)
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise TextError(_("the URL must not contain spaces or control characters"))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise TextError(_("the URL is not well formed")) from exc
+    if parts.scheme not in ("http", "https"):
+        raise TextError(_("the URL must start with http:// or https://"))
+    if not parts.hostname:
+        raise TextError(_("the URL has no host"))
+    if parts.username is not None or parts.password is not None:
+        raise TextError(_("the URL must not carry a user name or password"))
+    if port == 0:
+        raise TextError(_("the URL's port must not be 0"))
+    if parts.fragment:
+        raise TextError(_("the URL must not have a fragment (#…)"))
+    return url
+
+
+def describe_failure(status_code: int | None, error: str | None) -> str:
+    """Describe a failed attempt for the delivery log (technical English, like HTTP itself)."""
+    if error:
+        return error[:500]
+    if status_code is not None and 300 <= status_code < 400:
+        return f"HTTP {status_code}: redirects are not followed"
+    return f"HTTP {status_code}"
