@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from memberkit.db import Database
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
@@ -17,6 +18,7 @@ from memberkit.sections import BY_NAME
 from memberkit.tier.rules import DEFAULT_LADDER
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
 from tests.api.conftest import Api, make_key, order_body, table_contents
+from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
 
 NAMES = ["earning", "validity", "ladder", "growth", "wallet", "policies", "calendar"]
@@ -322,3 +324,23 @@ def test_any_json_put_to_any_section_is_stored_or_refused_with_a_code(
             "tiers_in_use",
         )
         assert table_contents(database) == before
+
+
+@pytest.mark.postgres_only
+def test_puts_of_a_section_at_once_each_apply_in_turn(admin: Api, database: Database) -> None:
+    # given three changes of a section never set, held up together by the program's row lock
+    zones = ["Asia/Tokyo", "Europe/Paris", "America/New_York"]
+
+    def hold(session: Any) -> None:
+        session.execute(text("SELECT id FROM programs FOR UPDATE"))
+
+    responses = run_behind_a_lock(
+        database, hold, 3, lambda n: put(admin, "calendar", {"timezone": zones[n]})
+    )
+
+    # then each is applied in turn, none collides with another, and one row holds the last
+    assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
+    rows = table_contents(database)["program_settings"]
+    assert len(rows) == 1
+    shown = admin.get("/api/v1/settings/calendar").json()
+    assert shown["timezone"] in zones and rows[0][2] == shown
