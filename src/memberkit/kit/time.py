@@ -41,9 +41,9 @@ def start_of_local_day(day: date, tz: ZoneInfo | None = None) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz or settings.tz).astimezone(UTC)
 
 
-def today() -> date:
-    """Return today's date in the program's timezone."""
-    return local_date(utcnow())
+def today(tz: ZoneInfo | None = None) -> date:
+    """Return today's date in ``tz`` (the program's timezone; the deployment's by default)."""
+    return utcnow().astimezone(tz or settings.tz).date()
 
 
 def iso(value: datetime | None) -> str | None:
