@@ -17,7 +17,6 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit import events
-from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
 from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
@@ -95,7 +94,7 @@ def decay_member(
     )
     if not amount or done:
         return 0
-    since = row.refreshed_at.astimezone(settings.tz).date().isoformat()
+    since = row.refreshed_at.astimezone(program.tz).date().isoformat()
     posting = Posting.open(
         session,
         program_id=program.id,

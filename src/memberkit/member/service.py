@@ -22,7 +22,7 @@ from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import PointsLot
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.rules import new_member_no, normalize_phone, valid_email
-from memberkit.program.models import Program
+from memberkit.program import repository as program_repository
 from memberkit.store import service as store_service
 from memberkit.store.models import Store
 from memberkit.tier.rules import entry_code
@@ -185,7 +185,7 @@ def register(
     )
     moment = registered_at or utcnow()
     tier_code = entry_code(
-        session.scalar(select(Program.tier_ladder).where(Program.id == program_id))
+        program_repository.stored_section(session, program_id=program_id, section="ladder")
     )
     for _attempt in range(10):
         # The card number is drawn before the insert, so the ciphertexts can be bound to it.

@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
-from memberkit.config import settings
 from memberkit.db import Database, table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
@@ -45,7 +45,9 @@ class TierOutcome:
     reverted: bool = False
 
 
-def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
+def facts(
+    session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime, tz: ZoneInfo
+) -> Facts:
     """Load what the ladder's conditions read, as of ``at``.
 
     That is the spend per window (net of refunds), the count of orders not fully refunded
@@ -62,8 +64,8 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
             invitees_at_level=at_level,
             recharged=recharged,
         )
-    local_day = at.astimezone(settings.tz).date()
-    day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=settings.tz)
+    local_day = at.astimezone(tz).date()
+    day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=tz)
     windows = tuple(sorted(ladder.windows()))
     params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
     params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
@@ -333,6 +335,7 @@ def upgrade_dates(
     now: datetime,
     since: datetime | None,
     review_at: datetime | None,
+    tz: ZoneInfo,
 ) -> tuple[datetime, datetime]:
     """Return the tier dates of an upgrade caused by an event at ``at``, recorded at ``now``.
 
@@ -341,7 +344,7 @@ def upgrade_dates(
     period after the upgrade is made, never earlier than the review already set.
     """
     start = at if since is None else max(at, since)
-    review = ladder.period_end(max(start, now), settings.tz)
+    review = ladder.period_end(max(start, now), tz)
     return start, review if review_at is None else max(review, review_at)
 
 
@@ -368,9 +371,8 @@ def upgrade_after_event(
     level = ladder.level_of(code)
     if level >= len(ladder.tiers) - 1:
         return outcome(ladder, code)
-    new_level = ladder.upgrade(
-        level, facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at)
-    )
+    judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at, tz=program.tz)
+    new_level = ladder.upgrade(level, judged)
     if new_level == level:
         return outcome(ladder, code)
     dates = session.connection().execute(_TIER_DATES, {"member": member_id}).one()
@@ -380,6 +382,7 @@ def upgrade_after_event(
         now=now or utcnow(),
         since=dates.tier_since,
         review_at=dates.tier_review_at,
+        tz=program.tz,
     )
     new_code = ladder.tiers[new_level].code
     _record(
@@ -400,10 +403,12 @@ def upgrade_after_event(
     return outcome(ladder, new_code, upgraded=True)
 
 
-def _judge(session: Session, *, ladder: Ladder, member: Member, at: datetime) -> tuple[int, int]:
+def _judge(
+    session: Session, *, ladder: Ladder, member: Member, at: datetime, tz: ZoneInfo
+) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
     growth = member_balances(session, member_id=member.id).get("growth", 0)
-    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
+    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at, tz=tz)
     level = ladder.level_of(member.tier_code)
     return level, ladder.review(level, judged)
 
@@ -580,7 +585,9 @@ def _revert(
     growth = member_balances(session, member_id=member_id).get("growth", 0)
 
     def still_met(moment: datetime, cap: int) -> int:
-        judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=moment)
+        judged = facts(
+            session, ladder=ladder, member_id=member_id, growth=growth, at=moment, tz=program.tz
+        )
         return min(cap, ladder.qualified(judged))
 
     base = ladder.level_of(start.from_code)  # a tier since dropped counts as the entry tier
@@ -675,7 +682,9 @@ def review(
             review_at = member.tier_review_at
             if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # reviewed meanwhile
-            level, new_level = _judge(session, ladder=ladder, member=member, at=review_at)
+            level, new_level = _judge(
+                session, ladder=ladder, member=member, at=review_at, tz=program.tz
+            )
             _record(
                 session,
                 program_id=program.id,
@@ -689,7 +698,7 @@ def review(
                     key=f"review:{member.id}:{review_at.isoformat()}",
                     at=review_at,
                     since=member.tier_since if new_level == level else review_at,
-                    review_at=ladder.period_end(review_at, settings.tz) if new_level else None,
+                    review_at=ladder.period_end(review_at, program.tz) if new_level else None,
                 ),
             )
             if new_level == level:
@@ -745,7 +754,7 @@ def record_notices(
             review_at = member.tier_review_at
             if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # moved meanwhile
-            level, expected = _judge(session, ladder=ladder, member=member, at=as_of)
+            level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
             if expected >= level or session.scalar(
                 select(TierNotice.id).where(
                     TierNotice.member_id == member.id, TierNotice.review_at == review_at
@@ -907,7 +916,7 @@ def grant(
     ):
         raise GrantExists(key=key, member_no=member.member_no)
     require_open(member)
-    until = start_of_local_day(last_day + timedelta(days=1))
+    until = start_of_local_day(last_day + timedelta(days=1), program.tz)
     ladder = program.ladder
     if not ladder.has(tier_code):
         raise UnknownTier(tier=tier_code, tiers=", ".join(t.code for t in ladder.tiers))
@@ -1045,7 +1054,7 @@ def replace_ladder(
             entry=ladder.entry.code,
         )
     stamp = uuid.uuid4().hex[:12]
-    a_period = ladder.period_end(now, settings.tz)
+    a_period = ladder.period_end(now, program.tz)
     connection = session.connection()
     for source, target in sorted(moves.items()):
         entry = ladder.level_of(target) == 0
