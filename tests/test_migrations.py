@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, make_url, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
 from memberkit import migrate
+from memberkit.models import Base
 from tests.conftest import POSTGRES_URL
 
 NOW = "2026-11-01 00:00:00+00:00"
@@ -173,3 +176,72 @@ def test_tier_positions_become_the_codes_of_the_ladder_stored_then(empty_engine:
     with empty_engine.connect() as connection:
         levels = connection.execute(text("SELECT id, tier_level FROM members ORDER BY id")).all()
     assert [tuple(row) for row in levels] == [(1, 0), (2, 2), (3, 3), (4, 1), (5, 1)]
+
+
+def test_the_models_are_what_the_migrations_build(empty_engine: Engine) -> None:
+    # when an empty database is migrated to the newest revision
+    migrate.upgrade(empty_engine)
+
+    # then autogenerate finds nothing between it and the models
+    with empty_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_settings_columns_become_one_row_per_program_and_section(empty_engine: Engine) -> None:
+    # given a database at 0008: a program with earning, validity, a ladder and policies set,
+    # and one with only the two required settings
+    migrate.upgrade(empty_engine, "0008")
+    earning = {"points_per_unit": "2", "growth_per_unit": "1"}
+    validity = {"type": "rolling_days", "days": 30}
+    policies = {"backdate_days": 7, "cross_store_returns": True, "idempotency_retention_days": 30}
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO programs (id, code, name, currency, points_name, "
+                "points_per_currency_unit, earning_rules, points_validity, tier_ladder, "
+                "growth_rules, wallet_rules, policies, created_at, updated_at) VALUES "
+                "(1, 'default', 'M', 'CNY', '积分', 100, :earning, :validity, :ladder, NULL, "
+                "NULL, :policies, :now, :now), "
+                "(2, 'other', 'M', 'CNY', '积分', 100, '{}', '{}', NULL, NULL, NULL, NULL, "
+                ":now, :now)"
+            ),
+            {
+                "earning": json.dumps(earning),
+                "validity": json.dumps(validity),
+                "ladder": json.dumps(CUSTOM_LADDER),
+                "policies": json.dumps(policies),
+                "now": NOW,
+            },
+        )
+
+    # when it is upgraded to the newest revision
+    migrate.upgrade(empty_engine)
+
+    # then each setting that was set is a row of its section; the program keeps its version
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT program_id, section, value FROM program_settings ORDER BY 1, 2")
+        ).all()
+        columns = {c["name"] for c in inspect(connection).get_columns("programs")}
+    assert [(p, s, v if isinstance(v, dict) else json.loads(v)) for p, s, v in rows] == [
+        (1, "earning", earning),
+        (1, "ladder", CUSTOM_LADDER),
+        (1, "policies", policies),
+        (1, "validity", validity),
+        (2, "earning", {}),
+        (2, "validity", {}),
+    ]
+    assert "earning_rules" not in columns and "policies" not in columns
+
+    # and going back down puts them back in their columns
+    config = migrate.alembic_config(empty_engine.url.render_as_string(hide_password=False))
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    with empty_engine.connect() as connection:
+        back = connection.execute(
+            text("SELECT id, earning_rules, tier_ladder, policies FROM programs ORDER BY id")
+        ).all()
+    decoded = [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in back]
+    assert decoded == [(1, earning, CUSTOM_LADDER, policies), (2, {}, None, None)]

@@ -49,8 +49,6 @@ def open_program(database: Database, code: str) -> int:
                     currency="CNY",
                     points_name="积分",
                     points_per_currency_unit=100,
-                    earning_rules={"points_per_unit": "1", "growth_per_unit": "1"},
-                    points_validity={"type": "end_of_year", "years": 1},
                 )
             )
             session.flush()

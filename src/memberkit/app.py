@@ -21,6 +21,7 @@ from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
+from memberkit.program.endpoints import settings_router
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
@@ -67,6 +68,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
 
     for router in (
         program_router,
+        settings_router,
         store_router,
         member_router,
         order_router,

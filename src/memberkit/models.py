@@ -7,7 +7,7 @@ from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, PointsLot
 from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
-from memberkit.program.models import Program
+from memberkit.program.models import Program, ProgramSetting
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
 from memberkit.wallet.models import WalletRecharge
@@ -27,6 +27,7 @@ __all__ = [
     "OutboxEvent",
     "PointsLot",
     "Program",
+    "ProgramSetting",
     "Refund",
     "RefundLine",
     "Store",

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
 
 from memberkit.app import create_app
 from memberkit.auth import service as auth_service
+from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.program import service as program_service
 
@@ -135,3 +144,40 @@ def table_contents(database: Database) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
             for table in Base.metadata.sorted_tables
         }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(log: Path) -> Iterator[str]:
+    """Run ``memberkit serve`` (uvicorn over ``create_app``) on the test database in a child
+    process, its output in ``log``; yields its URL once it answers, and stops it after."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MEMBERKIT_DATABASE_URL": settings.resolved_database_url,
+        "MEMBERKIT_SECRET_KEY": settings.secret_key,
+        "MEMBERKIT_DATA_DIR": str(settings.data_dir),
+        "MEMBERKIT_SCHEDULER": "false",
+    }
+    command = [str(Path(sys.executable).with_name("memberkit")), "serve", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError(log.read_text())
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

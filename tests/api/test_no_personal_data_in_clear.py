@@ -5,12 +5,9 @@ registered, and for the QR tokens used."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,44 +21,15 @@ from sqlalchemy import make_url, text
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import make_key
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.api.conftest import make_key, serving
 
 
 @pytest.fixture
 def server(database: Database, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A ``memberkit serve`` child process on the test database; yields its URL and log file."""
-    port = _free_port()
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "MEMBERKIT_DATABASE_URL": settings.resolved_database_url,
-        "MEMBERKIT_SECRET_KEY": settings.secret_key,
-        "MEMBERKIT_DATA_DIR": str(settings.data_dir),
-        "MEMBERKIT_SCHEDULER": "false",
-    }
-    command = [str(Path(sys.executable).with_name("memberkit")), "serve", "--port", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            else:
-                raise AssertionError(log.read_text())
-            yield url, log
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with serving(log) as url:
+        yield url, log
 
 
 def _person(number: int) -> dict[str, str]:

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
-from memberkit.program.models import Program
+from memberkit.program.models import Program, ProgramSetting
 from tests.api.conftest import Api, make_key, order_body
 
 
@@ -30,8 +30,11 @@ def test_policies_changed_elsewhere_apply_at_the_next_request(
     # when another process turns them off (a write this process's cache never saw)
     with database.session_scope() as session:
         session.execute(
-            update(Program).values(policies={"cross_store_returns": False}, updated_at=utcnow())
+            update(ProgramSetting)
+            .where(ProgramSetting.section == "policies")
+            .values(value={"cross_store_returns": False})
         )
+        session.execute(update(Program).values(updated_at=utcnow()))
 
     # then the very next request here refuses the other store's key
     refused = beijing.post("/api/v1/refunds", {"external_id": "RF-1", "order_external_id": "O-1"})

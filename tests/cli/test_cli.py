@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -23,6 +24,7 @@ from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
+from memberkit.program.settings import CALENDAR
 from memberkit.tier import service as tier_service
 from memberkit.wallet.models import WalletRecharge
 from tests.api.conftest import table_contents
@@ -382,3 +384,24 @@ def test_upgrade_from_an_older_revision_says_from_which_to_which(
     upgraded = _memberkit(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.strip() == f"数据库已从版本 {old} 升级到 {migrate.head()}：{url}"
+
+
+def _set_calendar(database: Database, zone: str) -> None:
+    with database.session_scope() as session:
+        program = program_service.get(session)
+        program_service.change(session, program=program, section=CALENDAR, value={"timezone": zone})
+
+
+def test_as_of_may_name_today_in_the_programs_own_calendar(database: Database) -> None:
+    # given a program whose calendar is Pago Pago's (UTC-11): Kiritimati (UTC+14) is a day ahead
+    kiritimati_today = utcnow().astimezone(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    _set_calendar(database, "Pacific/Pago_Pago")
+
+    # when a job is run for Kiritimati's today, then again once the calendar is Kiritimati's
+    refused = runner.invoke(app, ["jobs", "expire-points", "--as-of", kiritimati_today])
+    _set_calendar(database, "Pacific/Kiritimati")
+    accepted = runner.invoke(app, ["jobs", "expire-points", "--as-of", kiritimati_today])
+
+    # then the first is a day after the program's today, the second is its today
+    assert refused.exit_code == 2, refused.output
+    assert accepted.exit_code == 0, accepted.output

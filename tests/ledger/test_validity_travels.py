@@ -130,8 +130,6 @@ def validity_machine(database: Database) -> type[RuleBasedStateMachine]:
                         currency="CNY",
                         points_name="积分",
                         points_per_currency_unit=100,
-                        earning_rules={"points_per_unit": "1", "growth_per_unit": "1"},
-                        points_validity=VALIDITY,
                     )
                 )
                 session.flush()

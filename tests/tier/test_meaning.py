@@ -80,17 +80,17 @@ def test_upgrade_dates_never_move_back() -> None:
     a_year = ladder.period_end(now, app_settings.tz)
     # a first upgrade: from the event, reviewed a period after it is made
     assert tier_service.upgrade_dates(
-        ladder, at=yesterday, now=now, since=None, review_at=None
+        ladder, at=yesterday, now=now, since=None, review_at=None, tz=app_settings.tz
     ) == (yesterday, a_year)
     # an upgrade from a tier begun after the event: since that tier began
     begun = now - timedelta(hours=2)
     assert tier_service.upgrade_dates(
-        ladder, at=yesterday, now=now, since=begun, review_at=None
+        ladder, at=yesterday, now=now, since=begun, review_at=None, tz=app_settings.tz
     ) == (begun, a_year)
     # a review set later already stays
     later = a_year + timedelta(days=40)
     assert tier_service.upgrade_dates(
-        ladder, at=yesterday, now=now, since=begun, review_at=later
+        ladder, at=yesterday, now=now, since=begun, review_at=later, tz=app_settings.tz
     ) == (begun, later)
 
 

@@ -11,6 +11,7 @@ program is reported and the others still run; the command then exits with code 1
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -27,9 +28,10 @@ app = typer.Typer(help="Scheduled jobs, run by hand.", no_args_is_help=True)
 
 def run(task: Task, *, as_of: str | None, dry_run: bool) -> None:
     """Run ``task`` for every program and say what it did for each."""
-    moment = _as_of(as_of, dry_run=dry_run)
     database = require_schema()
     every = programs(database)
+    # Each program's --as-of is a day of its own calendar; all are checked before any runs.
+    moments = {program.id: _as_of(as_of, dry_run=dry_run, tz=program.tz) for program in every}
     ran = failed = False
     for program in every:
         if len(every) > 1:
@@ -39,7 +41,7 @@ def run(task: Task, *, as_of: str | None, dry_run: bool) -> None:
             continue
         try:
             outcome = _run_one(
-                task, database=database, program=program, as_of=moment, dry_run=dry_run
+                task, database=database, program=program, as_of=moments[program.id], dry_run=dry_run
             )
         except Exception as exc:  # one program's failure must not stop the others
             console.print(_failed(task, program=program, exc=exc), markup=False, style="red")
@@ -78,7 +80,7 @@ def _failed(task: Task, *, program: ProgramConfig, exc: Exception) -> str:
     )
 
 
-def _as_of(as_of: str | None, *, dry_run: bool) -> datetime:
+def _as_of(as_of: str | None, *, dry_run: bool, tz: ZoneInfo) -> datetime:
     """Return the start of a local date given as text, or now; refuse a date after today.
 
     A job run for a future date acts at once and for good (points expired, growth decayed,
@@ -92,17 +94,17 @@ def _as_of(as_of: str | None, *, dry_run: bool) -> datetime:
     except ValueError:
         say(_("--as-of must be a date like 2026-12-31."))
         raise typer.Exit(2) from None
-    if day > today() and not dry_run:
+    if day > today(tz) and not dry_run:
         say(
             _(
                 "--as-of {day} is after today ({today}): a job run for a future date would "
                 "act ahead of time and cannot be undone (--dry-run shows what it would do)."
             ),
             day=day.isoformat(),
-            today=today().isoformat(),
+            today=today(tz).isoformat(),
         )
         raise typer.Exit(2)
-    return start_of_local_day(day)
+    return start_of_local_day(day, tz)
 
 
 def _command(task: Task) -> Callable[..., None]:

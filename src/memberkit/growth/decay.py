@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from memberkit import events
-from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
 from memberkit.kit.time import utcnow
@@ -55,7 +54,7 @@ def decay_member(
     done = ledger_repository.transaction_id_by_key(session, program_id=program.id, key=key)
     if not amount or done:
         return 0
-    since = row.refreshed_at.astimezone(settings.tz).date().isoformat()
+    since = row.refreshed_at.astimezone(program.tz).date().isoformat()
     posting = Posting.open(
         session,
         program_id=program.id,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.growth import service
+from memberkit.growth.settings import GrowthRulesIn
 from memberkit.kit import keys
 from memberkit.kit.schemas import ClientTime, Input
 from memberkit.program import service as program_service
@@ -37,25 +38,6 @@ class EventOut(BaseModel):
     capped: bool
     growth_balance: int
     tier: TierOut
-
-
-class GrowthRulesIn(Input):
-    """Growth per behaviour: ``{"sign_in": {"growth": 1, "cap": 1, "per": "day"}, …}``.
-
-    ``decay`` (optional): ``{"after_days": 365, "share": "0.2"}`` takes 20% of the growth of a
-    member who has earned none for 365 days, as a ledger posting of kind ``decay``.
-    """
-
-    behaviours: dict[str, dict[str, Any]]
-    spend_cap: dict[str, Any] | None = Field(
-        default=None,
-        description="At most this much growth from spending per day, week, month or year "
-        "(its weight is the earning rules' growth_per_unit).",
-        examples=[{"cap": 5000, "per": "month"}],
-    )
-    decay: dict[str, Any] | None = Field(
-        default=None, examples=[{"after_days": 365, "share": "0.2"}]
-    )
 
 
 @router.post(

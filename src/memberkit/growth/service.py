@@ -9,7 +9,6 @@ from fractions import Fraction
 from sqlalchemy.orm import Session
 
 from memberkit import pipeline
-from memberkit.config import settings
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
@@ -123,7 +122,7 @@ def spend_growth_so_far(
     cap = program.spend_cap
     if cap is None:
         return 0
-    start, end = cap.period(at, settings.tz)
+    start, end = cap.period(at, program.tz)
     return orders_awarded_in_period(
         session,
         member_id=member_id,
@@ -145,7 +144,7 @@ def order_growth_so_far(
     behaviour = program.behaviours.get(ORDER)
     if behaviour is None:
         return 0
-    start, end = behaviour.period(at, settings.tz)
+    start, end = behaviour.period(at, program.tz)
     return orders_awarded_in_period(
         session,
         member_id=member_id,
@@ -212,7 +211,7 @@ def record(
             # The business key, for repeats that come after their idempotency record was
             # purged (an event capped to nothing posted nothing, and a repeat awards nothing).
             raise EventExists(external_id=external_id)
-        start, end = behaviour.period(occurred_at, settings.tz)
+        start, end = behaviour.period(occurred_at, program.tz)
         award = behaviour.award(
             awarded_in_period(
                 session,

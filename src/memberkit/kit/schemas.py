@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    RootModel,
     WithJsonSchema,
     model_validator,
 )
@@ -132,6 +133,16 @@ class Input(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        _plain(data)
+        return data
+
+
+class FreeInput(RootModel[Any]):
+    """A free-form request body (a settings section's value), bounded like every body."""
 
     @model_validator(mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from memberkit.config import settings
 from memberkit.errors import InvalidInput
@@ -35,14 +36,14 @@ def local_date(value: datetime) -> date:
     return local(value).date()
 
 
-def start_of_local_day(day: date) -> datetime:
-    """Return the UTC instant at which ``day`` begins in the program's timezone."""
-    return datetime(day.year, day.month, day.day, tzinfo=settings.tz).astimezone(UTC)
+def start_of_local_day(day: date, tz: ZoneInfo | None = None) -> datetime:
+    """Return the UTC instant at which ``day`` begins in ``tz`` (the program's timezone)."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz or settings.tz).astimezone(UTC)
 
 
-def today() -> date:
-    """Return today's date in the program's timezone."""
-    return local_date(utcnow())
+def today(tz: ZoneInfo | None = None) -> date:
+    """Return today's date in ``tz`` (the program's timezone; the deployment's by default)."""
+    return utcnow().astimezone(tz or settings.tz).date()
 
 
 def iso(value: datetime | None) -> str | None:

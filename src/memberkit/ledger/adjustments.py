@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
-from memberkit.config import settings
 from memberkit.kit.time import Timing
 from memberkit.ledger import repository
 from memberkit.ledger.models import Asset
@@ -63,7 +62,7 @@ def adjust_by_hand(
             actor=actor,
             key=key,
             occurred_at=now,
-            expires_at=program.validity.expires_at(now, settings.tz),
+            expires_at=program.validity.expires_at(now, program.tz),
             as_of=now,
         )
         applied.balances.update(posting.balances)

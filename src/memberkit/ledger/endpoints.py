@@ -88,8 +88,10 @@ def get_ledger(
             member_id=member.id,
             asset=asset,
             kinds=[str(k) for k in kind] if kind else None,
-            since=start_of_local_day(date_from) if date_from else None,
-            until=start_of_local_day(date_to + timedelta(days=1)) if date_to else None,
+            since=start_of_local_day(date_from, context.program.tz) if date_from else None,
+            until=start_of_local_day(date_to + timedelta(days=1), context.program.tz)
+            if date_to
+            else None,
             offset=(page - 1) * page_size,
             limit=page_size,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +17,6 @@ from memberkit.kit.time import utcnow
 from memberkit.ledger.models import PointsLot
 from memberkit.member.models import Member
 from memberkit.member.rules import InvalidMember, MemberNotFound, phone_index
-from memberkit.program.models import Program
 
 
 @dataclass(frozen=True)
@@ -210,11 +208,6 @@ def member_no_of(session: Session, *, member_id: int) -> str | None:
 def referrer_id(session: Session, *, member_id: int) -> int | None:
     """Return the row id of the member's referrer (None: no referrer, or no such member)."""
     return session.scalar(select(Member.referrer_id).where(Member.id == member_id))
-
-
-def ladder_config(session: Session, *, program_id: int) -> Any:
-    """Return the program's stored tier ladder (its entry tier is a new member's)."""
-    return session.scalar(select(Program.tier_ladder).where(Program.id == program_id))
 
 
 def insert_member(session: Session, *, member: Member) -> bool:

@@ -24,6 +24,7 @@ from memberkit.member.rules import InvalidMember as InvalidMember
 from memberkit.member.rules import InvalidPhone, new_member_no, normalize_phone, valid_email
 from memberkit.member.rules import MemberNotFound as MemberNotFound
 from memberkit.member.rules import phone_index as phone_index
+from memberkit.program import repository as program_repository
 from memberkit.store import queries as store_queries
 from memberkit.store import service as store_service
 from memberkit.tier.rules import entry_code
@@ -154,7 +155,9 @@ def register(
         else None
     )
     moment = registered_at or utcnow()
-    tier_code = entry_code(repository.ladder_config(session, program_id=program_id))
+    tier_code = entry_code(
+        program_repository.stored_section(session, program_id=program_id, section="ladder")
+    )
     for _attempt in range(10):
         # The card number is drawn before the insert, so the ciphertexts can be bound to it.
         member_no = new_member_no(rng)

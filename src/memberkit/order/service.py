@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
 from memberkit.auth.service import require_order_access
-from memberkit.config import settings
 from memberkit.db import table
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
@@ -262,7 +261,7 @@ def _facts(
         lines=[rules.EarnLine(line.amount_minor, line.category) for line in order.lines],
         payments=payments,
         store_code=order.store_code,
-        day=order.occurred_at.astimezone(settings.tz).date(),
+        day=order.occurred_at.astimezone(program.tz).date(),
         tier_multiplier=program.ladder.tier(applied.member.tier_code).multiplier,
         wallet_principal=held.get(Asset.wallet_principal, 0),
         wallet_bonus=held.get(Asset.wallet_bonus, 0),
@@ -382,7 +381,7 @@ def _post_order(
             occurred_at=order.occurred_at,
             order_id=applied.order_id,
         )
-        expires_at = program.validity.expires_at(order.occurred_at, settings.tz)
+        expires_at = program.validity.expires_at(order.occurred_at, program.tz)
         # A back-dated order's points may be past their validity already: they go into the
         # lot and expire at once, paying off no debt (on time, they would have expired too).
         lapsed = expires_at is not None and expires_at <= now

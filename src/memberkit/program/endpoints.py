@@ -1,16 +1,19 @@
-"""REST endpoints of the program's settings: earning rules and points validity."""
+"""REST endpoints of the program's settings: every section, and the older program endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, Field, StrictInt
 
 from memberkit.api.context import ChainAdminContext, ReadContext
-from memberkit.kit.schemas import Input
+from memberkit.kit.i18n import negotiate, translate
+from memberkit.kit.schemas import FreeInput, Input
+from memberkit.kit.sections import Section
 from memberkit.program import service
 from memberkit.program.service import ProgramConfig
+from memberkit.sections import SECTIONS
 
 router = APIRouter(prefix="/api/v1/program", tags=["program"])
 
@@ -95,3 +98,72 @@ def change_program(body: ProgramPatch, context: ChainAdminContext) -> ProgramOut
             policies=body.policies,
         )
     return _out(config)
+
+
+settings_router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+
+
+class SectionOut(BaseModel):
+    """A settings section: name, title (in the request's language), JSON Schema and value.
+
+    The value is the program's now: its default when the program never set the section.
+    """
+
+    name: str
+    title: str
+    json_schema: dict[str, Any] = Field(serialization_alias="schema")
+    value: Any
+
+
+class SectionsOut(BaseModel):
+    """Every settings section of the program, in a stable order."""
+
+    sections: list[SectionOut]
+
+
+def _section_out(config: ProgramConfig, section: Section[Any], locale: str) -> SectionOut:
+    return SectionOut(
+        name=section.name,
+        title=translate(section.title, locale),
+        json_schema=section.schema(),
+        value=config.shown(section),
+    )
+
+
+@settings_router.get("", response_model=SectionsOut)
+def list_settings(
+    context: ReadContext, accept_language: Annotated[str | None, Header()] = None
+) -> SectionsOut:
+    """List the settings sections with the JSON Schema and current value of each."""
+    locale = negotiate(accept_language)
+    return SectionsOut(
+        sections=[_section_out(context.program, section, locale) for section in SECTIONS]
+    )
+
+
+@settings_router.get("/{section}")
+def get_setting(section: str, context: ReadContext) -> Any:
+    """Return one section's value (unknown sections: 404 ``unknown_settings_section``)."""
+    return context.program.shown(service.section_named(section))
+
+
+@settings_router.put("/{section}")
+def put_setting(
+    section: str, context: ChainAdminContext, body: Annotated[FreeInput | None, Body()] = None
+) -> Any:
+    """Replace one section's value (admin keys not bound to a store); returns it as stored.
+
+    An invalid value is refused with 422 ``invalid_program_settings`` and changes nothing; the
+    same value again changes nothing. A section with checks of its own applies them as its
+    older endpoint does (the ladder: ``moves`` and 409 ``tiers_in_use``, as ``PUT /tiers``).
+    """
+    named = service.section_named(section)
+    with context.transaction() as session:
+        config = service.change(
+            session,
+            program=context.program,
+            section=named,
+            value=body.root if body is not None else None,
+            actor=f"api:{context.principal.name}",
+        )
+    return config.shown(named)

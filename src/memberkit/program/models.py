@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from memberkit.db import Base
@@ -25,15 +25,17 @@ class Program(Base):
     points_name: Mapped[str] = mapped_column(String(32), default="积分")
     # How many points pay for one currency unit (100 points = 1 CNY by default).
     points_per_currency_unit: Mapped[int] = mapped_column(Integer, default=100)
-    earning_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    points_validity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The tier ladder (see memberkit.tier.rules); None means the default four tiers.
-    tier_ladder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Growth per behaviour other than orders (see memberkit.growth.rules); None: the default.
-    growth_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Stored-value bonuses and cap (see memberkit.wallet.rules); None: the default.
-    wallet_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Time bounds, cross-store returns, retention (see memberkit.program.policies); None: default.
-    policies: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The settings version: every change of a section moves it, every request compares it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProgramSetting(Base):
+    """One settings section of a program (see memberkit.sections); a missing one is default."""
+
+    __tablename__ = "program_settings"
+
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True)
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,42 +1,42 @@
-"""The program: its configuration, read often and cached in memory."""
+"""The program: its configuration, read often and cached in memory.
+
+A program's settings are sections (see :mod:`memberkit.sections`), each owned by a domain
+and stored as one row per program and section; this module knows none of them by their rules.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from memberkit.errors import InvalidInput
-from memberkit.growth.rules import (
-    DEFAULT_GROWTH_RULES,
-    Behaviour,
-    Decay,
-    GrowthRulesError,
-    SpendCap,
-    parse_decay,
-    parse_growth_rules,
-    parse_spend_cap,
-)
-from memberkit.kit.i18n import Text, _
+from memberkit.errors import InvalidInput, NotFound
+from memberkit.kit.i18n import Text, TextError, _
+from memberkit.kit.sections import Section
 from memberkit.kit.time import utcnow
 from memberkit.ledger.repository import ensure_system_accounts
-from memberkit.ledger.validity import ValidityError, ValidityPolicy
-from memberkit.order.rules import EarningRules, RulesError
 from memberkit.program import repository as program_repository
 from memberkit.program.models import Program
-from memberkit.program.policies import Policies, PoliciesError, parse_policies
-from memberkit.tier.rules import DEFAULT_LADDER, Ladder, LadderError, parse_ladder
-from memberkit.wallet.rules import (
-    DEFAULT_WALLET_RULES,
-    WalletRules,
-    WalletRulesError,
-    parse_wallet_rules,
-)
+from memberkit.sections import BY_NAME, SECTIONS
+
+if TYPE_CHECKING:  # the types of the thin properties below; the sections own the parsing
+    from zoneinfo import ZoneInfo
+
+    from memberkit.growth.rules import Behaviour, Decay, SpendCap
+    from memberkit.growth.settings import GrowthSettings
+    from memberkit.ledger.validity import ValidityPolicy
+    from memberkit.order.rules import EarningRules
+    from memberkit.program.policies import Policies
+    from memberkit.tier.rules import Ladder
+    from memberkit.wallet.rules import WalletRules
 
 DEFAULT_CODE = "default"
+T = TypeVar("T")
 
 
 class InvalidProgramSettings(InvalidInput):
@@ -46,9 +46,20 @@ class InvalidProgramSettings(InvalidInput):
     message = _("Invalid program settings: {problem}")
 
 
+class UnknownSection(NotFound):
+    """A settings section that no domain registers."""
+
+    code = "unknown_settings_section"
+    message = _("There is no settings section {section}; the sections are {sections}.")
+
+
 @dataclass(frozen=True)
 class ProgramConfig:
-    """What the hot path needs of a program, parsed once."""
+    """What the hot path needs of a program, parsed once.
+
+    ``values`` holds each section parsed, ``stored`` its JSON as stored (or its default), both
+    by section name; read a section with :meth:`section`.
+    """
 
     id: int
     code: str
@@ -56,26 +67,106 @@ class ProgramConfig:
     currency: str
     points_name: str
     points_per_currency_unit: int
-    earning: EarningRules
-    validity: ValidityPolicy
-    raw_earning: dict[str, Any]
-    raw_validity: dict[str, Any]
-    ladder: Ladder
-    raw_ladder: dict[str, Any]
-    behaviours: dict[str, Behaviour]
-    raw_growth: dict[str, Any]
-    decay: Decay | None
-    spend_cap: SpendCap | None
-    wallet: WalletRules
-    raw_wallet: dict[str, Any]
-    policies: Policies
+    values: Mapping[str, Any]
+    stored: Mapping[str, Any]
+
+    def section(self, section: Section[T]) -> T:
+        """Return one section's parsed value."""
+        return cast(T, self.values[section.name])
+
+    def shown(self, section: Section[Any]) -> Any:
+        """Return one section's JSON as ``GET`` shows it."""
+        return self.stored[section.name]
+
+    # Thin properties over the sections, for the code that reads them by these names.
+    @property
+    def tz(self) -> ZoneInfo:
+        """The program's timezone: its local days (calendar rules) are in it."""
+        return cast("ZoneInfo", self.values["calendar"])
+
+    @property
+    def timezone(self) -> str:
+        """The IANA name of the program's timezone."""
+        return self.tz.key
+
+    @property
+    def earning(self) -> EarningRules:
+        """The earning rules."""
+        return cast("EarningRules", self.values["earning"])
+
+    @property
+    def validity(self) -> ValidityPolicy:
+        """The points validity policy."""
+        return cast("ValidityPolicy", self.values["validity"])
+
+    @property
+    def ladder(self) -> Ladder:
+        """The tier ladder."""
+        return cast("Ladder", self.values["ladder"])
+
+    @property
+    def growth(self) -> GrowthSettings:
+        """The growth rules: behaviours, spend cap, decay."""
+        return cast("GrowthSettings", self.values["growth"])
+
+    @property
+    def behaviours(self) -> dict[str, Behaviour]:
+        """Growth per behaviour, by behaviour type."""
+        return self.growth.behaviours
+
+    @property
+    def decay(self) -> Decay | None:
+        """The growth decay, if the growth rules set one."""
+        return self.growth.decay
+
+    @property
+    def spend_cap(self) -> SpendCap | None:
+        """The cap on growth from spending, if the growth rules set one."""
+        return self.growth.spend_cap
+
+    @property
+    def wallet(self) -> WalletRules:
+        """The stored-value rules."""
+        return cast("WalletRules", self.values["wallet"])
+
+    @property
+    def policies(self) -> Policies:
+        """The program's policies."""
+        return cast("Policies", self.values["policies"])
+
+    @property
+    def raw_earning(self) -> dict[str, Any]:
+        """The earning rules as stored."""
+        return dict(self.stored["earning"])
+
+    @property
+    def raw_validity(self) -> dict[str, Any]:
+        """The validity policy as stored."""
+        return dict(self.stored["validity"])
+
+    @property
+    def raw_ladder(self) -> dict[str, Any]:
+        """The tier ladder as stored."""
+        return dict(self.stored["ladder"])
+
+    @property
+    def raw_growth(self) -> dict[str, Any]:
+        """The growth rules as stored."""
+        return dict(self.stored["growth"])
+
+    @property
+    def raw_wallet(self) -> dict[str, Any]:
+        """The stored-value rules as stored."""
+        return dict(self.stored["wallet"])
 
 
 #: code -> (configuration, the settings version it was read at).
 _cache: dict[str, tuple[ProgramConfig, Any]] = {}
 
 
-def _config(program: Program) -> ProgramConfig:
+def _config(session: Session, program: Program) -> ProgramConfig:
+    rows = program_repository.stored_sections(session, program_id=program.id)
+    stored = {s.name: rows[s.name] if s.name in rows else s.default() for s in SECTIONS}
     return ProgramConfig(
         id=program.id,
         code=program.code,
@@ -83,24 +174,16 @@ def _config(program: Program) -> ProgramConfig:
         currency=program.currency,
         points_name=program.points_name,
         points_per_currency_unit=program.points_per_currency_unit,
-        earning=EarningRules.from_config(program.earning_rules),
-        validity=ValidityPolicy.from_config(program.points_validity),
-        raw_earning=dict(program.earning_rules),
-        raw_validity=dict(program.points_validity),
-        ladder=parse_ladder(program.tier_ladder or DEFAULT_LADDER),
-        raw_ladder=dict(program.tier_ladder or DEFAULT_LADDER),
-        behaviours=parse_growth_rules(program.growth_rules or DEFAULT_GROWTH_RULES),
-        raw_growth=dict(program.growth_rules or DEFAULT_GROWTH_RULES),
-        decay=parse_decay(program.growth_rules or DEFAULT_GROWTH_RULES),
-        spend_cap=parse_spend_cap(program.growth_rules or DEFAULT_GROWTH_RULES),
-        wallet=parse_wallet_rules(program.wallet_rules or DEFAULT_WALLET_RULES),
-        raw_wallet=dict(program.wallet_rules or DEFAULT_WALLET_RULES),
-        policies=parse_policies(program.policies),
+        values={s.name: s.parse(stored[s.name]) for s in SECTIONS},
+        stored=stored,
     )
 
 
 def ensure_default(session: Session) -> int:
-    """Create the default program and its system accounts if missing; returns its id."""
+    """Create the default program and its system accounts if missing; returns its id.
+
+    Its settings are the sections' defaults until changed.
+    """
     program_id = session.scalar(select(Program.id).where(Program.code == DEFAULT_CODE))
     if program_id is None:
         try:
@@ -111,8 +194,6 @@ def ensure_default(session: Session) -> int:
                     currency="CNY",
                     points_name="积分",
                     points_per_currency_unit=100,
-                    earning_rules={"points_per_unit": "1", "growth_per_unit": "1"},
-                    points_validity={"type": "end_of_year", "years": 1},
                 )
                 session.add(program)
                 session.flush()
@@ -141,7 +222,7 @@ def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
             else None
         )
         program = session.scalars(select(Program).where(Program.code == code)).one()
-        entry = _cache[code] = (_config(program), version)
+        entry = _cache[code] = (_config(session, program), version)
     return entry[0]
 
 
@@ -166,6 +247,91 @@ def forget_cache() -> None:
     _cache.clear()
 
 
+def section_named(name: str) -> Section[Any]:
+    """Return the registered section called ``name``; refuse an unknown one."""
+    section = BY_NAME.get(name)
+    if section is None:
+        raise UnknownSection(section=name, sections=", ".join(s.name for s in SECTIONS))
+    return section
+
+
+@contextmanager
+def _refusing_invalid() -> Iterator[None]:
+    """Turn a section's refusal into ``invalid_program_settings``, in the caller's language."""
+    try:
+        yield
+    except TextError as exc:
+        raise InvalidProgramSettings(problem=exc.text) from exc
+    except (ArithmeticError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.
+        raise InvalidProgramSettings(
+            problem=Text(_("unreadable settings ({error})"), error=str(exc))
+        ) from exc
+
+
+def change(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    section: Section[Any],
+    value: Any,
+    actor: str | None = None,
+) -> ProgramConfig:
+    """Replace one section of a program's settings; refuses a bad value, changing nothing.
+
+    A section with its own use case (``apply``) goes through it, so its cross checks hold
+    whichever endpoint the change comes from. The same value again changes nothing.
+    """
+    if section.apply is None:
+        return store(session, program=program, values={section.name: value})
+    try:
+        return cast(
+            ProgramConfig, section.apply(session, program=program, value=value, actor=actor)
+        )
+    except TextError as exc:
+        raise InvalidProgramSettings(problem=exc.text) from exc
+
+
+def store(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    values: Mapping[str, Any],
+    points_per_currency_unit: int | None = None,
+) -> ProgramConfig:
+    """Validate and store section values (by name) of a program, changing nothing if any is bad.
+
+    Each value is stored as its section renders it. Sections whose value is unchanged are
+    not written; when nothing changes, not even the settings version moves.
+    """
+    rendered: dict[str, Any] = {}
+    for name, raw in values.items():
+        section = section_named(name)
+        with _refusing_invalid():
+            rendered[name] = section.render(raw, section.parse(raw))
+    if points_per_currency_unit is not None and points_per_currency_unit < 1:
+        raise InvalidProgramSettings(problem=Text(_("points_per_currency_unit must be at least 1")))
+    rate = program_repository.lock_settings(session, program_id=program.id)
+    current = program_repository.stored_sections(session, program_id=program.id)
+    changed = {name: value for name, value in rendered.items() if current.get(name) != value}
+    new_rate = points_per_currency_unit if points_per_currency_unit not in (None, rate) else None
+    if changed or new_rate is not None:
+        program_repository.write_sections(
+            session,
+            program_id=program.id,
+            values=changed,
+            existing=set(current),
+            now=utcnow(),
+            points_per_currency_unit=new_rate,
+        )
+    forget_cache()
+    # Again once the change is committed, so that no process keeps the old settings that a
+    # concurrent request may have cached between this update and the commit.
+    event.listen(session, "after_commit", lambda _session: forget_cache(), once=True)
+    # Parsed from the transaction's view but not cached: the change is not committed yet.
+    return _config(session, session.scalars(select(Program).where(Program.id == program.id)).one())
+
+
 def configure(
     session: Session,
     *,
@@ -178,51 +344,22 @@ def configure(
     wallet_rules: dict[str, Any] | None = None,
     policies: dict[str, Any] | None = None,
 ) -> ProgramConfig:
-    """Validate and store new settings of a program; refuses bad settings, changing nothing."""
-    values: dict[str, Any] = {}
-    try:
-        if earning_rules is not None:
-            EarningRules.from_config(earning_rules)
-            values["earning_rules"] = earning_rules
-        if points_validity is not None:
-            ValidityPolicy.from_config(points_validity)
-            values["points_validity"] = points_validity
-        if tier_ladder is not None:
-            parse_ladder(tier_ladder)
-            values["tier_ladder"] = tier_ladder
-        if growth_rules is not None:
-            parse_growth_rules(growth_rules)
-            values["growth_rules"] = growth_rules
-        if wallet_rules is not None:
-            values["wallet_rules"] = parse_wallet_rules(wallet_rules).config()
-        if policies is not None:
-            values["policies"] = parse_policies({**program.policies.config(), **policies}).config()
-    except (
-        RulesError,
-        ValidityError,
-        LadderError,
-        GrowthRulesError,
-        WalletRulesError,
-        PoliciesError,
-    ) as exc:
-        raise InvalidProgramSettings(problem=exc.text) from exc
-    except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
-        # Untrusted JSON of any shape: whatever the parsers trip on is the caller's error.
-        raise InvalidProgramSettings(
-            problem=Text(_("unreadable settings ({error})"), error=str(exc))
-        ) from exc
-    if points_per_currency_unit is not None:
-        if points_per_currency_unit < 1:
-            raise InvalidProgramSettings(
-                problem=Text(_("points_per_currency_unit must be at least 1"))
-            )
-        values["points_per_currency_unit"] = points_per_currency_unit
-    if values:
-        values["updated_at"] = utcnow()  # the settings version every process checks
-        session.execute(update(Program).where(Program.id == program.id).values(**values))
-    forget_cache()
-    # Again once the change is committed, so that no process keeps the old settings that a
-    # concurrent request may have cached between this update and the commit.
-    event.listen(session, "after_commit", lambda _session: forget_cache(), once=True)
-    # Parsed from the transaction's view but not cached: the change is not committed yet.
-    return _config(session.scalars(select(Program).where(Program.id == program.id)).one())
+    """Validate and store new settings of a program; refuses bad settings, changing nothing.
+
+    The keywords of the endpoints that predate sections; ``policies`` change only the
+    policies given.
+    """
+    by_section = {
+        "earning": earning_rules,
+        "validity": points_validity,
+        "ladder": tier_ladder,
+        "growth": growth_rules,
+        "wallet": wallet_rules,
+        "policies": None if policies is None else {**program.policies.config(), **policies},
+    }
+    return store(
+        session,
+        program=program,
+        values={name: value for name, value in by_section.items() if value is not None},
+        points_per_currency_unit=points_per_currency_unit,
+    )

@@ -22,7 +22,7 @@ from memberkit.kit.schemas import Input, LocalTime, Money, Page, PageNumber, Pag
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.tier import service
-from memberkit.tier.rules import DEFAULT_LADDER, DEFAULT_NOTICE_DAYS
+from memberkit.tier.settings import LadderSettings
 from memberkit.tier.simulate import Proposal, simulate
 
 router = APIRouter(prefix="/api/v1", tags=["tiers"])
@@ -65,27 +65,9 @@ class RefundTierOut(BaseModel):
         )
 
 
-class LadderIn(Input):
-    """A tier ladder, lowest tier first. See ``GET /api/v1/tiers`` for the format."""
+class LadderIn(LadderSettings):
+    """A tier ladder, lowest tier first, and where members of dropped tiers go."""
 
-    period: str = Field(default="calendar_year", examples=["calendar_year", "twelve_months"])
-    review: str = Field(default="one_down", examples=["one_down", "to_qualified"])
-    notice_days: int = Field(
-        default=DEFAULT_NOTICE_DAYS,
-        strict=True,
-        description="Record a grace notice this many days before a review that would move the "
-        "member down (0: none).",
-        examples=[30],
-    )
-    refund_reverts_upgrade: bool = Field(
-        default=True,
-        strict=True,
-        description="A refund that leaves the member short of a tier an order at or after the "
-        "refunded one gave them moves them back (grants by hand are never undone).",
-    )
-    tiers: list[dict[str, Any]] = Field(
-        min_length=1, max_length=10, examples=[DEFAULT_LADDER["tiers"]]
-    )
     moves: dict[TierCode, TierCode] = Field(
         default_factory=dict,
         max_length=10,

@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
-from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
@@ -50,7 +50,9 @@ class TierOutcome:
     reverted: bool = False
 
 
-def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime) -> Facts:
+def facts(
+    session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime, tz: ZoneInfo
+) -> Facts:
     """Load what the ladder's conditions read, as of ``at``.
 
     That is the spend per window (net of refunds), the count of orders not fully refunded
@@ -67,8 +69,8 @@ def facts(session: Session, *, ladder: Ladder, member_id: int, growth: int, at: 
             invitees_at_level=at_level,
             recharged=recharged,
         )
-    local_day = at.astimezone(settings.tz).date()
-    day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=settings.tz)
+    local_day = at.astimezone(tz).date()
+    day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=tz)
     windows = tuple(sorted(ladder.windows()))
     row = order_queries.spend_facts(
         session, member_id=member_id, at=at, day_start=day_start, windows=windows
@@ -201,6 +203,7 @@ def upgrade_dates(
     now: datetime,
     since: datetime | None,
     review_at: datetime | None,
+    tz: ZoneInfo,
 ) -> tuple[datetime, datetime]:
     """Return the tier dates of an upgrade caused by an event at ``at``, recorded at ``now``.
 
@@ -209,7 +212,7 @@ def upgrade_dates(
     period after the upgrade is made, never earlier than the review already set.
     """
     start = at if since is None else max(at, since)
-    review = ladder.period_end(max(start, now), settings.tz)
+    review = ladder.period_end(max(start, now), tz)
     return start, review if review_at is None else max(review, review_at)
 
 
@@ -236,9 +239,8 @@ def upgrade_after_event(
     level = ladder.level_of(code)
     if level >= len(ladder.tiers) - 1:
         return outcome(ladder, code)
-    new_level = ladder.upgrade(
-        level, facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at)
-    )
+    judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at, tz=program.tz)
+    new_level = ladder.upgrade(level, judged)
     if new_level == level:
         return outcome(ladder, code)
     dates = repository.tier_dates(session, member_id=member_id)
@@ -248,6 +250,7 @@ def upgrade_after_event(
         now=now or utcnow(),
         since=dates.tier_since,
         review_at=dates.tier_review_at,
+        tz=program.tz,
     )
     new_code = ladder.tiers[new_level].code
     _record(
@@ -269,11 +272,11 @@ def upgrade_after_event(
 
 
 def _judge(
-    session: Session, *, ladder: Ladder, member: Member | MemberKey, at: datetime
+    session: Session, *, ladder: Ladder, member: Member | MemberKey, at: datetime, tz: ZoneInfo
 ) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
     growth = member_balances(session, member_id=member.id).get("growth", 0)
-    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at)
+    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at, tz=tz)
     level = ladder.level_of(member.tier_code)
     return level, ladder.review(level, judged)
 
@@ -429,7 +432,9 @@ def _revert(
     growth = member_balances(session, member_id=member_id).get("growth", 0)
 
     def still_met(moment: datetime, cap: int) -> int:
-        judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=moment)
+        judged = facts(
+            session, ladder=ladder, member_id=member_id, growth=growth, at=moment, tz=program.tz
+        )
         return min(cap, ladder.qualified(judged))
 
     base = ladder.level_of(start.from_code)  # a tier since dropped counts as the entry tier
@@ -515,7 +520,9 @@ def review(
             review_at = member.tier_review_at
             if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # reviewed meanwhile
-            level, new_level = _judge(session, ladder=ladder, member=member, at=review_at)
+            level, new_level = _judge(
+                session, ladder=ladder, member=member, at=review_at, tz=program.tz
+            )
             _record(
                 session,
                 program_id=program.id,
@@ -529,7 +536,7 @@ def review(
                     key=f"review:{member.id}:{review_at.isoformat()}",
                     at=review_at,
                     since=member.tier_since if new_level == level else review_at,
-                    review_at=ladder.period_end(review_at, settings.tz) if new_level else None,
+                    review_at=ladder.period_end(review_at, program.tz) if new_level else None,
                 ),
             )
             if new_level == level:
@@ -573,7 +580,7 @@ def record_notices(
             review_at = member.tier_review_at
             if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # moved meanwhile
-            level, expected = _judge(session, ladder=ladder, member=member, at=as_of)
+            level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
             if expected >= level or repository.notice_recorded(
                 session, member_id=member.id, review_at=review_at
             ):
@@ -705,7 +712,7 @@ def grant(
     if repository.move_id_by_key(session, program_id=program.id, key=key):
         raise GrantExists(key=key, member_no=member.member_no)
     require_open(member)
-    until = start_of_local_day(last_day + timedelta(days=1))
+    until = start_of_local_day(last_day + timedelta(days=1), program.tz)
     ladder = program.ladder
     if not ladder.has(tier_code):
         raise UnknownTier(tier=tier_code, tiers=", ".join(t.code for t in ladder.tiers))
@@ -838,7 +845,7 @@ def replace_ladder(
             entry=ladder.entry.code,
         )
     stamp = uuid.uuid4().hex[:12]
-    a_period = ladder.period_end(now, settings.tz)
+    a_period = ladder.period_end(now, program.tz)
     for source, target in sorted(moves.items()):
         entry = ladder.level_of(target) == 0
         moved = repository.move_all(

@@ -16,7 +16,7 @@ from memberkit.program import service as program_service
 from memberkit.tier.endpoints import TierOut
 from memberkit.wallet import service
 from memberkit.wallet.models import RechargeMethod
-from memberkit.wallet.rules import DEFAULT_WALLET_RULES
+from memberkit.wallet.settings import WalletRulesIn
 
 router = APIRouter(prefix="/api/v1", tags=["wallet"])
 
@@ -64,15 +64,6 @@ class MemberWalletOut(BaseModel):
     recharged: MoneyOut
     bonus_received: MoneyOut
     recharges: int
-
-
-class WalletRulesIn(Input):
-    """Recharge bonuses (充值赠送), ascending, and the most a wallet may hold."""
-
-    bonuses: list[dict[str, Any]] = Field(
-        default_factory=list, max_length=20, examples=[DEFAULT_WALLET_RULES["bonuses"]]
-    )
-    max_balance: str = Field(examples=["5000.00"])
 
 
 @router.post(

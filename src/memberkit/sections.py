@@ -1,0 +1,16 @@
+"""Every settings section, in the order the API lists them; a domain adds its own here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memberkit.growth.settings import GROWTH
+from memberkit.kit.sections import Section
+from memberkit.ledger.settings import VALIDITY
+from memberkit.order.settings import EARNING
+from memberkit.program.settings import CALENDAR, POLICIES
+from memberkit.tier.settings import LADDER
+from memberkit.wallet.settings import WALLET
+
+SECTIONS: tuple[Section[Any], ...] = (EARNING, VALIDITY, LADDER, GROWTH, WALLET, POLICIES, CALENDAR)
+BY_NAME: dict[str, Section[Any]] = {section.name: section for section in SECTIONS}
