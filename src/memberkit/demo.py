@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import Database
@@ -20,8 +19,8 @@ from memberkit.ledger import expiry
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, Asset
 from memberkit.ledger.service import InsufficientPoints
+from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
-from memberkit.member.models import Member
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.store import service as store_service
@@ -83,7 +82,7 @@ class DemoSummary:
 def is_empty(database: Database) -> bool:
     """Tell whether the database has no members yet."""
     with database.session_scope() as session:
-        return (session.scalar(select(func.count(Member.id))) or 0) == 0
+        return member_repository.count_members(session) == 0
 
 
 def load(

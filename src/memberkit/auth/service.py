@@ -7,8 +7,9 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from memberkit.auth import repository
@@ -17,7 +18,6 @@ from memberkit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauth
 from memberkit.kit.i18n import _
 from memberkit.kit.time import utcnow
 from memberkit.store import service as store_service
-from memberkit.store.models import Store
 
 #: What each scope may do, widest first: admin ⊇ pos ⊇ read.
 GRANTS: dict[str, frozenset[str]] = {
@@ -150,17 +150,17 @@ def create(
     )
     prefix = secrets.token_hex(4)
     key = f"mk_{prefix}_{secrets.token_urlsafe(32)}"
-    session.add(
-        ApiKey(
+    repository.add_key(
+        session,
+        key=ApiKey(
             program_id=program_id,
             name=name,
             prefix=prefix,
             key_hash=_hash(key),
             scope=scope,
             store_id=store_id,
-        )
+        ),
     )
-    session.flush()
     return key
 
 
@@ -200,11 +200,7 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     if cached is not None and cached[0] > now:
         principal = cached[1]
     else:
-        row = session.execute(
-            select(ApiKey, Store.code)
-            .outerjoin(Store, Store.id == ApiKey.store_id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-        ).one_or_none()
+        row = repository.live_key(session, key_hash=digest)
         principal = (
             Principal(row[0].id, row[0].name, row[0].scope, row[0].program_id, row[1])
             if row is not None
@@ -246,13 +242,8 @@ class KeyInfo:
     revoked_at: datetime | None
 
 
-def _infos(session: Session, *conditions: ColumnElement[bool]) -> list[KeyInfo]:
-    rows = session.execute(
-        select(ApiKey, Store.code)
-        .outerjoin(Store, Store.id == ApiKey.store_id)
-        .where(*conditions)
-        .order_by(ApiKey.id)
-    ).all()
+def _infos(session: Session, **criteria: Any) -> list[KeyInfo]:
+    rows = repository.keys(session, **criteria)
     return [
         KeyInfo(key.id, key.prefix, key.name, key.scope, code, key.created_at, key.revoked_at)
         for key, code in rows
@@ -261,12 +252,12 @@ def _infos(session: Session, *conditions: ColumnElement[bool]) -> list[KeyInfo]:
 
 def list_keys(session: Session, *, program_id: int) -> list[KeyInfo]:
     """Return the program's keys, revoked ones included, oldest first."""
-    return _infos(session, ApiKey.program_id == program_id)
+    return _infos(session, program_id=program_id)
 
 
 def describe(session: Session, *, key: str) -> KeyInfo:
     """Return what may be shown of a key just issued."""
-    return _infos(session, ApiKey.key_hash == _hash(key))[0]
+    return _infos(session, key_hash=_hash(key))[0]
 
 
 def revoke(
@@ -277,10 +268,7 @@ def revoke(
     Every process refuses it from the next request on (see :func:`cached`). The key making
     the request (``acting_key_id``) may not revoke itself: its holder would be locked out.
     """
-    naming = [ApiKey.prefix == ref]
-    if ref.isdigit() and len(ref) <= 18:
-        naming.append(ApiKey.id == int(ref))
-    found = _infos(session, ApiKey.program_id == program_id, or_(*naming))
+    found = _infos(session, program_id=program_id, ref=ref)
     if not found:
         raise KeyNotFound(ref=ref)
     if len(found) > 1:
@@ -288,10 +276,8 @@ def revoke(
     if found[0].id == acting_key_id:
         raise CannotRevokeOwnKey(ref=ref)
     if found[0].revoked_at is None:
-        key = session.get_one(ApiKey, found[0].id)
-        key.revoked_at = utcnow()
-        session.flush()
-        return _infos(session, ApiKey.id == key.id)[0]
+        repository.revoke_key(session, key_id=found[0].id, at=utcnow())
+        return _infos(session, key_id=found[0].id)[0]
     return found[0]
 
 

@@ -13,24 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit import events
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
-from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
-from memberkit.ledger.models import (
-    Account,
-    AccountCode,
-    Asset,
-    LedgerEntry,
-    LedgerTransaction,
-    TransactionKind,
-)
+from memberkit.kit.time import utcnow
+from memberkit.ledger import repository as ledger_repository
+from memberkit.ledger.models import AccountCode, TransactionKind
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.service import Posting
-from memberkit.member.models import Member, MemberStatus
+from memberkit.member import repository as member_repository
+from memberkit.member.models import MemberStatus
 from memberkit.program.service import ProgramConfig
 
 
@@ -42,33 +36,6 @@ class DecayRun:
     growth: int
 
 
-def _last_refreshed(program_id: int, now: datetime) -> Select[int | None, int, datetime]:
-    """Per member with growth: the balance and when growth was last credited or decayed.
-
-    Every credit counts, also one dated after the run's ``as_of``: a run for a past date never
-    decays growth a member has earned since. A credit dated in the future (beyond the clock
-    tolerance at ``now``) does not: no one is made immune to decay by a date in 2999.
-    """
-    return (
-        select(
-            Account.member_id,
-            Account.balance,
-            func.max(LedgerTransaction.occurred_at).label("refreshed_at"),
-        )
-        .join(LedgerEntry, LedgerEntry.account_id == Account.id)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(
-            Account.program_id == program_id,
-            Account.asset == Asset.growth,
-            Account.code == AccountCode.member,
-            Account.balance > 0,
-            or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
-            LedgerTransaction.occurred_at <= now + FUTURE_TOLERANCE,
-        )
-        .group_by(Account.member_id, Account.balance)
-    )
-
-
 def decay_member(
     session: Session, *, program: ProgramConfig, decay: Decay, member_id: int, as_of: datetime
 ) -> int:
@@ -77,21 +44,14 @@ def decay_member(
     The caller holds the member's lock. The posting is keyed by the member and the instant
     the growth was last refreshed, so a rerun (for any date) takes nothing twice.
     """
-    row = session.execute(
-        _last_refreshed(program.id, utcnow()).where(Account.member_id == member_id)
-    ).one_or_none()
+    row = ledger_repository.growth_refreshed(
+        session, program_id=program.id, member_id=member_id, now=utcnow()
+    )
     if row is None or decay.due(row.refreshed_at) > as_of:
         return 0
     amount = decay.amount(row.balance)
     key = f"decay:{member_id}:{row.refreshed_at.isoformat()}"
-    done = session.scalar(
-        select(
-            exists().where(
-                LedgerTransaction.program_id == program.id,
-                LedgerTransaction.idempotency_key == key,
-            )
-        )
-    )
+    done = ledger_repository.transaction_id_by_key(session, program_id=program.id, key=key)
     if not amount or done:
         return 0
     since = row.refreshed_at.astimezone(program.tz).date().isoformat()
@@ -137,21 +97,15 @@ def run(
     cutoff = as_of - timedelta(days=decay.after_days)
     with database.session_scope() as session:
         ensure_system_accounts(session, program_id=program.id)
-        query = _last_refreshed(program.id, utcnow())
-        due = [
-            row.member_id
-            for row in session.execute(
-                query.having(func.max(LedgerTransaction.occurred_at) <= cutoff).order_by(
-                    Account.member_id
-                )
-            )
-        ]
+        due = ledger_repository.growth_idle_since(
+            session, program_id=program.id, cutoff=cutoff, now=utcnow()
+        )
     members = growth = 0
     for done, member_id in enumerate(due, start=1):
         with database.session_scope(rollback=dry_run) as session:
-            status = session.scalars(
-                select(Member.status).where(Member.id == member_id).with_for_update()
-            ).one()
+            status = member_repository.lock_member(
+                session, program_id=program.id, member_id=member_id
+            ).status
             if status != MemberStatus.closed:
                 taken = decay_member(
                     session, program=program, decay=decay, member_id=member_id, as_of=as_of

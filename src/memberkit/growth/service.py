@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from memberkit import pipeline
@@ -16,17 +15,9 @@ from memberkit.kit import keys
 from memberkit.kit.i18n import _
 from memberkit.kit.time import FUTURE_TOLERANCE, Timing
 from memberkit.ledger import repository as ledger_repository
-from memberkit.ledger.models import (
-    Account,
-    AccountCode,
-    Asset,
-    LedgerEntry,
-    LedgerTransaction,
-    TransactionKind,
-)
+from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.service import Posting
 from memberkit.member.service import MemberRef
-from memberkit.order.models import Order
 from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.service import TierOutcome
@@ -74,23 +65,14 @@ def awarded_in_period(
     dated after ``now`` plus the clock tolerance are not counted: a cap is never used up by
     something dated in the future.
     """
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .join(
-            Account,
-            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
-        )
-        .where(
-            LedgerTransaction.member_id == member_id,
-            LedgerTransaction.kind == transaction_kind,
-            LedgerTransaction.reason == kind if kind is not None else true(),
-            LedgerTransaction.occurred_at >= start,
-            LedgerTransaction.occurred_at < min(end, now + FUTURE_TOLERANCE),
-            LedgerEntry.asset == Asset.growth,
-        )
+    return ledger_repository.growth_credited(
+        session,
+        member_id=member_id,
+        transaction_kind=transaction_kind,
+        reason=kind,
+        start=start,
+        until=min(end, now + FUTURE_TOLERANCE),
     )
-    return int(total or 0)
 
 
 def orders_awarded_in_period(
@@ -111,25 +93,13 @@ def orders_awarded_in_period(
     so a refunded order no longer uses up a cap; as in :func:`awarded_in_period`, nothing
     dated after ``now`` plus the clock tolerance counts.
     """
-    awarded = func.sum(LedgerEntry.amount)
-    rows = session.execute(
-        select(awarded, Order.growth_earned, Order.growth_reversed)
-        .select_from(LedgerEntry)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .join(
-            Account,
-            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
-        )
-        .join(Order, Order.id == LedgerTransaction.order_id)
-        .where(
-            LedgerTransaction.member_id == member_id,
-            LedgerTransaction.kind == transaction_kind,
-            LedgerTransaction.reason == kind if kind is not None else true(),
-            LedgerTransaction.occurred_at >= start,
-            LedgerTransaction.occurred_at < min(end, now + FUTURE_TOLERANCE),
-            LedgerEntry.asset == Asset.growth,
-        )
-        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
+    rows = ledger_repository.order_growth_credited(
+        session,
+        member_id=member_id,
+        transaction_kind=transaction_kind,
+        reason=kind,
+        start=start,
+        until=min(end, now + FUTURE_TOLERANCE),
     )
     net = sum(
         (

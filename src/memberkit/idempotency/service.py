@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
 from memberkit.errors import Conflict, IdempotencyConflict
-from memberkit.idempotency.models import IdempotencyRecord
+from memberkit.idempotency import repository
 from memberkit.kit import crypto
 from memberkit.kit.i18n import _
 
@@ -70,12 +68,6 @@ def _unseal(program_id: int, key: str, stored: dict[str, Any]) -> dict[str, Any]
     return dict(json.loads(opened or "{}"))
 
 
-_records = table(IdempotencyRecord)
-_REPLAY = select(_records.c.request_hash, _records.c.status_code, _records.c.response).where(
-    _records.c.program_id == bindparam("program_id"), _records.c.key == bindparam("key")
-)
-
-
 def replay(
     session: Session,
     *,
@@ -89,9 +81,7 @@ def replay(
     ``payload`` (what ``request_hash`` was made from) also matches records written before
     fingerprints were keyed.
     """
-    row = (
-        session.connection().execute(_REPLAY, {"program_id": program_id, "key": key}).one_or_none()
-    )
+    row = repository.find_record(session, program_id=program_id, key=key)
     if row is None:
         return None
     if row.request_hash != request_hash and (
@@ -111,15 +101,13 @@ def remember(
     response: dict[str, Any],
 ) -> None:
     """Store the first response to ``key`` in the same transaction as the work it describes."""
-    session.execute(
-        insert(_records),
-        {
-            "program_id": program_id,
-            "key": key,
-            "request_hash": request_hash,
-            "status_code": status_code,
-            "response": _seal(program_id, key, response),
-        },
+    repository.insert_record(
+        session,
+        program_id=program_id,
+        key=key,
+        request_hash=request_hash,
+        status_code=status_code,
+        response=_seal(program_id, key, response),
     )
 
 
@@ -133,9 +121,5 @@ class Purge:
 
 def purge(session: Session, *, program_id: int, before: datetime, dry_run: bool = False) -> Purge:
     """Delete the program's records created before ``before`` (count them only if ``dry_run``)."""
-    due = (_records.c.program_id == program_id) & (_records.c.created_at < before)
-    if dry_run:
-        count = session.scalar(select(func.count()).select_from(_records).where(due)) or 0
-    else:
-        count = session.connection().execute(delete(_records).where(due)).rowcount
+    count = repository.delete_before(session, program_id=program_id, before=before, dry_run=dry_run)
     return Purge(records=count, before=before)

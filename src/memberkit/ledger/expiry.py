@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import Database
-from memberkit.ledger.models import PointsLot
+from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.service import expire_due
-from memberkit.member.models import Member
+from memberkit.member import repository as member_repository
 
 
 @dataclass(frozen=True)
@@ -44,28 +43,16 @@ def run(
     ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
     and rolls every transaction back: it reports what would expire and changes nothing.
     """
-    due = [PointsLot.expires_at <= as_of, PointsLot.remaining > 0]
-    if program_id is not None:
-        due.append(PointsLot.program_id == program_id)
     with database.session_scope() as session:
-        members = list(
-            session.scalars(
-                select(PointsLot.member_id)
-                .where(*due)
-                .group_by(PointsLot.member_id)
-                .order_by(PointsLot.member_id)
-            )
+        members = ledger_repository.members_with_due_lots(
+            session, as_of=as_of, program_id=program_id
         )
-        lots = session.scalar(select(func.count()).where(*due)) or 0
+        lots = ledger_repository.due_lot_count(session, as_of=as_of, program_id=program_id)
     points = 0
-    for done, member_id in enumerate(members, start=1):
+    for done, (owner, member_id) in enumerate(members, start=1):
         with database.session_scope(rollback=dry_run) as session:
-            program_id = session.scalars(
-                select(Member.program_id).where(Member.id == member_id).with_for_update()
-            ).one()
-            points += expire_member(
-                session, program_id=program_id, member_id=member_id, as_of=as_of
-            )
+            member_repository.lock_member(session, program_id=owner, member_id=member_id)
+            points += expire_member(session, program_id=owner, member_id=member_id, as_of=as_of)
         if progress is not None:
             progress(done, len(members))
     return ExpiryRun(members=len(members), lots=lots, points=points)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.kit.time import as_utc
-from memberkit.ledger.models import PointsLot
+from memberkit.ledger.models import Account, AccountCode, Asset, LedgerEntry, PointsLot
 from memberkit.ledger.repository import live_points
 from memberkit.member.models import Member
 
@@ -108,3 +108,176 @@ def expiring(
         int(points),
         [ExpiringRow(row.member_no, int(row.points), as_utc(row.first_expiry)) for row in rows],
     )
+
+
+# Reconciliation reads (``memberkit ledger check``): each lists at most ``limit`` rows.
+
+
+def transaction_count(session: Session) -> int:
+    """Return how many transactions have entries."""
+    return session.scalar(select(func.count(func.distinct(LedgerEntry.transaction_id)))) or 0
+
+
+def unbalanced_transactions(session: Session, *, limit: int) -> list[tuple[int, str, int]]:
+    """Return (transaction, asset, sum) where a transaction's entries of an asset miss 0."""
+    return [
+        (txn, asset, total)
+        for txn, asset, total in session.execute(
+            select(LedgerEntry.transaction_id, LedgerEntry.asset, func.sum(LedgerEntry.amount))
+            .group_by(LedgerEntry.transaction_id, LedgerEntry.asset)
+            .having(func.sum(LedgerEntry.amount) != 0)
+            .limit(limit)
+        )
+    ]
+
+
+def member_account_count(session: Session) -> int:
+    """Return how many member accounts there are."""
+    member_accounts = select(Account).where(Account.code == AccountCode.member)
+    return session.scalar(select(func.count()).select_from(member_accounts.subquery())) or 0
+
+
+def accounts_off_entries(session: Session, *, limit: int) -> list[tuple[int, str, str, int, int]]:
+    """Return (account, member_no, asset, balance, Σ entries) where balance ≠ Σ entries."""
+    sums = (
+        select(LedgerEntry.account_id, func.sum(LedgerEntry.amount).label("total"))
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    return [
+        (account_id, member_no, asset, balance, total)
+        for account_id, member_no, asset, balance, total in session.execute(
+            select(
+                Account.id,
+                Member.member_no,
+                Account.asset,
+                Account.balance,
+                func.coalesce(sums.c.total, 0),
+            )
+            .join(Member, Member.id == Account.member_id)
+            .outerjoin(sums, sums.c.account_id == Account.id)
+            .where(
+                Account.code == AccountCode.member,
+                Account.balance != func.coalesce(sums.c.total, 0),
+            )
+            .limit(limit)
+        )
+    ]
+
+
+def lot_count(session: Session) -> int:
+    """Return how many points lots there are."""
+    return session.scalar(select(func.count(PointsLot.id))) or 0
+
+
+def lots_off_entries(session: Session, *, limit: int) -> list[tuple[int, int, int, int]]:
+    """Return (lot, remaining, amount, Σ entries) of lots not within [0, amount] or ≠ Σ entries."""
+    lot_sums = (
+        select(LedgerEntry.lot_id, func.sum(LedgerEntry.amount).label("total"))
+        .where(LedgerEntry.lot_id.is_not(None))
+        .group_by(LedgerEntry.lot_id)
+        .subquery()
+    )
+    return [
+        (lot_id, remaining, amount, total)
+        for lot_id, remaining, amount, total in session.execute(
+            select(
+                PointsLot.id,
+                PointsLot.remaining,
+                PointsLot.amount,
+                func.coalesce(lot_sums.c.total, 0),
+            )
+            .outerjoin(lot_sums, lot_sums.c.lot_id == PointsLot.id)
+            .where(
+                (PointsLot.remaining != func.coalesce(lot_sums.c.total, 0))
+                | (PointsLot.remaining < 0)
+                | (PointsLot.remaining > PointsLot.amount)
+            )
+            .limit(limit)
+        )
+    ]
+
+
+def points_off_lots(session: Session, *, limit: int) -> list[tuple[str, int, int]]:
+    """Return (member_no, points balance, held in lots) where lots do not cover the balance.
+
+    Lots hold exactly a non-negative balance, and nothing when the balance is a debt.
+    """
+    held = (
+        select(PointsLot.member_id, func.sum(PointsLot.remaining).label("held"))
+        .group_by(PointsLot.member_id)
+        .subquery()
+    )
+    return [
+        (member_no, balance, in_lots)
+        for member_no, balance, in_lots in session.execute(
+            select(Member.member_no, Account.balance, func.coalesce(held.c.held, 0))
+            .join(Member, Member.id == Account.member_id)
+            .outerjoin(held, held.c.member_id == Account.member_id)
+            .where(
+                Account.code == AccountCode.member,
+                Account.asset == "points",
+                or_(
+                    and_(Account.balance >= 0, func.coalesce(held.c.held, 0) != Account.balance),
+                    and_(Account.balance < 0, func.coalesce(held.c.held, 0) != 0),
+                ),
+            )
+            .limit(limit)
+        )
+    ]
+
+
+def entries_off_running_sum(session: Session, *, limit: int) -> list[tuple[int, int, int]]:
+    """Return (entry, balance_after, running sum) of member entries whose running sum differs."""
+    running = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.balance_after,
+            func.sum(LedgerEntry.amount)
+            .over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id)
+            .label("running"),
+        )
+        .join(
+            Account, and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member)
+        )
+        .subquery()
+    )
+    return [
+        (entry_id, after, expected)
+        for entry_id, after, expected in session.execute(
+            select(running.c.id, running.c.balance_after, running.c.running)
+            .where(running.c.balance_after != running.c.running)
+            .limit(limit)
+        )
+    ]
+
+
+def wallets_below_zero(session: Session, *, limit: int) -> list[tuple[str, str, int]]:
+    """Return (member_no, asset, balance) of stored-value accounts below zero."""
+    return [
+        (member_no, asset, balance)
+        for member_no, asset, balance in session.execute(
+            select(Member.member_no, Account.asset, Account.balance)
+            .join(Member, Member.id == Account.member_id)
+            .where(
+                Account.code == AccountCode.member,
+                Account.asset.in_([Asset.wallet_principal, Asset.wallet_bonus]),
+                Account.balance < 0,
+            )
+            .limit(limit)
+        )
+    ]
+
+
+def members_below_zero(session: Session, *, asset: str, limit: int) -> list[tuple[str, int]]:
+    """Return (member_no, balance) of members whose ``asset`` balance is negative, lowest first."""
+    return [
+        (member_no, balance)
+        for member_no, balance in session.execute(
+            select(Member.member_no, Account.balance)
+            .join(Member, Member.id == Account.member_id)
+            .where(Account.code == AccountCode.member, Account.asset == asset, Account.balance < 0)
+            .order_by(Account.balance, Member.member_no)
+            .limit(limit)
+        )
+    ]

@@ -5,13 +5,27 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import TextClause, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
-from memberkit.kit.time import as_utc
+from memberkit.kit.time import FUTURE_TOLERANCE, as_utc
 from memberkit.ledger.models import (
     Account,
     AccountCode,
@@ -22,6 +36,9 @@ from memberkit.ledger.models import (
     TransactionKind,
 )
 from memberkit.ledger.posting import OpenLot
+from memberkit.order.models import Order
+
+_Ts = TypeVarTuple("_Ts")
 
 _system_accounts: dict[tuple[int, str, str], int] = {}
 
@@ -439,3 +456,175 @@ def statement(
         )
         for row in rows
     ]
+
+
+def _growth_credits(
+    statement: Select[*_Ts],
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> Select[*_Ts]:
+    """Read ``statement`` over the member's growth entries of a kind (and reason) in a span.
+
+    The span is [start, until); ``reason`` None: any reason.
+    """
+    return (
+        statement.select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(
+            Account,
+            and_(Account.id == LedgerEntry.account_id, Account.code == AccountCode.member),
+        )
+        .where(
+            LedgerTransaction.member_id == member_id,
+            LedgerTransaction.kind == transaction_kind,
+            LedgerTransaction.reason == reason if reason is not None else true(),
+            LedgerTransaction.occurred_at >= start,
+            LedgerTransaction.occurred_at < until,
+            LedgerEntry.asset == Asset.growth,
+        )
+    )
+
+
+def growth_credited(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> int:
+    """Sum the growth credited to the member by transactions of a kind within [start, until).
+
+    ``reason`` None: any reason.
+    """
+    total = session.scalar(
+        _growth_credits(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)),
+            member_id=member_id,
+            transaction_kind=transaction_kind,
+            reason=reason,
+            start=start,
+            until=until,
+        )
+    )
+    return int(total or 0)
+
+
+def order_growth_credited(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> list[tuple[int, int, int]]:
+    """Per order, the growth its transactions of a kind credited within [start, until).
+
+    Each row: that growth, and the order's ``growth_earned`` and ``growth_reversed``.
+    ``reason`` None: any reason.
+    """
+    rows = session.execute(
+        _growth_credits(
+            select(func.sum(LedgerEntry.amount), Order.growth_earned, Order.growth_reversed),
+            member_id=member_id,
+            transaction_kind=transaction_kind,
+            reason=reason,
+            start=start,
+            until=until,
+        )
+        .join(Order, Order.id == LedgerTransaction.order_id)
+        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
+    )
+    return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
+
+
+def _growth_refreshed(program_id: int, now: datetime) -> Select[int | None, int, datetime]:
+    """Per member with growth: the balance and when growth was last credited or decayed.
+
+    Every credit counts, also one dated after a run's ``as_of``: a run for a past date never
+    decays growth a member has earned since. A credit dated in the future (beyond the clock
+    tolerance at ``now``) does not: no one is made immune to decay by a date in 2999.
+    """
+    return (
+        select(
+            Account.member_id,
+            Account.balance,
+            func.max(LedgerTransaction.occurred_at).label("refreshed_at"),
+        )
+        .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            Account.program_id == program_id,
+            Account.asset == Asset.growth,
+            Account.code == AccountCode.member,
+            Account.balance > 0,
+            or_(LedgerEntry.amount > 0, LedgerTransaction.kind == TransactionKind.decay),
+            LedgerTransaction.occurred_at <= now + FUTURE_TOLERANCE,
+        )
+        .group_by(Account.member_id, Account.balance)
+    )
+
+
+def growth_refreshed(
+    session: Session, *, program_id: int, member_id: int, now: datetime
+) -> Row[int | None, int, datetime] | None:
+    """Return the member's growth balance and when it was last refreshed (see above).
+
+    None when the member holds no growth.
+    """
+    return session.execute(
+        _growth_refreshed(program_id, now).where(Account.member_id == member_id)
+    ).one_or_none()
+
+
+def growth_idle_since(
+    session: Session, *, program_id: int, cutoff: datetime, now: datetime
+) -> list[int]:
+    """Return the ids of members holding growth last refreshed at or before ``cutoff``."""
+    query = _growth_refreshed(program_id, now)
+    return [
+        row.member_id
+        for row in session.execute(
+            query.having(func.max(LedgerTransaction.occurred_at) <= cutoff).order_by(
+                Account.member_id
+            )
+        )
+        if row.member_id is not None
+    ]
+
+
+def _lots_due(as_of: datetime, program_id: int | None) -> list[ColumnElement[bool]]:
+    """Select the lots still holding points past expiry by ``as_of`` (of one program, or all)."""
+    due = [PointsLot.expires_at <= as_of, PointsLot.remaining > 0]
+    if program_id is not None:
+        due.append(PointsLot.program_id == program_id)
+    return due
+
+
+def members_with_due_lots(
+    session: Session, *, as_of: datetime, program_id: int | None = None
+) -> list[tuple[int, int]]:
+    """Return (program id, member id) of every member with points past expiry by ``as_of``.
+
+    With ``program_id``, only that program's members; else every program's.
+    """
+    return [
+        (owner, member_id)
+        for owner, member_id in session.execute(
+            select(PointsLot.program_id, PointsLot.member_id)
+            .where(*_lots_due(as_of, program_id))
+            .group_by(PointsLot.program_id, PointsLot.member_id)
+            .order_by(PointsLot.member_id)
+        )
+    ]
+
+
+def due_lot_count(session: Session, *, as_of: datetime, program_id: int | None = None) -> int:
+    """Return how many lots still hold points past expiry by ``as_of`` (of one program, or all)."""
+    return session.scalar(select(func.count()).where(*_lots_due(as_of, program_id))) or 0

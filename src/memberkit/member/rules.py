@@ -1,10 +1,14 @@
-"""Pure member rules: phone numbers, card numbers with a check digit."""
+"""Pure member rules: phone numbers, card numbers with a check digit; the naming errors."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from random import Random
+
+from memberkit.errors import InvalidInput, NotFound
+from memberkit.kit import crypto
+from memberkit.kit.i18n import _
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
@@ -82,3 +86,32 @@ def mask_birthday(birthday: str | None) -> str | None:
     if not birthday:
         return birthday
     return f"****{birthday[4:]}" if len(birthday) == 10 else "****"
+
+
+class MemberNotFound(NotFound):
+    """No member matches the given identifier."""
+
+    code = "member_not_found"
+    message = _("No member matches {identifier}.")
+
+
+class InvalidPhone(InvalidInput):
+    """Not a mainland-China mobile number."""
+
+    code = "invalid_phone"
+    message = _("{phone} is not a valid mainland China mobile number.")
+
+
+class InvalidMember(InvalidInput):
+    """Some member field is wrong."""
+
+    code = "invalid_member"
+    message = _("Invalid member data: {problem}")
+
+
+def phone_index(raw: str) -> str:
+    """Return the blind index of a phone number, refusing a malformed one."""
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise InvalidPhone(phone=raw)
+    return crypto.blind_index(phone)

@@ -8,34 +8,29 @@ from datetime import date, datetime, timedelta
 from random import Random
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from memberkit import events
-from memberkit.db import table
-from memberkit.errors import Conflict, InvalidInput, NotFound
+from memberkit.errors import Conflict
 from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import today, utcnow
 from memberkit.ledger import repository as ledger_repository
-from memberkit.ledger.models import PointsLot
+from memberkit.member import repository
 from memberkit.member.models import Member, MemberStatus
-from memberkit.member.rules import new_member_no, normalize_phone, valid_email
+from memberkit.member.repository import MemberKey as MemberKey
+from memberkit.member.repository import lock_member
+from memberkit.member.rules import InvalidMember as InvalidMember
+from memberkit.member.rules import InvalidPhone, new_member_no, normalize_phone, valid_email
+from memberkit.member.rules import MemberNotFound as MemberNotFound
+from memberkit.member.rules import phone_index as phone_index
 from memberkit.program import repository as program_repository
+from memberkit.store import queries as store_queries
 from memberkit.store import service as store_service
-from memberkit.store.models import Store
 from memberkit.tier.rules import entry_code
 
 QR_TOKEN_LIFETIME = timedelta(minutes=5)
 GENDERS = ("male", "female", "unknown")
-
-
-class MemberNotFound(NotFound):
-    """No member matches the given identifier."""
-
-    code = "member_not_found"
-    message = _("No member matches {identifier}.")
 
 
 class MemberExists(Conflict):
@@ -43,20 +38,6 @@ class MemberExists(Conflict):
 
     code = "member_exists"
     message = _("A member with this phone number already exists ({member_no}).")
-
-
-class InvalidPhone(InvalidInput):
-    """Not a mainland-China mobile number."""
-
-    code = "invalid_phone"
-    message = _("{phone} is not a valid mainland China mobile number.")
-
-
-class InvalidMember(InvalidInput):
-    """Some member field is wrong."""
-
-    code = "invalid_member"
-    message = _("Invalid member data: {problem}")
 
 
 class MemberInactive(Conflict):
@@ -138,14 +119,6 @@ def _open(member: Member, field: str) -> str | None:
         raise MemberDataUnreadable(member_no=member.member_no) from exc
 
 
-def phone_index(raw: str) -> str:
-    """Return the blind index of a phone number, refusing a malformed one."""
-    phone = normalize_phone(raw)
-    if phone is None:
-        raise InvalidPhone(phone=raw)
-    return crypto.blind_index(phone)
-
-
 def register(
     session: Session,
     *,
@@ -168,9 +141,7 @@ def register(
         raise InvalidPhone(phone=phone)
     _check_profile(gender=gender, birthday=birthday, email=email)
     index = crypto.blind_index(normalized)
-    taken = session.scalar(
-        select(Member.member_no).where(Member.program_id == program_id, Member.phone_index == index)
-    )
+    taken = repository.member_no_by_phone(session, program_id=program_id, index=index)
     if taken is not None:
         raise MemberExists(member_no=taken)
     store_id = (
@@ -210,17 +181,9 @@ def register(
             created_at=moment,
             updated_at=moment,
         )
-        try:
-            with session.begin_nested():
-                session.add(member)
-                session.flush()
-        except IntegrityError:
+        if not repository.insert_member(session, member=member):
             # A card-number collision retries; a phone registered meanwhile is refused.
-            taken = session.scalar(
-                select(Member.member_no).where(
-                    Member.program_id == program_id, Member.phone_index == index
-                )
-            )
+            taken = repository.member_no_by_phone(session, program_id=program_id, index=index)
             if taken is not None:
                 raise MemberExists(member_no=taken) from None
             continue
@@ -254,36 +217,6 @@ class MemberRef:
     qr_token: str | None = None
 
 
-@dataclass(frozen=True)
-class MemberKey:
-    """What the posting path needs of a member: who, and whether they may earn and spend."""
-
-    id: int
-    member_no: str
-    status: str
-    tier_code: str
-    #: Whether some of the member's points lots were past expiry when locked (True: unknown).
-    points_due: bool = True
-
-
-def _naming(
-    *, program_id: int, member_no: str | None, phone: str | None, qr_token: str | None
-) -> tuple[list[ColumnElement[bool]], str]:
-    """Return the conditions that find the member named by exactly one identifier."""
-    conditions: list[ColumnElement[bool]] = [Member.program_id == program_id]
-    if member_no is not None:
-        return [*conditions, Member.member_no == member_no], member_no
-    if phone is not None:
-        return [*conditions, Member.phone_index == phone_index(phone)], phone
-    if qr_token is not None:
-        return [
-            *conditions,
-            Member.qr_token_hash == crypto.token_hash(qr_token),
-            Member.qr_expires_at > utcnow(),
-        ], "QR token"
-    raise InvalidMember(problem=Text(_("name the member by member_no, phone or qr_token")))
-
-
 def find(
     session: Session,
     *,
@@ -298,97 +231,18 @@ def find(
     The lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions are already
     serialized) is what serializes every balance change of one member.
     """
-    conditions, identifier = _naming(
-        program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
+    return repository.load_member(
+        session,
+        program_id=program_id,
+        member_no=member_no,
+        phone=phone,
+        qr_token=qr_token,
+        lock=lock,
     )
-    query = select(Member).where(*conditions)
-    if lock:
-        query = query.with_for_update()
-    member = session.scalars(query).one_or_none()
-    if member is None:
-        raise MemberNotFound(identifier=identifier)
-    return member
 
 
-_members = table(Member)
-_lots = table(PointsLot)
-# Read with the lock, so a posting with nothing due skips the statement that expires it.
-_POINTS_DUE = (
-    exists()
-    .where(
-        _lots.c.member_id == _members.c.id,
-        _lots.c.expires_at <= bindparam("as_of"),
-        _lots.c.remaining > 0,
-    )
-    .label("points_due")
-)
-_LOCK_COLUMNS = (
-    _members.c.id,
-    _members.c.member_no,
-    _members.c.status,
-    _members.c.tier_code,
-    _POINTS_DUE,
-)
-_LOCK_BY_MEMBER_NO = (
-    select(*_LOCK_COLUMNS)
-    .where(
-        _members.c.program_id == bindparam("program_id"),
-        _members.c.member_no == bindparam("member_no"),
-    )
-    .with_for_update(of=_members)
-)
-
-
-_LOCK_BY_ID = (
-    select(*_LOCK_COLUMNS)
-    .where(_members.c.id == bindparam("member_id"))
-    .with_for_update(of=_members)
-)
-
-
-def lock_for_posting(
-    session: Session,
-    *,
-    program_id: int,
-    member_no: str | None = None,
-    phone: str | None = None,
-    qr_token: str | None = None,
-    member_id: int | None = None,
-    as_of: datetime,
-) -> MemberKey:
-    """Lock the named member's row (or the member ``member_id``) and return its key.
-
-    The lean form of :func:`find`; the key says whether any of the member's points lots are
-    past expiry at ``as_of``.
-    """
-    if member_id is not None:
-        row = (
-            session.connection()
-            .execute(_LOCK_BY_ID, {"member_id": member_id, "as_of": as_of})
-            .one_or_none()
-        )
-        identifier = str(member_id)
-    elif member_no is not None:  # the usual case, with a statement built once
-        row = (
-            session.connection()
-            .execute(
-                _LOCK_BY_MEMBER_NO,
-                {"program_id": program_id, "member_no": member_no, "as_of": as_of},
-            )
-            .one_or_none()
-        )
-        identifier = member_no
-    else:
-        conditions, identifier = _naming(
-            program_id=program_id, member_no=member_no, phone=phone, qr_token=qr_token
-        )
-        row = session.execute(
-            select(*_LOCK_COLUMNS).where(*conditions).with_for_update(of=_members),
-            {"as_of": as_of},
-        ).one_or_none()
-    if row is None:
-        raise MemberNotFound(identifier=identifier)
-    return MemberKey(row.id, row.member_no, row.status, row.tier_code, bool(row.points_due))
+#: The lock of the posting path, by its former name (the lean form of :func:`find`).
+lock_for_posting = lock_member
 
 
 def require_open(member: Member | MemberKey) -> None:
@@ -407,12 +261,10 @@ def view(session: Session, member: Member) -> MemberView:
     """Return the member as the API shows it, PII decrypted."""
     balances = ledger_repository.member_balances(session, member_id=member.id)
     store_code = (
-        session.scalar(select(Store.code).where(Store.id == member.store_id))
-        if member.store_id
-        else None
+        store_queries.code_of(session, store_id=member.store_id) if member.store_id else None
     )
     referrer = (
-        session.scalar(select(Member.member_no).where(Member.id == member.referrer_id))
+        repository.member_no_of(session, member_id=member.referrer_id)
         if member.referrer_id
         else None
     )
@@ -450,28 +302,20 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         if normalized is None:
             raise InvalidPhone(phone=changes["phone"])
         index = crypto.blind_index(normalized)
-        taken = session.scalar(
-            select(Member.member_no).where(
-                Member.program_id == member.program_id,
-                Member.phone_index == index,
-                Member.id != member.id,
-            )
+        taken = repository.member_no_by_phone(
+            session, program_id=member.program_id, index=index, other_than=member.id
         )
         if taken is not None:
             raise MemberExists(member_no=taken)
-        try:
-            with session.begin_nested():
-                member.phone_index = index
-                member.phone_enc = (
-                    _seal(member.program_id, member.member_no, "phone", normalized) or ""
-                )
-                session.flush()
-        except IntegrityError:
+        if not repository.write_phone(
+            session,
+            member=member,
+            index=index,
+            ciphertext=_seal(member.program_id, member.member_no, "phone", normalized) or "",
+        ):
             # Another request gave this phone to another member after our check.
-            holder = session.scalar(
-                select(Member.member_no).where(
-                    Member.program_id == member.program_id, Member.phone_index == index
-                )
+            holder = repository.member_no_by_phone(
+                session, program_id=member.program_id, index=index
             )
             raise MemberExists(member_no=holder or "") from None
     if "name" in changes:
@@ -529,10 +373,11 @@ def rotate_qr(session: Session, *, member: Member) -> tuple[str, datetime]:
     """
     require_active(member)
     token = secrets.token_urlsafe(18)
-    member.qr_token_hash = crypto.token_hash(token)
-    member.qr_expires_at = utcnow() + QR_TOKEN_LIFETIME
-    session.flush()
-    return token, member.qr_expires_at
+    expires_at = utcnow() + QR_TOKEN_LIFETIME
+    repository.write_qr_token(
+        session, member=member, token_hash=crypto.token_hash(token), expires_at=expires_at
+    )
+    return token, expires_at
 
 
 def reencrypt(session: Session, *, batch: int = 500) -> int:
@@ -541,12 +386,7 @@ def reencrypt(session: Session, *, batch: int = 500) -> int:
     Returns how many members were rewritten; repeat until it returns 0 (a backfill run by
     ``memberkit db reencrypt``). Members are locked while rewritten.
     """
-    legacy = [Member.phone_enc.startswith("v1:")] + [
-        getattr(Member, f"{field}_enc").startswith("v1:") for field in PERSONAL_FIELDS[1:]
-    ]
-    members = session.scalars(
-        select(Member).where(or_(*legacy)).order_by(Member.id).limit(batch).with_for_update()
-    ).all()
+    members = repository.lock_legacy_batch(session, fields=PERSONAL_FIELDS, batch=batch)
     for member in members:
         for field in PERSONAL_FIELDS:
             stored = getattr(member, f"{field}_enc")

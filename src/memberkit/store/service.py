@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
 from memberkit.errors import Conflict, NotFound
 from memberkit.kit.i18n import _
+from memberkit.store import queries, repository
 from memberkit.store.models import Store, StoreType
 
 
@@ -34,27 +33,15 @@ class StoreExists(Conflict):
 
 def get(session: Session, *, program_id: int, code: str) -> Store:
     """Return a store by code or raise :class:`StoreNotFound`."""
-    store = session.scalars(
-        select(Store).where(Store.program_id == program_id, Store.code == code)
-    ).one_or_none()
+    store = repository.by_code(session, program_id=program_id, code=code)
     if store is None:
         raise StoreNotFound(store_code=code)
     return store
 
 
-_stores = table(Store)
-_ACTIVE_BY_CODE = select(_stores.c.id, _stores.c.active).where(
-    _stores.c.program_id == bindparam("program_id"), _stores.c.code == bindparam("code")
-)
-
-
 def active_store_id(session: Session, *, program_id: int, code: str) -> int:
     """Return the id of an active store by code; refuse unknown and inactive stores."""
-    row = (
-        session.connection()
-        .execute(_ACTIVE_BY_CODE, {"program_id": program_id, "code": code})
-        .one_or_none()
-    )
+    row = repository.id_and_active(session, program_id=program_id, code=code)
     if row is None:
         raise StoreNotFound(store_code=code)
     if not row.active:
@@ -77,9 +64,7 @@ def create(
     Creating the same store again (same code, same content) is a no-op that returns it;
     the same code with other content is refused with :class:`StoreExists`.
     """
-    existing = session.scalars(
-        select(Store).where(Store.program_id == program_id, Store.code == code)
-    ).one_or_none()
+    existing = repository.by_code(session, program_id=program_id, code=code)
     if existing is not None:
         same = (existing.name, existing.type, existing.city, existing.active) == (
             name,
@@ -91,25 +76,8 @@ def create(
             return existing, False
         raise StoreExists(store_code=code)
     store = Store(program_id=program_id, code=code, name=name, type=type, city=city, active=active)
-    session.add(store)
-    session.flush()
-    return store, True
+    return repository.add(session, store=store), True
 
 
-def listing(
-    session: Session,
-    *,
-    program_id: int,
-    city: str | None,
-    active: bool | None,
-    offset: int,
-    limit: int,
-) -> tuple[int, list[Store]]:
-    """Return (total, page) of stores ordered by code."""
-    query = select(Store).where(Store.program_id == program_id)
-    if city:
-        query = query.where(Store.city == city)
-    if active is not None:
-        query = query.where(Store.active == active)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return total, list(session.scalars(query.order_by(Store.code).offset(offset).limit(limit)))
+#: The listing of stores (total, page), ordered by code.
+listing = queries.listing

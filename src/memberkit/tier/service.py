@@ -9,26 +9,31 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
-from memberkit.db import Database, table
+from memberkit.db import Database
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
 from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
+from memberkit.member import queries as member_queries
+from memberkit.member import repository as member_repository
 from memberkit.member.models import Member, MemberStatus
-from memberkit.member.service import MemberKey, MemberRef, require_open
-from memberkit.order.models import Order
+from memberkit.member.repository import MemberKey
+from memberkit.member.service import MemberRef, require_open
+from memberkit.order import queries as order_queries
 from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
-from memberkit.tier.models import TierChange, TierChangeReason, TierNotice
+from memberkit.tier import queries, repository
+from memberkit.tier.models import TierChangeReason, TierNotice
+from memberkit.tier.queries import TierChangeView
+from memberkit.tier.repository import Move
 from memberkit.tier.rules import Facts, Ladder
-from memberkit.wallet.models import WalletRecharge
+from memberkit.wallet import queries as wallet_queries
 
 #: How far up a referral chain one event re-judges referrers.
 MAX_REFERRAL_DEPTH = 5
@@ -67,10 +72,9 @@ def facts(
     local_day = at.astimezone(tz).date()
     day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=tz)
     windows = tuple(sorted(ladder.windows()))
-    params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
-    params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
-    params["earliest"] = min([day_start, *(at - timedelta(days=d) for d in windows)])
-    row = session.connection().execute(_orders_facts(windows), params).one()
+    row = order_queries.spend_facts(
+        session, member_id=member_id, at=at, day_start=day_start, windows=windows
+    )
     return Facts(
         growth=growth,
         day_spend=int(row[0]),
@@ -82,69 +86,11 @@ def facts(
     )
 
 
-_ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
-
-
-def _not_fully_refunded(orders: Any) -> Any:
-    """A fully refunded order is no order any more; a free one (nothing to refund) still is."""
-    return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
-
-
-def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
-    """Return the orders aggregate of :func:`facts` for these windows, built once per set.
-
-    Columns: the spend of the local day, then spend and order count per window.
-    """
-    statement = _ORDERS_FACTS.get(windows)
-    if statement is not None:
-        return statement
-    orders = table(Order)
-    net = orders.c.total_minor - orders.c.refunded_minor
-    kept = _not_fully_refunded(orders)
-    until = orders.c.occurred_at <= bindparam("at")
-    today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
-    columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
-    for days in windows:
-        inside = and_(orders.c.occurred_at > bindparam(f"since_{days}"), until)
-        columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
-        columns.append(func.coalesce(func.sum(case((and_(inside, kept), 1), else_=0)), 0))
-    statement = select(*columns).where(
-        orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
-    )
-    _ORDERS_FACTS[windows] = statement
-    return statement
-
-
 def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime) -> dict[int, int]:
     """Sum the member's recharges per window read (none read: no query)."""
-    windows = sorted(ladder.recharge_windows())
-    if not windows:
-        return {}
-    recharges = table(WalletRecharge)
-    columns = [
-        func.coalesce(
-            func.sum(
-                case(
-                    (recharges.c.occurred_at > at - timedelta(days=days), recharges.c.amount_minor),
-                    else_=0,
-                )
-            ),
-            0,
-        )
-        for days in windows
-    ]
-    row = (
-        session.connection()
-        .execute(
-            select(*columns).where(
-                recharges.c.member_id == member_id,
-                recharges.c.occurred_at > at - timedelta(days=windows[-1]),
-                recharges.c.occurred_at <= at,
-            )
-        )
-        .one()
+    return wallet_queries.recharged_per_window(
+        session, member_id=member_id, at=at, windows=tuple(ladder.recharge_windows())
     )
-    return {days: int(row[i]) for i, days in enumerate(windows)}
 
 
 def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
@@ -155,26 +101,11 @@ def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int,
     levels = ladder.invitee_levels()
     if levels is None:
         return 0, {}
-    members, orders = table(Member), table(Order)
-    bought = (
-        select(orders.c.id)
-        .where(orders.c.member_id == members.c.id, _not_fully_refunded(orders))
-        .exists()
+    return member_queries.invitee_counts(
+        session,
+        member_id=member_id,
+        tiers_from={level: ladder.codes_from(level) for level in levels},
     )
-    columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
-    ordered = sorted(levels)
-    columns += [
-        func.coalesce(
-            func.sum(case((members.c.tier_code.in_(ladder.codes_from(level)), 1), else_=0)), 0
-        )
-        for level in ordered
-    ]
-    row = (
-        session.connection()
-        .execute(select(*columns).where(members.c.referrer_id == member_id))
-        .one()
-    )
-    return int(row[0]), {level: int(row[1 + i]) for i, level in enumerate(ordered)}
 
 
 def upgrade_referrer(
@@ -198,14 +129,10 @@ def upgrade_referrer(
     """
     if program.ladder.invitee_levels() is None:
         return None
-    row = session.execute(select(Member.referrer_id).where(Member.id == member_id)).one_or_none()
-    if row is None or row.referrer_id is None:
+    referrer_id = member_repository.referrer_id(session, member_id=member_id)
+    if referrer_id is None:
         return None
-    referrer = session.execute(
-        select(Member.id, Member.tier_code, Member.status)
-        .where(Member.id == row.referrer_id)
-        .with_for_update()
-    ).one()
+    referrer = member_repository.lock_member(session, program_id=program.id, member_id=referrer_id)
     if referrer.status != MemberStatus.active:
         return None
     growth = member_balances(session, member_id=referrer.id).get("growth", 0)
@@ -235,22 +162,6 @@ def upgrade_referrer(
     return reached
 
 
-_members = table(Member)
-_SET_TIER = (
-    update(_members)
-    .where(_members.c.id == bindparam("member"))
-    .values(
-        tier_code=bindparam("code"),
-        tier_since=bindparam("since"),
-        tier_review_at=bindparam("review_at"),
-    )
-)
-_INSERT_CHANGE = insert(table(TierChange))
-_TIER_DATES = select(_members.c.tier_since, _members.c.tier_review_at).where(
-    _members.c.id == bindparam("member")
-)
-
-
 def outcome(
     ladder: Ladder, code: str, *, upgraded: bool = False, reverted: bool = False
 ) -> TierOutcome:
@@ -259,52 +170,9 @@ def outcome(
     return TierOutcome(tier.level, tier.code, tier.name, upgraded, reverted)
 
 
-@dataclass(frozen=True)
-class Move:
-    """One move of a member between tiers, with the tier dates it sets."""
-
-    member_id: int
-    from_code: str
-    to_code: str
-    reason: TierChangeReason
-    key: str
-    at: datetime
-    since: datetime | None
-    review_at: datetime | None
-    order_id: int | None = None
-    note: str | None = None
-    actor: str | None = None
-
-
 def _record(session: Session, *, program_id: int, move: Move) -> None:
     """Set the member's tier and dates and append the move to their tier history."""
-    connection = session.connection()
-    connection.execute(
-        _SET_TIER,
-        {
-            "member": move.member_id,
-            "code": move.to_code,
-            "since": move.since,
-            "review_at": move.review_at,
-        },
-    )
-    connection.execute(
-        _INSERT_CHANGE,
-        {
-            "program_id": program_id,
-            "member_id": move.member_id,
-            "from_code": move.from_code,
-            "to_code": move.to_code,
-            "reason": move.reason,
-            "idempotency_key": move.key,
-            "order_id": move.order_id,
-            "at": move.at,
-            "note": move.note,
-            "actor": move.actor,
-            "since": move.since,
-            "review_at": move.review_at,
-        },
-    )
+    repository.record_move(session, program_id=program_id, move=move)
     if move.from_code != move.to_code:
         events.emit(
             session,
@@ -375,7 +243,7 @@ def upgrade_after_event(
     new_level = ladder.upgrade(level, judged)
     if new_level == level:
         return outcome(ladder, code)
-    dates = session.connection().execute(_TIER_DATES, {"member": member_id}).one()
+    dates = repository.tier_dates(session, member_id=member_id)
     since, review_at = upgrade_dates(
         ladder,
         at=at,
@@ -404,7 +272,7 @@ def upgrade_after_event(
 
 
 def _judge(
-    session: Session, *, ladder: Ladder, member: Member, at: datetime, tz: ZoneInfo
+    session: Session, *, ladder: Ladder, member: Member | MemberKey, at: datetime, tz: ZoneInfo
 ) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
     growth = member_balances(session, member_id=member.id).get("growth", 0)
@@ -493,10 +361,10 @@ def revert_after_refund(
         return reached
     invitee = member_id
     for depth in range(MAX_REFERRAL_DEPTH + 1):
-        referrer_id = session.scalar(select(Member.referrer_id).where(Member.id == invitee))
+        referrer_id = member_repository.referrer_id(session, member_id=invitee)
         if referrer_id is None:
             break
-        session.execute(select(Member.id).where(Member.id == referrer_id).with_for_update())
+        member_repository.lock_member(session, program_id=program.id, member_id=referrer_id)
         moved = _revert(
             session,
             program=program,
@@ -531,28 +399,11 @@ def _revert(
     ``key``. Nothing happens when the ladder's ``refund_reverts_upgrade`` is off.
     """
     ladder = program.ladder
-    member = session.execute(
-        select(Member.tier_code, Member.tier_since, Member.tier_review_at).where(
-            Member.id == member_id
-        )
-    ).one()
+    member = repository.tier_state(session, member_id=member_id)
     current = ladder.level_of(member.tier_code)
     if not ladder.refund_reverts_upgrade or current == 0:
         return outcome(ladder, member.tier_code)
-    recent = session.execute(
-        select(
-            TierChange.reason,
-            TierChange.from_code,
-            TierChange.to_code,
-            TierChange.order_id,
-            TierChange.at,
-            TierChange.since,
-            TierChange.review_at,
-        )
-        .where(TierChange.member_id == member_id)
-        .order_by(TierChange.id.desc())
-        .limit(_RUN_LIMIT)
-    ).all()
+    recent = repository.recent_moves(session, member_id=member_id, limit=_RUN_LIMIT)
     run = []
     before = None  # the move that ended the run: the member's standing when it began
     for change in recent:
@@ -562,11 +413,7 @@ def _revert(
         run.append(change)
     run.reverse()
     by_orders = {c.order_id for c in run if c.reason == TierChangeReason.upgrade and c.order_id}
-    refunded = set(
-        session.scalars(select(Order.id).where(Order.id.in_(by_orders), Order.refunded_minor > 0))
-        if by_orders
-        else ()
-    )
+    refunded = order_queries.refunded_among(session, order_ids=by_orders)
     first = next(
         (
             index
@@ -661,24 +508,15 @@ def review(
     notified = record_notices(database, program=program, as_of=as_of, dry_run=dry_run)
     ladder = program.ladder
     with database.session_scope() as session:
-        due = list(
-            session.scalars(
-                select(Member.id)
-                .where(
-                    Member.program_id == program.id,
-                    Member.tier_code != ladder.entry.code,
-                    Member.tier_review_at <= as_of,
-                    Member.status != MemberStatus.closed,
-                )
-                .order_by(Member.id)
-            )
+        due = repository.due_for_review(
+            session, program_id=program.id, entry_code=ladder.entry.code, as_of=as_of
         )
     kept = downgraded = 0
     for done, member_id in enumerate(due, start=1):
         with database.session_scope(rollback=dry_run) as session:
-            member = session.scalars(
-                select(Member).where(Member.id == member_id).with_for_update()
-            ).one()
+            member = member_repository.load_member(
+                session, program_id=program.id, member_id=member_id, lock=True
+            )
             review_at = member.tier_review_at
             if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # reviewed meanwhile
@@ -725,51 +563,38 @@ def record_notices(
     ladder = program.ladder
     if not ladder.notice_days:
         return 0
-    noticed = (
-        select(TierNotice.id)
-        .where(TierNotice.member_id == Member.id, TierNotice.review_at == Member.tier_review_at)
-        .exists()
-    )
     with database.session_scope() as session:
-        ahead = list(
-            session.scalars(
-                select(Member.id)
-                .where(
-                    Member.program_id == program.id,
-                    Member.tier_code != ladder.entry.code,
-                    Member.tier_review_at > as_of,
-                    Member.tier_review_at <= as_of + timedelta(days=ladder.notice_days),
-                    Member.status != MemberStatus.closed,
-                    ~noticed,
-                )
-                .order_by(Member.id)
-            )
+        ahead = repository.to_notify(
+            session,
+            program_id=program.id,
+            entry_code=ladder.entry.code,
+            after=as_of,
+            until=as_of + timedelta(days=ladder.notice_days),
         )
     recorded = 0
     for member_id in ahead:
         with database.session_scope(rollback=dry_run) as session:
-            member = session.scalars(
-                select(Member).where(Member.id == member_id).with_for_update()
-            ).one()
+            member = member_repository.load_member(
+                session, program_id=program.id, member_id=member_id, lock=True
+            )
             review_at = member.tier_review_at
             if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
                 continue  # moved meanwhile
             level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
-            if expected >= level or session.scalar(
-                select(TierNotice.id).where(
-                    TierNotice.member_id == member.id, TierNotice.review_at == review_at
-                )
+            if expected >= level or repository.notice_recorded(
+                session, member_id=member.id, review_at=review_at
             ):
                 continue
-            session.add(
-                TierNotice(
+            repository.add_notice(
+                session,
+                notice=TierNotice(
                     program_id=program.id,
                     member_id=member.id,
                     tier_code=member.tier_code,
                     expected_code=ladder.tiers[expected].code,
                     review_at=review_at,
                     at=as_of,
-                )
+                ),
             )
             events.emit(
                 session,
@@ -805,15 +630,6 @@ class NoticeListing:
     notice: NoticeView
 
 
-def _current_notice() -> Any:
-    """Join a notice to its member while it still applies: same review, same tier."""
-    return and_(
-        TierNotice.member_id == Member.id,
-        TierNotice.review_at == Member.tier_review_at,
-        TierNotice.tier_code == Member.tier_code,
-    )
-
-
 def upcoming_notices(
     session: Session, *, program: ProgramConfig, offset: int, limit: int
 ) -> tuple[int, list[NoticeListing]]:
@@ -822,23 +638,11 @@ def upcoming_notices(
     Once the review has run (or the member has moved), the member's review date or tier
     changes and the notice is no longer listed.
     """
-    current = and_(_current_notice(), TierNotice.program_id == program.id)
-    total = session.scalar(select(func.count()).select_from(TierNotice).join(Member, current))
-    rows = session.execute(
-        select(
-            Member.member_no,
-            Member.tier_code,
-            TierNotice.review_at,
-            TierNotice.expected_code,
-            TierNotice.at,
-        )
-        .join(Member, current)
-        .order_by(TierNotice.review_at, Member.id)
-        .offset(offset)
-        .limit(limit)
+    total, rows = queries.upcoming_notices(
+        session, program_id=program.id, offset=offset, limit=limit
     )
     ladder = program.ladder
-    return int(total or 0), [
+    return total, [
         NoticeListing(
             member_no,
             outcome(ladder, code),
@@ -854,11 +658,7 @@ def pending_notice(
     """Return the grace notice recorded for the member's next review, if any."""
     if review_at is None:
         return None
-    row = session.execute(
-        select(TierNotice.expected_code, TierNotice.at)
-        .join(Member, _current_notice())
-        .where(TierNotice.member_id == member_id, TierNotice.review_at == review_at)
-    ).one_or_none()
+    row = queries.pending_notice(session, member_id=member_id, review_at=review_at)
     if row is None:
         return None
     return NoticeView(review_at, outcome(ladder, row.expected_code), row.at)
@@ -909,11 +709,7 @@ def grant(
     idempotent by ``key``; a key recorded already is refused, so a repeat that comes after
     its idempotency record was purged grants nothing twice.
     """
-    if session.scalar(
-        select(TierChange.id).where(
-            TierChange.program_id == program.id, TierChange.idempotency_key == key
-        )
-    ):
+    if repository.move_id_by_key(session, program_id=program.id, key=key):
         raise GrantExists(key=key, member_no=member.member_no)
     require_open(member)
     until = start_of_local_day(last_day + timedelta(days=1), program.tz)
@@ -1040,12 +836,7 @@ def replace_ladder(
             raise InvalidMoves(
                 problem=Text(_("{tier} is not a tier of the new ladder"), tier=target)
             )
-    held = session.execute(
-        select(Member.tier_code, func.count())
-        .where(Member.program_id == program.id)
-        .group_by(Member.tier_code)
-        .order_by(Member.tier_code)
-    ).all()
+    held = repository.tiers_held(session, program_id=program.id)
     stranded = [(code, count) for code, count in held if not ladder.has(code) and code not in moves]
     if stranded:
         raise TiersInUse(
@@ -1055,49 +846,21 @@ def replace_ladder(
         )
     stamp = uuid.uuid4().hex[:12]
     a_period = ladder.period_end(now, program.tz)
-    connection = session.connection()
     for source, target in sorted(moves.items()):
         entry = ladder.level_of(target) == 0
-        rows = session.execute(
-            select(Member.id, Member.tier_review_at)
-            .where(Member.program_id == program.id, Member.tier_code == source)
-            .order_by(Member.id)
-            .with_for_update()
-        ).all()
-        if not rows:
+        moved = repository.move_all(
+            session,
+            program_id=program.id,
+            source=source,
+            target=target,
+            entry=entry,
+            key_prefix=f"ladder:{stamp}",
+            now=now,
+            period_end=a_period,
+            actor=actor,
+        )
+        if not moved:
             continue
-        # Set-wise: a ladder change may move many members at once.
-        connection.execute(
-            update(_members)
-            .where(_members.c.program_id == program.id, _members.c.tier_code == source)
-            .values(
-                tier_code=target,
-                tier_since=now,
-                tier_review_at=None
-                if entry
-                else func.coalesce(_members.c.tier_review_at, a_period),
-            )
-        )
-        connection.execute(
-            _INSERT_CHANGE,
-            [
-                {
-                    "program_id": program.id,
-                    "member_id": member_id,
-                    "from_code": source,
-                    "to_code": target,
-                    "reason": TierChangeReason.ladder_change,
-                    "idempotency_key": f"ladder:{stamp}:{member_id}",
-                    "order_id": None,
-                    "at": now,
-                    "note": None,
-                    "actor": actor,
-                    "since": now,
-                    "review_at": None if entry else review_at or a_period,
-                }
-                for member_id, review_at in rows
-            ],
-        )
         events.emit_many(
             session,
             program_id=program.id,
@@ -1115,44 +878,19 @@ def replace_ladder(
                             key="",
                             at=now,
                             since=now,
-                            review_at=None if entry else review_at or a_period,
+                            review_at=review_at,
                         )
                     ),
                 )
-                for member_id, review_at in rows
+                for member_id, review_at in moved
             ],
         )
     return new
 
 
-@dataclass(frozen=True)
-class TierChangeView:
-    """One entry of a member's tier history, tiers named by the codes they had then."""
-
-    from_code: str
-    to_code: str
-    reason: str
-    at: datetime
-    note: str | None
-    actor: str | None
-
-
 def history(session: Session, *, member_id: int, limit: int = 100) -> list[TierChangeView]:
     """Return the member's tier moves, newest first."""
-    rows = session.execute(
-        select(
-            TierChange.from_code,
-            TierChange.to_code,
-            TierChange.reason,
-            TierChange.at,
-            TierChange.note,
-            TierChange.actor,
-        )
-        .where(TierChange.member_id == member_id)
-        .order_by(TierChange.id.desc())
-        .limit(limit)
-    )
-    return [TierChangeView(*row) for row in rows]
+    return queries.history(session, member_id=member_id, limit=limit)
 
 
 def upgrade_on_gain(session: Session, applied: Applied) -> None:

@@ -6,17 +6,13 @@ One aggregate query per question, so it answers on a million members quickly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import Text, _
-from memberkit.ledger.models import Account, AccountCode, Asset
-from memberkit.member.models import Member, MemberStatus
-from memberkit.order.models import Order
+from memberkit.tier import queries
 from memberkit.tier.rules import Ladder
 
 GROWTH_EDGES = (0, 100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
@@ -102,49 +98,6 @@ class Simulation:
     unchanged: int
 
 
-def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tuple[str, int, int]]:
-    """Per open member: today's tier code, growth balance and net spend in the window."""
-    orders, members, accounts = table(Order), table(Member), table(Account)
-    spend = (
-        select(
-            orders.c.member_id,
-            func.sum(orders.c.total_minor - orders.c.refunded_minor).label("spend"),
-        )
-        .where(
-            orders.c.program_id == program_id,
-            orders.c.occurred_at > now - timedelta(days=spend_days),
-            orders.c.occurred_at <= now,
-        )
-        .group_by(orders.c.member_id)
-        .subquery()
-    )
-    return (
-        select(
-            members.c.tier_code.label("code"),
-            func.coalesce(accounts.c.balance, 0).label("growth"),
-            func.coalesce(spend.c.spend, 0).label("spend"),
-        )
-        .select_from(members)
-        .outerjoin(
-            accounts,
-            and_(
-                accounts.c.member_id == members.c.id,
-                accounts.c.asset == Asset.growth.value,
-                accounts.c.code == AccountCode.member.value,
-            ),
-        )
-        .outerjoin(spend, spend.c.member_id == members.c.id)
-        .where(members.c.program_id == program_id, members.c.status != MemberStatus.closed.value)
-    )
-
-
-def _bucket(column: ColumnElement[int], edges: tuple[int, ...]) -> ColumnElement[int]:
-    return case(
-        *[(column >= edge, index) for index, edge in reversed(list(enumerate(edges)))],
-        else_=0,
-    )
-
-
 def _buckets(edges: tuple[int, ...], counts: list[int]) -> list[Bucket]:
     return [
         Bucket(edge, edges[i + 1] if i + 1 < len(edges) else None, counts[i])
@@ -157,23 +110,17 @@ def simulate(
 ) -> Simulation:
     """Answer the what-if for every open member of the program."""
     proposal.check(ladder)
-    population = _population(program_id, now=now, spend_days=proposal.spend_days).subquery()
-    conditions = []
-    for level in range(len(ladder.tiers) - 1, 0, -1):
-        reaches = [population.c.growth >= proposal.growth[level - 1]]
-        if proposal.spend is not None and proposal.spend[level - 1] > 0:
-            reaches.append(population.c.spend >= proposal.spend[level - 1])
-        conditions.append((or_(*reaches), level))
-    proposed = case(*conditions, else_=0)
-    today = population.c.code
-    growth_bucket = _bucket(population.c.growth, GROWTH_EDGES)
-    spend_bucket = _bucket(population.c.spend, SPEND_EDGES)
-    # One pass over the members: every answer is a sum over these (at most a few thousand) groups.
-    groups = session.execute(
-        select(today, proposed, growth_bucket, spend_bucket, func.count())
-        .select_from(population)
-        .group_by(today, proposed, growth_bucket, spend_bucket)
-    ).all()
+    groups = queries.simulation_groups(
+        session,
+        program_id=program_id,
+        levels=len(ladder.tiers),
+        growth=proposal.growth,
+        spend=proposal.spend,
+        spend_days=proposal.spend_days,
+        growth_edges=GROWTH_EDGES,
+        spend_edges=SPEND_EDGES,
+        now=now,
+    )
     now_counts = [0] * len(ladder.tiers)
     new_counts = [0] * len(ladder.tiers)
     growth_counts = [0] * len(GROWTH_EDGES)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
-from memberkit.db import table
 from memberkit.errors import Conflict, InvalidInput
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
@@ -28,7 +26,8 @@ from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
 from memberkit.tier.service import TierOutcome
-from memberkit.wallet.models import RechargeMethod, WalletRecharge
+from memberkit.wallet import queries, repository
+from memberkit.wallet.models import RechargeMethod
 
 #: Methods that pay money into a wallet.
 RECHARGE_METHODS = frozenset(RechargeMethod)
@@ -196,11 +195,7 @@ def _pay_in(
         if store_code
         else None
     )
-    if session.scalar(
-        select(WalletRecharge.id).where(
-            WalletRecharge.program_id == program.id, WalletRecharge.external_id == external_id
-        )
-    ):
+    if repository.recharge_exists(session, program_id=program.id, external_id=external_id):
         raise RechargeExists(external_id=external_id)
     bonus = program.wallet.bonus_for(amount_minor)
     before = balance(session, member_id=member.id)
@@ -214,19 +209,17 @@ def _pay_in(
             largest=display_money(largest),
             bonus=display_money(program.wallet.bonus_for(largest)),
         )
-    session.execute(
-        insert(table(WalletRecharge)),
-        {
-            "program_id": program.id,
-            "external_id": external_id,
-            "member_id": member.id,
-            "store_id": store_id,
-            "method": method,
-            "amount_minor": amount_minor,
-            "bonus_minor": bonus,
-            "occurred_at": occurred_at,
-            "created_at": utcnow(),
-        },
+    repository.insert_recharge(
+        session,
+        program_id=program.id,
+        external_id=external_id,
+        member_id=member.id,
+        store_id=store_id,
+        method=method,
+        amount_minor=amount_minor,
+        bonus_minor=bonus,
+        occurred_at=occurred_at,
+        created_at=utcnow(),
     )
     posting = Posting.open(
         session,
@@ -256,13 +249,7 @@ class WalletView:
 def view(session: Session, *, program_id: int, member_no: str) -> WalletView:
     """Return a member's wallet and the sum of their recharges."""
     member = member_service.find(session, program_id=program_id, member_no=member_no)
-    recharged, bonus, count = session.execute(
-        select(
-            func.coalesce(func.sum(WalletRecharge.amount_minor), 0),
-            func.coalesce(func.sum(WalletRecharge.bonus_minor), 0),
-            func.count(WalletRecharge.id),
-        ).where(WalletRecharge.member_id == member.id)
-    ).one()
+    recharged, bonus, count = queries.recharge_totals(session, member_id=member.id)
     return WalletView(
         member_no=member.member_no,
         wallet=balance(session, member_id=member.id),

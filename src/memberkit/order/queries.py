@@ -1,0 +1,67 @@
+"""Order reads for other domains: the spend and order facts tier conditions read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from memberkit.db import table
+from memberkit.order.models import Order
+
+_ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
+
+
+def not_fully_refunded(orders: Any) -> Any:
+    """A fully refunded order is no order any more; a free one (nothing to refund) still is."""
+    return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
+
+
+def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
+    """Return the orders aggregate of :func:`spend_facts` for these windows, built once per set.
+
+    Columns: the spend of the local day, then spend and order count per window.
+    """
+    statement = _ORDERS_FACTS.get(windows)
+    if statement is not None:
+        return statement
+    orders = table(Order)
+    net = orders.c.total_minor - orders.c.refunded_minor
+    kept = not_fully_refunded(orders)
+    until = orders.c.occurred_at <= bindparam("at")
+    today = and_(orders.c.occurred_at >= bindparam("day_start"), until)
+    columns = [func.coalesce(func.sum(case((today, net), else_=0)), 0)]
+    for days in windows:
+        inside = and_(orders.c.occurred_at > bindparam(f"since_{days}"), until)
+        columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((and_(inside, kept), 1), else_=0)), 0))
+    statement = select(*columns).where(
+        orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
+    )
+    _ORDERS_FACTS[windows] = statement
+    return statement
+
+
+def spend_facts(
+    session: Session, *, member_id: int, at: datetime, day_start: datetime, windows: tuple[int, ...]
+) -> Row[Any]:
+    """Return the member's spend of the day from ``day_start`` to ``at``, then per window.
+
+    Spend is net of refunds; each window (days back from ``at``) gives its spend and its
+    count of orders not fully refunded, in one statement built once per set of windows.
+    """
+    params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
+    params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
+    params["earliest"] = min([day_start, *(at - timedelta(days=d) for d in windows)])
+    return session.connection().execute(_orders_facts(windows), params).one()
+
+
+def refunded_among(session: Session, *, order_ids: Iterable[int]) -> set[int]:
+    """Return which of the orders ``order_ids`` have been refunded, in part or in full."""
+    ids = set(order_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(select(Order.id).where(Order.id.in_(ids), Order.refunded_minor > 0)))
