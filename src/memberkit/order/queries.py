@@ -1,4 +1,4 @@
-"""Order reads for other domains: the spend and order facts tier conditions read."""
+"""Order reads: an order as screens show it, and the spend and order facts tiers read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
-from memberkit.order.models import Order
+from memberkit.member.models import Member
+from memberkit.order.models import Order, OrderLine, Refund
+from memberkit.store.models import Store
 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
 
@@ -65,3 +67,44 @@ def refunded_among(session: Session, *, order_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     return set(session.scalars(select(Order.id).where(Order.id.in_(ids), Order.refunded_minor > 0)))
+
+
+def order_with_member(
+    session: Session, *, program_id: int, external_id: str
+) -> tuple[Order, str, str] | None:
+    """An order by external id with its member's card number and tier code, or None."""
+    row = session.execute(
+        select(Order, Member.member_no, Member.tier_code)
+        .join(Member, Member.id == Order.member_id)
+        .where(Order.program_id == program_id, Order.external_id == external_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def refunds_of(session: Session, *, order_id: int) -> list[Refund]:
+    """The order's refunds, oldest first."""
+    return list(
+        session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))
+    )
+
+
+def units_left(session: Session, *, order_id: int) -> int:
+    """How many units of the order's lines are not refunded yet."""
+    left = session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)).where(
+            OrderLine.order_id == order_id
+        )
+    )
+    return int(left or 0)
+
+
+def store_of_order(
+    session: Session, *, program_id: int, external_id: str
+) -> tuple[bool, str | None]:
+    """Whether the order exists, and the code of the store it was made at (None: online)."""
+    row = session.execute(
+        select(Order.id, Store.code)
+        .outerjoin(Store, Store.id == Order.store_id)
+        .where(Order.program_id == program_id, Order.external_id == external_id)
+    ).one_or_none()
+    return (False, None) if row is None else (True, row.code)

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
 from memberkit.auth.service import require_order_access
-from memberkit.db import table
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
@@ -32,9 +30,8 @@ from memberkit.ledger.models import (
 from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
-from memberkit.member.models import Member
 from memberkit.member.service import MemberRef
-from memberkit.order import rules
+from memberkit.order import queries, repository, rules
 from memberkit.order.errors import (
     InvalidRefund,
     OrderExists,
@@ -43,12 +40,11 @@ from memberkit.order.errors import (
     RefundExceedsOrder,
     RefundExists,
 )
-from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+from memberkit.order.models import Order
 from memberkit.order.rules import LineIn, PaymentIn
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.store.models import Store
 from memberkit.tier import service as tier_service
 from memberkit.tier.service import TierOutcome
 from memberkit.wallet.rules import returned_so_far
@@ -126,16 +122,6 @@ class RefundResult:
     tier: TierOutcome | None = None
 
 
-_orders = table(Order)
-_ORDER_BY_EXTERNAL_ID = select(_orders.c.id).where(
-    _orders.c.program_id == bindparam("program_id"),
-    _orders.c.external_id == bindparam("external_id"),
-)
-_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
-_INSERT_LINE = insert(table(OrderLine))
-_INSERT_PAYMENT = insert(table(OrderPayment))
-
-
 def post_order(
     session: Session, *, program: ProgramConfig, order: OrderIn, timing: Timing | None = None
 ) -> OrderResult:
@@ -159,18 +145,14 @@ def post_order(
             store_id = store_service.active_store_id(
                 session, program_id=program.id, code=order.store_code
             )
-        connection = session.connection()
-        exists = connection.execute(
-            _ORDER_BY_EXTERNAL_ID, {"program_id": program.id, "external_id": order.external_id}
-        ).scalar()
-        if exists is not None:
+        if repository.order_exists(session, program_id=program.id, external_id=order.external_id):
             raise OrderExists(external_id=order.external_id)
         decision = rules.decide(
             program.earning,
             _facts(session, program=program, order=order, applied=applied, payments=payments),
         )
         applied.order_id = _insert_order(
-            connection,
+            session,
             program_id=program.id,
             order=order,
             member_id=applied.member.id,
@@ -277,7 +259,7 @@ def _facts(
 
 
 def _insert_order(
-    connection: Connection,
+    session: Session,
     *,
     program_id: int,
     order: OrderIn,
@@ -288,9 +270,9 @@ def _insert_order(
 ) -> int:
     """Write the order, its lines and its payments; return the order's id."""
     earning = decision.earning
-    order_id: int = connection.execute(
-        _INSERT_ORDER,
-        {
+    return repository.insert_order(
+        session,
+        order={
             "program_id": program_id,
             "external_id": order.external_id,
             "member_id": member_id,
@@ -312,12 +294,8 @@ def _insert_order(
             "wallet_bonus_returned": 0,
             "created_at": utcnow(),
         },
-    ).scalar_one()
-    connection.execute(
-        _INSERT_LINE,
-        [
+        lines=[
             {
-                "order_id": order_id,
                 "line_no": number,
                 "sku": line.sku,
                 "name": line.name,
@@ -332,21 +310,11 @@ def _insert_order(
             }
             for number, line in enumerate(order.lines, start=1)
         ],
+        payments=[
+            {"method": p.method, "amount_minor": p.amount_minor, "points": p.points}
+            for p in payments
+        ],
     )
-    if payments:
-        connection.execute(
-            _INSERT_PAYMENT,
-            [
-                {
-                    "order_id": order_id,
-                    "method": payment.method,
-                    "amount_minor": payment.amount_minor,
-                    "points": payment.points,
-                }
-                for payment in payments
-            ],
-        )
-    return order_id
 
 
 def _post_order(
@@ -434,17 +402,11 @@ def post_refund(
         raise InvalidRefund(problem=Text(_("give either amount or lines, not both")))
     if refund.occurred_at is not None:
         timing.check(refund.occurred_at, backdate_days=program.policies.backdate_days)
-    if session.scalar(
-        select(Refund.id).where(
-            Refund.program_id == program.id, Refund.external_id == refund.external_id
-        )
-    ):
+    if repository.refund_exists(session, program_id=program.id, external_id=refund.external_id):
         # The business key, for repeats that come after their idempotency record was purged.
         raise RefundExists(external_id=refund.external_id)
-    member_id = session.scalar(
-        select(Order.member_id).where(
-            Order.program_id == program.id, Order.external_id == refund.order_external_id
-        )
+    member_id = repository.order_member_id(
+        session, program_id=program.id, external_id=refund.order_external_id
     )
     if member_id is None:
         raise OrderNotFound(external_id=refund.order_external_id)
@@ -502,20 +464,13 @@ def _refunded(result: RefundResult) -> dict[str, object]:
 def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundResult:
     """Post a refund of the locked member's order (its balances and tier are read after)."""
     program = applied.program
-    order = session.scalars(
-        select(Order).where(
-            Order.program_id == program.id, Order.external_id == refund.order_external_id
-        )
-    ).one()
+    order, lines = repository.load_for_refund(
+        session, program_id=program.id, external_id=refund.order_external_id
+    )
     occurred_at = refund.occurred_at or max(applied.now, as_utc(order.occurred_at))
     if occurred_at < order.occurred_at:
         raise RefundBeforeOrder(refund_at=iso(occurred_at), order_at=iso(order.occurred_at))
     applied.at, applied.order_id = occurred_at, order.id
-    lines = list(
-        session.scalars(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
-        )
-    )
     states = [
         rules.LineState(
             line.quantity, line.amount_minor, line.refunded_quantity, line.refunded_minor
@@ -590,25 +545,21 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
         returned=order.points_returned,
         points=points_returned,
     )
-    session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(
-            refunded_minor=refunded_total,
-            points_reversed=order.points_reversed + points_reversed,
-            growth_reversed=order.growth_reversed + growth_reversed,
-            points_returned=order.points_returned + points_returned,
-            points_already_expired=order.points_already_expired + already_expired,
-            wallet_principal_returned=order.wallet_principal_returned + principal_returned,
-            wallet_bonus_returned=order.wallet_bonus_returned + bonus_returned,
-        )
-    )
-    refund_id = session.execute(
-        insert(table(Refund)).returning(table(Refund).c.id),
-        {
+    refund_id = repository.record_refund(
+        session,
+        order_id=order.id,
+        totals={
+            "refunded_minor": refunded_total,
+            "points_reversed": order.points_reversed + points_reversed,
+            "growth_reversed": order.growth_reversed + growth_reversed,
+            "points_returned": order.points_returned + points_returned,
+            "points_already_expired": order.points_already_expired + already_expired,
+            "wallet_principal_returned": order.wallet_principal_returned + principal_returned,
+            "wallet_bonus_returned": order.wallet_bonus_returned + bonus_returned,
+        },
+        refund={
             "program_id": program.id,
             "external_id": refund.external_id,
-            "order_id": order.id,
             "amount_minor": amount,
             "points_reversed": points_reversed,
             "growth_reversed": growth_reversed,
@@ -618,11 +569,8 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
             "wallet_bonus_returned": bonus_returned,
             "occurred_at": occurred_at,
         },
-    ).scalar_one()
-    session.execute(
-        insert(table(RefundLine)),
-        [
-            {"refund_id": refund_id, "order_line_id": line.id, "quantity": q, "amount_minor": p}
+        lines=[
+            {"order_line_id": line.id, "quantity": q, "amount_minor": p}
             for line, (q, p) in zip(lines, parts, strict=True)
             if q or p
         ],
@@ -730,11 +678,7 @@ class OrderView:
 
 def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> OrderView:
     """Return an order by external id, what its refunds gave back, the member's balances now."""
-    row = session.execute(
-        select(Order, Member.member_no, Member.tier_code)
-        .join(Member, Member.id == Order.member_id)
-        .where(Order.program_id == program.id, Order.external_id == external_id)
-    ).one_or_none()
+    row = queries.order_with_member(session, program_id=program.id, external_id=external_id)
     if row is None:
         raise OrderNotFound(external_id=external_id)
     order, member_no, tier_code = row
@@ -755,15 +699,8 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
             refund.occurred_at,
             refund.points_already_expired,
         )
-        for refund in session.scalars(
-            select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
-        )
+        for refund in queries.refunds_of(session, order_id=order.id)
     ]
-    units_left = session.scalar(
-        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)).where(
-            OrderLine.order_id == order.id
-        )
-    )
     tier = tier_service.outcome(program.ladder, tier_code)
     return OrderView(
         order=OrderResult(
@@ -786,7 +723,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         status=rules.order_status(
             total_minor=order.total_minor,
             refunded_minor=order.refunded_minor,
-            units_left=int(units_left or 0),
+            units_left=queries.units_left(session, order_id=order.id),
             refunds=len(refunds),
         ),
         refunded_minor=order.refunded_minor,
@@ -814,15 +751,13 @@ def require_order_store(
     """
     if store_code is None:
         return
-    row = session.execute(
-        select(Order.id, Store.code)
-        .outerjoin(Store, Store.id == Order.store_id)
-        .where(Order.program_id == program_id, Order.external_id == external_id)
-    ).one_or_none()
-    if row is not None:
+    found, order_store = queries.store_of_order(
+        session, program_id=program_id, external_id=external_id
+    )
+    if found:
         require_order_access(
             bound=store_code,
-            order_store=row.code,
+            order_store=order_store,
             external_id=external_id,
             cross_store_returns=cross_store_returns,
         )

@@ -1,0 +1,102 @@
+"""Order and refund writes, and the reads the posting path makes under the member's lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from memberkit.db import table
+from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+
+_orders = table(Order)
+_ORDER_BY_EXTERNAL_ID = select(_orders.c.id).where(
+    _orders.c.program_id == bindparam("program_id"),
+    _orders.c.external_id == bindparam("external_id"),
+)
+_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+_INSERT_LINE = insert(table(OrderLine))
+_INSERT_PAYMENT = insert(table(OrderPayment))
+_INSERT_REFUND = insert(table(Refund)).returning(table(Refund).c.id)
+_INSERT_REFUND_LINE = insert(table(RefundLine))
+
+
+def order_exists(session: Session, *, program_id: int, external_id: str) -> bool:
+    """Whether the program has an order with this external id (a prebuilt statement)."""
+    found = (
+        session.connection()
+        .execute(_ORDER_BY_EXTERNAL_ID, {"program_id": program_id, "external_id": external_id})
+        .scalar()
+    )
+    return found is not None
+
+
+def insert_order(
+    session: Session,
+    *,
+    order: dict[str, Any],
+    lines: list[dict[str, Any]],
+    payments: list[dict[str, Any]],
+) -> int:
+    """Write an order, its lines and its payments (lines and payments without ``order_id``)."""
+    connection = session.connection()
+    order_id: int = connection.execute(_INSERT_ORDER, order).scalar_one()
+    connection.execute(_INSERT_LINE, [{"order_id": order_id, **line} for line in lines])
+    if payments:
+        connection.execute(
+            _INSERT_PAYMENT, [{"order_id": order_id, **payment} for payment in payments]
+        )
+    return order_id
+
+
+def refund_exists(session: Session, *, program_id: int, external_id: str) -> bool:
+    """Whether the program has a refund with this external id."""
+    found = session.scalar(
+        select(Refund.id).where(Refund.program_id == program_id, Refund.external_id == external_id)
+    )
+    return found is not None
+
+
+def order_member_id(session: Session, *, program_id: int, external_id: str) -> int | None:
+    """The id of the member whose order this is, or None when there is no such order."""
+    return session.scalar(
+        select(Order.member_id).where(
+            Order.program_id == program_id, Order.external_id == external_id
+        )
+    )
+
+
+def load_for_refund(
+    session: Session, *, program_id: int, external_id: str
+) -> tuple[Order, list[OrderLine]]:
+    """The order and its lines in line order, under its member's lock, for a refund."""
+    order = session.scalars(
+        select(Order).where(Order.program_id == program_id, Order.external_id == external_id)
+    ).one()
+    lines = list(
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
+        )
+    )
+    return order, lines
+
+
+def record_refund(
+    session: Session,
+    *,
+    order_id: int,
+    totals: dict[str, int],
+    refund: dict[str, Any],
+    lines: list[dict[str, Any]],
+) -> int:
+    """Write a refund and its lines and set the order's new running ``totals``; returns its id.
+
+    The order lines' refunded quantities and amounts are changed on the loaded lines, flushed
+    with the unit of work.
+    """
+    session.execute(update(Order).where(Order.id == order_id).values(**totals))
+    refund_id: int = session.execute(_INSERT_REFUND, {"order_id": order_id, **refund}).scalar_one()
+    if lines:
+        session.execute(_INSERT_REFUND_LINE, [{"refund_id": refund_id, **line} for line in lines])
+    return refund_id
