@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from memberkit import events
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
+from memberkit.kit import keys
 from memberkit.kit.time import utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, TransactionKind
@@ -50,7 +51,7 @@ def decay_member(
     if row is None or decay.due(row.refreshed_at) > as_of:
         return 0
     amount = decay.amount(row.balance)
-    key = f"decay:{member_id}:{row.refreshed_at.isoformat()}"
+    key = keys.decay(member_id, row.refreshed_at)
     done = ledger_repository.transaction_id_by_key(session, program_id=program.id, key=key)
     if not amount or done:
         return 0

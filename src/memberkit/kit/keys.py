@@ -52,6 +52,16 @@ def member(idempotency_key: str) -> str:
     return f"member:{idempotency_key}"
 
 
+def webhook(idempotency_key: str) -> str:
+    """A webhook subscription, by the caller's idempotency key."""
+    return f"webhook:{idempotency_key}"
+
+
+def webhook_replay(idempotency_key: str) -> str:
+    """An operator's replay of a webhook delivery, by the caller's idempotency key."""
+    return f"webhook-replay:{idempotency_key}"
+
+
 def adjustment(member_no: str, idempotency_key: str) -> str:
     """A hand adjustment of a member's points, by the caller's idempotency key."""
     return f"adjust:{member_no}:{idempotency_key}"

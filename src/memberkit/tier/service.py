@@ -305,7 +305,7 @@ def upgrade_after(
         code=code,
         growth=growth,
         at=at,
-        key=f"{key}:tier",
+        key=keys.tier_move(key),
         order_id=order_id,
         now=now,
     )
@@ -314,7 +314,7 @@ def upgrade_after(
         program=program,
         member_id=member_id,
         at=at,
-        key=f"{key}:referrer-tier",
+        key=keys.referrer_tier_move(key),
         now=now,
         order_id=order_id,
     )
@@ -371,7 +371,7 @@ def revert_after_refund(
             member_id=referrer_id,
             order_id=order_id,
             at=at,
-            key=f"{key}:referrer" if depth == 0 else f"{key}:referrer:{depth}",
+            key=keys.referrer_revert(key, depth),
         )
         if not moved.reverted:
             break
@@ -533,7 +533,7 @@ def review(
                     reason=TierChangeReason.retained
                     if new_level == level
                     else TierChangeReason.downgrade,
-                    key=f"review:{member.id}:{review_at.isoformat()}",
+                    key=keys.review(member.id, review_at),
                     at=review_at,
                     since=member.tier_since if new_level == level else review_at,
                     review_at=ladder.period_end(review_at, program.tz) if new_level else None,

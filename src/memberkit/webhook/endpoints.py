@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, IdempotencyKey, MissingIdempotencyKey
+from memberkit.kit import keys
 from memberkit.kit.schemas import Page, PageNumber, PageSize
 from memberkit.webhook import service
 from memberkit.webhook.models import DeliveryStatus
@@ -68,7 +69,7 @@ def create_webhook(
         out = _subscription(created).model_dump()
         return CreatedSubscriptionOut(**out, secret=created.secret or "")
 
-    return context.idempotent(key=f"webhook:{idempotency_key}", payload=body, action=action)
+    return context.idempotent(key=keys.webhook(idempotency_key), payload=body, action=action)
 
 
 @router.get("", response_model=SubscriptionList)
@@ -201,7 +202,7 @@ def replay_delivery(
         )
 
     return context.idempotent(
-        key=f"webhook-replay:{idempotency_key}",
+        key=keys.webhook_replay(idempotency_key),
         payload=body or ReplayIn(),
         action=action,
         subject=f"{subscription_id}/{delivery_id}",
