@@ -6,45 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
 
 from memberkit.api.context import ChainAdminContext
 from memberkit.auth import service
-from memberkit.auth.models import Scope
-from memberkit.kit.schemas import Input, LocalTime
+from memberkit.auth.schemas import (
+    ApiKeyIn,
+    ApiKeyOut,
+    IssuedKeyOut,
+)
 
 router = APIRouter(prefix="/api/v1/apikeys", tags=["api keys"])
-
-
-class ApiKeyIn(Input):
-    """A key to issue: who uses it, what it may do, and optionally the one store it acts for."""
-
-    name: str = Field(min_length=1, max_length=100, examples=["POS SH001 till 1"])
-    scope: Scope
-    store_code: str | None = Field(default=None, max_length=32)
-
-
-class ApiKeyOut(BaseModel):
-    """A key as it may be shown: its prefix, never the key itself."""
-
-    id: int
-    prefix: str
-    name: str
-    scope: str
-    store_code: str | None
-    created_at: LocalTime
-    revoked_at: LocalTime | None
-
-    @classmethod
-    def of(cls, info: service.KeyInfo) -> ApiKeyOut:
-        """Build from the service's description."""
-        return cls(**vars(info))
-
-
-class IssuedKeyOut(ApiKeyOut):
-    """A key just issued: ``key`` is shown this once and never again."""
-
-    key: str
 
 
 @router.get("", response_model=list[ApiKeyOut])

@@ -6,38 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.growth import service
+from memberkit.growth.schemas import (
+    EventIn,
+    EventOut,
+)
 from memberkit.growth.settings import GrowthRulesIn
 from memberkit.kit import keys
-from memberkit.kit.schemas import ClientTime, Input
 from memberkit.program import service as program_service
-from memberkit.tier.endpoints import TierOut
+from memberkit.tier.schemas import TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["growth"])
-
-
-class EventIn(Input):
-    """A behaviour: ``type`` is one of the program's behaviours (see ``GET /api/v1/growth``)."""
-
-    type: str = Field(min_length=1, max_length=32, examples=["sign_in"])
-    external_id: str = Field(min_length=1, max_length=100)
-    occurred_at: ClientTime
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-
-class EventOut(BaseModel):
-    """The growth an event earned; ``capped`` when the period's cap withheld some of it."""
-
-    member_no: str
-    type: str
-    growth_awarded: int
-    capped: bool
-    growth_balance: int
-    tier: TierOut
 
 
 @router.post(

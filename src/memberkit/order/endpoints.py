@@ -19,7 +19,7 @@ from memberkit.order.schemas import (
     RefundIn,
     RefundOut,
 )
-from memberkit.tier.endpoints import RefundTierOut, TierOut
+from memberkit.tier.schemas import RefundTierOut, TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 

@@ -11,7 +11,7 @@ from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
 from memberkit.member.service import MemberRef
 from memberkit.order.models import Channel, PaymentMethod
 from memberkit.order.rules import OrderStatus
-from memberkit.tier.endpoints import RefundTierOut, TierOut
+from memberkit.tier.schemas import RefundTierOut, TierOut
 
 Text = Annotated[str, Field(max_length=200)]
 #: The most lines one order holds, and units one line (or one refund of it) counts.

@@ -5,61 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from memberkit.api.context import ChainAdminContext, ReadContext
 from memberkit.kit.i18n import negotiate, translate
-from memberkit.kit.schemas import FreeInput, Input
+from memberkit.kit.schemas import FreeInput
 from memberkit.kit.sections import Section
 from memberkit.program import service
+from memberkit.program.schemas import (
+    ProgramOut,
+    ProgramPatch,
+)
 from memberkit.program.service import ProgramConfig
 from memberkit.sections import SECTIONS
 
 router = APIRouter(prefix="/api/v1/program", tags=["program"])
-
-
-class ProgramOut(BaseModel):
-    """The program and its settings."""
-
-    code: str
-    name: str
-    currency: str
-    points_name: str
-    points_per_currency_unit: int
-    earning_rules: dict[str, Any]
-    points_validity: dict[str, Any]
-    policies: dict[str, Any]
-
-
-class ProgramPatch(Input):
-    """New settings; only the fields given change. See the README for the rule format."""
-
-    earning_rules: dict[str, Any] | None = Field(
-        default=None,
-        examples=[
-            {
-                "points_per_unit": "1",
-                "growth_per_unit": "1",
-                "rounding": "floor",
-                "min_order_amount": "1.00",
-                "excluded_categories": ["gift_card"],
-                "category_multipliers": {"beauty": "1.5"},
-                "store_multipliers": {"SH001": "2"},
-                "date_multipliers": [{"name": "会员日", "weekday": 3, "multiplier": "2"}],
-            }
-        ],
-    )
-    points_validity: dict[str, Any] | None = Field(
-        default=None, examples=[{"type": "end_of_year", "years": 1}]
-    )
-    points_per_currency_unit: StrictInt | None = Field(default=None, ge=1, le=10_000)
-    policies: dict[str, Any] | None = Field(
-        default=None,
-        description="Only the policies given change; the others keep their values.",
-        examples=[
-            {"backdate_days": 30, "cross_store_returns": False, "idempotency_retention_days": 30}
-        ],
-    )
 
 
 def _out(config: ProgramConfig) -> ProgramOut:
