@@ -2,71 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import ApiContext, IdempotencyKey, MemberNo, PosContext, ReadContext
 from memberkit.auth.models import Scope
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
-from memberkit.kit.schemas import Input, LocalTime, MoneyOut
 from memberkit.member import service
 from memberkit.member.models import MemberStatus
 from memberkit.member.rules import mask_birthday, mask_phone
-from memberkit.member.schemas import Gender, MemberIn, Tag
+from memberkit.member.schemas import (
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    MemberSearch,
+    QrTokenOut,
+)
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
-
-
-class MemberPatch(Input):
-    """Changes to a member; only the fields present change. ``status`` needs an admin key."""
-
-    phone: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=50)
-    gender: Gender | None = None
-    birthday: date | None = None
-    email: str | None = Field(default=None, max_length=254)
-    tags: list[Tag] | None = Field(default=None, max_length=50)
-    status: MemberStatus | None = None
-
-
-class MemberOut(BaseModel):
-    """A member as the API shows one.
-
-    Admin keys see the phone and birthday in full; pos and read keys see them masked
-    (``138****8000``, ``****-05-01``).
-    """
-
-    member_no: str
-    status: MemberStatus
-    phone: str = Field(examples=["13800138000", "138****8000"])
-    name: str | None
-    gender: str | None
-    birthday: str | None = Field(
-        description="YYYY-MM-DD; ****-MM-DD for pos and read keys", examples=["1990-05-01"]
-    )
-    email: str | None
-    store_code: str | None
-    channel: str
-    referrer_member_no: str | None
-    tags: list[str]
-    points_balance: int
-    growth_balance: int
-    wallet_balance: MoneyOut
-    created_at: LocalTime
-
-
-class QrTokenOut(BaseModel):
-    """A fresh card QR token."""
-
-    member_no: str
-    qr_token: str
-    expires_at: LocalTime
 
 
 def _out(view: service.MemberView) -> MemberOut:
@@ -126,13 +84,6 @@ def register_member(
     with context.transaction() as session:
         out = action(session)
     return JSONResponse(present(out.model_dump(mode="json")), status_code=201)
-
-
-class MemberSearch(Input):
-    """Exactly one of ``phone`` or ``qr_token``."""
-
-    phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
-    qr_token: str | None = Field(default=None, max_length=100)
 
 
 def _search(context: ApiContext, *, phone: str | None, qr_token: str | None) -> JSONResponse:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input
+from memberkit.kit.schemas import Input, LocalTime, MoneyOut
+from memberkit.member.models import MemberStatus
 from memberkit.order.models import Channel
 
 Gender = Annotated[str, Field(pattern="^(male|female|unknown)$")]
@@ -26,3 +27,56 @@ class MemberIn(Input):
     channel: Channel = Channel.store
     referrer_member_no: str | None = Field(default=None, max_length=20)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+
+
+class MemberPatch(Input):
+    """Changes to a member; only the fields present change. ``status`` needs an admin key."""
+
+    phone: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=50)
+    gender: Gender | None = None
+    birthday: date | None = None
+    email: str | None = Field(default=None, max_length=254)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    status: MemberStatus | None = None
+
+
+class MemberOut(BaseModel):
+    """A member as the API shows one.
+
+    Admin keys see the phone and birthday in full; pos and read keys see them masked
+    (``138****8000``, ``****-05-01``).
+    """
+
+    member_no: str
+    status: MemberStatus
+    phone: str = Field(examples=["13800138000", "138****8000"])
+    name: str | None
+    gender: str | None
+    birthday: str | None = Field(
+        description="YYYY-MM-DD; ****-MM-DD for pos and read keys", examples=["1990-05-01"]
+    )
+    email: str | None
+    store_code: str | None
+    channel: str
+    referrer_member_no: str | None
+    tags: list[str]
+    points_balance: int
+    growth_balance: int
+    wallet_balance: MoneyOut
+    created_at: LocalTime
+
+
+class QrTokenOut(BaseModel):
+    """A fresh card QR token."""
+
+    member_no: str
+    qr_token: str
+    expires_at: LocalTime
+
+
+class MemberSearch(Input):
+    """Exactly one of ``phone`` or ``qr_token``."""
+
+    phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
+    qr_token: str | None = Field(default=None, max_length=100)

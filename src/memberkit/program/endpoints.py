@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header
-from pydantic import BaseModel, Field
 
 from memberkit.api.context import ChainAdminContext, ReadContext
 from memberkit.kit.i18n import negotiate, translate
@@ -15,6 +14,8 @@ from memberkit.program import service
 from memberkit.program.schemas import (
     ProgramOut,
     ProgramPatch,
+    SectionOut,
+    SectionsOut,
 )
 from memberkit.program.service import ProgramConfig
 from memberkit.sections import SECTIONS
@@ -61,24 +62,6 @@ def change_program(body: ProgramPatch, context: ChainAdminContext) -> ProgramOut
 
 
 settings_router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
-
-
-class SectionOut(BaseModel):
-    """A settings section: name, title (in the request's language), JSON Schema and value.
-
-    The value is the program's now: its default when the program never set the section.
-    """
-
-    name: str
-    title: str
-    json_schema: dict[str, Any] = Field(serialization_alias="schema")
-    value: Any
-
-
-class SectionsOut(BaseModel):
-    """Every settings section of the program, in a stable order."""
-
-    sections: list[SectionOut]
 
 
 def _section_out(config: ProgramConfig, section: Section[Any], locale: str) -> SectionOut:

@@ -51,3 +51,21 @@ class ProgramPatch(Input):
             {"backdate_days": 30, "cross_store_returns": False, "idempotency_retention_days": 30}
         ],
     )
+
+
+class SectionOut(BaseModel):
+    """A settings section: name, title (in the request's language), JSON Schema and value.
+
+    The value is the program's now: its default when the program never set the section.
+    """
+
+    name: str
+    title: str
+    json_schema: dict[str, Any] = Field(serialization_alias="schema")
+    value: Any
+
+
+class SectionsOut(BaseModel):
+    """Every settings section of the program, in a stable order."""
+
+    sections: list[SectionOut]

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import (
@@ -18,16 +17,22 @@ from memberkit.api.context import (
     ReadContext,
 )
 from memberkit.kit import keys
-from memberkit.kit.schemas import Input, Money, Page, PageNumber, PageSize, QueryDate
+from memberkit.kit.schemas import Page, PageNumber, PageSize
 from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.tier import service
 from memberkit.tier.schemas import (
+    BucketOut,
+    GrantIn,
     LadderIn,
     MemberTierOut,
+    NoticeListingOut,
+    NoticeListOut,
     NoticeOut,
+    SimulationIn,
+    SimulationOut,
     TierChangeOut,
-    TierCode,
+    TierCountOut,
     TierOut,
 )
 from memberkit.tier.simulate import Proposal, simulate
@@ -63,48 +68,6 @@ def set_ladder(body: LadderIn, context: ChainAdminContext) -> dict[str, Any]:
     return config.raw_ladder
 
 
-class SimulationIn(Input):
-    """Proposed thresholds: growth per tier above the first; optionally a spend alternative."""
-
-    growth_thresholds: list[Annotated[int, Field(ge=0, le=10**12)]] = Field(
-        min_length=1, max_length=9, examples=[[800, 4000, 15000]]
-    )
-    spend_thresholds: list[Money] | None = Field(
-        default=None, max_length=9, examples=[["0.00", "2000.00", "0.00"]]
-    )
-    spend_within_days: int = Field(default=30, ge=1, le=730)
-
-
-class BucketOut(BaseModel):
-    """Members whose value lies in [low, high)."""
-
-    low: int
-    high: int | None
-    members: int
-
-
-class TierCountOut(BaseModel):
-    """Members in one tier today and under the proposal."""
-
-    code: str
-    name: str
-    today: int
-    proposed: int
-
-
-class SimulationOut(BaseModel):
-    """The what-if: distributions (growth; spend in minor units) and the moves it implies."""
-
-    members: int
-    growth_histogram: list[BucketOut]
-    spend_histogram: list[BucketOut]
-    spend_within_days: int
-    tiers: list[TierCountOut]
-    up: int
-    down: int
-    unchanged: int
-
-
 @router.post("/tiers/simulate", response_model=SimulationOut)
 def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
     """Simulate proposed thresholds against today's members; changes nothing.
@@ -131,21 +94,6 @@ def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
         down=result.down,
         unchanged=result.unchanged,
     )
-
-
-class NoticeListingOut(BaseModel):
-    """A member at risk at their next review, with their tier now."""
-
-    member_no: str
-    tier: TierOut
-    notice: NoticeOut
-
-
-class NoticeListOut(BaseModel):
-    """Grace notices of reviews not yet run, soonest first."""
-
-    items: list[NoticeListingOut]
-    page: Page
 
 
 def _notice_out(notice: service.NoticeView) -> NoticeOut:
@@ -216,18 +164,6 @@ def get_member_tier(member_no: MemberNo, context: ReadContext) -> MemberTierOut:
             for c in changes
         ],
     )
-
-
-class GrantIn(Input):
-    """Put a member in a tier by hand until a date (inclusive), with the reason for it.
-
-    A grant below the member's tier needs ``allow_down``.
-    """
-
-    tier: TierCode = Field(examples=["gold"])
-    until: QueryDate
-    reason: str = Field(min_length=1, max_length=200)
-    allow_down: bool = Field(default=False, strict=True)
 
 
 @router.post(
