@@ -172,6 +172,16 @@ def test_what_an_older_endpoint_stores_the_generic_api_shows_the_same(admin: Api
         ),
         (
             "calendar",
+            {"timezone": "localtime"},  # the host's own zone, not a place
+            'the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name',
+        ),
+        (
+            "calendar",
+            {"timezone": "Factory"},
+            'the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name',
+        ),
+        (
+            "calendar",
             "Asia/Tokyo",
             'the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name',
         ),

@@ -288,6 +288,26 @@ def test_bad_subscriptions_are_refused_and_change_nothing(admin: Api, database: 
     assert table_contents(database) == before
 
 
+def test_a_url_whose_host_cannot_be_reached_is_refused_and_changes_nothing(
+    admin: Api, database: Database
+) -> None:
+    made = create(admin, {"url": "https://crm.example.com/"}, key="good").json()
+    before = table_contents(database)
+    for number, url in enumerate(["https://%00/hooks", "https://\u200b/hooks", "http://a..b/"]):
+        refused = create(admin, {"url": url}, key=f"host-{number}")
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+        assert refused.json()["detail"].endswith("url: URL 的主机名无效。")
+        patched = admin.patch(f"/api/v1/webhooks/{made['id']}", {"url": url})
+        assert (patched.status_code, patched.json()["code"]) == (422, "validation_error")
+    english = admin.post(
+        "/api/v1/webhooks",
+        {"url": "https://%00/hooks"},
+        **{"Idempotency-Key": "host-en", "Accept-Language": "en"},
+    )
+    assert english.json()["detail"].endswith("url: the URL's host is not a valid host name.")
+    assert table_contents(database) == before
+
+
 def test_switching_off_and_on_updating_and_deleting(admin: Api, database: Database) -> None:
     made = create(admin, {"url": "https://crm.example.com/"}).json()
     path = f"/api/v1/webhooks/{made['id']}"

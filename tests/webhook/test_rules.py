@@ -86,7 +86,14 @@ def test_empty_event_types_mean_every_type() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://example.com/hooks", "http://127.0.0.1:8080/x?y=1", "https://[::1]:9/hooks"],
+    [
+        "https://example.com/hooks",
+        "http://127.0.0.1:8080/x?y=1",
+        "https://[::1]:9/hooks",
+        "https://例え.jp/hooks",
+        "https://xn--r8jz45g.jp/hooks",
+        "https://crm.example.com./hooks",
+    ],
 )
 def test_http_and_https_urls_are_accepted(url: str) -> None:
     assert rules.check_url(url) == url
@@ -106,6 +113,11 @@ def test_http_and_https_urls_are_accepted(url: str) -> None:
         ("https://exa mple.com/", "spaces or control"),
         ("https://example.com/\x00", "spaces or control"),
         ("https://example.com/#frag", "fragment"),
+        ("https://%00/hooks", "not a valid host name"),
+        ("https://ex%41mple.com/hooks", "not a valid host name"),
+        ("https://\u200b/hooks", "not a valid host name"),
+        ("https://exa\u00admple.com/hooks", "not a valid host name"),
+        ("https://a..b/hooks", "not a valid host name"),
         ("https://example.com/" + "a" * 2000, "longer than 2000"),
     ],
 )

@@ -46,15 +46,21 @@ class CalendarSettings(BaseModel):
     timezone: str = Field(examples=["Asia/Shanghai"])
 
 
+#: Files of a zoneinfo directory that are no place: ``localtime`` is whatever the host is set
+#: to (it would move the program's days with the machine), ``Factory`` is the "-00" filler.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - _NOT_PLACES
 
 
 def parse_calendar(config: Any) -> ZoneInfo:
     """Return the timezone a calendar setting names; raise :class:`CalendarError`."""
     name = config.get("timezone") if isinstance(config, dict) and set(config) == {"timezone"} else 0
-    if not isinstance(name, str) or name not in _zones():
+    # The deployment's own MEMBERKIT_TIMEZONE is the default, so it always parses.
+    if not isinstance(name, str) or (name not in _zones() and name != settings.timezone):
         raise CalendarError(
             _('the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name')
         )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from memberkit.kit.i18n import TextError, _
 
@@ -20,6 +23,8 @@ FIRST_RETRY = timedelta(seconds=10)
 #: No two attempts are further apart than this.
 LONGEST_RETRY = timedelta(hours=1)
 MAX_URL_LENGTH = 2000
+#: A host as it goes on the wire: DNS labels (IDNA-encoded), an IPv4 or an IPv6 literal.
+_WIRE_HOST = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*")
 
 
 def body(
@@ -118,9 +123,21 @@ def check_url(url: str) -> str:
         raise TextError(_("the URL must not carry a user name or password"))
     if port == 0:
         raise TextError(_("the URL's port must not be 0"))
+    if not _wire_host(url):
+        raise TextError(_("the URL's host is not a valid host name"))
     if parts.fragment:
         raise TextError(_("the URL must not have a fragment (#…)"))
     return url
+
+
+def _wire_host(url: str) -> bool:
+    # What the delivery client would send: a host it cannot encode, or one with escapes or
+    # invisible characters in it, could never be reached.
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError):
+        return False
+    return _WIRE_HOST.fullmatch(host) is not None
 
 
 def describe_failure(status_code: int | None, error: str | None) -> str:
