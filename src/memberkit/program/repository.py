@@ -83,3 +83,16 @@ def write_sections(
     if points_per_currency_unit is not None:
         changes["points_per_currency_unit"] = points_per_currency_unit
     session.execute(update(Program).where(Program.id == program_id).values(**changes))
+
+
+def program_id_by_code(session: Session, code: str) -> int | None:
+    """The id of the program with this code, or None."""
+    return session.scalar(select(Program.id).where(Program.code == code))
+
+
+def load_program(
+    session: Session, *, code: str | None = None, program_id: int | None = None
+) -> Program:
+    """The program row with this code (or id); it must exist."""
+    condition = Program.code == code if code is not None else Program.id == program_id
+    return session.scalars(select(Program).where(condition)).one()

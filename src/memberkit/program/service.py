@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -184,7 +184,7 @@ def ensure_default(session: Session) -> int:
 
     Its settings are the sections' defaults until changed.
     """
-    program_id = session.scalar(select(Program.id).where(Program.code == DEFAULT_CODE))
+    program_id = program_repository.program_id_by_code(session, DEFAULT_CODE)
     if program_id is None:
         try:
             with session.begin_nested():
@@ -199,7 +199,7 @@ def ensure_default(session: Session) -> int:
                 session.flush()
                 program_id = program.id
         except IntegrityError:
-            program_id = session.scalar(select(Program.id).where(Program.code == DEFAULT_CODE))
+            program_id = program_repository.program_id_by_code(session, DEFAULT_CODE)
     assert program_id is not None
     ensure_system_accounts(session, program_id=program_id)
     return program_id
@@ -214,14 +214,14 @@ def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
     entry = _cache.get(code)
     if entry is None:
         engine = session.get_bind()
-        program_id = session.scalar(select(Program.id).where(Program.code == code))
+        program_id = program_repository.program_id_by_code(session, code)
         # The version first: a change committed in between makes it stale, never the config.
         version = (
             program_repository.settings_version(engine, program_id)  # type: ignore[arg-type]
             if program_id is not None
             else None
         )
-        program = session.scalars(select(Program).where(Program.code == code)).one()
+        program = program_repository.load_program(session, code=code)
         entry = _cache[code] = (_config(session, program), version)
     return entry[0]
 
@@ -329,7 +329,7 @@ def store(
     # concurrent request may have cached between this update and the commit.
     event.listen(session, "after_commit", lambda _session: forget_cache(), once=True)
     # Parsed from the transaction's view but not cached: the change is not committed yet.
-    return _config(session, session.scalars(select(Program).where(Program.id == program.id)).one())
+    return _config(session, program_repository.load_program(session, program_id=program.id))
 
 
 def configure(
