@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.orm import Session
 
 from memberkit.kit.time import Timing
-from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import expire_due
 from memberkit.member import service as member_service
@@ -80,17 +79,18 @@ class Applied:
     balances: dict[str, int] = field(default_factory=dict)
     #: The member's tier after the event (set by the tier reactions).
     tier: TierOutcome | None = None
+    #: Whether :attr:`balances` holds every balance (read after the event's postings).
+    _all_read: bool = field(default=False, repr=False)
 
     def balance(self, session: Session, asset: str) -> int:
-        """Return the member's balance of ``asset`` after the event, reading it if unknown."""
-        if asset not in self.balances:
-            self.balances = {**member_balances(session, member_id=self.member.id), **self.balances}
-        return self.balances.get(asset, 0)
+        """Return the member's balance of ``asset`` after the event, reading them once if unknown.
 
-    @property
-    def growth_known(self) -> bool:
-        """Whether the growth balance after the event is known without a read."""
-        return Asset.growth in self.balances
+        After one read every balance is known: an asset the member holds no account of is 0.
+        """
+        if asset not in self.balances and not self._all_read:
+            self.balances = {**member_balances(session, member_id=self.member.id), **self.balances}
+            self._all_read = True
+        return self.balances.get(asset, 0)
 
 
 T = TypeVar("T")

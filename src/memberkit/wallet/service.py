@@ -152,7 +152,11 @@ def recharge(
         amount_minor=amount_minor,
         bonus_minor=bonus,
         occurred_at=occurred_at,
-        wallet=balance(session, member_id=applied.member.id),
+        # The tier reaction read the balances after the recharge already.
+        wallet=WalletBalance(
+            applied.balance(session, Asset.wallet_principal),
+            applied.balance(session, Asset.wallet_bonus),
+        ),
         tier=applied.tier,
     )
     events.emit(
