@@ -177,7 +177,24 @@ def post_order(
             wallet_bonus_paid=decision.wallet_bonus,
         )
 
-    applied, result = pipeline.apply(
+    def finish(session: Session, applied: Applied, result: OrderResult) -> OrderResult:
+        posted = replace(
+            result,
+            points_balance=applied.balance(session, Asset.points),
+            growth_balance=applied.balance(session, Asset.growth),
+            tier=applied.tier,
+        )
+        events.emit(
+            session,
+            program_id=program.id,
+            type=events.EventType.order_posted,
+            member_id=applied.member.id,
+            occurred_at=order.occurred_at,
+            payload=_posted(posted, order),
+        )
+        return posted
+
+    _applied, posted = pipeline.apply(
         session,
         program=program,
         kind=EventKind.order,
@@ -186,20 +203,7 @@ def post_order(
         timing=timing,
         at=order.occurred_at,
         post=post,
-    )
-    posted = replace(
-        result,
-        points_balance=applied.balance(session, Asset.points),
-        growth_balance=applied.balance(session, Asset.growth),
-        tier=applied.tier,
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.order_posted,
-        member_id=applied.member.id,
-        occurred_at=order.occurred_at,
-        payload=_posted(posted, order),
+        finish=finish,
     )
     return posted
 
@@ -410,7 +414,7 @@ def post_refund(
     )
     if member_id is None:
         raise OrderNotFound(external_id=refund.order_external_id)
-    applied, result = pipeline.apply(
+    _applied, refunded = pipeline.apply(
         session,
         program=program,
         kind=EventKind.refund,
@@ -420,7 +424,13 @@ def post_refund(
         at=timing.now,
         post=lambda session, applied: _refund(session, applied, refund=refund),
         requires=Requires.any,
+        finish=_finish_refund,
     )
+    return refunded
+
+
+def _finish_refund(session: Session, applied: Applied, result: RefundResult) -> RefundResult:
+    """The refund with the member's balances and tier after it; told as ``order.refunded``."""
     points_balance = applied.balance(session, Asset.points)
     refunded = replace(
         result,
@@ -431,7 +441,7 @@ def post_refund(
     )
     events.emit(
         session,
-        program_id=program.id,
+        program_id=applied.program.id,
         type=events.EventType.order_refunded,
         member_id=applied.member.id,
         occurred_at=applied.at,
