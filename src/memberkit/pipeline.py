@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from memberkit import events
 from memberkit.db import Database
 from memberkit.kit import keys
-from memberkit.kit.time import Timing
+from memberkit.kit.time import Timing, showing_in
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import expire_due
 from memberkit.member import service as member_service
@@ -167,7 +167,7 @@ def apply(
     something they already have, such as a refund of their order). The caller checks the
     event's time against the program's bounds first and holds the unit of work.
     """
-    with events.collected(session):
+    with events.collected(session), showing_in(program.tz):
         return _apply(
             session,
             program=program,

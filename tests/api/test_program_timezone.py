@@ -89,3 +89,19 @@ def test_a_tier_is_reviewed_at_the_programs_new_year(admin: Api, member: dict[st
     assert datetime.fromisoformat(tier["review_at"]) == datetime.fromisoformat(
         "2027-01-01T00:00:00-05:00"
     )
+
+
+def test_answers_show_times_in_the_programs_timezone(admin: Api, member: dict[str, Any]) -> None:
+    # given a program that moved to Los Angeles (UTC-8 in November)
+    put(admin, "calendar", {"timezone": "America/Los_Angeles"})
+
+    # when an order is posted with a time given in Shanghai's offset
+    order = buy(admin, member["member_no"], "O-1", "2026-11-23T04:00:00+08:00")
+
+    # then the answer and a later read show it on Los Angeles's clock
+    assert order["occurred_at"] == "2026-11-22T12:00:00-08:00"
+    assert admin.get("/api/v1/orders/O-1").json()["occurred_at"] == "2026-11-22T12:00:00-08:00"
+
+    # and once the program is back on Shanghai's timezone, so are its answers
+    put(admin, "calendar", {"timezone": "Asia/Shanghai"})
+    assert admin.get("/api/v1/orders/O-1").json()["occurred_at"] == "2026-11-23T04:00:00+08:00"
