@@ -1,5 +1,5 @@
-"""Webhook tests use the API tests' app, keys and clock."""
+"""Webhook tests all live at the API tests' moment (the app and keys come from tests/conftest.py)."""
 
-from tests.api.conftest import admin, client, clock, member, store
+from tests.rest import clock_for_every_test
 
-__all__ = ["admin", "client", "clock", "member", "store"]
+__all__ = ["clock_for_every_test"]

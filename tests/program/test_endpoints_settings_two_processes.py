@@ -11,7 +11,7 @@ import pytest
 
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
-from tests.api.conftest import make_key, order_body, serving
+from tests.rest import make_key, order_body, serving
 
 
 @pytest.mark.real_clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from memberkit.db import Database
 from memberkit.program.policies import DEFAULT_POLICIES
-from tests.api.conftest import Api, table_contents
+from tests.rest import Api, table_contents
 
 
 def test_patching_one_policy_keeps_the_others(admin: Api) -> None:

@@ -13,8 +13,8 @@ import pytest
 import time_machine
 
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, table_contents
 from tests.conftest import set_rules
+from tests.rest import Api, order_body, table_contents
 
 EARNED_ON = "2026-10-25"
 EXPIRES = "2026-11-25T00:00:00+08:00"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from memberkit.cli.main import app
 from memberkit.tier.rules import DEFAULT_LADDER
-from tests.api.conftest import Api, order_body
+from tests.rest import Api, order_body
 
 
 def test_ladder_is_read_and_replaced_only_when_valid(admin: Api) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from memberkit.db import Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import Api, make_key, order_body, table_contents
+from tests.rest import Api, make_key, order_body, table_contents
 
 
 def keys(client: Any, database: Database) -> tuple[Api, Api]:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from memberkit.db import Database
 from memberkit.member.models import Member
-from tests.api.conftest import Api, make_key, table_contents
+from tests.rest import Api, make_key, table_contents
 
 FULL = ("13800138000", "1990-05-01")
 MASKED = ("138****8000", "****-05-01")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from memberkit.db import Database
 from memberkit.member.models import Member
 from memberkit.member.rules import valid_member_no
-from tests.api.conftest import Api, table_contents
+from tests.rest import Api, table_contents
 
 
 def test_registration_stores_pii_encrypted(

@@ -7,7 +7,7 @@ from typing import Any
 
 from memberkit.config import settings
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 
 def local_now() -> datetime:

@@ -16,7 +16,7 @@ from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.kit.i18n import translate
 from memberkit.kit.time import iso, utcnow
 from memberkit.program import service as program_service
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 REGISTRATION = {
     "phone": "13900139000",

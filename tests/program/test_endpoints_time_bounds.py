@@ -13,7 +13,7 @@ from memberkit.db import Database
 from memberkit.growth import service as growth_service
 from memberkit.kit.time import Timing
 from memberkit.program import service as program_service
-from tests.api.conftest import API_NOW, Api, order_body, table_contents
+from tests.rest import API_NOW, Api, order_body, table_contents
 
 DECAY = {"after_days": 365, "share": "0.2"}
 

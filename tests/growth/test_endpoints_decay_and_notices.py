@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.db import Database
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 DECAY = {"after_days": 365, "share": "0.2"}
 

@@ -17,9 +17,9 @@ from memberkit.program.policies import DEFAULT_POLICIES
 from memberkit.sections import BY_NAME
 from memberkit.tier.rules import DEFAULT_LADDER
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
-from tests.api.conftest import Api, make_key, order_body, table_contents
 from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
+from tests.rest import Api, make_key, order_body, table_contents
 
 NAMES = ["earning", "validity", "ladder", "growth", "wallet", "policies", "calendar"]
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.db import Database
 from memberkit.wallet.rules import DEFAULT_WALLET_RULES
-from tests.api.conftest import Api, make_key, order_body, table_contents
+from tests.rest import Api, make_key, order_body, table_contents
 
 AT = "2026-11-22T10:00:00+08:00"  # a Sunday: no member-day multiplier
 

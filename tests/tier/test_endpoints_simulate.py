@@ -7,7 +7,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from memberkit.cli.main import app
-from tests.api.conftest import Api, order_body
+from tests.rest import Api, order_body
 
 
 def seed(admin: Api, store: dict[str, Any]) -> list[str]:

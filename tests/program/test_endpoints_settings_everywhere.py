@@ -11,7 +11,7 @@ from sqlalchemy import update
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
 from memberkit.program.models import Program, ProgramSetting
-from tests.api.conftest import Api, make_key, order_body
+from tests.rest import Api, make_key, order_body
 
 
 def test_policies_changed_elsewhere_apply_at_the_next_request(

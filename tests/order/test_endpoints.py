@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, make_key, order_body, table_contents
 from tests.conftest import set_rules
+from tests.rest import Api, make_key, order_body, table_contents
 
 
 def line(

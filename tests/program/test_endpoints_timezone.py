@@ -10,7 +10,7 @@ import time_machine
 
 from memberkit.config import settings
 from memberkit.program import service as program_service
-from tests.api.conftest import Api, order_body
+from tests.rest import Api, order_body
 
 
 def put(admin: Api, section: str, value: Any) -> None:

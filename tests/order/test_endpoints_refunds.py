@@ -7,7 +7,7 @@ from typing import Any
 
 from memberkit.db import Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 
 def coffee(

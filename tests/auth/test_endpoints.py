@@ -14,7 +14,7 @@ from memberkit.auth import service as auth_service
 from memberkit.cli.main import app
 from memberkit.config import settings
 from memberkit.db import Database
-from tests.api.conftest import Api, make_key, table_contents
+from tests.rest import Api, make_key, table_contents
 
 
 def test_admin_keys_issue_list_and_revoke_keys(

@@ -10,7 +10,7 @@ from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import iso, today, utcnow
 from memberkit.tier.rules import DEFAULT_LADDER, parse_ladder
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 
 def ago(**delta: float) -> str:
