@@ -22,9 +22,9 @@ from memberkit.program.service import ProgramConfig
 from memberkit.reactions import REACTIONS
 from memberkit.tier import service as tier_service
 from memberkit.wallet import service as wallet_service
-from tests.api.conftest import table_contents
 from tests.conftest import set_rules
 from tests.factories import make_member, post_order
+from tests.rest import table_contents
 
 
 def test_every_kind_that_can_move_a_tier_is_judged_and_no_other() -> None:

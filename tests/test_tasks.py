@@ -28,7 +28,7 @@ from memberkit.program import service as program_service
 from memberkit.program.models import Program
 from memberkit.scheduler import run_daily
 from memberkit.tasks import TASKS
-from tests.api.conftest import table_contents
+from tests.rest import table_contents
 
 runner = CliRunner()
 BOUGHT_AT = utcnow().replace(microsecond=0) - timedelta(days=3)
