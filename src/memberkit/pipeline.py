@@ -44,7 +44,7 @@ from memberkit.member.service import MemberKey, MemberRef
 from memberkit.program.service import ProgramConfig
 
 if TYPE_CHECKING:
-    from memberkit.tier.service import TierOutcome
+    from memberkit.member.service import TierOutcome
 
 
 class EventKind(StrEnum):

@@ -20,7 +20,7 @@ from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
-from memberkit.kit.time import Timing, as_utc, iso, utcnow
+from memberkit.kit.time import FUTURE_TOLERANCE, Timing, as_utc, iso, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     AccountCode,
@@ -30,7 +30,7 @@ from memberkit.ledger.models import (
 from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
-from memberkit.member.service import MemberRef
+from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.order import queries, repository, rules
 from memberkit.order.errors import (
     InvalidRefund,
@@ -45,8 +45,6 @@ from memberkit.order.rules import LineIn, PaymentIn
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.tier import service as tier_service
-from memberkit.tier.service import TierOutcome
 from memberkit.wallet.rules import returned_so_far
 
 
@@ -230,6 +228,88 @@ def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
     }
 
 
+def orders_awarded_in_period(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    kind: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Return the growth the member's orders earned within [start, end), net of refunds.
+
+    Counts the growth of order transactions of ``transaction_kind`` (and reason ``kind``):
+    ``earn`` for what spending earned, ``behaviour``/``order`` for the growth of an order
+    being an order. Each order counts less the share of its growth its refunds took back,
+    so a refunded order no longer uses up a cap; as for a behaviour's cap
+    (:func:`memberkit.growth.service.awarded_in_period`), nothing dated after ``now`` plus
+    the clock tolerance counts.
+    """
+    rows = queries.order_growth_credited(
+        session,
+        member_id=member_id,
+        transaction_kind=transaction_kind,
+        reason=kind,
+        start=start,
+        until=min(end, now + FUTURE_TOLERANCE),
+    )
+    net = sum(
+        (
+            Fraction(int(growth) * (earned - reversed_), earned) if earned else Fraction(0)
+            for growth, earned, reversed_ in rows
+        ),
+        Fraction(0),
+    )
+    return int(net)
+
+
+def spend_growth_so_far(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
+) -> int:
+    """Return the spend growth the member's orders earned in the spend cap's period of ``at``.
+
+    Net of refunds (a refunded order no longer uses up the cap); 0 when the program caps
+    nothing. The caller holds the member's lock.
+    """
+    cap = program.spend_cap
+    if cap is None:
+        return 0
+    start, end = cap.period(at, program.tz)
+    return orders_awarded_in_period(
+        session,
+        member_id=member_id,
+        transaction_kind=TransactionKind.earn,
+        kind=None,
+        start=start,
+        end=end,
+        now=now,
+    )
+
+
+def order_growth_so_far(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
+) -> int:
+    """Return the growth the member's orders earned for being orders in the period of ``at``.
+
+    Net of refunds; 0 when orders earn no growth of their own. The caller holds the lock.
+    """
+    behaviour = program.behaviours.get(ORDER)
+    if behaviour is None:
+        return 0
+    start, end = behaviour.period(at, program.tz)
+    return orders_awarded_in_period(
+        session,
+        member_id=member_id,
+        transaction_kind=TransactionKind.behaviour,
+        kind=ORDER,
+        start=start,
+        end=end,
+        now=now,
+    )
+
+
 def _facts(
     session: Session,
     *,
@@ -252,11 +332,11 @@ def _facts(
         wallet_principal=held.get(Asset.wallet_principal, 0),
         wallet_bonus=held.get(Asset.wallet_bonus, 0),
         spend_cap=program.spend_cap,
-        spend_growth_so_far=growth_service.spend_growth_so_far(
+        spend_growth_so_far=spend_growth_so_far(
             session, program=program, member_id=member_id, at=at, now=now
         ),
         order_behaviour=program.behaviours.get(ORDER),
-        order_growth_so_far=growth_service.order_growth_so_far(
+        order_growth_so_far=order_growth_so_far(
             session, program=program, member_id=member_id, at=at, now=now
         ),
     )
@@ -711,7 +791,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         )
         for refund in queries.refunds_of(session, order_id=order.id)
     ]
-    tier = tier_service.outcome(program.ladder, tier_code)
+    tier = TierOutcome.of(program.ladder.tier(tier_code))
     return OrderView(
         order=OrderResult(
             order_id=order.id,

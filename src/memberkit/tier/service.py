@@ -19,11 +19,11 @@ from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
 from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
-from memberkit.member import queries as member_queries
 from memberkit.member import repository as member_repository
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.repository import MemberKey
 from memberkit.member.service import MemberRef, require_open
+from memberkit.member.service import TierOutcome as TierOutcome
 from memberkit.order import queries as order_queries
 from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
@@ -37,17 +37,6 @@ from memberkit.wallet import queries as wallet_queries
 
 #: How far up a referral chain one event re-judges referrers.
 MAX_REFERRAL_DEPTH = 5
-
-
-@dataclass(frozen=True)
-class TierOutcome:
-    """A member's tier after an event; whether the event moved it up, or a refund back."""
-
-    level: int
-    code: str
-    name: str
-    upgraded: bool
-    reverted: bool = False
 
 
 def facts(
@@ -101,7 +90,7 @@ def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int,
     levels = ladder.invitee_levels()
     if levels is None:
         return 0, {}
-    return member_queries.invitee_counts(
+    return order_queries.invitee_counts(
         session,
         member_id=member_id,
         tiers_from={level: ladder.codes_from(level) for level in levels},
@@ -166,8 +155,7 @@ def outcome(
     ladder: Ladder, code: str, *, upgraded: bool = False, reverted: bool = False
 ) -> TierOutcome:
     """Describe the tier ``code`` of the ladder."""
-    tier = ladder.tier(code)
-    return TierOutcome(tier.level, tier.code, tier.name, upgraded, reverted)
+    return TierOutcome.of(ladder.tier(code), upgraded=upgraded, reverted=reverted)
 
 
 def _record(session: Session, *, program_id: int, move: Move) -> None:

@@ -21,11 +21,10 @@ from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting
 from memberkit.member import service as member_service
-from memberkit.member.service import MemberRef
+from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.tier.service import TierOutcome
 from memberkit.wallet import queries, repository
 from memberkit.wallet.models import RechargeMethod
 
