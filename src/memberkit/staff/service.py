@@ -534,7 +534,7 @@ def authenticate(
     token_hash = _token_hash(token)
     with database.session_scope() as session:
         current = repository.user(session, program_id=program_id, username_key=key, lock=True)
-        if current is None or current.password_hash != account.password_hash:
+        if current is None or current.password_changed_at != account.password_changed_at:
             raise LoginFailed()  # the password changed while it was being checked
         if not current.active:
             raise AccountDisabled()
