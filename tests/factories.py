@@ -26,8 +26,8 @@ _serial = itertools.count(1)
 def make_store(
     session: Session, program: ProgramConfig, *, code: str = "SH001", **changes: Any
 ) -> Store:
-    """A store of the program (a flagship in Shanghai unless told otherwise)."""
-    values: dict[str, Any] = {"name": f"门店 {code}", "type": StoreType.flagship, "city": "上海"}
+    """A store of the program (a direct store in Shanghai unless told otherwise)."""
+    values: dict[str, Any] = {"name": f"门店 {code}", "type": StoreType.direct, "city": "上海"}
     store, _created = store_service.create(
         session, program_id=program.id, code=code, **{**values, **changes}
     )

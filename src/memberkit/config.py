@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     webhook_disable_after: int = Field(default=20, ge=1, le=10_000)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    #: Staff sessions: minutes of inactivity that end one, and hours one lasts at most.
+    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: Staff sign-in: this many failures of one account within the window lock it for the
+    #: lock-out (which lasts at least the window); one address may fail this often per window.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    login_ip_max_failures: int = Field(default=20, ge=1, le=100_000)
+    #: Argon2id cost of staff passwords; a stored hash made with other costs is redone at the
+    #: next sign-in.
+    password_time_cost: int = Field(default=3, ge=1, le=20)
+    password_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
+    password_parallelism: int = Field(default=4, ge=1, le=64)
 
     @field_validator("timezone")
     @classmethod
@@ -61,6 +75,13 @@ class Settings(BaseSettings):
                 "webhook_lease_seconds must exceed webhook_connect_timeout + 2 ×"
                 " webhook_read_timeout (one attempt: connect, send, answer)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _lockout_outlasts_the_window(self) -> Settings:
+        # Failures before a lock-out then never count again after it (staff/rules.py).
+        if self.login_lockout_minutes < self.login_window_minutes:
+            raise ValueError("login_lockout_minutes must be at least login_window_minutes")
         return self
 
     @property

@@ -23,6 +23,8 @@ from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
+from memberkit.staff import service as staff_service
+from memberkit.staff.rules import Role
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
 from memberkit.tier import service as tier_service
@@ -63,6 +65,25 @@ DEMO_RULES = {
 }
 
 
+#: The demo's staff: user name, display name, role, whether bound to the first store, and
+#: a password that is published here, so only ever for a demo.
+DEMO_STAFF = (
+    ("owner", "陈总", Role.owner, False, "owner-demo-2026"),
+    ("manager", "李店长", Role.store_manager, True, "manager-demo-2026"),
+    ("cashier", "王收银", Role.cashier, True, "cashier-demo-2026"),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo staff account and how to sign in with it."""
+
+    username: str
+    password: str
+    role: Role
+    store_code: str | None
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     """What the demo created."""
@@ -77,6 +98,7 @@ class DemoSummary:
     wallet_payments: int = 0
     tiers_kept: int = 0
     tiers_lowered: int = 0
+    logins: tuple[DemoLogin, ...] = ()
 
 
 def is_empty(database: Database) -> bool:
@@ -102,6 +124,7 @@ def load(
         program = program_service.get(session)
         program = program_service.configure(session, program=program, earning_rules=DEMO_RULES)
         store_codes = _stores(session, program.id)
+        logins = _staff(session, program.id, store_codes[0])
     start = now - timedelta(days=730)
 
     member_nos: list[str] = []
@@ -221,6 +244,7 @@ def load(
         wallet_payments=counts["wallet"],
         tiers_kept=reviewed.kept,
         tiers_lowered=reviewed.downgraded,
+        logins=logins,
     )
 
 
@@ -239,6 +263,29 @@ def _stores(session: Session, program_id: int) -> list[str]:
             )
             codes.append(code)
     return codes
+
+
+def _staff(session: Session, program_id: int, store_code: str) -> tuple[DemoLogin, ...]:
+    """Make the demo's staff accounts; a name already taken (by a real account) is left alone."""
+    taken = {
+        user.username.lower() for user in staff_service.list_users(session, program_id=program_id)
+    }
+    logins = []
+    for username, name, role, bound, password in DEMO_STAFF:
+        if username in taken:
+            continue
+        store = store_code if bound else None
+        staff_service.create_user(
+            session,
+            program_id=program_id,
+            username=username,
+            password=password,
+            role=role,
+            display_name=name,
+            stores=[store] if store else (),
+        )
+        logins.append(DemoLogin(username, password, role, store))
+    return tuple(logins)
 
 
 def _order(

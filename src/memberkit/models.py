@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata is complete (Alembic, tests)."""
 
+from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
 from memberkit.db import Base
 from memberkit.events import OutboxEvent
@@ -8,6 +9,7 @@ from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, Poi
 from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program, ProgramSetting
+from memberkit.staff.models import LoginAttempt, StaffSession, StaffStore, StaffUser
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
 from memberkit.wallet.models import WalletRecharge
@@ -16,10 +18,12 @@ from memberkit.webhook.models import WebhookAttempt, WebhookDelivery, WebhookSub
 __all__ = [
     "Account",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "IdempotencyRecord",
     "LedgerEntry",
     "LedgerTransaction",
+    "LoginAttempt",
     "Member",
     "Order",
     "OrderLine",
@@ -30,6 +34,9 @@ __all__ = [
     "ProgramSetting",
     "Refund",
     "RefundLine",
+    "StaffSession",
+    "StaffStore",
+    "StaffUser",
     "Store",
     "TierChange",
     "TierNotice",

@@ -15,10 +15,17 @@ from memberkit.ledger.tasks import EXPIRE_POINTS
 from memberkit.program import service as program_service
 from memberkit.program.queries import program_codes
 from memberkit.program.service import ProgramConfig
+from memberkit.staff.tasks import PURGE_SESSIONS
 from memberkit.tier.tasks import REVIEW_TIERS
 
 #: In running order: decay comes before the review, which then judges the lowered growth.
-TASKS: tuple[Task, ...] = (EXPIRE_POINTS, DECAY_GROWTH, REVIEW_TIERS, PURGE_IDEMPOTENCY)
+TASKS: tuple[Task, ...] = (
+    EXPIRE_POINTS,
+    DECAY_GROWTH,
+    REVIEW_TIERS,
+    PURGE_IDEMPOTENCY,
+    PURGE_SESSIONS,
+)
 
 
 def programs(database: Database) -> list[ProgramConfig]:

@@ -25,6 +25,7 @@ from memberkit.member.models import Member
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.program.settings import CALENDAR
+from memberkit.staff import service as staff_service
 from memberkit.tier import service as tier_service
 from memberkit.wallet.models import WalletRecharge
 from tests.conftest import set_rules
@@ -120,9 +121,26 @@ def test_expire_points_as_of_a_date_and_ledger_check(database: Database) -> None
     assert bad.exit_code == 2
 
 
-def test_demo_loads_a_consistent_data_set_once(database: Database) -> None:
+def test_demo_loads_a_consistent_data_set_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _english(monkeypatch)
     result = runner.invoke(app, ["demo", "--members", "40", "--orders", "400", "--seed", "7"])
     assert result.exit_code == 0, result.output
+    # with an owner, and a manager and a cashier of the first store, whose logins are printed
+    assert _said(result.output).endswith(
+        "Demo staff accounts (published passwords: for a demo only): "
+        "- owner / owner-demo-2026: owner "
+        "- manager / manager-demo-2026: store manager, store SH001 "
+        "- cashier / cashier-demo-2026: cashier, store SH001"
+    )
+    with database.session_scope(read_only=True) as session:
+        program_id = program_service.get(session).id
+    for username, password in (("owner", "owner-demo-2026"), ("cashier", "cashier-demo-2026")):
+        signed = staff_service.authenticate(
+            database, program_id=program_id, username=username, password=password, ip="127.0.0.1"
+        )
+        assert signed.principal.actor.username == username
     with database.session_scope() as session:
         assert session.scalar(select(func.count(Member.id))) == 40
         # every tier period that ended in the two years has been reviewed

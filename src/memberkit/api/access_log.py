@@ -7,16 +7,10 @@ import logging
 import re
 from typing import Any
 
+from memberkit.kit.privacy import mask_mobiles
+
 #: A query parameter that names a member by something personal: its value is dropped.
 _PERSONAL_PARAM = re.compile(r"(?i)\b(phone|mobile|qr_token)=[^&\s\"]*")
-#: A mainland mobile number anywhere else (a path, a free text), with an optional +86, 0086 or
-#: 86 prefix and optional spaces or dashes between its groups; card numbers (12 digits,
-#: starting with 8) do not match.
-_SEPARATOR = r"(?:[ -]|%20)?"
-_MOBILE = re.compile(
-    rf"(?<![0-9])(?:(?:\+|%2[bB]|00)?86{_SEPARATOR})?"
-    rf"(1[3-9][0-9]){_SEPARATOR}([0-9]{{4}}){_SEPARATOR}([0-9]{{4}})(?![0-9])"
-)
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 #: Characters a percent escape is not decoded to: delimiters of a query (so a decoded value
 #: cannot swallow the next parameter), whitespace and control characters (so no line can be
@@ -48,7 +42,8 @@ def mask(text: str) -> str:
     """
     decoded = _decoded(text)
     masked = _PERSONAL_PARAM.sub(lambda m: f"{m.group(1)}=***", decoded)
-    masked = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", masked)
+    # A mainland mobile number anywhere else (a path, a free text).
+    masked = mask_mobiles(masked)
     return text if masked == decoded else masked
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.progress import TaskID
 
 from memberkit.cli.common import progress_bar, require_schema, say
-from memberkit.kit.i18n import _, translate
+from memberkit.kit.i18n import Text, _, translate
 from memberkit.kit.time import utcnow
 
 DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
@@ -26,6 +26,7 @@ def demo(
 ) -> None:
     """Load a deterministic demo chain: ~20 stores, members, two years of orders, refunds."""
     from memberkit import demo as demo_data
+    from memberkit.staff.rules import ROLE_NAMES
 
     database = require_schema()
     if not demo_data.is_empty(database):
@@ -65,3 +66,14 @@ def demo(
         kept=summary.tiers_kept,
         lowered=summary.tiers_lowered,
     )
+    say(_("Demo staff accounts (published passwords: for a demo only):"))
+    for login in summary.logins:
+        say(
+            _("- {username} / {password}: {role}{store}"),
+            username=login.username,
+            password=login.password,
+            role=Text(ROLE_NAMES[login.role]),
+            store=translate(_(", store {store_code}"), store_code=login.store_code)
+            if login.store_code
+            else "",
+        )

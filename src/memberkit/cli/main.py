@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers, webhook
+from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers, user, webhook
 
 app = typer.Typer(
     help="Memberkit: membership and loyalty platform (会员管理系统).", no_args_is_help=True
@@ -15,6 +15,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("db", db.app),
     ("jobs", jobs.app),
     ("apikey", apikey.app),
+    ("user", user.app),
     ("import", imports.app),
     ("ledger", ledger.app),
     ("tiers", tiers.app),

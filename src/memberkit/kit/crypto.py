@@ -42,6 +42,11 @@ def _fingerprint_key(master: bytes) -> bytes:
     return _derive(master, b"memberkit request fingerprint")
 
 
+@lru_cache(maxsize=4)
+def _form_key(master: bytes) -> bytes:
+    return _derive(master, b"memberkit form token")
+
+
 def encrypt(plaintext: str | None, *, context: str) -> str | None:
     """Encrypt text with AES-GCM under a fresh nonce, bound to ``context``; ``None`` stays ``None``.
 
@@ -109,3 +114,13 @@ def fingerprint(text: str) -> str:
     """
     key = _fingerprint_key(settings.resolved_secret_key)
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def form_token(text: str) -> str:
+    """Return a keyed, URL-safe hash of ``text``: the CSRF token a staff session's forms carry.
+
+    Derived, not stored: only a holder of the master secret can make one for a session.
+    """
+    key = _form_key(settings.resolved_secret_key)
+    digest = hmac.new(key, text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from random import Random
+from typing import Any
 
 from memberkit.errors import InvalidInput, NotFound
 from memberkit.kit import crypto
@@ -86,6 +88,40 @@ def mask_birthday(birthday: str | None) -> str | None:
     if not birthday:
         return birthday
     return f"****{birthday[4:]}" if len(birthday) == 10 else "****"
+
+
+def mask_name(name: str | None) -> str | None:
+    """Return a name with all but its first character hidden: 张三丰 -> 张**."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_email(email: str | None) -> str | None:
+    """Return an e-mail address with its local part hidden but the first character: z***@x.cn."""
+    if not email:
+        return email
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}***{at}{domain}"
+
+
+#: The personal fields of a member (stored encrypted), each with how it is shown masked.
+PERSONAL_MASKS: dict[str, Callable[[str], str | None]] = {
+    "phone": mask_phone,
+    "name": mask_name,
+    "email": mask_email,
+    "birthday": mask_birthday,
+}
+
+
+def mask_personal(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a member's fields with the personal ones (phone, name, e-mail, birthday) masked."""
+    return {
+        name: PERSONAL_MASKS[name](value)
+        if name in PERSONAL_MASKS and isinstance(value, str)
+        else value
+        for name, value in fields.items()
+    }
 
 
 class MemberNotFound(NotFound):
