@@ -112,3 +112,11 @@ def test_a_rules_problem_is_translated_inside_the_refusal() -> None:
     assert str(caught.value) == "max_balance must be more than zero"  # logs stay English
     assert refusal.detail("zh_CN") == "会员方案设置无效：max_balance 须大于零"
     assert refusal.detail("en") == "Invalid program settings: max_balance must be more than zero"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_catalog_defines_each_message_once(locale: str) -> None:
+    # A merge of two branches' catalogs can leave an entry twice; gettext then keeps either.
+    text = (SOURCE / "locale" / locale / "LC_MESSAGES" / "messages.po").read_text("utf-8")
+    entries = re.findall(r'^msgid ("(?:[^"\\]|\\.)*"\n(?:"(?:[^"\\]|\\.)*"\n)*)', text, re.M)
+    assert len(entries) == len(set(entries)), "a msgid is defined twice: run msguniq --use-first"
