@@ -19,7 +19,7 @@ from memberkit.program.service import ProgramConfig
 from memberkit.staff import errors
 from memberkit.staff import rules as staff_rules
 from memberkit.staff.rules import Action, Actor, Role
-from tests.api.conftest import table_contents
+from tests.rest import table_contents
 
 OWNER = Actor(1, "owner", Role.owner)
 ANALYST = Actor(2, "analyst", Role.analyst)

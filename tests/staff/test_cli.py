@@ -11,8 +11,8 @@ from memberkit.db import Database
 from memberkit.program.service import ProgramConfig
 from memberkit.staff import errors
 from memberkit.staff import service as staff_service
-from tests.api.conftest import table_contents
 from tests.factories import make_store
+from tests.rest import table_contents
 
 runner = CliRunner()
 

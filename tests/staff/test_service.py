@@ -24,8 +24,8 @@ from memberkit.staff.rules import Actor, Role
 from memberkit.staff.tasks import purge
 from memberkit.store.models import Store
 from memberkit.store.service import StoreInactive, StoreNotFound
-from tests.api.conftest import table_contents
 from tests.factories import make_store
+from tests.rest import table_contents
 from tests.staff.conftest import PASSWORDS
 
 IP = "10.0.0.1"
