@@ -1,5 +1,21 @@
-"""Webhook tests use the API tests' app, keys and clock."""
+"""Webhook tests use the API tests' app, keys and clock, and receivers on 127.0.0.1."""
 
+from collections.abc import Iterator
+
+import pytest
+
+from memberkit.config import settings
 from tests.api.conftest import admin, client, clock, member, store
 
 __all__ = ["admin", "client", "clock", "member", "store"]
+
+#: The test receivers listen on the loopback network: allowed explicitly, as an operator
+#: allows a receiver on the deployment's own network (tests of the guard take it back).
+RECEIVERS = "127.0.0.0/8"
+
+
+@pytest.fixture(autouse=True)
+def receivers_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let deliveries go to the test receivers on 127.0.0.1."""
+    monkeypatch.setattr(settings, "webhook_allow_networks", RECEIVERS)
+    yield

@@ -22,22 +22,18 @@ def run(database: Database, *, stop: threading.Event) -> None:
     A failing pass (the database gone for a moment) is logged and retried after the poll
     interval: the worker outlives it.
     """
-    http = service.client()
-    try:
-        while not stop.is_set():
-            try:
-                done = service.deliver_due(database, http=http)
-            except Exception as exc:  # the worker must survive; the next pass retries
-                if is_busy(exc):
-                    log.info("outbox pass skipped: database busy")
-                else:
-                    log.exception("outbox pass failed")
-                stop.wait(settings.webhook_poll_seconds)
-                continue
-            if not done.busy:
-                stop.wait(settings.webhook_poll_seconds)
-    finally:
-        http.close()
+    while not stop.is_set():
+        try:
+            done = service.deliver_due(database)
+        except Exception as exc:  # the worker must survive; the next pass retries
+            if is_busy(exc):
+                log.info("outbox pass skipped: database busy")
+            else:
+                log.exception("outbox pass failed")
+            stop.wait(settings.webhook_poll_seconds)
+            continue
+        if not done.busy:
+            stop.wait(settings.webhook_poll_seconds)
 
 
 class OutboxWorker:
@@ -61,4 +57,4 @@ class OutboxWorker:
     def stop(self) -> None:
         """Ask the thread to stop after its current attempt and wait for it a while."""
         self._stop.set()
-        self._thread.join(timeout=settings.webhook_read_timeout + 5)
+        self._thread.join(timeout=settings.webhook_deadline_seconds + 5)
