@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     #: Networks (CIDRs, comma-separated) that receivers may be on although they are not
     #: public: loopback, private, link-local, … addresses are refused unless listed here.
     webhook_allow_networks: str = ""
+    #: Days a fully sent outbox event (and its deliveries) is kept before the daily purge.
+    outbox_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod

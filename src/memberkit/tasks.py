@@ -16,9 +16,16 @@ from memberkit.program import service as program_service
 from memberkit.program.queries import program_codes
 from memberkit.program.service import ProgramConfig
 from memberkit.tier.tasks import REVIEW_TIERS
+from memberkit.webhook.tasks import PURGE_OUTBOX
 
 #: In running order: decay comes before the review, which then judges the lowered growth.
-TASKS: tuple[Task, ...] = (EXPIRE_POINTS, DECAY_GROWTH, REVIEW_TIERS, PURGE_IDEMPOTENCY)
+TASKS: tuple[Task, ...] = (
+    EXPIRE_POINTS,
+    DECAY_GROWTH,
+    REVIEW_TIERS,
+    PURGE_IDEMPOTENCY,
+    PURGE_OUTBOX,
+)
 
 
 def programs(database: Database) -> list[ProgramConfig]:

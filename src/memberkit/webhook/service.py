@@ -26,6 +26,7 @@ from memberkit.errors import InvalidInput, NotFound
 from memberkit.events import EventType
 from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, TextError, _
+from memberkit.kit.tasks import Progress
 from memberkit.kit.time import iso, utcnow
 from memberkit.webhook import repository, rules
 from memberkit.webhook.models import DeliveryStatus, DisabledReason, WebhookSubscription
@@ -362,7 +363,10 @@ def replay(
         session, program_id=program_id, subscription_id=subscription_id, delivery_id=delivery_id
     )
     repository.reopen(session, delivery_ids=[delivery_id], now=now or utcnow())
-    return _delivery(repository.delivery(session, program_id=program_id, delivery_id=delivery_id))
+    row = repository.delivery(session, program_id=program_id, delivery_id=delivery_id)
+    if row is None:  # purged meanwhile
+        raise DeliveryNotFound(delivery_id=delivery_id, subscription_id=subscription_id)
+    return _delivery(row)
 
 
 def replay_event(
@@ -559,3 +563,51 @@ def _record(
             claimed.subscription_id,
         )
     return status, int(disabled)
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What an outbox purge deleted (or, in a dry run, would delete)."""
+
+    events: int = 0
+    deliveries: int = 0
+    attempts: int = 0
+
+
+def purge_outbox(
+    database: Database,
+    *,
+    program_id: int,
+    before: datetime,
+    dry_run: bool = False,
+    batch: int = 500,
+    progress: Progress | None = None,
+) -> Purge:
+    """Delete the program's outbox events fanned out before ``before`` that are done with.
+
+    An event is done with when none of its deliveries is still to be tried (pending or
+    failed): each was delivered or given up, or it had no subscription. It goes with its
+    deliveries and their attempts, ``batch`` events per transaction; an event that still has
+    a delivery to try is never touched. A ``dry_run`` only counts. Safe to repeat.
+    """
+    with database.session_scope(read_only=True) as session:
+        total = Purge(*repository.count_purgeable(session, program_id=program_id, before=before))
+    if dry_run or not total.events:
+        return total
+    done = Purge()
+    after: repository.PurgeKey | None = None
+    while True:
+        with database.session_scope() as session:
+            keys = repository.purgeable(
+                session, program_id=program_id, before=before, after=after, limit=batch
+            )
+            if not keys:
+                break
+            events, deliveries, attempts = repository.purge_events(
+                session, event_ids=[key.id for key in keys]
+            )
+        after = keys[-1]
+        done = Purge(done.events + events, done.deliveries + deliveries, done.attempts + attempts)
+        if progress is not None:
+            progress(done.events, max(total.events, done.events))
+    return done
