@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install browser run test lint typecheck pytest bench clean
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+## Debian's chromium and a Chinese font for the browser tests (tests/browser), from apt when
+## missing: never a downloaded browser. Quiet when they are there; needs root or sudo otherwise.
+BROWSER_PACKAGES ?= chromium fonts-wqy-zenhei
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "no apt-get: install $$missing yourself (browser tests skip without chromium)"; exit 0; fi; \
+	echo "installing" $$missing "with apt-get (browser tests)"; \
+	$(SUDO) apt-get update -qq \
+	&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  $$missing >/dev/null
+
 ## Run the product on the embedded SQLite database under ./var, with demo data on first run.
 run: install
 	$(BIN)/memberkit db upgrade
@@ -22,7 +37,7 @@ run: install
 	$(BIN)/memberkit serve --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole suite (SQLite; PostgreSQL with MEMBERKIT_TEST_DATABASE_URL).
-test: install lint typecheck pytest
+test: install browser lint typecheck pytest
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -31,7 +46,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest -q
 
 bench: install

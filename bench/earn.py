@@ -255,7 +255,7 @@ def earning(setup: Setup) -> tuple[int, int]:
 
 
 def order_body(setup: Setup, member_no: str, external_id: str) -> dict[str, Any]:
-    """The API contract's example order (tests/api/conftest.py ``order_body``)."""
+    """The API contract's example order (tests/rest.py ``order_body``)."""
     return {
         "external_id": external_id,
         "member_no": member_no,

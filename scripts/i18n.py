@@ -4,7 +4,8 @@ Run from the repository root after adding or changing user-facing text::
 
     .venv/bin/python scripts/i18n.py
 
-It extracts every message marked with ``_`` under ``src/memberkit`` into
+It extracts every message marked with ``_`` under ``src/memberkit`` (Python files and the
+Jinja2 templates, as ``babel.cfg`` maps them) into
 ``src/memberkit/locale/messages.pot`` (Babel, no source locations), then updates each
 ``src/memberkit/locale/<locale>/LC_MESSAGES/messages.po`` like ``pybabel update``:
 existing translations are kept, new messages are added untranslated (no fuzzy guesses)
@@ -25,13 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "memberkit"
 LOCALE_DIR = SOURCE / "locale"
 TEMPLATE = LOCALE_DIR / "messages.pot"
+MAPPING = ROOT / "babel.cfg"
 
 
 def main() -> None:
     """Extract the template, update every catalog and mirror msgids into ``en``."""
     pybabel = CommandLineInterface().run
-    extract = "pybabel -q extract -k _ --no-location --sort-output --project memberkit -o"
-    pybabel([*extract.split(), str(TEMPLATE), str(SOURCE)])
+    extract = "pybabel -q extract -k _ --no-location --sort-output --project memberkit"
+    pybabel([*extract.split(), "-F", str(MAPPING), "-o", str(TEMPLATE), str(SOURCE)])
     update = "pybabel -q update --no-fuzzy-matching -i"
     pybabel([*update.split(), str(TEMPLATE), "-d", str(LOCALE_DIR)])
     english = LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po"

@@ -18,6 +18,10 @@ from memberkit.config import configure
 from memberkit.db import Base, Database, get_database
 from memberkit.ledger import repository as ledger_repository
 from memberkit.program import service as program_service
+from tests.rest import admin, client, clock_for_endpoint_tests, member, store
+
+#: The REST API's fixtures, for each domain's endpoint tests (see ``tests/rest.py``).
+__all__ = ["admin", "client", "clock_for_endpoint_tests", "member", "store"]
 
 POSTGRES_URL = os.environ.get("MEMBERKIT_TEST_DATABASE_URL")
 

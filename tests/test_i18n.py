@@ -7,21 +7,30 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 
 from memberkit.config import settings
 from memberkit.kit import i18n
 from memberkit.kit.i18n import LOCALES, catalog, negotiate, translate
 
 SOURCE = Path(i18n.__file__).resolve().parent.parent
+#: What scripts/i18n.py extracts from: Python files and the Jinja2 templates.
+MAPPING = Path(__file__).resolve().parent.parent / "babel.cfg"
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 HINT = "run `.venv/bin/python scripts/i18n.py` and translate the new entries"
 
 
 def _extracted() -> set[str]:
+    with MAPPING.open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     return {
         message
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            str(SOURCE), keywords={"_": None}, comment_tags=()
+            str(SOURCE),
+            method_map=method_map,
+            options_map=options_map,
+            keywords={"_": None},
+            comment_tags=(),
         )
         if isinstance(message, str) and message
     }

@@ -1,4 +1,4 @@
-"""The web application: REST API under /api/v1, OpenAPI at /docs."""
+"""The web application: REST API under /api/v1, its docs at /docs, static files at /static."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from memberkit import background
-from memberkit.api import problems
+from memberkit.api import docs, problems
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
 from memberkit.db import get_database
+from memberkit.faces import assets
+from memberkit.faces.headers import SecurityHeaders
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
@@ -54,10 +56,16 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         "create`). Money is a decimal string with two places, points are integers, times are "
         "ISO 8601 with offset. Errors are RFC 9457 problem+json with a stable `code`.",
         lifespan=lifespan,
+        # Swagger UI from our own files (api/docs.py); FastAPI's pages load it from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     app.add_middleware(problems.RefuseNulInUrls)
     app.add_middleware(problems.LimitBodySize)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
+    assets.mount(app)
+    app.include_router(docs.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -202,7 +202,7 @@ def load(
                 _refund(session, program, rng, when, external_id, number)
                 counts["refunds"] += 1
 
-    expiry.run(database, as_of=now)
+    expiry.run(database, program=program, as_of=now)
     with database.session_scope() as session:
         # Points expired all along the two years (each posting expires what is due first).
         expired_points = ledger_repository.system_total(

@@ -13,7 +13,8 @@ never personal data. Payloads hold what an integrator needs, in the API's terms:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -64,6 +65,8 @@ class OutboxEvent(Base):
 
 
 _INSERT = insert(table(OutboxEvent))
+#: Where :func:`collected` queues the events told inside it, in the session's ``info``.
+_PENDING = "memberkit.outbox.pending"
 
 
 def _row(
@@ -98,7 +101,8 @@ def emit(
 ) -> str:
     """Append one event to the outbox in the caller's transaction; returns its public id.
 
-    One INSERT and nothing else: it runs on the order path.
+    Inside :func:`collected` (a member event in the pipeline) the event is queued and written
+    with the others of the block; elsewhere it is one INSERT at once.
     """
     row = _row(
         program_id=program_id,
@@ -108,7 +112,7 @@ def emit(
         payload=payload,
         now=utcnow(),
     )
-    session.connection().execute(_INSERT, row)
+    _append(session, [row])
     return str(row["event_id"])
 
 
@@ -132,6 +136,35 @@ def emit_many(
         )
         for member_id, occurred_at, payload in events
     ]
-    if rows:
-        session.connection().execute(_INSERT, rows)
+    _append(session, rows)
     return len(rows)
+
+
+def _append(session: Session, rows: list[dict[str, Any]]) -> None:
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        pending.extend(rows)
+    elif rows:
+        session.connection().execute(_INSERT, rows)
+
+
+@contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """Queue the events told inside the block; write them in one INSERT when it ends.
+
+    The member-event pipeline runs each event in such a block: the events it tells (points
+    expired, tier changed, order posted …) reach the outbox together, in the order told, at
+    the end of the event; if the block raises, none is written. Blocks do not nest: an inner
+    one leaves its events to the outer.
+    """
+    if _PENDING in session.info:
+        yield
+        return
+    session.info[_PENDING] = []
+    try:
+        yield
+        rows = session.info[_PENDING]
+        if rows:
+            session.connection().execute(_INSERT, rows)
+    finally:
+        del session.info[_PENDING]

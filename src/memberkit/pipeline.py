@@ -1,7 +1,8 @@
 """The member-event pipeline: the one way a money-like change reaches a member.
 
 Every member event — an order, a refund, a recharge, a behaviour event, a hand adjustment, a
-tier grant — runs the same steps in the caller's unit of work:
+tier grant, and the daily jobs' points expiry, growth decay, tier review and grace notice —
+runs the same steps in the caller's unit of work:
 
 1. resolve the member and lock their row (:func:`memberkit.member.service.lock_for_posting`),
    so every change of one member's balances is serialized;
@@ -11,24 +12,31 @@ tier grant — runs the same steps in the caller's unit of work:
 4. the event's own work (``post``): the domain's records and ledger postings;
 5. the reactions the domains register for that kind of event (:mod:`memberkit.reactions`:
    the tier upgrade and the referrer's re-judging after an earning event, the moving back
-   after a refund; later coupons on upgrade, achievements), in the same transaction.
+   after a refund; later coupons on upgrade, achievements), in the same transaction;
+6. the event's ``finish``, which completes its outcome from what the reactions did (the
+   balances and tier to answer with) and tells its own domain event;
+7. the domain events told on the way (points expired, tier changed, order posted …) are
+   appended to the outbox, in one INSERT (:func:`memberkit.events.collected`).
 
-A refusal anywhere raises before the unit of work commits, so nothing of it is kept. A new
-kind of earn or burn is a new :class:`EventKind`, a ``post`` function in its domain, and the
-reactions it should trigger in :mod:`memberkit.reactions`.
+A refusal anywhere raises before the unit of work commits, so nothing of it is kept, and no
+event of it is written. A new kind of earn or burn is a new :class:`EventKind`, a ``post``
+function in its domain, and the reactions it should trigger in :mod:`memberkit.reactions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy.orm import Session
 
-from memberkit.kit.time import Timing
+from memberkit import events
+from memberkit.db import Database
+from memberkit.kit import keys
+from memberkit.kit.time import Timing, showing_in
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import expire_due
 from memberkit.member import service as member_service
@@ -36,7 +44,7 @@ from memberkit.member.service import MemberKey, MemberRef
 from memberkit.program.service import ProgramConfig
 
 if TYPE_CHECKING:
-    from memberkit.tier.service import TierOutcome
+    from memberkit.member.service import TierOutcome
 
 
 class EventKind(StrEnum):
@@ -48,6 +56,11 @@ class EventKind(StrEnum):
     behaviour = "behaviour"
     adjustment = "adjustment"
     grant = "grant"
+    #: The daily jobs, one member at a time.
+    expiry = "expiry"
+    decay = "decay"
+    review = "review"
+    notice = "notice"
 
 
 class Requires(StrEnum):
@@ -57,7 +70,8 @@ class Requires(StrEnum):
     active = "active"
     #: Corrections (adjustments, grants): a frozen member may be corrected, a closed one not.
     open = "open"
-    #: Refunds reverse what an order did, whatever became of the membership since.
+    #: Refunds reverse what an order did, whatever became of the membership since; the jobs
+    #: (expiry, decay, review) look at the status themselves.
     any = "any"
 
 
@@ -79,6 +93,8 @@ class Applied:
     balances: dict[str, int] = field(default_factory=dict)
     #: The member's tier after the event (set by the tier reactions).
     tier: TierOutcome | None = None
+    #: The points that had expired by :attr:`now` and were expired before the event (step 3).
+    expired: int = 0
     #: Whether :attr:`balances` holds every balance (read after the event's postings).
     _all_read: bool = field(default=False, repr=False)
 
@@ -94,7 +110,40 @@ class Applied:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 Reaction = Callable[[Session, Applied], None]
+
+
+@overload
+def apply(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    kind: EventKind,
+    key: str,
+    member: MemberRef | int,
+    timing: Timing,
+    at: datetime,
+    post: Callable[[Session, Applied], T],
+    requires: Requires = ...,
+    finish: None = None,
+) -> tuple[Applied, T]: ...
+
+
+@overload
+def apply(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    kind: EventKind,
+    key: str,
+    member: MemberRef | int,
+    timing: Timing,
+    at: datetime,
+    post: Callable[[Session, Applied], T],
+    requires: Requires = ...,
+    finish: Callable[[Session, Applied, T], R],
+) -> tuple[Applied, R]: ...
 
 
 def apply(
@@ -106,17 +155,46 @@ def apply(
     member: MemberRef | int,
     timing: Timing,
     at: datetime,
-    post: Callable[[Session, Applied], T],
+    post: Callable[[Session, Applied], Any],
     requires: Requires = Requires.active,
-) -> tuple[Applied, T]:
-    """Apply one member event: lock, check, expire what is due, ``post``, react.
+    finish: Callable[[Session, Applied, Any], Any] | None = None,
+) -> tuple[Applied, Any]:
+    """Apply one member event: lock, check, expire what is due, ``post``, react, ``finish``.
 
-    Returns the event as applied and what ``post`` returned.
+    Returns the event as applied and what ``post`` returned, or what ``finish`` made of it.
 
     ``member`` names the member (card number, phone or QR token) or is their id (an event of
     something they already have, such as a refund of their order). The caller checks the
     event's time against the program's bounds first and holds the unit of work.
     """
+    with events.collected(session), showing_in(program.tz):
+        return _apply(
+            session,
+            program=program,
+            kind=kind,
+            key=key,
+            member=member,
+            timing=timing,
+            at=at,
+            post=post,
+            requires=requires,
+            finish=finish,
+        )
+
+
+def _apply(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    kind: EventKind,
+    key: str,
+    member: MemberRef | int,
+    timing: Timing,
+    at: datetime,
+    post: Callable[[Session, Applied], Any],
+    requires: Requires,
+    finish: Callable[[Session, Applied, Any], Any] | None,
+) -> tuple[Applied, Any]:
     ref = member if isinstance(member, MemberRef) else MemberRef()
     locked = member_service.lock_for_posting(
         session,
@@ -131,13 +209,55 @@ def apply(
         member_service.require_active(locked)
     elif requires is Requires.open:
         member_service.require_open(locked)
-    if locked.points_due:
-        expire_due(session, program_id=program.id, member_id=locked.id, as_of=timing.now)
     applied = Applied(kind, key, program, locked, at=at, now=timing.now)
+    if locked.points_due:
+        applied.expired = expire_due(
+            session, program_id=program.id, member_id=locked.id, as_of=timing.now
+        )
     result = post(session, applied)
     for reaction in _reactions(kind):
         reaction(session, applied)
+    if finish is not None:
+        result = finish(session, applied, result)
     return applied, result
+
+
+def for_each_member(
+    database: Database,
+    *,
+    program: ProgramConfig,
+    kind: EventKind,
+    member_ids: Sequence[int],
+    as_of: datetime,
+    post: Callable[[Session, Applied], T],
+    progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
+) -> list[T]:
+    """Apply a daily job's event (as of ``as_of``) to each member, one transaction each.
+
+    A crash loses no member's work done before it; a rerun redoes nothing, as each ``post``
+    keys its own postings. The members are taken whatever their status (``post`` decides).
+    ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
+    and rolls every transaction back. Returns what ``post`` returned, member by member.
+    """
+    results: list[T] = []
+    for done, member_id in enumerate(member_ids, start=1):
+        with database.session_scope(rollback=dry_run) as session:
+            _applied, result = apply(
+                session,
+                program=program,
+                kind=kind,
+                key=keys.job(kind, member_id, as_of),
+                member=member_id,
+                timing=Timing(as_of),
+                at=as_of,
+                post=post,
+                requires=Requires.any,
+            )
+        results.append(result)
+        if progress is not None:
+            progress(done, len(member_ids))
+    return results
 
 
 def _reactions(kind: EventKind) -> tuple[Reaction, ...]:

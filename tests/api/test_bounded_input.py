@@ -13,7 +13,7 @@ from sqlalchemy import String, func, select
 from memberkit.config import settings
 from memberkit.db import Base, Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import Api, make_key, order_body, table_contents
+from tests.rest import Api, make_key, order_body, table_contents
 
 
 def recent_order(member_no: str, external_id: str, **overrides: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from memberkit.kit import crypto
 from memberkit.kit.time import iso, utcnow
 from memberkit.member.models import Member
 from memberkit.member.rules import normalize_phone
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 
 def waiting_for_locks(database: Database) -> int:

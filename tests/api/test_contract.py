@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Api, order_body
+from tests.rest import Api, order_body
 
 
 def test_contract_example(admin: Api, member: dict[str, Any]) -> None:

@@ -34,8 +34,8 @@ from memberkit.db import Database
 from memberkit.kit.money import format_money
 from memberkit.kit.time import iso, utcnow
 from memberkit.ledger.check import check
-from tests.api.conftest import Api, make_key
 from tests.conftest import _reset as reset
+from tests.rest import Api, make_key
 
 EXAMPLES = int(os.environ.get("MEMBERKIT_FUZZ_EXAMPLES", "8"))
 STEPS = int(os.environ.get("MEMBERKIT_FUZZ_STEPS", "25"))

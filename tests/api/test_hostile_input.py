@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from memberkit.db import Database
-from tests.api.conftest import Api, order_body, table_contents
+from tests.rest import Api, order_body, table_contents
 
 
 @pytest.mark.parametrize(

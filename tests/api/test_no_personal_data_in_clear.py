@@ -21,7 +21,7 @@ from sqlalchemy import make_url, text
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import iso, utcnow
-from tests.api.conftest import make_key, serving
+from tests.rest import make_key, serving
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from memberkit.program import service as program_service
 from memberkit.program.settings import CALENDAR
 from memberkit.tier import service as tier_service
 from memberkit.wallet.models import WalletRecharge
-from tests.api.conftest import table_contents
 from tests.conftest import set_rules
+from tests.rest import table_contents
 
 runner = CliRunner()
 

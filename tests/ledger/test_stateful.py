@@ -709,7 +709,7 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
         @rule(replays=st.integers(1, 3))
         def expire(self, replays: int) -> None:
             gone = {m.member_no: m.expire(FAR_FUTURE) for m in self.members}
-            run = expiry.run(database, as_of=FAR_FUTURE)
+            run = expiry.run(database, program=self.program, as_of=FAR_FUTURE)
             assert (run.members, run.points) == (
                 sum(1 for points in gone.values() if points),
                 sum(gone.values()),
@@ -717,7 +717,9 @@ def ledger_machine(database: Database) -> type[RuleBasedStateMachine]:
             for _ in range(replays):
                 with database.session_scope() as session:
                     before = snapshot(session)
-                assert expiry.run(database, as_of=FAR_FUTURE) == ExpiryRun(0, 0, 0)
+                assert expiry.run(database, program=self.program, as_of=FAR_FUTURE) == ExpiryRun(
+                    0, 0, 0
+                )
                 with database.session_scope() as session:
                     assert snapshot(session) == before
 

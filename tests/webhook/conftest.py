@@ -1,13 +1,14 @@
-"""Webhook tests use the API tests' app, keys and clock, and receivers on 127.0.0.1."""
+"""Webhook tests all live at the API tests' moment (the app and keys come from tests/conftest.py),
+and send to receivers on 127.0.0.1."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from memberkit.config import settings
-from tests.api.conftest import admin, client, clock, member, store
+from tests.rest import clock_for_every_test
 
-__all__ = ["admin", "client", "clock", "member", "store"]
+__all__ = ["clock_for_every_test"]
 
 #: The test receivers listen on the loopback network: allowed explicitly, as an operator
 #: allows a receiver on the deployment's own network (tests of the guard take it back).

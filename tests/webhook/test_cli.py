@@ -9,7 +9,7 @@ from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
 from memberkit.webhook import service
-from tests.api.conftest import table_contents
+from tests.rest import table_contents
 from tests.webhook.receiver import receiving, verify
 from tests.webhook.test_delivery import register
 

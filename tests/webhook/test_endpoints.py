@@ -21,7 +21,7 @@ from memberkit.growth.rules import DEFAULT_GROWTH_RULES
 from memberkit.kit.time import utcnow
 from memberkit.webhook import service
 from memberkit.webhook.models import WebhookSubscription
-from tests.api.conftest import Api, make_key, order_body, table_contents
+from tests.rest import Api, make_key, order_body, table_contents
 from tests.webhook.receiver import receiving, verify
 
 

@@ -21,7 +21,7 @@ from memberkit.kit.time import utcnow
 from memberkit.program import service as program_service
 from memberkit.webhook import service, tasks
 from memberkit.webhook.models import WebhookAttempt, WebhookDelivery
-from tests.api.conftest import table_contents
+from tests.rest import table_contents
 from tests.webhook.receiver import receiving
 from tests.webhook.test_delivery import register, rename, subscribe
 

@@ -18,6 +18,7 @@ from memberkit.auth.service import Principal
 from memberkit.db import Database, get_database
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
+from memberkit.kit.time import show_in
 from memberkit.program import service as program_service
 from memberkit.program.models import Program
 from memberkit.program.service import ProgramConfig
@@ -109,6 +110,9 @@ def require(scope: str) -> Callable[..., Any]:
 
     async def dependency(context: Annotated[ApiContext, Depends(_context)]) -> ApiContext:
         context.principal.require(scope)
+        # Async, so it runs in the request's own context: the endpoint and the rendering of
+        # its answer show times in the program's timezone.
+        show_in(context.program.tz)
         return context
 
     return dependency

@@ -19,7 +19,7 @@ from memberkit.cli.common import console, require_schema, say, with_progress
 from memberkit.db import Database
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.tasks import NOTHING_CHANGED, Outcome, Task
-from memberkit.kit.time import start_of_local_day, today, utcnow
+from memberkit.kit.time import showing_in, start_of_local_day, today, utcnow
 from memberkit.program.service import ProgramConfig
 from memberkit.tasks import TASKS, programs
 
@@ -40,9 +40,14 @@ def run(task: Task, *, as_of: str | None, dry_run: bool) -> None:
             console.print(idle.translate(), markup=False)
             continue
         try:
-            outcome = _run_one(
-                task, database=database, program=program, as_of=moments[program.id], dry_run=dry_run
-            )
+            with showing_in(program.tz):
+                outcome = _run_one(
+                    task,
+                    database=database,
+                    program=program,
+                    as_of=moments[program.id],
+                    dry_run=dry_run,
+                )
         except Exception as exc:  # one program's failure must not stop the others
             console.print(_failed(task, program=program, exc=exc), markup=False, style="red")
             failed = True

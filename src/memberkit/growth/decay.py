@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
-from memberkit import events
+from memberkit import events, pipeline
 from memberkit.db import Database
 from memberkit.growth.rules import Decay
 from memberkit.kit import keys
@@ -24,8 +25,8 @@ from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, TransactionKind
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.service import Posting
-from memberkit.member import repository as member_repository
 from memberkit.member.models import MemberStatus
+from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 
 
@@ -42,8 +43,9 @@ def decay_member(
 ) -> int:
     """Decay one member's growth if it is due by ``as_of``; returns the growth taken.
 
-    The caller holds the member's lock. The posting is keyed by the member and the instant
-    the growth was last refreshed, so a rerun (for any date) takes nothing twice.
+    Runs as a member event's ``post`` (see :func:`run`). The posting is keyed by the member
+    and the instant the growth was last refreshed, so a rerun (for any date) takes nothing
+    twice.
     """
     row = ledger_repository.growth_refreshed(
         session, program_id=program.id, member_id=member_id, now=utcnow()
@@ -78,6 +80,15 @@ def decay_member(
     return amount
 
 
+def _decay_applied(session: Session, applied: Applied, *, decay: Decay) -> int:
+    """Decay the member of a job's event, unless their membership is closed."""
+    if applied.member.status == MemberStatus.closed:
+        return 0
+    return decay_member(
+        session, program=applied.program, decay=decay, member_id=applied.member.id, as_of=applied.at
+    )
+
+
 def run(
     database: Database,
     *,
@@ -101,19 +112,15 @@ def run(
         due = ledger_repository.growth_idle_since(
             session, program_id=program.id, cutoff=cutoff, now=utcnow()
         )
-    members = growth = 0
-    for done, member_id in enumerate(due, start=1):
-        with database.session_scope(rollback=dry_run) as session:
-            status = member_repository.lock_member(
-                session, program_id=program.id, member_id=member_id
-            ).status
-            if status != MemberStatus.closed:
-                taken = decay_member(
-                    session, program=program, decay=decay, member_id=member_id, as_of=as_of
-                )
-                if taken:
-                    members += 1
-                    growth += taken
-        if progress is not None:
-            progress(done, len(due))
+    taken = pipeline.for_each_member(
+        database,
+        program=program,
+        kind=EventKind.decay,
+        member_ids=due,
+        as_of=as_of,
+        post=partial(_decay_applied, decay=decay),
+        progress=progress,
+        dry_run=dry_run,
+    )
+    members, growth = sum(1 for amount in taken if amount), sum(taken)
     return DecayRun(members=members, growth=growth)

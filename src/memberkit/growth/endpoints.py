@@ -16,8 +16,8 @@ from memberkit.growth.schemas import (
 )
 from memberkit.growth.settings import GrowthRulesIn
 from memberkit.kit import keys
+from memberkit.member.schemas import TierOut
 from memberkit.program import service as program_service
-from memberkit.tier.schemas import TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["growth"])
 

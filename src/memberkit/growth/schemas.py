@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from memberkit.kit.schemas import ClientTime, Input
-from memberkit.tier.schemas import TierOut
+from memberkit.member.schemas import TierOut
 
 
 class EventIn(Input):

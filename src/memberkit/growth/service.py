@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
 from sqlalchemy.orm import Session
 
@@ -17,10 +16,9 @@ from memberkit.kit.time import FUTURE_TOLERANCE, Timing
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.service import Posting
-from memberkit.member.service import MemberRef
+from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
-from memberkit.tier.service import TierOutcome
 
 
 class UnknownBehaviour(InvalidInput):
@@ -72,87 +70,6 @@ def awarded_in_period(
         reason=kind,
         start=start,
         until=min(end, now + FUTURE_TOLERANCE),
-    )
-
-
-def orders_awarded_in_period(
-    session: Session,
-    *,
-    member_id: int,
-    transaction_kind: str,
-    kind: str | None,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> int:
-    """Return the growth the member's orders earned within [start, end), net of refunds.
-
-    Counts the growth of order transactions of ``transaction_kind`` (and reason ``kind``):
-    ``earn`` for what spending earned, ``behaviour``/``order`` for the growth of an order
-    being an order. Each order counts less the share of its growth its refunds took back,
-    so a refunded order no longer uses up a cap; as in :func:`awarded_in_period`, nothing
-    dated after ``now`` plus the clock tolerance counts.
-    """
-    rows = ledger_repository.order_growth_credited(
-        session,
-        member_id=member_id,
-        transaction_kind=transaction_kind,
-        reason=kind,
-        start=start,
-        until=min(end, now + FUTURE_TOLERANCE),
-    )
-    net = sum(
-        (
-            Fraction(int(growth) * (earned - reversed_), earned) if earned else Fraction(0)
-            for growth, earned, reversed_ in rows
-        ),
-        Fraction(0),
-    )
-    return int(net)
-
-
-def spend_growth_so_far(
-    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
-) -> int:
-    """Return the spend growth the member's orders earned in the spend cap's period of ``at``.
-
-    Net of refunds (a refunded order no longer uses up the cap); 0 when the program caps
-    nothing. The caller holds the member's lock.
-    """
-    cap = program.spend_cap
-    if cap is None:
-        return 0
-    start, end = cap.period(at, program.tz)
-    return orders_awarded_in_period(
-        session,
-        member_id=member_id,
-        transaction_kind=TransactionKind.earn,
-        kind=None,
-        start=start,
-        end=end,
-        now=now,
-    )
-
-
-def order_growth_so_far(
-    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
-) -> int:
-    """Return the growth the member's orders earned for being orders in the period of ``at``.
-
-    Net of refunds; 0 when orders earn no growth of their own. The caller holds the lock.
-    """
-    behaviour = program.behaviours.get(ORDER)
-    if behaviour is None:
-        return 0
-    start, end = behaviour.period(at, program.tz)
-    return orders_awarded_in_period(
-        session,
-        member_id=member_id,
-        transaction_kind=TransactionKind.behaviour,
-        kind=ORDER,
-        start=start,
-        end=end,
-        now=now,
     )
 
 

@@ -77,6 +77,11 @@ def expiry(lot_id: int) -> str:
     return f"expire:{lot_id}"
 
 
+def job(task: str, member_id: int, as_of: datetime) -> str:
+    """A daily job's event for one member (``task``: the job); its postings key themselves."""
+    return f"job:{task}:{member_id}:{as_of.isoformat()}"
+
+
 def decay(member_id: int, refreshed_at: datetime) -> str:
     """One decay of a member's growth, by when it was last refreshed."""
     return f"decay:{member_id}:{refreshed_at.isoformat()}"

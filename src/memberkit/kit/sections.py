@@ -30,6 +30,14 @@ class Apply(Protocol):
         ...
 
 
+class Setup(Protocol):
+    """What a domain opens for a program, idempotently: existing rows are left alone."""
+
+    def __call__(self, session: Session, *, program_id: int) -> None:
+        """Create what the program is missing."""
+        ...
+
+
 def as_given(raw: Any, _parsed: object) -> Any:
     """Store and show a valid value exactly as it was given."""
     return raw
@@ -45,7 +53,9 @@ class Section(Generic[T]):
     of a program that never set the section. ``render`` gives what is stored and shown for a
     valid value (its canonical form where the rules have one). ``model`` describes the value
     for forms and documentation; the parser, not the model, decides what is valid. ``apply``,
-    when set, is the use case every change of the section goes through.
+    when set, is the use case every change of the section goes through. ``setup``, when set,
+    opens what the owning domain needs for every program (the ledger's system accounts) and
+    is run whenever a program is made sure of (``program.service.ensure_default``).
     """
 
     name: str
@@ -55,6 +65,7 @@ class Section(Generic[T]):
     model: type[BaseModel]
     render: Callable[[Any, T], Any] = as_given
     apply: Apply | None = None
+    setup: Setup | None = None
 
     def schema(self) -> dict[str, Any]:
         """Return the JSON Schema of the section's value."""

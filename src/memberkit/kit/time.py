@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +15,30 @@ from memberkit.kit.i18n import _
 
 #: How far ahead of the server's clock a till's clock may run.
 FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+#: The timezone times are shown in: the program's at hand (a request's, a member event's).
+_SHOWN_IN: ContextVar[ZoneInfo | None] = ContextVar("memberkit_shown_in", default=None)
+
+
+def shown_in() -> ZoneInfo:
+    """Return the timezone times are shown in here: the program's, else the deployment's."""
+    return _SHOWN_IN.get() or settings.tz
+
+
+def show_in(tz: ZoneInfo) -> None:
+    """Show times in ``tz`` for the rest of the current context (an API request's)."""
+    _SHOWN_IN.set(tz)
+
+
+@contextmanager
+def showing_in(tz: ZoneInfo) -> Iterator[None]:
+    """Show times in ``tz`` inside the block (a member event, a job's program)."""
+    token = _SHOWN_IN.set(tz)
+    try:
+        yield
+    finally:
+        _SHOWN_IN.reset(token)
 
 
 def utcnow() -> datetime:
@@ -27,8 +54,8 @@ def as_utc(value: datetime) -> datetime:
 
 
 def local(value: datetime) -> datetime:
-    """Return a datetime in the program's timezone, for display and API output."""
-    return as_utc(value).astimezone(settings.tz)
+    """Return a datetime in the program's timezone (:func:`shown_in`), for people and the API."""
+    return as_utc(value).astimezone(shown_in())
 
 
 def local_date(value: datetime) -> date:
@@ -38,12 +65,12 @@ def local_date(value: datetime) -> date:
 
 def start_of_local_day(day: date, tz: ZoneInfo | None = None) -> datetime:
     """Return the UTC instant at which ``day`` begins in ``tz`` (the program's timezone)."""
-    return datetime(day.year, day.month, day.day, tzinfo=tz or settings.tz).astimezone(UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=tz or shown_in()).astimezone(UTC)
 
 
 def today(tz: ZoneInfo | None = None) -> date:
-    """Return today's date in ``tz`` (the program's timezone; the deployment's by default)."""
-    return utcnow().astimezone(tz or settings.tz).date()
+    """Return today's date in ``tz`` (default: the program's at hand, :func:`shown_in`)."""
+    return utcnow().astimezone(tz or shown_in()).date()
 
 
 def iso(value: datetime | None) -> str | None:
@@ -111,6 +138,9 @@ __all__ = [
     "iso",
     "local",
     "local_date",
+    "show_in",
+    "showing_in",
+    "shown_in",
     "start_of_local_day",
     "timedelta",
     "today",

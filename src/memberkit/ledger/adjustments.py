@@ -68,7 +68,29 @@ def adjust_by_hand(
         applied.balances.update(posting.balances)
         return posting
 
-    applied, posting = pipeline.apply(
+    def finish(session: Session, applied: Applied, posting: Posting) -> Adjusted:
+        adjusted = Adjusted(
+            transaction_id=posting.transaction_id,
+            member_no=applied.member.member_no,
+            points=points,
+            points_balance=applied.balance(session, Asset.points),
+        )
+        events.emit(
+            session,
+            program_id=program.id,
+            type=events.EventType.points_adjusted,
+            member_id=applied.member.id,
+            occurred_at=now,
+            payload={
+                "transaction_id": str(adjusted.transaction_id),
+                "points": points,
+                "reason": reason,
+                "points_balance": adjusted.points_balance,
+            },
+        )
+        return adjusted
+
+    _applied, adjusted = pipeline.apply(
         session,
         program=program,
         kind=EventKind.adjustment,
@@ -79,24 +101,6 @@ def adjust_by_hand(
         post=post,
         # The status is checked after the key, so a late repeat is told it was made already.
         requires=Requires.any,
-    )
-    adjusted = Adjusted(
-        transaction_id=posting.transaction_id,
-        member_no=applied.member.member_no,
-        points=points,
-        points_balance=applied.balance(session, Asset.points),
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.points_adjusted,
-        member_id=applied.member.id,
-        occurred_at=now,
-        payload={
-            "transaction_id": str(adjusted.transaction_id),
-            "points": points,
-            "reason": reason,
-            "points_balance": adjusted.points_balance,
-        },
+        finish=finish,
     )
     return adjusted

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
+from memberkit import pipeline
 from memberkit.db import Database
 from memberkit.ledger import repository as ledger_repository
-from memberkit.ledger.service import expire_due
-from memberkit.member import repository as member_repository
+from memberkit.pipeline import EventKind
+from memberkit.program.service import ProgramConfig
 
 
 @dataclass(frozen=True)
@@ -23,36 +22,36 @@ class ExpiryRun:
     points: int
 
 
-def expire_member(session: Session, *, program_id: int, member_id: int, as_of: datetime) -> int:
-    """Expire the member's lots due by ``as_of`` (see :func:`service.expire_due`)."""
-    return expire_due(session, program_id=program_id, member_id=member_id, as_of=as_of)
-
-
 def run(
     database: Database,
     *,
+    program: ProgramConfig,
     as_of: datetime,
-    program_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     dry_run: bool = False,
 ) -> ExpiryRun:
-    """Expire every lot due by ``as_of``, one member per transaction (so a crash loses none).
+    """Expire the program's lots due by ``as_of``, one member per transaction (a crash loses none).
 
-    With ``program_id``, only that program's lots; else every program's.
+    Each member's expiry is a member event (:mod:`memberkit.pipeline`): locked, expired lot by
+    lot, told as ``points.expired``, whatever the member's status.
 
     ``progress(done, total)`` is called after each member. A ``dry_run`` does the same work
     and rolls every transaction back: it reports what would expire and changes nothing.
     """
     with database.session_scope() as session:
         members = ledger_repository.members_with_due_lots(
-            session, as_of=as_of, program_id=program_id
+            session, as_of=as_of, program_id=program.id
         )
-        lots = ledger_repository.due_lot_count(session, as_of=as_of, program_id=program_id)
-    points = 0
-    for done, (owner, member_id) in enumerate(members, start=1):
-        with database.session_scope(rollback=dry_run) as session:
-            member_repository.lock_member(session, program_id=owner, member_id=member_id)
-            points += expire_member(session, program_id=owner, member_id=member_id, as_of=as_of)
-        if progress is not None:
-            progress(done, len(members))
+        lots = ledger_repository.due_lot_count(session, as_of=as_of, program_id=program.id)
+    expired = pipeline.for_each_member(
+        database,
+        program=program,
+        kind=EventKind.expiry,
+        member_ids=[member_id for _owner, member_id in members],
+        as_of=as_of,
+        post=lambda _session, applied: applied.expired,
+        progress=progress,
+        dry_run=dry_run,
+    )
+    points = sum(expired)
     return ExpiryRun(members=len(members), lots=lots, points=points)

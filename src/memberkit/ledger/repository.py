@@ -36,7 +36,6 @@ from memberkit.ledger.models import (
     TransactionKind,
 )
 from memberkit.ledger.posting import OpenLot
-from memberkit.order.models import Order
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -458,7 +457,7 @@ def statement(
     ]
 
 
-def _growth_credits(
+def growth_credits(
     statement: Select[*_Ts],
     *,
     member_id: int,
@@ -503,7 +502,7 @@ def growth_credited(
     ``reason`` None: any reason.
     """
     total = session.scalar(
-        _growth_credits(
+        growth_credits(
             select(func.coalesce(func.sum(LedgerEntry.amount), 0)),
             member_id=member_id,
             transaction_kind=transaction_kind,
@@ -513,35 +512,6 @@ def growth_credited(
         )
     )
     return int(total or 0)
-
-
-def order_growth_credited(
-    session: Session,
-    *,
-    member_id: int,
-    transaction_kind: str,
-    reason: str | None,
-    start: datetime,
-    until: datetime,
-) -> list[tuple[int, int, int]]:
-    """Per order, the growth its transactions of a kind credited within [start, until).
-
-    Each row: that growth, and the order's ``growth_earned`` and ``growth_reversed``.
-    ``reason`` None: any reason.
-    """
-    rows = session.execute(
-        _growth_credits(
-            select(func.sum(LedgerEntry.amount), Order.growth_earned, Order.growth_reversed),
-            member_id=member_id,
-            transaction_kind=transaction_kind,
-            reason=reason,
-            start=start,
-            until=until,
-        )
-        .join(Order, Order.id == LedgerTransaction.order_id)
-        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
-    )
-    return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
 
 
 def _growth_refreshed(program_id: int, now: datetime) -> Select[int | None, int, datetime]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from memberkit.kit.i18n import _
 from memberkit.kit.sections import Section
+from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityPolicy
 
 DEFAULT_VALIDITY: dict[str, Any] = {"type": "end_of_year", "years": 1}
@@ -31,4 +32,5 @@ VALIDITY: Section[ValidityPolicy] = Section(
     parse=ValidityPolicy.from_config,
     default=lambda: dict(DEFAULT_VALIDITY),
     model=ValiditySettings,
+    setup=ensure_system_accounts,
 )

@@ -20,9 +20,7 @@ def expire_points(
     progress: Progress | None,
 ) -> Outcome:
     """Expire the program's points lots due by ``as_of`` (see :func:`expiry.run`)."""
-    result = expiry.run(
-        database, program_id=program.id, as_of=as_of, progress=progress, dry_run=dry_run
-    )
+    result = expiry.run(database, program=program, as_of=as_of, progress=progress, dry_run=dry_run)
     said = (
         _("Dry run: {points} points would expire in {lots} lots of {members} members.")
         if dry_run

@@ -13,6 +13,14 @@ from memberkit.kit.time import utcnow
 from memberkit.kit.types import UTCDateTime
 
 
+class Channel(StrEnum):
+    """Where a member registered or an order was placed."""
+
+    store = "store"
+    online = "online"
+    mini_program = "mini_program"
+
+
 class MemberStatus(StrEnum):
     """Lifecycle of a membership: frozen members neither earn nor spend."""
 

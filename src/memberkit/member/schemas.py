@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
 from memberkit.kit.schemas import Input, LocalTime, MoneyOut
-from memberkit.member.models import MemberStatus
-from memberkit.order.models import Channel
+from memberkit.member.models import Channel, MemberStatus
+
+if TYPE_CHECKING:
+    from memberkit.member.service import TierOutcome
 
 Gender = Annotated[str, Field(pattern="^(male|female|unknown)$")]
 Tag = Annotated[str, Field(min_length=1, max_length=32)]
@@ -80,3 +82,38 @@ class MemberSearch(Input):
 
     phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
     qr_token: str | None = Field(default=None, max_length=100)
+
+
+class TierOut(BaseModel):
+    """A member's tier; ``upgraded`` is true when the request that returned it moved it up."""
+
+    level: int
+    code: str
+    name: str
+    upgraded: bool = False
+
+    @classmethod
+    def of(cls, outcome: TierOutcome) -> TierOut:
+        """Build from the service's outcome."""
+        return cls(
+            level=outcome.level, code=outcome.code, name=outcome.name, upgraded=outcome.upgraded
+        )
+
+
+class RefundTierOut(BaseModel):
+    """A member's tier after a refund; ``reverted`` when the refund moved it back down.
+
+    That is when the refunded order had given the member a tier they no longer qualify for.
+    """
+
+    level: int
+    code: str
+    name: str
+    reverted: bool = False
+
+    @classmethod
+    def of(cls, outcome: TierOutcome) -> RefundTierOut:
+        """Build from the service's outcome."""
+        return cls(
+            level=outcome.level, code=outcome.code, name=outcome.name, reverted=outcome.reverted
+        )

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,12 @@ from memberkit.member.rules import InvalidMember as InvalidMember
 from memberkit.member.rules import InvalidPhone, new_member_no, normalize_phone, valid_email
 from memberkit.member.rules import MemberNotFound as MemberNotFound
 from memberkit.member.rules import phone_index as phone_index
-from memberkit.program import repository as program_repository
+from memberkit.program import service as program_service
 from memberkit.store import queries as store_queries
 from memberkit.store import service as store_service
-from memberkit.tier.rules import entry_code
+
+if TYPE_CHECKING:  # the ladder's types; the tier domain owns the ladder, read as a section
+    from memberkit.tier.rules import Ladder, Tier
 
 QR_TOKEN_LIFETIME = timedelta(minutes=5)
 GENDERS = ("male", "female", "unknown")
@@ -155,9 +157,8 @@ def register(
         else None
     )
     moment = registered_at or utcnow()
-    tier_code = entry_code(
-        program_repository.stored_section(session, program_id=program_id, section="ladder")
-    )
+    ladder = cast("Ladder", program_service.stored(session, program_id=program_id, name="ladder"))
+    tier_code = ladder.entry.code
     for _attempt in range(10):
         # The card number is drawn before the insert, so the ciphertexts can be bound to it.
         member_no = new_member_no(rng)
@@ -206,6 +207,26 @@ def register(
         )
         return member
     raise RuntimeError("could not allocate a card number")
+
+
+@dataclass(frozen=True)
+class TierOutcome:
+    """A member's tier after an event; whether the event moved it up, or a refund back.
+
+    Every event that answers with the member's tier (orders, refunds, recharges, behaviour
+    events) carries it, so it lives with the member, below the domains that report it.
+    """
+
+    level: int
+    code: str
+    name: str
+    upgraded: bool
+    reverted: bool = False
+
+    @classmethod
+    def of(cls, tier: Tier, *, upgraded: bool = False, reverted: bool = False) -> TierOutcome:
+        """Describe a tier of the ladder."""
+        return cls(tier.level, tier.code, tier.name, upgraded, reverted)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import PosContext, ReadContext
 from memberkit.kit import keys
+from memberkit.member.schemas import RefundTierOut, TierOut
 from memberkit.order import service
 from memberkit.order.schemas import (
     OrderDetailOut,
@@ -19,7 +20,6 @@ from memberkit.order.schemas import (
     RefundIn,
     RefundOut,
 )
-from memberkit.tier.schemas import RefundTierOut, TierOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 

@@ -13,14 +13,6 @@ from memberkit.kit.time import utcnow
 from memberkit.kit.types import UTCDateTime
 
 
-class Channel(StrEnum):
-    """Where an order was placed."""
-
-    store = "store"
-    online = "online"
-    mini_program = "mini_program"
-
-
 class PaymentMethod(StrEnum):
     """How an order was paid."""
 

@@ -1,8 +1,8 @@
-"""Order reads: an order as screens show it, and the spend and order facts tiers read."""
+"""Order reads: an order as screens show it, and the spend, order and invitee facts tiers read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,8 @@ from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
+from memberkit.ledger import repository as ledger_repository
+from memberkit.ledger.models import LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, Refund
 from memberkit.store.models import Store
@@ -108,3 +110,59 @@ def store_of_order(
         .where(Order.program_id == program_id, Order.external_id == external_id)
     ).one_or_none()
     return (False, None) if row is None else (True, row.code)
+
+
+def invitee_counts(
+    session: Session, *, member_id: int, tiers_from: Mapping[int, Sequence[str]]
+) -> tuple[int, dict[int, int]]:
+    """Count the member's invitees who bought, and per level those in ``tiers_from[level]``.
+
+    An invitee whose every order was fully refunded has not bought. One statement.
+    """
+    members, orders = table(Member), table(Order)
+    bought = (
+        select(orders.c.id)
+        .where(orders.c.member_id == members.c.id, not_fully_refunded(orders))
+        .exists()
+    )
+    columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]
+    ordered = sorted(tiers_from)
+    columns += [
+        func.coalesce(func.sum(case((members.c.tier_code.in_(tiers_from[level]), 1), else_=0)), 0)
+        for level in ordered
+    ]
+    row = (
+        session.connection()
+        .execute(select(*columns).where(members.c.referrer_id == member_id))
+        .one()
+    )
+    return int(row[0]), {level: int(row[1 + i]) for i, level in enumerate(ordered)}
+
+
+def order_growth_credited(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    reason: str | None,
+    start: datetime,
+    until: datetime,
+) -> list[tuple[int, int, int]]:
+    """Per order, the growth its transactions of a kind credited within [start, until).
+
+    Each row: that growth, and the order's ``growth_earned`` and ``growth_reversed``.
+    ``reason`` None: any reason.
+    """
+    rows = session.execute(
+        ledger_repository.growth_credits(
+            select(func.sum(LedgerEntry.amount), Order.growth_earned, Order.growth_reversed),
+            member_id=member_id,
+            transaction_kind=transaction_kind,
+            reason=reason,
+            start=start,
+            until=until,
+        )
+        .join(Order, Order.id == LedgerTransaction.order_id)
+        .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
+    )
+    return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]

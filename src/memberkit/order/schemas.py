@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from memberkit.kit.i18n import TextError, _
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
+from memberkit.member.models import Channel
+from memberkit.member.schemas import RefundTierOut, TierOut
 from memberkit.member.service import MemberRef
-from memberkit.order.models import Channel, PaymentMethod
+from memberkit.order.models import PaymentMethod
 from memberkit.order.rules import OrderStatus
-from memberkit.tier.schemas import RefundTierOut, TierOut
 
 Text = Annotated[str, Field(max_length=200)]
 #: The most lines one order holds, and units one line (or one refund of it) counts.

@@ -20,7 +20,7 @@ from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.money import format_money
-from memberkit.kit.time import Timing, as_utc, iso, utcnow
+from memberkit.kit.time import FUTURE_TOLERANCE, Timing, as_utc, iso, utcnow
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import (
     AccountCode,
@@ -30,7 +30,7 @@ from memberkit.ledger.models import (
 from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
-from memberkit.member.service import MemberRef
+from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.order import queries, repository, rules
 from memberkit.order.errors import (
     InvalidRefund,
@@ -45,8 +45,6 @@ from memberkit.order.rules import LineIn, PaymentIn
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.tier import service as tier_service
-from memberkit.tier.service import TierOutcome
 from memberkit.wallet.rules import returned_so_far
 
 
@@ -177,7 +175,24 @@ def post_order(
             wallet_bonus_paid=decision.wallet_bonus,
         )
 
-    applied, result = pipeline.apply(
+    def finish(session: Session, applied: Applied, result: OrderResult) -> OrderResult:
+        posted = replace(
+            result,
+            points_balance=applied.balance(session, Asset.points),
+            growth_balance=applied.balance(session, Asset.growth),
+            tier=applied.tier,
+        )
+        events.emit(
+            session,
+            program_id=program.id,
+            type=events.EventType.order_posted,
+            member_id=applied.member.id,
+            occurred_at=order.occurred_at,
+            payload=_posted(posted, order),
+        )
+        return posted
+
+    _applied, posted = pipeline.apply(
         session,
         program=program,
         kind=EventKind.order,
@@ -186,20 +201,7 @@ def post_order(
         timing=timing,
         at=order.occurred_at,
         post=post,
-    )
-    posted = replace(
-        result,
-        points_balance=applied.balance(session, Asset.points),
-        growth_balance=applied.balance(session, Asset.growth),
-        tier=applied.tier,
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.order_posted,
-        member_id=applied.member.id,
-        occurred_at=order.occurred_at,
-        payload=_posted(posted, order),
+        finish=finish,
     )
     return posted
 
@@ -226,6 +228,88 @@ def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
     }
 
 
+def orders_awarded_in_period(
+    session: Session,
+    *,
+    member_id: int,
+    transaction_kind: str,
+    kind: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Return the growth the member's orders earned within [start, end), net of refunds.
+
+    Counts the growth of order transactions of ``transaction_kind`` (and reason ``kind``):
+    ``earn`` for what spending earned, ``behaviour``/``order`` for the growth of an order
+    being an order. Each order counts less the share of its growth its refunds took back,
+    so a refunded order no longer uses up a cap; as for a behaviour's cap
+    (:func:`memberkit.growth.service.awarded_in_period`), nothing dated after ``now`` plus
+    the clock tolerance counts.
+    """
+    rows = queries.order_growth_credited(
+        session,
+        member_id=member_id,
+        transaction_kind=transaction_kind,
+        reason=kind,
+        start=start,
+        until=min(end, now + FUTURE_TOLERANCE),
+    )
+    net = sum(
+        (
+            Fraction(int(growth) * (earned - reversed_), earned) if earned else Fraction(0)
+            for growth, earned, reversed_ in rows
+        ),
+        Fraction(0),
+    )
+    return int(net)
+
+
+def spend_growth_so_far(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
+) -> int:
+    """Return the spend growth the member's orders earned in the spend cap's period of ``at``.
+
+    Net of refunds (a refunded order no longer uses up the cap); 0 when the program caps
+    nothing. The caller holds the member's lock.
+    """
+    cap = program.spend_cap
+    if cap is None:
+        return 0
+    start, end = cap.period(at, program.tz)
+    return orders_awarded_in_period(
+        session,
+        member_id=member_id,
+        transaction_kind=TransactionKind.earn,
+        kind=None,
+        start=start,
+        end=end,
+        now=now,
+    )
+
+
+def order_growth_so_far(
+    session: Session, *, program: ProgramConfig, member_id: int, at: datetime, now: datetime
+) -> int:
+    """Return the growth the member's orders earned for being orders in the period of ``at``.
+
+    Net of refunds; 0 when orders earn no growth of their own. The caller holds the lock.
+    """
+    behaviour = program.behaviours.get(ORDER)
+    if behaviour is None:
+        return 0
+    start, end = behaviour.period(at, program.tz)
+    return orders_awarded_in_period(
+        session,
+        member_id=member_id,
+        transaction_kind=TransactionKind.behaviour,
+        kind=ORDER,
+        start=start,
+        end=end,
+        now=now,
+    )
+
+
 def _facts(
     session: Session,
     *,
@@ -248,11 +332,11 @@ def _facts(
         wallet_principal=held.get(Asset.wallet_principal, 0),
         wallet_bonus=held.get(Asset.wallet_bonus, 0),
         spend_cap=program.spend_cap,
-        spend_growth_so_far=growth_service.spend_growth_so_far(
+        spend_growth_so_far=spend_growth_so_far(
             session, program=program, member_id=member_id, at=at, now=now
         ),
         order_behaviour=program.behaviours.get(ORDER),
-        order_growth_so_far=growth_service.order_growth_so_far(
+        order_growth_so_far=order_growth_so_far(
             session, program=program, member_id=member_id, at=at, now=now
         ),
     )
@@ -410,7 +494,7 @@ def post_refund(
     )
     if member_id is None:
         raise OrderNotFound(external_id=refund.order_external_id)
-    applied, result = pipeline.apply(
+    _applied, refunded = pipeline.apply(
         session,
         program=program,
         kind=EventKind.refund,
@@ -420,7 +504,13 @@ def post_refund(
         at=timing.now,
         post=lambda session, applied: _refund(session, applied, refund=refund),
         requires=Requires.any,
+        finish=_finish_refund,
     )
+    return refunded
+
+
+def _finish_refund(session: Session, applied: Applied, result: RefundResult) -> RefundResult:
+    """The refund with the member's balances and tier after it; told as ``order.refunded``."""
     points_balance = applied.balance(session, Asset.points)
     refunded = replace(
         result,
@@ -431,7 +521,7 @@ def post_refund(
     )
     events.emit(
         session,
-        program_id=program.id,
+        program_id=applied.program.id,
         type=events.EventType.order_refunded,
         member_id=applied.member.id,
         occurred_at=applied.at,
@@ -701,7 +791,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         )
         for refund in queries.refunds_of(session, order_id=order.id)
     ]
-    tier = tier_service.outcome(program.ladder, tier_code)
+    tier = TierOutcome.of(program.ladder.tier(tier_code))
     return OrderView(
         order=OrderResult(
             order_id=order.id,

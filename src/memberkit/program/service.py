@@ -19,7 +19,6 @@ from memberkit.errors import InvalidInput, NotFound
 from memberkit.kit.i18n import Text, TextError, _
 from memberkit.kit.sections import Section
 from memberkit.kit.time import utcnow
-from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.program import repository as program_repository
 from memberkit.program.models import Program
 from memberkit.sections import BY_NAME, SECTIONS
@@ -182,7 +181,8 @@ def _config(session: Session, program: Program) -> ProgramConfig:
 def ensure_default(session: Session) -> int:
     """Create the default program and its system accounts if missing; returns its id.
 
-    Its settings are the sections' defaults until changed.
+    Its settings are the sections' defaults until changed. What the domains open for every
+    program (the ledger's system accounts) comes from their sections' ``setup``.
     """
     program_id = program_repository.program_id_by_code(session, DEFAULT_CODE)
     if program_id is None:
@@ -201,7 +201,9 @@ def ensure_default(session: Session) -> int:
         except IntegrityError:
             program_id = program_repository.program_id_by_code(session, DEFAULT_CODE)
     assert program_id is not None
-    ensure_system_accounts(session, program_id=program_id)
+    for section in SECTIONS:
+        if section.setup is not None:
+            section.setup(session, program_id=program_id)
     return program_id
 
 
@@ -245,6 +247,13 @@ def cached(engine: Engine, code: str = DEFAULT_CODE) -> ProgramConfig | None:
 def forget_cache() -> None:
     """Drop cached configuration (after a change, and between test databases)."""
     _cache.clear()
+
+
+def stored(session: Session, *, program_id: int, name: str) -> Any:
+    """Return one section of a program parsed, as this transaction sees it (not cached)."""
+    section = section_named(name)
+    raw = program_repository.stored_section(session, program_id=program_id, section=name)
+    return section.parse(section.default() if raw is None else raw)
 
 
 def section_named(name: str) -> Section[Any]:

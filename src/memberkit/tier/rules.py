@@ -68,11 +68,6 @@ DEFAULT_LADDER: dict[str, Any] = {
 }
 
 
-def entry_code(config: Mapping[str, Any] | None) -> str:
-    """Return the entry tier's code of a stored ladder (of the default ladder when none)."""
-    return str((config or DEFAULT_LADDER)["tiers"][0]["code"])
-
-
 class LadderError(TextError):
     """A tier ladder configuration that does not make sense."""
 

@@ -7,45 +7,11 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from memberkit.kit.schemas import Input, LocalTime, Money, Page, QueryDate
-from memberkit.tier import service
+from memberkit.member.schemas import RefundTierOut as RefundTierOut
+from memberkit.member.schemas import TierOut as TierOut
 from memberkit.tier.settings import LadderSettings
 
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
-
-
-class TierOut(BaseModel):
-    """A member's tier; ``upgraded`` is true when the request that returned it moved it up."""
-
-    level: int
-    code: str
-    name: str
-    upgraded: bool = False
-
-    @classmethod
-    def of(cls, outcome: service.TierOutcome) -> TierOut:
-        """Build from the service's outcome."""
-        return cls(
-            level=outcome.level, code=outcome.code, name=outcome.name, upgraded=outcome.upgraded
-        )
-
-
-class RefundTierOut(BaseModel):
-    """A member's tier after a refund; ``reverted`` when the refund moved it back down.
-
-    That is when the refunded order had given the member a tier they no longer qualify for.
-    """
-
-    level: int
-    code: str
-    name: str
-    reverted: bool = False
-
-    @classmethod
-    def of(cls, outcome: service.TierOutcome) -> RefundTierOut:
-        """Build from the service's outcome."""
-        return cls(
-            level=outcome.level, code=outcome.code, name=outcome.name, reverted=outcome.reverted
-        )
 
 
 class LadderIn(LadderSettings):

@@ -19,11 +19,11 @@ from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import Timing, iso, start_of_local_day, utcnow
 from memberkit.ledger.models import Asset
 from memberkit.ledger.repository import member_balances
-from memberkit.member import queries as member_queries
 from memberkit.member import repository as member_repository
 from memberkit.member.models import Member, MemberStatus
 from memberkit.member.repository import MemberKey
 from memberkit.member.service import MemberRef, require_open
+from memberkit.member.service import TierOutcome as TierOutcome
 from memberkit.order import queries as order_queries
 from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
@@ -37,17 +37,6 @@ from memberkit.wallet import queries as wallet_queries
 
 #: How far up a referral chain one event re-judges referrers.
 MAX_REFERRAL_DEPTH = 5
-
-
-@dataclass(frozen=True)
-class TierOutcome:
-    """A member's tier after an event; whether the event moved it up, or a refund back."""
-
-    level: int
-    code: str
-    name: str
-    upgraded: bool
-    reverted: bool = False
 
 
 def facts(
@@ -101,7 +90,7 @@ def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int,
     levels = ladder.invitee_levels()
     if levels is None:
         return 0, {}
-    return member_queries.invitee_counts(
+    return order_queries.invitee_counts(
         session,
         member_id=member_id,
         tiers_from={level: ladder.codes_from(level) for level in levels},
@@ -166,8 +155,7 @@ def outcome(
     ladder: Ladder, code: str, *, upgraded: bool = False, reverted: bool = False
 ) -> TierOutcome:
     """Describe the tier ``code`` of the ladder."""
-    tier = ladder.tier(code)
-    return TierOutcome(tier.level, tier.code, tier.name, upgraded, reverted)
+    return TierOutcome.of(ladder.tier(code), upgraded=upgraded, reverted=reverted)
 
 
 def _record(session: Session, *, program_id: int, move: Move) -> None:
@@ -511,43 +499,49 @@ def review(
         due = repository.due_for_review(
             session, program_id=program.id, entry_code=ladder.entry.code, as_of=as_of
         )
-    kept = downgraded = 0
-    for done, member_id in enumerate(due, start=1):
-        with database.session_scope(rollback=dry_run) as session:
-            member = member_repository.load_member(
-                session, program_id=program.id, member_id=member_id, lock=True
-            )
-            review_at = member.tier_review_at
-            if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
-                continue  # reviewed meanwhile
-            level, new_level = _judge(
-                session, ladder=ladder, member=member, at=review_at, tz=program.tz
-            )
-            _record(
-                session,
-                program_id=program.id,
-                move=Move(
-                    member_id=member.id,
-                    from_code=member.tier_code,
-                    to_code=ladder.tiers[new_level].code,
-                    reason=TierChangeReason.retained
-                    if new_level == level
-                    else TierChangeReason.downgrade,
-                    key=keys.review(member.id, review_at),
-                    at=review_at,
-                    since=member.tier_since if new_level == level else review_at,
-                    review_at=ladder.period_end(review_at, program.tz) if new_level else None,
-                ),
-            )
-            if new_level == level:
-                kept += 1
-            else:
-                downgraded += 1
-        if progress is not None:
-            progress(done, len(due))
+    decided = pipeline.for_each_member(
+        database,
+        program=program,
+        kind=pipeline.EventKind.review,
+        member_ids=due,
+        as_of=as_of,
+        post=_review_member,
+        progress=progress,
+        dry_run=dry_run,
+    )
+    reasons = [move.reason for move in decided if move is not None]
+    kept = reasons.count(TierChangeReason.retained)
+    downgraded = reasons.count(TierChangeReason.downgrade)
     return ReviewRun(
         reviewed=kept + downgraded, kept=kept, downgraded=downgraded, notified=notified
     )
+
+
+def _review_member(session: Session, applied: Applied) -> Move | None:
+    """Review the member of a job's event if their tier period ended by then; the move made.
+
+    Keeps the tier for a new period or moves it down; nothing when the member was reviewed
+    (or moved to the entry tier) meanwhile.
+    """
+    program, member, as_of = applied.program, applied.member, applied.at
+    ladder = program.ladder
+    dates = repository.tier_dates(session, member_id=member.id)
+    review_at = dates.tier_review_at
+    if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
+        return None
+    level, new_level = _judge(session, ladder=ladder, member=member, at=review_at, tz=program.tz)
+    move = Move(
+        member_id=member.id,
+        from_code=member.tier_code,
+        to_code=ladder.tiers[new_level].code,
+        reason=TierChangeReason.retained if new_level == level else TierChangeReason.downgrade,
+        key=keys.review(member.id, review_at),
+        at=review_at,
+        since=dates.tier_since if new_level == level else review_at,
+        review_at=ladder.period_end(review_at, program.tz) if new_level else None,
+    )
+    _record(session, program_id=program.id, move=move)
+    return move
 
 
 def record_notices(
@@ -571,45 +565,58 @@ def record_notices(
             after=as_of,
             until=as_of + timedelta(days=ladder.notice_days),
         )
-    recorded = 0
-    for member_id in ahead:
-        with database.session_scope(rollback=dry_run) as session:
-            member = member_repository.load_member(
-                session, program_id=program.id, member_id=member_id, lock=True
-            )
-            review_at = member.tier_review_at
-            if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
-                continue  # moved meanwhile
-            level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
-            if expected >= level or repository.notice_recorded(
-                session, member_id=member.id, review_at=review_at
-            ):
-                continue
-            repository.add_notice(
-                session,
-                notice=TierNotice(
-                    program_id=program.id,
-                    member_id=member.id,
-                    tier_code=member.tier_code,
-                    expected_code=ladder.tiers[expected].code,
-                    review_at=review_at,
-                    at=as_of,
-                ),
-            )
-            events.emit(
-                session,
-                program_id=program.id,
-                type=events.EventType.tier_notice,
-                member_id=member.id,
-                occurred_at=as_of,
-                payload={
-                    "tier": member.tier_code,
-                    "expected_tier": ladder.tiers[expected].code,
-                    "review_at": iso(review_at),
-                },
-            )
-            recorded += 1
+    told = pipeline.for_each_member(
+        database,
+        program=program,
+        kind=pipeline.EventKind.notice,
+        member_ids=ahead,
+        as_of=as_of,
+        post=_notify_member,
+        dry_run=dry_run,
+    )
+    recorded = sum(told)
     return recorded
+
+
+def _notify_member(session: Session, applied: Applied) -> bool:
+    """Record a grace notice for the member of a job's event; whether one was recorded.
+
+    One is when the review ahead would move the member down and none is recorded yet.
+    """
+    program, member, as_of = applied.program, applied.member, applied.at
+    ladder = program.ladder
+    review_at = repository.tier_dates(session, member_id=member.id).tier_review_at
+    if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
+        return False  # moved meanwhile
+    level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
+    if expected >= level or repository.notice_recorded(
+        session, member_id=member.id, review_at=review_at
+    ):
+        return False
+    repository.add_notice(
+        session,
+        notice=TierNotice(
+            program_id=program.id,
+            member_id=member.id,
+            tier_code=member.tier_code,
+            expected_code=ladder.tiers[expected].code,
+            review_at=review_at,
+            at=as_of,
+        ),
+    )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.tier_notice,
+        member_id=member.id,
+        occurred_at=as_of,
+        payload={
+            "tier": member.tier_code,
+            "expected_tier": ladder.tiers[expected].code,
+            "review_at": iso(review_at),
+        },
+    )
+    return True
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from memberkit.api.context import ChainAdminContext, MemberNo, PosContext, ReadContext
 from memberkit.kit import keys
+from memberkit.member.schemas import TierOut
 from memberkit.program import service as program_service
-from memberkit.tier.schemas import TierOut
 from memberkit.wallet import service
 from memberkit.wallet.schemas import (
     MemberWalletOut,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
-from memberkit.tier.schemas import TierOut
+from memberkit.member.schemas import TierOut
 from memberkit.wallet import service
 from memberkit.wallet.models import RechargeMethod
 

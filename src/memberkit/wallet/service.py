@@ -21,11 +21,10 @@ from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting
 from memberkit.member import service as member_service
-from memberkit.member.service import MemberRef
+from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.pipeline import Applied, EventKind
 from memberkit.program.service import ProgramConfig
 from memberkit.store import service as store_service
-from memberkit.tier.service import TierOutcome
 from memberkit.wallet import queries, repository
 from memberkit.wallet.models import RechargeMethod
 
@@ -135,7 +134,45 @@ def recharge(
             store_code=store_code,
         )
 
-    applied, bonus = pipeline.apply(
+    def finish(session: Session, applied: Applied, bonus: int) -> RechargeResult:
+        assert applied.tier is not None, "a recharge is judged for an upgrade (reactions)"
+        result = RechargeResult(
+            external_id=external_id,
+            member_no=applied.member.member_no,
+            amount_minor=amount_minor,
+            bonus_minor=bonus,
+            occurred_at=occurred_at,
+            # The tier reaction read the balances after the recharge already.
+            wallet=WalletBalance(
+                applied.balance(session, Asset.wallet_principal),
+                applied.balance(session, Asset.wallet_bonus),
+            ),
+            tier=applied.tier,
+        )
+        events.emit(
+            session,
+            program_id=program.id,
+            type=events.EventType.wallet_recharged,
+            member_id=applied.member.id,
+            occurred_at=occurred_at,
+            payload={
+                "external_id": external_id,
+                "amount": format_money(amount_minor),
+                "bonus": format_money(bonus),
+                "method": method,
+                "store_code": store_code,
+                "wallet": {
+                    "principal": format_money(result.wallet.principal),
+                    "bonus": format_money(result.wallet.bonus),
+                    "total": format_money(result.wallet.total),
+                },
+                "tier": result.tier.code,
+                "upgraded": result.tier.upgraded,
+            },
+        )
+        return result
+
+    _applied, result = pipeline.apply(
         session,
         program=program,
         kind=EventKind.recharge,
@@ -144,41 +181,7 @@ def recharge(
         timing=timing,
         at=occurred_at,
         post=post,
-    )
-    assert applied.tier is not None, "a recharge is judged for an upgrade (memberkit.reactions)"
-    result = RechargeResult(
-        external_id=external_id,
-        member_no=applied.member.member_no,
-        amount_minor=amount_minor,
-        bonus_minor=bonus,
-        occurred_at=occurred_at,
-        # The tier reaction read the balances after the recharge already.
-        wallet=WalletBalance(
-            applied.balance(session, Asset.wallet_principal),
-            applied.balance(session, Asset.wallet_bonus),
-        ),
-        tier=applied.tier,
-    )
-    events.emit(
-        session,
-        program_id=program.id,
-        type=events.EventType.wallet_recharged,
-        member_id=applied.member.id,
-        occurred_at=occurred_at,
-        payload={
-            "external_id": external_id,
-            "amount": format_money(amount_minor),
-            "bonus": format_money(bonus),
-            "method": method,
-            "store_code": store_code,
-            "wallet": {
-                "principal": format_money(result.wallet.principal),
-                "bonus": format_money(result.wallet.bonus),
-                "total": format_money(result.wallet.total),
-            },
-            "tier": result.tier.code,
-            "upgraded": result.tier.upgraded,
-        },
+        finish=finish,
     )
     return result
 
