@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 from memberkit.cli.main import app
 from memberkit.config import settings
 from memberkit.db import Database
-from memberkit.events import OutboxEvent
+from memberkit.events import EventType, OutboxEvent, emit
 from memberkit.kit.time import utcnow
 from memberkit.program import service as program_service
+from memberkit.program.models import Program
 from memberkit.webhook import service, tasks
 from memberkit.webhook.models import WebhookAttempt, WebhookDelivery
 from tests.rest import table_contents
@@ -180,16 +181,21 @@ def test_an_event_not_fanned_out_yet_is_kept_however_old(
     assert counts(database) == (1, 0, 0)  # created before the subscription: no delivery owed
 
 
+def delivered(database: Database, members: int) -> None:
+    """Register ``members`` members and deliver their registrations to one receiver."""
+    with receiving() as receiver:
+        subscribe(database, receiver.url)
+        for n in range(members):
+            register(database, f"138001{n:05d}")
+        service.deliver_due(database, now=utcnow())
+    assert counts(database) == (members, members, members)
+
+
 def test_the_purge_goes_in_batches_and_reports_progress(
     database: Database, clock: time_machine.Coordinates
 ) -> None:
     start = utcnow()
-    with receiving() as receiver:
-        subscribe(database, receiver.url)
-        for n in range(5):
-            register(database, f"1380013800{n}")
-        service.deliver_due(database, now=utcnow())
-    assert counts(database) == (5, 5, 5)
+    delivered(database, 5)
     seen: list[tuple[int, int]] = []
     done = service.purge_outbox(
         database,
@@ -203,14 +209,35 @@ def test_the_purge_goes_in_batches_and_reports_progress(
     assert counts(database) == (0, 0, 0)
 
 
-def test_another_programs_events_are_not_touched(database: Database) -> None:
-    with receiving() as receiver:
-        subscribe(database, receiver.url)
-        register(database, "13800138000")
-        service.deliver_due(database, now=utcnow())
-    done = service.purge_outbox(database, program_id=2, before=utcnow() + timedelta(days=1))
-    assert done == service.Purge()
+def test_each_program_purges_its_own_events_only(database: Database) -> None:
+    # given a delivered event of the default program and one of another (no subscription)
+    delivered(database, 1)
+    with database.session_scope() as session:
+        shadow = Program(
+            code="shadow",
+            name="Shadow",
+            currency="CNY",
+            points_name="积分",
+            points_per_currency_unit=100,
+        )
+        session.add(shadow)
+        session.flush()
+        emit(
+            session,
+            program_id=shadow.id,
+            type=EventType.member_updated,
+            member_id=None,
+            occurred_at=utcnow(),
+            payload={},
+        )
+    service.deliver_due(database, now=utcnow())
+    later = utcnow() + timedelta(days=1)
+    # when the other program's purge runs, then only its event goes
+    done = service.purge_outbox(database, program_id=shadow.id, before=later)
+    assert done == service.Purge(events=1)
     assert counts(database) == (1, 1, 1)
+    assert service.purge_outbox(database, program_id=1, before=later) == service.Purge(1, 1, 1)
+    assert counts(database) == (0, 0, 0)
 
 
 def _program(database: Database) -> program_service.ProgramConfig:
@@ -223,11 +250,7 @@ def test_a_replay_racing_the_purge_is_either_refused_or_kept(
 ) -> None:
     # given 40 old delivered events
     start = utcnow()
-    with receiving() as receiver:
-        subscribe(database, receiver.url)
-        for n in range(40):
-            register(database, f"138001{n:05d}")
-        service.deliver_due(database, now=utcnow())
+    delivered(database, 40)
     with database.session_scope(read_only=True) as session:
         ids = list(session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
     assert len(ids) == 40
