@@ -123,6 +123,7 @@ def test_the_registry_names_every_job_in_running_order() -> None:
         "review-tiers",
         "purge-idempotency",
         "purge-sessions",
+        "purge-outbox",
     ]
 
 

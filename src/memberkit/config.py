@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -9,6 +10,20 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    """Parse comma-separated CIDRs (``10.0.0.0/8, ::1/128``); a bare address is one host."""
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in value.split(",")
+            if part.strip()
+        )
+    except ValueError as exc:
+        raise ValueError(f"not a network (CIDR): {exc}") from None
 
 
 class Settings(BaseSettings):
@@ -31,11 +46,13 @@ class Settings(BaseSettings):
     lock_timeout: float = Field(default=10.0, gt=0, le=600)
     #: Run the outbox worker (webhook deliveries) inside ``memberkit serve``.
     outbox_worker: bool = True
-    #: Webhooks: hours a failing delivery is retried, timeouts (s), failures that switch a
-    #: subscription off, a worker's poll interval (s) and how long it holds a claim (s).
+    #: Webhooks: hours a failing delivery is retried; the total deadline of one attempt (s:
+    #: resolving, connecting, sending and reading the answer); the connect timeout of one
+    #: address (s, within the deadline); failures that switch a subscription off; a worker's
+    #: poll interval (s) and how long it holds a claim (s, longer than the deadline).
     webhook_retry_hours: int = Field(default=24, ge=1, le=24 * 30)
+    webhook_deadline_seconds: float = Field(default=10.0, gt=0, le=300)
     webhook_connect_timeout: float = Field(default=5.0, gt=0, le=60)
-    webhook_read_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_disable_after: int = Field(default=20, ge=1, le=10_000)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_lease_seconds: int = Field(default=60, ge=1, le=3600)
@@ -53,6 +70,11 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     password_parallelism: int = Field(default=4, ge=1, le=64)
+    #: Networks (CIDRs, comma-separated) that receivers may be on although they are not
+    #: public: loopback, private, link-local, … addresses are refused unless listed here.
+    webhook_allow_networks: str = ""
+    #: Days a fully sent outbox event (and its deliveries) is kept before the daily purge.
+    outbox_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("timezone")
     @classmethod
@@ -67,13 +89,18 @@ class Settings(BaseSettings):
             raise ValueError("default_locale must be zh_CN or en")
         return value
 
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _known_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> Settings:
-        attempt = self.webhook_connect_timeout + 2 * self.webhook_read_timeout
-        if self.webhook_lease_seconds <= attempt:
+        if self.webhook_lease_seconds <= self.webhook_deadline_seconds:
             raise ValueError(
-                "webhook_lease_seconds must exceed webhook_connect_timeout + 2 ×"
-                " webhook_read_timeout (one attempt: connect, send, answer)"
+                "webhook_lease_seconds must exceed webhook_deadline_seconds (an attempt must"
+                " be over before its claim runs out, or another worker could make it again)"
             )
         return self
 
@@ -83,6 +110,11 @@ class Settings(BaseSettings):
         if self.login_lockout_minutes < self.login_window_minutes:
             raise ValueError("login_lockout_minutes must be at least login_window_minutes")
         return self
+
+    @property
+    def webhook_allowed_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks of ``webhook_allow_networks``, parsed."""
+        return _networks(self.webhook_allow_networks)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,6 +17,7 @@ from memberkit.program.queries import program_codes
 from memberkit.program.service import ProgramConfig
 from memberkit.staff.tasks import PURGE_SESSIONS
 from memberkit.tier.tasks import REVIEW_TIERS
+from memberkit.webhook.tasks import PURGE_OUTBOX
 
 #: In running order: decay comes before the review, which then judges the lowered growth.
 TASKS: tuple[Task, ...] = (
@@ -25,6 +26,7 @@ TASKS: tuple[Task, ...] = (
     REVIEW_TIERS,
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
+    PURGE_OUTBOX,
 )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
+from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
 from memberkit.webhook import service
@@ -43,9 +45,18 @@ def test_an_operator_manages_a_webhook_from_the_command_line(database: Database)
     assert verify(secret, receiver.received[1])
 
 
-def test_wrong_input_exits_2_and_changes_nothing(database: Database) -> None:
+def test_wrong_input_exits_2_and_changes_nothing(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "webhook_allow_networks", "")
     before = table_contents(database)
     assert "http:// 或 https://" in cli("add", "--url", "ftp://example.com/", code=2)
+    metadata = cli("add", "--url", "http://169.254.169.254/latest/meta-data/", code=2)
+    assert " ".join(metadata.split()) == (
+        "Webhook 不会发送到 169.254.169.254：它不是公网地址（链路本地地址）。接收方位于本部署自己的"
+        "网络中时，须先允许该网段（MEMBERKIT_WEBHOOK_ALLOW_NETWORKS）。"
+    )
+    assert "回环地址" in cli("add", "--url", "http://[::1]:8080/", code=2)
     assert "不是事件类型" in cli("add", "--url", "https://x.example/", "--event", "x.y", code=2)
     assert "没有 Webhook 订阅 7" in cli("disable", "7", code=2)
     assert "--delivery" in cli("replay", "1", code=2)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from random import Random
+from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
-from memberkit.config import settings
+from memberkit.config import Settings, settings
 from memberkit.db import Database
 from memberkit.events import OutboxEvent
 from memberkit.kit.time import utcnow
@@ -20,7 +25,7 @@ from memberkit.member.models import Member
 from memberkit.program import service as program_service
 from memberkit.webhook import service
 from memberkit.webhook.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from tests.webhook.receiver import receiving, verify
+from tests.webhook.receiver import Trickler, receiving, verify
 
 #: Later than any retry wait (at most an hour): every failed delivery is due again.
 LATER = timedelta(hours=1, minutes=1)
@@ -194,14 +199,16 @@ def test_a_redirect_is_a_failure_and_is_not_followed(database: Database) -> None
 def test_a_receiver_that_does_not_answer_in_time_is_a_failure(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(settings, "webhook_read_timeout", 0.3)
+    monkeypatch.setattr(settings, "webhook_deadline_seconds", 0.5)
     with receiving(hold=True) as slow:
         subscribe(database, slow.url)
         register(database, "13800138000")
         started = time.monotonic()
         service.deliver_due(database, now=utcnow())
-        assert time.monotonic() - started < 5
-    assert deliveries(database) == [("failed", 1, None, "timeout: ReadTimeout")]
+        assert time.monotonic() - started < 2
+    assert deliveries(database) == [
+        ("failed", 1, None, "deadline: no complete answer within 0.5 s")
+    ]
 
 
 def test_nothing_listens_is_a_failure_recorded_with_the_error(database: Database) -> None:
@@ -378,3 +385,149 @@ def test_a_secret_that_does_not_decrypt_is_a_recorded_failure(database: Database
     assert deliveries(database) == [
         ("failed", 1, None, "the signing secret cannot be decrypted (another secret key?)")
     ]
+
+
+def test_a_trickling_receiver_fails_at_the_deadline_and_is_not_sent_twice(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a receiver answering a byte every 0.2 s, a 1.5 s deadline and a 4 s lease
+    monkeypatch.setattr(settings, "webhook_deadline_seconds", 1.5)
+    monkeypatch.setattr(settings, "webhook_lease_seconds", 4)
+    with Trickler(pause=0.2) as trickler:
+        subscribe(database, trickler.url)
+        register(database, "13800138000")
+        # when one worker makes a pass while a second one keeps looking for work, through the
+        # attempt and past its deadline
+        passes: list[service.Pass] = []
+        worker = threading.Thread(
+            target=lambda: passes.append(service.deliver_due(database, now=utcnow()))
+        )
+        started = time.monotonic()
+        worker.start()
+        while worker.is_alive() or time.monotonic() - started < 2.5:
+            passes.append(service.deliver_due(database, now=utcnow()))
+            time.sleep(0.1)
+        worker.join()
+    # then one of them made the attempt, which failed at its deadline; the other never had
+    # it to send
+    assert sorted((p.attempted, p.failed) for p in passes if p.attempted) == [(1, 1)]
+    assert trickler.connections == 1
+    assert deliveries(database) == [
+        ("failed", 1, None, "deadline: no complete answer within 1.5 s")
+    ]
+    with database.session_scope(read_only=True) as session:
+        latency = session.scalars(select(WebhookAttempt.latency_ms)).one()
+    assert 1500 <= latency < 1800
+
+
+def test_the_lease_must_outlast_the_deadline() -> None:
+    with pytest.raises(ValueError, match="webhook_lease_seconds must exceed"):
+        Settings(webhook_deadline_seconds=30, webhook_lease_seconds=30)
+    with pytest.raises(ValueError, match="not a network"):
+        Settings(webhook_allow_networks="10.0.0.0/8, intranet")
+    allowed = Settings(webhook_allow_networks=" 10.0.0.0/8,::1 ").webhook_allowed_networks
+    assert allowed == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def test_a_name_resolving_to_a_blocked_address_is_refused_at_send_time(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given no network allowed: a name is accepted (it is resolved at each attempt), and an
+    # address was accepted while its network was allowed
+    with receiving() as receiver:
+        by_address = subscribe(database, receiver.url)
+        monkeypatch.setattr(settings, "webhook_allow_networks", "")
+        by_name = subscribe(database, f"http://localhost:{receiver.port}/hooks")
+        register(database, "13800138000")
+        # when the worker comes to them
+        done = service.deliver_due(database, now=utcnow())
+    # then neither is sent, no connection is even made, and each attempt says why
+    assert (done.attempted, done.failed) == (2, 2)
+    assert (receiver.connections, receiver.received) == (0, [])
+    with database.session_scope(read_only=True) as session:
+        rows = session.execute(select(WebhookDelivery.subscription_id, WebhookDelivery.last_error))
+        errors = {row.subscription_id: row.last_error for row in rows}
+    assert errors == {
+        by_address.id: "blocked_address: 127.0.0.1 (loopback)",
+        by_name.id: "blocked_address: localhost resolves to 127.0.0.1 (loopback)",
+    }
+
+
+def test_each_attempt_is_signed_with_the_time_it_is_sent(
+    database: Database, clock: time_machine.Coordinates
+) -> None:
+    # given an event, and a receiver that fails the first attempt and takes 1.1 s to answer
+    # the second subscription's
+    def answer(n: int) -> int:
+        if n == 1:
+            time.sleep(1.1)
+        return 500 if n == 0 else 200
+
+    with receiving(answer) as receiver:
+        subscription = subscribe(database, receiver.url)
+        register(database, "13800138000")
+        with database.session_scope(read_only=True) as session:
+            created = session.scalars(select(OutboxEvent.created_at)).one()
+        # when the first attempt is made an hour later, and the retry two hours after that
+        clock.move_to(created + timedelta(hours=1))
+        service.deliver_due(database, now=utcnow())
+        clock.move_to(created + timedelta(hours=3))
+        service.deliver_due(database, now=utcnow())
+    # then each was stamped (and signed) as it left, not when the event was made
+    first, retry = receiver.received
+    stamps = [int(r.headers["memberkit-timestamp"]) for r in (first, retry)]
+    assert [stamp - int(created.timestamp()) for stamp in stamps] == [3600, 3 * 3600]
+    assert all(abs(r.at - stamp) < 1 for r, stamp in zip((first, retry), stamps, strict=True))
+    assert first.body == retry.body
+    assert first.headers["memberkit-signature"] != retry.headers["memberkit-signature"]
+    assert all(verify(subscription.secret or "", r) for r in (first, retry))
+
+
+def test_deliveries_of_one_pass_are_each_stamped_when_they_leave(database: Database) -> None:
+    # given two subscriptions to one slow receiver (1.1 s an answer)
+    with receiving(lambda _n: (time.sleep(1.1), 200)[1]) as receiver:
+        subscribe(database, receiver.url)
+        subscribe(database, receiver.url)
+        register(database, "13800138000")
+        done = service.deliver_due(database, now=utcnow())
+    # when one pass sends both, then the second is stamped a second later than the first
+    assert done.delivered == 2
+    first, second = (int(r.headers["memberkit-timestamp"]) for r in receiver.received)
+    assert second - first >= 1
+
+
+def readme_verify() -> Callable[..., bool]:
+    """The verification recipe of README.md's Webhooks section, as integrators copy it."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Webhooks") :]
+    code = section[
+        section.index("```python\n") + 10 : section.index("```\n", section.index("```python"))
+    ]
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
+
+
+def test_the_readme_recipe_accepts_a_fresh_delivery_and_refuses_a_stale_replay(
+    database: Database, clock: time_machine.Coordinates
+) -> None:
+    check = readme_verify()
+    with receiving() as receiver:
+        subscription = subscribe(database, receiver.url)
+        register(database, "13800138000")
+        service.deliver_due(database, now=utcnow())
+    [got] = receiver.received
+    secret = subscription.secret or ""
+    sent = datetime.fromtimestamp(int(got.headers["memberkit-timestamp"]), UTC)
+    assert check(secret, got.raw_headers, got.body)
+    assert not check("whsec_another", got.raw_headers, got.body)
+    assert not check(secret, got.raw_headers, got.body.replace(b"store", b"shop"))
+    # a copy replayed within five minutes passes (the event id de-duplicates it) ...
+    clock.move_to(sent + timedelta(minutes=4, seconds=59))
+    assert check(secret, got.raw_headers, got.body)
+    # ... one replayed later is refused, as is one whose timestamp was changed to look fresh
+    clock.move_to(sent + timedelta(minutes=5, seconds=2))
+    assert not check(secret, got.raw_headers, got.body)
+    forged = {**dict(got.raw_headers.items()), "Memberkit-Timestamp": str(int(time.time()))}
+    assert not check(secret, forged, got.body)
+    assert not check(secret, {**forged, "Memberkit-Timestamp": "soon"}, got.body)

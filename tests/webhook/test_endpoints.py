@@ -421,3 +421,74 @@ def test_the_worker_inside_the_app_delivers_after_commit(
     assert [r.json["type"] for r in receiver.received] == ["member.registered"]
     assert receiver.received[0].json["member_no"] == registered.json()["member_no"]
     assert verify(made.json()["secret"], receiver.received[0])
+
+
+NOT_PUBLIC = [
+    ("http://127.0.0.1:8080/hooks", "127.0.0.1", "回环地址"),
+    ("http://127.1/hooks", "127.1 (127.0.0.1)", "回环地址"),
+    ("http://0x7f000001/hooks", "0x7f000001 (127.0.0.1)", "回环地址"),
+    ("http://[::1]:8080/hooks", "::1", "回环地址"),
+    ("http://[::ffff:127.0.0.1]/hooks", "::ffff:127.0.0.1 (127.0.0.1)", "回环地址"),
+    ("https://10.1.2.3/hooks", "10.1.2.3", "私有地址"),
+    ("https://[fd00::1]/hooks", "fd00::1", "私有地址"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254", "链路本地地址"),
+    ("http://0.0.0.0/", "0.0.0.0", "未指定地址"),
+    ("http://224.0.0.1/", "224.0.0.1", "组播地址"),
+]
+
+
+def test_a_url_on_an_address_that_is_not_public_is_refused_and_changes_nothing(
+    admin: Api, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a deployment that allows no network beyond the public internet
+    monkeypatch.setattr(settings, "webhook_allow_networks", "")
+    made = create(admin, {"url": "https://crm.example.com/hooks"}, key="good").json()
+    before = table_contents(database)
+    # when subscriptions to the machine itself, the private network or the cloud metadata
+    # service are made, or an existing one is moved there
+    for number, (url, address, kind) in enumerate(NOT_PUBLIC):
+        refused = create(admin, {"url": url}, key=f"ssrf-{number}")
+        # then each is refused with a code to act on and a reason in the request's language
+        assert (refused.status_code, refused.json()["code"]) == (422, "webhook_address_blocked")
+        assert refused.json()["detail"] == (
+            f"Webhook 不会发送到 {address}：它不是公网地址（{kind}）。接收方位于本部署自己的"
+            "网络中时，须先允许该网段（MEMBERKIT_WEBHOOK_ALLOW_NETWORKS）。"
+        )
+        moved = admin.patch(f"/api/v1/webhooks/{made['id']}", {"url": url})
+        assert (moved.status_code, moved.json()["code"]) == (422, "webhook_address_blocked")
+    english = admin.post(
+        "/api/v1/webhooks",
+        {"url": "http://169.254.169.254/latest/meta-data/"},
+        **{"Idempotency-Key": "ssrf-en", "Accept-Language": "en"},
+    )
+    assert english.json()["detail"] == (
+        "Webhooks are not sent to 169.254.169.254: it is not a public address (link-local). "
+        "A receiver on the deployment's own networks needs them allowed "
+        "(MEMBERKIT_WEBHOOK_ALLOW_NETWORKS)."
+    )
+    assert table_contents(database) == before
+    # and a repeat under the same key is still refused, not answered from a stored response
+    again = create(admin, {"url": NOT_PUBLIC[0][0]}, key="ssrf-0")
+    assert (again.status_code, again.json()["code"]) == (422, "webhook_address_blocked")
+
+
+def test_an_allowed_network_may_receive_and_only_that_one(
+    admin: Api, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "webhook_allow_networks", "10.1.0.0/16")
+    inside = create(admin, {"url": "https://10.1.2.3/hooks"}, key="in")
+    assert (inside.status_code, inside.json()["url"]) == (201, "https://10.1.2.3/hooks")
+    before = table_contents(database)
+    for number, url in enumerate(["https://10.2.0.1/", "http://169.254.169.254/"]):
+        outside = create(admin, {"url": url}, key=f"out-{number}")
+        assert (outside.status_code, outside.json()["code"]) == (422, "webhook_address_blocked")
+    assert table_contents(database) == before
+
+
+def test_a_host_name_is_not_resolved_when_the_subscription_is_made(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a name is judged at each attempt, by what it resolves to then
+    monkeypatch.setattr(settings, "webhook_allow_networks", "")
+    made = create(admin, {"url": "http://localhost:9/hooks"}, key="name")
+    assert made.status_code == 201, made.text

@@ -1,9 +1,10 @@
-"""Pure webhook rules: signatures, back-off with jitter, giving up, allowed URLs."""
+"""Pure webhook rules: signatures, back-off with jitter, giving up, allowed URLs and addresses."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from random import Random
 
@@ -125,3 +126,80 @@ def test_other_urls_are_refused_with_the_reason(url: str, fault: str) -> None:
     with pytest.raises(TextError) as refused:
         rules.check_url(url)
     assert fault in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.255.0.9", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped: judged as the IPv4 address
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("::ffff:192.168.1.1", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link-local"),  # cloud metadata
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "*"),  # reserved (private too, to some Pythons' tables)
+        ("255.255.255.255", "*"),
+        ("100.64.0.1", "shared"),  # carrier-grade NAT
+        ("2002:7f00:1::1", "loopback"),  # 6to4 around 127.0.0.1
+        ("2002:a00:1::1", "private"),  # 6to4 around 10.0.0.1
+        ("64:ff9b::7f00:1", "*"),  # NAT64
+        ("8.8.8.8", None),
+        ("::ffff:8.8.8.8", None),
+        ("93.184.215.14", None),
+        ("2001:4860:4860::8888", None),
+        ("2002:808:808::1", None),  # 6to4 around a public address
+    ],
+)
+def test_only_public_unicast_addresses_may_receive_deliveries(
+    address: str, kind: str | None
+) -> None:
+    found = rules.address_kind(ipaddress.ip_address(address))
+    if kind == "*":
+        assert found is not None
+    else:
+        assert (str(found) if found else None) == kind
+
+
+def test_an_allowed_network_lets_its_addresses_receive_and_no_others() -> None:
+    allowed = [ipaddress.ip_network("10.20.0.0/16"), ipaddress.ip_network("fd00:1::/32")]
+    for address in ("10.20.3.4", "::ffff:10.20.3.4", "fd00:1::9"):
+        assert rules.blocked(ipaddress.ip_address(address), allowed=allowed) is None
+    for address, kind in (
+        ("10.21.0.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("127.0.0.1", "loopback"),
+    ):
+        assert rules.blocked(ipaddress.ip_address(address), allowed=allowed) == kind
+    assert rules.blocked(ipaddress.ip_address("8.8.8.8"), allowed=()) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("[::1]", "::1"),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1"),
+        ("127.1", "127.0.0.1"),  # forms the system resolver reads as addresses
+        ("0x7f000001", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("crm.example.com", None),
+        ("localhost", None),
+        ("deadbeef", None),
+        ("1e100.net", None),
+    ],
+)
+def test_a_host_written_as_an_address_is_read_as_the_resolver_would(
+    host: str, address: str | None
+) -> None:
+    found = rules.literal_address(host)
+    assert found == (ipaddress.ip_address(address) if address else None)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from memberkit.db import Database
 from memberkit.webhook.models import WebhookDelivery
+from tests.webhook.conftest import RECEIVERS
 from tests.webhook.receiver import receiving, verify
 from tests.webhook.test_delivery import register, subscribe
 
@@ -29,7 +30,8 @@ def start_worker(database: Database, tmp_path: Path) -> subprocess.Popen[bytes]:
         "MEMBERKIT_DATA_DIR": str(tmp_path / "data"),
         "MEMBERKIT_WEBHOOK_LEASE_SECONDS": "5",
         "MEMBERKIT_WEBHOOK_CONNECT_TIMEOUT": "1",
-        "MEMBERKIT_WEBHOOK_READ_TIMEOUT": "1.5",
+        "MEMBERKIT_WEBHOOK_DEADLINE_SECONDS": "3",
+        "MEMBERKIT_WEBHOOK_ALLOW_NETWORKS": RECEIVERS,
         "MEMBERKIT_WEBHOOK_POLL_SECONDS": "0.2",
         "MEMBERKIT_DEFAULT_LOCALE": "en",
     }

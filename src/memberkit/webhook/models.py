@@ -70,7 +70,8 @@ class WebhookDelivery(Base):
     while an earlier one of the same member to the same subscription is still pending or
     failed. A worker claims a delivery by setting ``claimed_until`` and ``claim_token``; a
     worker that dies mid-delivery loses its claim when the lease ends. ``retry_from`` starts
-    the retry window (the first attempt, or the operator's replay).
+    the retry window (the first attempt, or the operator's replay). The outbox purge finds an
+    event's deliveries by ``event_id``.
     """
 
     __tablename__ = "webhook_deliveries"
@@ -78,6 +79,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("subscription_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_member", "subscription_id", "member_id", "event_id"),
+        Index("ix_webhook_deliveries_event", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from memberkit.db import table
@@ -527,3 +527,93 @@ def replay_event(
             )
         )
     )
+
+
+#: Deliveries that are over: nothing more is sent unless an operator replays them.
+FINISHED = (DeliveryStatus.delivered, DeliveryStatus.given_up)
+
+
+def _purgeable(program_id: int, before: datetime) -> Any:
+    """Events of the program fanned out before ``before`` with no delivery still to be tried."""
+    open_delivery = exists().where(
+        _deliveries.c.event_id == _events.c.id, _deliveries.c.status.in_(OPEN)
+    )
+    return and_(
+        _events.c.program_id == program_id,
+        _events.c.dispatched_at.is_not(None),
+        _events.c.dispatched_at < before,
+        _events.c.created_at < before,
+        ~open_delivery,
+    )
+
+
+def count_purgeable(session: Session, *, program_id: int, before: datetime) -> tuple[int, int, int]:
+    """Return how many (events, deliveries, attempts) a purge before ``before`` would delete."""
+    events = select(_events.c.id).where(_purgeable(program_id, before)).subquery()
+    deliveries = select(_deliveries.c.id).where(_deliveries.c.event_id.in_(select(events.c.id)))
+    counted = session.execute(
+        select(
+            select(func.count()).select_from(events).scalar_subquery(),
+            select(func.count()).select_from(deliveries.subquery()).scalar_subquery(),
+            select(func.count())
+            .select_from(_attempts)
+            .where(_attempts.c.delivery_id.in_(deliveries))
+            .scalar_subquery(),
+        )
+    ).one()
+    return int(counted[0]), int(counted[1]), int(counted[2])
+
+
+@dataclass(frozen=True)
+class PurgeKey:
+    """Where a purge has got to: the last event looked at, in (dispatched_at, id) order."""
+
+    dispatched_at: datetime
+    id: int
+
+
+def purgeable(
+    session: Session, *, program_id: int, before: datetime, after: PurgeKey | None, limit: int
+) -> list[PurgeKey]:
+    """Lock and return up to ``limit`` events a purge may delete, oldest dispatched first.
+
+    The events are locked (``FOR UPDATE``): a replay that would give one a new delivery waits
+    for the purge's transaction.
+    """
+    where = [_purgeable(program_id, before)]
+    if after is not None:
+        where.append(
+            or_(
+                _events.c.dispatched_at > after.dispatched_at,
+                and_(_events.c.dispatched_at == after.dispatched_at, _events.c.id > after.id),
+            )
+        )
+    rows = session.execute(
+        select(_events.c.dispatched_at, _events.c.id)
+        .where(*where)
+        .order_by(_events.c.dispatched_at, _events.c.id)
+        .limit(limit)
+        .with_for_update(of=_events)
+    ).all()
+    return [PurgeKey(row.dispatched_at, row.id) for row in rows]
+
+
+def purge_events(session: Session, *, event_ids: list[int]) -> tuple[int, int, int]:
+    """Delete the finished deliveries of ``event_ids``, their attempts, then the events.
+
+    Returns the (events, deliveries, attempts) deleted. The deliveries are locked and their
+    status checked again as they are deleted, and an event goes only with its last delivery:
+    one replayed meanwhile (open again) keeps its event, whatever was looked at before.
+    """
+    finished = and_(_deliveries.c.event_id.in_(event_ids), _deliveries.c.status.in_(FINISHED))
+    session.execute(select(_deliveries.c.id).where(finished).with_for_update()).all()
+    connection = session.connection()
+    attempts = connection.execute(
+        delete(_attempts).where(
+            _attempts.c.delivery_id.in_(select(_deliveries.c.id).where(finished))
+        )
+    ).rowcount
+    deliveries = connection.execute(delete(_deliveries).where(finished)).rowcount
+    left = exists().where(_deliveries.c.event_id == _events.c.id)
+    events = connection.execute(delete(_events).where(_events.c.id.in_(event_ids), ~left)).rowcount
+    return events, deliveries, attempts

@@ -2,7 +2,8 @@
 
 Delivery is at least once and in order per member: a receiver de-duplicates by the event id
 (``Memberkit-Event-Id``). Requests go out only from a worker, after the business transaction
-committed, with connect and read timeouts and without following redirects.
+committed, each within one total deadline, to public addresses only (or networks the
+deployment allows), without following redirects (:mod:`memberkit.webhook.sender`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import datetime, timedelta
 from random import Random
 from typing import Any
 
-import httpx
 from sqlalchemy.orm import Session
 
 from memberkit.config import settings
@@ -26,9 +26,12 @@ from memberkit.errors import InvalidInput, NotFound
 from memberkit.events import EventType
 from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, TextError, _
+from memberkit.kit.tasks import Progress
 from memberkit.kit.time import iso, utcnow
 from memberkit.webhook import repository, rules
 from memberkit.webhook.models import DeliveryStatus, DisabledReason, WebhookSubscription
+from memberkit.webhook.rules import AddressKind
+from memberkit.webhook.sender import Answer, Sender
 
 log = logging.getLogger("memberkit.webhook")
 
@@ -59,6 +62,28 @@ class InvalidWebhook(InvalidInput):
 
     code = "invalid_webhook"
     message = _("Invalid webhook subscription: {problem}")
+
+
+class BlockedAddress(InvalidInput):
+    """A subscription URL naming an address that is not public, in no network allowed."""
+
+    code = "webhook_address_blocked"
+    message = _(
+        "Webhooks are not sent to {address}: it is not a public address ({kind}). A receiver"
+        " on the deployment's own networks needs them allowed (MEMBERKIT_WEBHOOK_ALLOW_NETWORKS)."
+    )
+
+
+#: How an address that may not receive deliveries is named to people.
+KINDS = {
+    AddressKind.unspecified: _("unspecified"),
+    AddressKind.loopback: _("loopback"),
+    AddressKind.link_local: _("link-local"),
+    AddressKind.multicast: _("multicast"),
+    AddressKind.private: _("private"),
+    AddressKind.reserved: _("reserved"),
+    AddressKind.shared: _("shared, not global"),
+}
 
 
 @dataclass(frozen=True)
@@ -97,10 +122,24 @@ def _place(program_id: int, subscription_id: int) -> str:
 
 
 def _checked_url(url: str) -> str:
+    """Return ``url`` if it may receive webhooks; a host given as an address must be public.
+
+    A host name is not resolved here: the worker resolves it at each attempt, and refuses it
+    then if it names an address that may not receive deliveries.
+    """
     try:
-        return rules.check_url(url)
+        checked = rules.check_url(url)
     except TextError as exc:
         raise InvalidWebhook(problem=exc.text) from exc
+    host = rules.wire_host(checked)
+    address = rules.literal_address(host)
+    if address is not None:
+        kind = rules.blocked(address, allowed=settings.webhook_allowed_networks)
+        if kind is not None:
+            meant = str(rules.plain(address))
+            named = host if host == meant else f"{host} ({meant})"
+            raise BlockedAddress(address=named, kind=Text(KINDS[kind]))
+    return checked
 
 
 def _checked_types(event_types: Sequence[str]) -> list[str]:
@@ -324,7 +363,10 @@ def replay(
         session, program_id=program_id, subscription_id=subscription_id, delivery_id=delivery_id
     )
     repository.reopen(session, delivery_ids=[delivery_id], now=now or utcnow())
-    return _delivery(repository.delivery(session, program_id=program_id, delivery_id=delivery_id))
+    row = repository.delivery(session, program_id=program_id, delivery_id=delivery_id)
+    if row is None:  # purged meanwhile
+        raise DeliveryNotFound(delivery_id=delivery_id, subscription_id=subscription_id)
+    return _delivery(row)
 
 
 def replay_event(
@@ -373,28 +415,12 @@ class Pass:
         return bool(self.dispatched or self.attempted)
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What an HTTP attempt got: a status code, or an error; and how long it took."""
+def send(sender: Sender, claimed: repository.Claimed) -> Answer:
+    """POST one claimed delivery, signed as it leaves (never raises for the network).
 
-    status_code: int | None
-    latency_ms: int
-    error: str | None = None
-
-
-def client() -> httpx.Client:
-    """Return an HTTP client for deliveries: timeouts from settings, no redirects followed."""
-    return httpx.Client(
-        timeout=httpx.Timeout(
-            settings.webhook_read_timeout, connect=settings.webhook_connect_timeout
-        ),
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-def send(http: httpx.Client, claimed: repository.Claimed, *, now: datetime) -> Answer:
-    """POST one claimed delivery, signed, and return the answer (never raises for the network)."""
+    The timestamp, and so the signature, is taken now, at each attempt: a receiver may
+    refuse a delivery signed too long ago (a replay) without refusing a late retry.
+    """
     try:
         secret = crypto.decrypt(
             claimed.secret_enc, context=_place(claimed.program_id, claimed.subscription_id)
@@ -413,22 +439,10 @@ def send(http: httpx.Client, claimed: repository.Claimed, *, now: datetime) -> A
         secret or "",
         event_id=claimed.event_id,
         event_type=claimed.type,
-        timestamp=int(now.timestamp()),
+        timestamp=int(utcnow().timestamp()),
         payload=payload,
     )
-    started = time.perf_counter()
-    try:
-        with http.stream("POST", claimed.url, content=payload, headers=headers) as response:
-            status_code = response.status_code
-    except httpx.TimeoutException as exc:
-        return Answer(None, _elapsed(started), f"timeout: {type(exc).__name__}")
-    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
-        return Answer(None, _elapsed(started), f"{type(exc).__name__}: {exc}"[:500])
-    return Answer(status_code, _elapsed(started))
-
-
-def _elapsed(started: float) -> int:
-    return int((time.perf_counter() - started) * 1000)
+    return sender.post(claimed.url, body=payload, headers=headers)
 
 
 def deliver_due(
@@ -437,16 +451,18 @@ def deliver_due(
     now: datetime | None = None,
     limit: int = 50,
     rng: Random | None = None,
-    http: httpx.Client | None = None,
+    sender: Sender | None = None,
 ) -> Pass:
     """Run one worker pass at ``now``: fan the outbox out, claim due deliveries, send them.
 
     Each step is its own short transaction; no transaction is open during a request. A claim
-    holds for ``settings.webhook_lease_seconds``: a worker killed mid-delivery loses nothing,
-    the delivery is claimed again once the lease has run out.
+    holds for ``settings.webhook_lease_seconds``, longer than an attempt's deadline: a worker
+    killed mid-delivery loses nothing, the delivery is claimed again once the lease has run
+    out, and no attempt still runs when it does.
     """
     moment = now or utcnow()
     rng = rng or Random()
+    sender = sender or Sender.from_settings()
     dispatched = _fan_out(database, now=moment, limit=limit * 10)
     with database.session_scope(read_only=True) as session:
         if not repository.any_due(session, now=moment):
@@ -461,32 +477,25 @@ def deliver_due(
             limit=limit,
         )
     # No attempt may still run when the lease ends (another worker could then claim it too):
-    # what is left when too little of the lease remains is handed back, not sent.
-    one_attempt = settings.webhook_connect_timeout + 2 * settings.webhook_read_timeout
-    deadline = time.monotonic() + settings.webhook_lease_seconds - one_attempt
+    # what is left when too little of the lease remains for one more is handed back, unsent.
+    last_start = time.monotonic() + settings.webhook_lease_seconds - sender.deadline
     counts = {"delivered": 0, "failed": 0, "given_up": 0, "disabled": 0}
-    own = http is None
-    http = http or client()
     attempted = 0
-    try:
-        for one in claimed:
-            if time.monotonic() > deadline:
-                with database.session_scope() as session:
-                    repository.release(
-                        session,
-                        delivery_ids=[c.delivery_id for c in claimed[attempted:]],
-                        token=token,
-                    )
-                break
-            attempted += 1
-            answer = send(http, one, now=moment)
-            outcome, disabled = _record(database, claimed=one, answer=answer, now=moment, rng=rng)
-            if outcome is not None:
-                counts[str(outcome)] += 1
-            counts["disabled"] += disabled
-    finally:
-        if own:
-            http.close()
+    for one in claimed:
+        if time.monotonic() > last_start:
+            with database.session_scope() as session:
+                repository.release(
+                    session,
+                    delivery_ids=[c.delivery_id for c in claimed[attempted:]],
+                    token=token,
+                )
+            break
+        attempted += 1
+        answer = send(sender, one)
+        outcome, disabled = _record(database, claimed=one, answer=answer, now=moment, rng=rng)
+        if outcome is not None:
+            counts[str(outcome)] += 1
+        counts["disabled"] += disabled
     return Pass(dispatched=dispatched, attempted=attempted, **counts)
 
 
@@ -554,3 +563,51 @@ def _record(
             claimed.subscription_id,
         )
     return status, int(disabled)
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What an outbox purge deleted (or, in a dry run, would delete)."""
+
+    events: int = 0
+    deliveries: int = 0
+    attempts: int = 0
+
+
+def purge_outbox(
+    database: Database,
+    *,
+    program_id: int,
+    before: datetime,
+    dry_run: bool = False,
+    batch: int = 500,
+    progress: Progress | None = None,
+) -> Purge:
+    """Delete the program's outbox events fanned out before ``before`` that are done with.
+
+    An event is done with when none of its deliveries is still to be tried (pending or
+    failed): each was delivered or given up, or it had no subscription. It goes with its
+    deliveries and their attempts, ``batch`` events per transaction; an event that still has
+    a delivery to try is never touched. A ``dry_run`` only counts. Safe to repeat.
+    """
+    with database.session_scope(read_only=True) as session:
+        total = Purge(*repository.count_purgeable(session, program_id=program_id, before=before))
+    if dry_run or not total.events:
+        return total
+    done = Purge()
+    after: repository.PurgeKey | None = None
+    while True:
+        with database.session_scope() as session:
+            keys = repository.purgeable(
+                session, program_id=program_id, before=before, after=after, limit=batch
+            )
+            if not keys:
+                break
+            events, deliveries, attempts = repository.purge_events(
+                session, event_ids=[key.id for key in keys]
+            )
+        after = keys[-1]
+        done = Purge(done.events + events, done.deliveries + deliveries, done.attempts + attempts)
+        if progress is not None:
+            progress(done.events, max(total.events, done.events))
+    return done
