@@ -18,6 +18,7 @@ from memberkit.kit.time import utcnow
 from memberkit.program.service import ProgramConfig
 from memberkit.staff import errors
 from memberkit.staff import rules as staff_rules
+from memberkit.staff import service as staff_service
 from memberkit.staff.rules import Action, Actor, Role
 from tests.rest import table_contents
 
@@ -76,7 +77,7 @@ def _browse(
     database: Database, program: ProgramConfig, viewer: Actor, **values: object
 ) -> Page[audit.EntryView]:
     with database.session_scope(read_only=True) as session:
-        return audit.browse(session, program_id=program.id, viewer=viewer, **values)  # type: ignore[arg-type]
+        return staff_service.browse_audit(session, program_id=program.id, viewer=viewer, **values)  # type: ignore[arg-type]
 
 
 def test_nothing_is_sealed_when_nothing_is_personal(

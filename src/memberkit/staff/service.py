@@ -24,6 +24,7 @@ from memberkit.audit.rules import CLI, IP_MAX, USER_AGENT_MAX, Origin
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit import crypto
+from memberkit.kit.pagination import Page
 from memberkit.kit.time import local, utcnow
 from memberkit.staff import passwords, queries, repository, rules
 from memberkit.staff.errors import (
@@ -643,3 +644,27 @@ def purge(
     )
     attempts = repository.purge_attempts(session, program_id=program_id, before=now - keep_attempts)
     return sessions, attempts
+
+
+def browse_audit(
+    session: Session,
+    *,
+    program_id: int,
+    viewer: Actor,
+    filters: audit.AuditFilter | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> Page[audit.EntryView]:
+    """Return a page of the audit log for a viewer whose role may see it (owners, admins).
+
+    Personal data is shown as it was to roles that may see it, masked to the others.
+    """
+    viewer.require(rules.Action.view_audit)
+    return audit.browse(
+        session,
+        program_id=program_id,
+        personal=viewer.sees_personal_data,
+        filters=filters,
+        after=after,
+        limit=limit,
+    )
