@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -224,6 +225,32 @@ def test_a_job_as_of_a_day_after_today_is_refused_and_changes_nothing(
     assert runner.invoke(app, ["jobs", job, "--as-of", today().isoformat()]).exit_code == 0
 
 
+@pytest.mark.parametrize("job", JOBS)
+@pytest.mark.parametrize("day", ["0001-01-01", "1989-12-31", "9999-12-31"])
+def test_a_job_as_of_a_day_out_of_any_calendar_is_refused_clearly(
+    database: Database, monkeypatch: pytest.MonkeyPatch, job: str, day: str
+) -> None:
+    # given a member with points, growth and a tier
+    with database.session_scope() as session:
+        member = member_service.register(
+            session, program_id=program_service.get(session).id, phone="13800138000"
+        )
+    _buy(database, member.member_no, "O-1", 90000, utcnow() - timedelta(hours=1))
+    before = table_contents(database)
+
+    # when a job, even a dry run, is asked for a day far before any history or far ahead
+    _english(monkeypatch)
+    for dry_run in ([], ["--dry-run"]):
+        refused = runner.invoke(app, ["jobs", job, "--as-of", day, *dry_run])
+
+        # then it is refused with exit code 2 and the range, not a traceback, changing nothing
+        assert refused.exit_code == 2, refused.output
+        assert _said(refused.output) == (
+            f"--as-of {day} is out of range: from 1990-01-01 to {today().year + 100}-12-31."
+        )
+    assert table_contents(database) == before
+
+
 def test_every_job_has_a_dry_run_that_reports_the_real_run_and_changes_nothing(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -344,7 +371,9 @@ def test_import_members_refuses_a_file_with_an_unknown_column(
     assert table_contents(database) == before
 
 
-def _memberkit(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _memberkit(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``memberkit`` command against another database, in another process."""
     env = {
         **os.environ,
@@ -352,6 +381,7 @@ def _memberkit(database_url: str, *args: str) -> subprocess.CompletedProcess[str
         "MEMBERKIT_SECRET_KEY": settings.secret_key,
         "MEMBERKIT_DATA_DIR": str(settings.data_dir),
         "COLUMNS": "500",  # long paths stay on one line
+        **(env or {}),
     }
     return subprocess.run(
         [str(Path(sys.executable).with_name("memberkit")), *args],
@@ -387,6 +417,41 @@ def test_a_fresh_database_says_to_upgrade_first_and_upgrade_says_what_it_did(
     made = _memberkit(url, "apikey", "create", "--name", "POS", "--scope", "pos")
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip().splitlines()[-1].startswith("mk_")
+
+
+def test_a_command_meeting_a_database_busy_past_the_lock_timeout_says_so_plainly(
+    database: Database, tmp_path: Path
+) -> None:
+    # given an embedded database whose write lock another process holds (a demo loading)
+    path = tmp_path / "busy.db"
+    url = f"sqlite:///{path}"
+    assert _memberkit(url, "db", "upgrade").returncode == 0
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # when a key is created meanwhile, waiting half a second at most for the lock
+        busy = _memberkit(
+            url,
+            "apikey",
+            "create",
+            "--name",
+            "POS",
+            "--scope",
+            "pos",
+            env={"MEMBERKIT_LOCK_TIMEOUT": "0.5", "MEMBERKIT_DEFAULT_LOCALE": "en"},
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    # then it says the database is busy and nothing was changed, without a traceback
+    said = busy.stdout + busy.stderr
+    assert busy.returncode == 1, said
+    assert said.split() == (
+        "The database is busy; nothing was changed. Please retry in a moment.".split()
+    )
+    listed = _memberkit(url, "apikey", "list", env={"MEMBERKIT_DEFAULT_LOCALE": "en"})
+    assert "POS" not in listed.stdout
 
 
 def test_upgrade_from_an_older_revision_says_from_which_to_which(

@@ -354,3 +354,24 @@ def test_puts_of_a_section_at_once_each_apply_in_turn(admin: Api, database: Data
     assert len(rows) == 1
     shown = admin.get("/api/v1/settings/calendar").json()
     assert shown["timezone"] in zones and rows[0][2] == shown
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"backdate_days": 30}', "text/plain"),
+        (b'{"backdate_days": 30}', "application/x-www-form-urlencoded"),
+        (b"backdate_days=30", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_section_not_sent_as_json_is_refused_as_unreadable_and_changes_nothing(
+    admin: Api, database: Database, content: bytes, content_type: str
+) -> None:
+    before = table_contents(database)
+    headers = {**admin.headers, "Accept-Language": "en", "Content-Type": content_type}
+    refused = admin.client.put("/api/v1/settings/policies", content=content, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_body")
+    assert refused.json()["detail"] == (
+        "Send the policies section as a JSON object, with Content-Type: application/json."
+    )
+    assert table_contents(database) == before

@@ -531,3 +531,28 @@ def test_the_readme_recipe_accepts_a_fresh_delivery_and_refuses_a_stale_replay(
     forged = {**dict(got.raw_headers.items()), "Memberkit-Timestamp": str(int(time.time()))}
     assert not check(secret, forged, got.body)
     assert not check(secret, {**forged, "Memberkit-Timestamp": "soon"}, got.body)
+
+
+def test_an_envelope_shows_its_time_in_the_programs_timezone(database: Database) -> None:
+    # given a program in Los Angeles, and a member registered there
+    with database.session_scope() as session:
+        program_service.change(
+            session,
+            program=program_service.get(session),
+            section=program_service.section_named("calendar"),
+            value={"timezone": "America/Los_Angeles"},
+        )
+    with receiving() as receiver:
+        subscribe(database, receiver.url)
+        register(database, "13800138000")
+
+        # when the worker, which serves every program, delivers the registration
+        service.deliver_due(database, now=utcnow())
+
+    # then the envelope's time carries Los Angeles's offset, as that program's API shows it
+    [got] = receiver.received
+    with database.session_scope(read_only=True) as session:
+        event = session.scalars(select(OutboxEvent)).one()
+    shown = datetime.fromisoformat(got.json["occurred_at"])
+    assert shown == event.occurred_at
+    assert shown.utcoffset() in (timedelta(hours=-8), timedelta(hours=-7))

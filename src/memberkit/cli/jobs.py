@@ -85,6 +85,10 @@ def _failed(task: Task, *, program: ProgramConfig, exc: Exception) -> str:
     )
 
 
+#: The earliest ``--as-of``: the oldest history a program may hold.
+EARLIEST_AS_OF = date(1990, 1, 1)
+
+
 def _as_of(as_of: str | None, *, dry_run: bool, tz: ZoneInfo) -> datetime:
     """Return the start of a local date given as text, or now; refuse a date after today.
 
@@ -99,6 +103,16 @@ def _as_of(as_of: str | None, *, dry_run: bool, tz: ZoneInfo) -> datetime:
     except ValueError:
         say(_("--as-of must be a date like 2026-12-31."))
         raise typer.Exit(2) from None
+    earliest, latest = EARLIEST_AS_OF, date(today(tz).year + 100, 12, 31)
+    if not earliest <= day <= latest:
+        # Far dates overflow the calendar arithmetic of the jobs (periods, validity ends).
+        say(
+            _("--as-of {day} is out of range: from {earliest} to {latest}."),
+            day=day.isoformat(),
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+        raise typer.Exit(2)
     if day > today(tz) and not dry_run:
         say(
             _(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers, user, webhook
+from memberkit.cli.common import console
+from memberkit.db import DatabaseBusy, is_busy
 
 app = typer.Typer(
     help="Memberkit: membership and loyalty platform (会员管理系统).", no_args_is_help=True
@@ -29,4 +31,20 @@ for name, group in GROUPS:
 for command in COMMANDS:
     app.command()(command)
 
-__all__ = ["app"]
+
+def main() -> None:
+    """Run the ``memberkit`` command; a database busy beyond the lock timeout is said plainly.
+
+    Another process writing a long while (a demo loading, an import) can hold SQLite's write
+    lock past ``MEMBERKIT_LOCK_TIMEOUT``: the command then changed nothing and may be retried.
+    """
+    try:
+        app()
+    except Exception as exc:
+        if not is_busy(exc):
+            raise
+        console.print(DatabaseBusy().detail(), markup=False, style="red")
+        raise SystemExit(1) from None
+
+
+__all__ = ["app", "main"]

@@ -73,9 +73,14 @@ def today(tz: ZoneInfo | None = None) -> date:
     return utcnow().astimezone(tz or shown_in()).date()
 
 
-def iso(value: datetime | None) -> str | None:
-    """Return ISO 8601 with the program's offset, as the API shows times."""
-    return local(value).isoformat() if value is not None else None
+def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:
+    """Return ISO 8601 with the offset of ``tz``, as the API shows times.
+
+    ``tz`` defaults to the timezone of the program at hand (:func:`shown_in`).
+    """
+    if value is None:
+        return None
+    return as_utc(value).astimezone(tz or shown_in()).isoformat()
 
 
 class DatedInFuture(InvalidInput):

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header
 
 from memberkit.api.context import ChainAdminContext, ReadContext
-from memberkit.kit.i18n import negotiate, translate
+from memberkit.errors import InvalidInput
+from memberkit.kit.i18n import _, negotiate, translate
 from memberkit.kit.schemas import FreeInput
 from memberkit.kit.sections import Section
 from memberkit.program import service
@@ -21,6 +22,14 @@ from memberkit.program.service import ProgramConfig
 from memberkit.sections import SECTIONS
 
 router = APIRouter(prefix="/api/v1/program", tags=["program"])
+
+
+class SectionNotJson(InvalidInput):
+    """A settings section sent with another content type than JSON."""
+
+    status = 400
+    code = "invalid_body"
+    message = _("Send the {section} section as a JSON object, with Content-Type: application/json.")
 
 
 def _out(config: ProgramConfig) -> ProgramOut:
@@ -101,6 +110,9 @@ def put_setting(
     older endpoint does (the ladder: ``moves`` and 409 ``tiers_in_use``, as ``PUT /tiers``).
     """
     named = service.section_named(section)
+    if body is not None and isinstance(body.root, bytes | bytearray):
+        # Not sent as JSON: FastAPI hands a body of another content type over as bytes.
+        raise SectionNotJson(section=named.name)
     with context.transaction() as session:
         config = service.change(
             session,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, TextError, _
 from memberkit.kit.tasks import Progress
 from memberkit.kit.time import iso, utcnow
+from memberkit.program import service as program_service
 from memberkit.webhook import repository, rules
 from memberkit.webhook.models import DeliveryStatus, DisabledReason, WebhookSubscription
 from memberkit.webhook.rules import AddressKind
@@ -415,8 +417,10 @@ class Pass:
         return bool(self.dispatched or self.attempted)
 
 
-def send(sender: Sender, claimed: repository.Claimed) -> Answer:
+def send(sender: Sender, claimed: repository.Claimed, tz: ZoneInfo | None = None) -> Answer:
     """POST one claimed delivery, signed as it leaves (never raises for the network).
+
+    Its time is shown in ``tz``, its program's timezone, as the program's API answers show it.
 
     The timestamp, and so the signature, is taken now, at each attempt: a receiver may
     refuse a delivery signed too long ago (a replay) without refusing a late retry.
@@ -432,7 +436,7 @@ def send(sender: Sender, claimed: repository.Claimed) -> Answer:
         type=claimed.type,
         program=claimed.program_code,
         member_no=claimed.member_no,
-        occurred_at=iso(claimed.occurred_at) or "",
+        occurred_at=iso(claimed.occurred_at, tz) or "",
         data=claimed.payload,
     )
     headers = rules.headers(
@@ -480,6 +484,7 @@ def deliver_due(
     # what is left when too little of the lease remains for one more is handed back, unsent.
     last_start = time.monotonic() + settings.webhook_lease_seconds - sender.deadline
     counts = {"delivered": 0, "failed": 0, "given_up": 0, "disabled": 0}
+    zones = _zones(database, {one.program_code for one in claimed})
     attempted = 0
     for one in claimed:
         if time.monotonic() > last_start:
@@ -491,12 +496,25 @@ def deliver_due(
                 )
             break
         attempted += 1
-        answer = send(sender, one)
+        answer = send(sender, one, zones[one.program_code])
         outcome, disabled = _record(database, claimed=one, answer=answer, now=moment, rng=rng)
         if outcome is not None:
             counts[str(outcome)] += 1
         counts["disabled"] += disabled
     return Pass(dispatched=dispatched, attempted=attempted, **counts)
+
+
+def _zones(database: Database, codes: set[str]) -> dict[str, ZoneInfo]:
+    """Return the timezone of each program named (by code)."""
+    if not codes:
+        return {}
+    with database.session_scope(read_only=True) as session:
+        return {
+            code: (
+                program_service.cached(database.engine, code) or program_service.get(session, code)
+            ).tz
+            for code in codes
+        }
 
 
 def _fan_out(database: Database, *, now: datetime, limit: int) -> int:
