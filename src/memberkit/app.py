@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from memberkit import background
+from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
 from memberkit.db import get_database
-from memberkit.faces import assets
+from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger.endpoints import program_router as program_points_router
@@ -24,6 +25,7 @@ from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
+from memberkit.staff import views as staff_views
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
@@ -61,11 +63,14 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         redoc_url=None,
     )
     problems.install(app)
+    web.install(app)  # after problems: it wraps their handler for pages
     app.add_middleware(problems.RefuseNulInUrls)
     app.add_middleware(problems.LimitBodySize)
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
     assets.mount(app)
     app.include_router(docs.router)
+    app.include_router(staff_views.router)
+    app.include_router(admin_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -27,6 +27,8 @@ from starlette.templating import Jinja2Templates
 
 from memberkit.faces.assets import static_url
 from memberkit.kit.i18n import negotiate, translate
+from memberkit.kit.money import display_money
+from memberkit.kit.time import local
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,6 +71,9 @@ environment = Environment(
 environment.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
 environment.globals["static_url"] = static_url
 environment.filters["html_lang"] = html_lang
+environment.filters["money"] = display_money
+environment.filters["count"] = lambda value: f"{value:,}"
+environment.filters["local"] = lambda value: local(value).strftime("%Y-%m-%d %H:%M")
 
 templates = Jinja2Templates(env=environment)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -281,3 +282,18 @@ def members_below_zero(session: Session, *, asset: str, limit: int) -> list[tupl
             .limit(limit)
         )
     ]
+
+
+def members_holding(session: Session, *, program_id: int, assets: Collection[str]) -> int:
+    """Return what the program's members hold of ``assets`` in all: the sum of their balances.
+
+    Outstanding points (debts count against it), or stored value outstanding.
+    """
+    total = session.scalar(
+        select(func.coalesce(func.sum(Account.balance), 0)).where(
+            Account.program_id == program_id,
+            Account.member_id.is_not(None),
+            Account.asset.in_(assets),
+        )
+    )
+    return int(total or 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -166,3 +166,26 @@ def order_growth_credited(
         .group_by(Order.id, Order.growth_earned, Order.growth_reversed)
     )
     return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
+
+
+def sales_since(
+    session: Session, *, program_id: int, since: datetime, stores: Collection[str] | None = None
+) -> list[tuple[datetime, int, int]]:
+    """Return each order since ``since`` as (when, net sales in minor units, member id).
+
+    Net of what was refunded; of the orders made at ``stores`` when given. The caller sums
+    them by the program's local days.
+    """
+    condition = [Order.program_id == program_id, Order.occurred_at >= since]
+    if stores is not None:
+        condition.append(
+            Order.store_id.in_(
+                select(Store.id).where(Store.program_id == program_id, Store.code.in_(stores))
+            )
+        )
+    rows = session.execute(
+        select(Order.occurred_at, Order.total_minor - Order.refunded_minor, Order.member_id)
+        .where(*condition)
+        .order_by(Order.occurred_at)
+    )
+    return [(at, int(net), member_id) for at, net, member_id in rows]

@@ -228,6 +228,12 @@ def get(session: Session, code: str = DEFAULT_CODE) -> ProgramConfig:
     return entry[0]
 
 
+def by_id(session: Session, program_id: int) -> ProgramConfig:
+    """Return the configuration of the program with this id (see :func:`get`)."""
+    code = program_repository.load_program(session, program_id=program_id).code
+    return cached(session.get_bind(), code) or get(session, code)  # type: ignore[arg-type]
+
+
 def cached(engine: Engine, code: str = DEFAULT_CODE) -> ProgramConfig | None:
     """Return a program's configuration if it is in memory and still current.
 

@@ -1,0 +1,154 @@
+"""The console's own pages: the dashboard and the audit log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from memberkit.audit.service import AuditFilter
+from memberkit.faces.web import StaffContext, require_action
+from memberkit.kit.i18n import _, translate
+from memberkit.kit.money import display_money
+from memberkit.kit.time import local_date, start_of_local_day, today, utcnow
+from memberkit.ledger import queries as ledger_queries
+from memberkit.ledger import repository as ledger_repository
+from memberkit.ledger.models import AccountCode, Asset
+from memberkit.member import queries as member_queries
+from memberkit.order import queries as order_queries
+from memberkit.staff import service as staff_service
+from memberkit.staff.rules import Action
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+#: Days of the dashboard's trend.
+TREND_DAYS = 30
+
+Reports = Annotated[StaffContext, Depends(require_action(Action.view_reports))]
+Audit = Annotated[StaffContext, Depends(require_action(Action.view_audit))]
+
+
+@router.get("")
+def dashboard(staff: Reports) -> Response:
+    """Members, sales by members, points and stored value, tiers, the last 30 days.
+
+    A store-bound role sees its stores' members and sales; the points and stored value of
+    the whole program are for chain-wide roles.
+    """
+    program = staff.program
+    stores = staff.actor.store_scope
+    first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
+    since = start_of_local_day(first_day, program.tz)
+    with staff.work.transaction() as session:
+        members = member_queries.counts(session, program_id=program.id, since=since, stores=stores)
+        sales = order_queries.sales_since(
+            session, program_id=program.id, since=since, stores=stores
+        )
+        points: dict[str, int] | None = None
+        wallet = 0
+        if stores is None:
+            points = {
+                str(code): ledger_repository.system_total(
+                    session, program_id=program.id, asset=Asset.points, code=code
+                )
+                for code in (AccountCode.issued, AccountCode.redeemed, AccountCode.expired)
+            }
+            points["outstanding"] = ledger_queries.members_holding(
+                session, program_id=program.id, assets=(Asset.points,)
+            )
+            wallet = ledger_queries.members_holding(
+                session,
+                program_id=program.id,
+                assets=(Asset.wallet_principal, Asset.wallet_bonus),
+            )
+    by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for at, net, _member in sales:
+        day = by_day[local_date(at)]
+        day[0] += net
+        day[1] += 1
+    days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
+    ladder = program.ladder
+    tiers = [(tier.name, members.by_tier.get(tier.code, 0)) for tier in ladder.tiers]
+    trend_option = _trend(days, by_day, staff.locale)
+    tier_option = _tiers(tiers)
+    return staff.render(
+        "admin/dashboard.html",
+        members=members,
+        active=len({member for _at, _net, member in sales}),
+        sales_total=display_money(sum(net for _at, net, _m in sales)),
+        orders=len(sales),
+        points=points,
+        wallet=display_money(wallet) if stores is None else None,
+        tiers=tiers,
+        days=[(day.isoformat(), display_money(by_day[day][0]), by_day[day][1]) for day in days],
+        trend_option=trend_option,
+        tier_option=tier_option,
+        trend_days=TREND_DAYS,
+        stores=sorted(stores) if stores is not None else None,
+        as_of=utcnow(),
+    )
+
+
+def _trend(days: list[date], by_day: dict[date, list[int]], locale: str) -> dict[str, Any]:
+    """The ECharts option of the 30-day trend: sales by members per day, and orders."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [translate(_("Sales (¥)"), locale), translate(_("Orders"), locale)]},
+        "grid": {"left": 50, "right": 40, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": [day.strftime("%m-%d") for day in days]},
+        "yAxis": [{"type": "value"}, {"type": "value", "minInterval": 1}],
+        "series": [
+            {
+                "name": translate(_("Sales (¥)"), locale),
+                "type": "bar",
+                "data": [_yuan(by_day[day][0]) if day in by_day else "0" for day in days],
+            },
+            {
+                "name": translate(_("Orders"), locale),
+                "type": "line",
+                "yAxisIndex": 1,
+                "data": [by_day[day][1] if day in by_day else 0 for day in days],
+            },
+        ],
+    }
+
+
+def _yuan(minor: int) -> str:
+    """An amount as a plain decimal string ("1234.50"), as a chart reads it (no float)."""
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+def _tiers(tiers: list[tuple[str, int]]) -> dict[str, Any]:
+    """The ECharts option of the tier distribution."""
+    return {
+        "tooltip": {"trigger": "item"},
+        "series": [
+            {
+                "type": "pie",
+                "radius": ["40%", "70%"],
+                "data": [{"name": name, "value": count} for name, count in tiers],
+            }
+        ],
+    }
+
+
+@router.get("/audit")
+def audit_log(
+    staff: Audit,
+    action: str | None = None,
+    after: int | None = None,
+) -> Response:
+    """The audit log, newest first, filtered by action; paged by keyset (``after``)."""
+    wanted = AuditFilter(action=action[:64] if action else None)
+    with staff.work.transaction() as session:
+        page = staff_service.browse_audit(
+            session,
+            program_id=staff.program.id,
+            viewer=staff.actor,
+            filters=wanted,
+            after=after,
+            limit=50,
+        )
+    return staff.render("admin/audit.html", page=page, action=action or "")
