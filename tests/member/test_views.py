@@ -323,3 +323,39 @@ def test_roles_and_stores_are_checked_on_every_action(
     ]
     assert [answer.status_code for answer in refused] == [403, 403, 403]
     assert table_contents(database) == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "<script>alert(1)</script>"},
+        {"q": "会员" * 50},
+        {"q": '%_!\\"'},
+        {"q": "x" * 101},
+        {"from": "2026-02-30"},
+        {"to": "<b>"},
+        {"status": "gone"},
+        {"tier": "<i>"},
+        {"before": "-1"},
+        {"before": "9" * 40},
+    ],
+)
+def test_hostile_list_queries_are_refused_or_escaped_never_a_500(
+    client: TestClient, members: dict[str, str], params: dict[str, str]
+) -> None:
+    signed(client, "owner")
+
+    for url in ("/admin/members", "/admin/members.csv"):
+        answer = client.get(url, params=params)
+        assert answer.status_code in (200, 422), (url, params, answer.status_code)
+        assert "<script>alert(1)</script>" not in answer.text
+        assert "<b>" not in answer.text and "<i>" not in answer.text
+
+
+def test_an_unknown_or_malformed_card_number_is_a_404_page(
+    client: TestClient, members: dict[str, str]
+) -> None:
+    signed(client, "owner")
+    for member_no in ("000000000000", "<script>", "9" * 300):
+        answer = client.get(f"/admin/members/{member_no}")
+        assert answer.status_code == 404 and "<script>" not in answer.text.split("</head>")[1]
