@@ -20,14 +20,18 @@ from memberkit.faces.headers import SecurityHeaders
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
+from memberkit.member import views as member_views
 from memberkit.member.endpoints import router as member_router
+from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
 from memberkit.staff import views as staff_views
 from memberkit.store.endpoints import router as store_router
+from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
+from memberkit.wallet import views as wallet_views
 from memberkit.wallet.endpoints import router as wallet_router
 from memberkit.webhook.endpoints import router as webhook_router
 
@@ -71,6 +75,10 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(docs.router)
     app.include_router(staff_views.router)
     app.include_router(admin_views.router)
+    app.include_router(tier_views.router)
+    app.include_router(wallet_views.router)
+    app.include_router(order_views.router)
+    app.include_router(member_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
