@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from memberkit import background
+from memberkit import background, demo
 from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
 from memberkit.auth.endpoints import router as apikey_router
@@ -81,11 +81,20 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(member_views.router)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        """Tell whether the service and its database answer (no key needed)."""
+    def health() -> dict[str, object]:
+        """Tell whether the service and its database answer (no key needed).
+
+        While ``memberkit serve --demo-if-empty`` loads the demo, ``demo`` tells how far it
+        is: ``{"state": "loading", "stage": "orders", "done": 1200, "total": 60000,
+        "percent": 2}``, then ``loaded`` (or ``interrupted``).
+        """
         with get_database().read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
+        found: dict[str, object] = {"status": "ok", "database": "ok"}
+        loading = demo.status()
+        if loading is not None:
+            found["demo"] = loading
+        return found
 
     for router in (
         program_router,
