@@ -22,6 +22,7 @@ from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
 from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
+from memberkit.pos import views as pos_views
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
@@ -71,6 +72,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(docs.router)
     app.include_router(staff_views.router)
     app.include_router(admin_views.router)
+    app.include_router(pos_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -27,6 +27,7 @@ class Entry:
 NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
+    Entry(_("Cashier"), "/pos", "ti-cash-register", Action.post_orders),
 )
 
 
