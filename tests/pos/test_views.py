@@ -389,3 +389,22 @@ def test_a_chain_wide_account_may_look_but_books_nothing(
     refused = client.post("/pos/sale", data=sale_form(page, amount="10.00"))
     assert refused.status_code == 403
     assert table_contents(database) == before
+
+
+def test_hostile_addresses_answer_a_page_never_a_500(
+    client: TestClient, database: Database, member: str
+) -> None:
+    sign_in(client, "cashier")
+    before = table_contents(database)
+    for path in (
+        "/pos?m=<script>alert(1)</script>",
+        "/pos?m=" + "8" * 5000,
+        "/pos/receipt/" + "x" * 5000,
+        "/pos/receipt/%3Cscript%3E",
+        "/pos/refund?order=<script>alert(1)</script>",
+        "/pos/refund?order=" + "y" * 5000,
+    ):
+        answer = client.get(path)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        assert "<script>alert(1)</script>" not in answer.text
+    assert table_contents(database) == before

@@ -491,8 +491,10 @@ def _order_of_store(
 @router.get("/receipt/{external_id}")
 def receipt(staff: Till, external_id: str) -> Response:
     """The sale's receipt, print-friendly; an order of the staff member's stores only."""
+    if len(external_id) > FIELD_MAX:
+        raise order_service.OrderNotFound(external_id=external_id[:FIELD_MAX])
     with staff.work.transaction() as session:
-        _order_of_store(staff, session, external_id[:FIELD_MAX], Action.view_orders)
+        _order_of_store(staff, session, external_id, Action.view_orders)
         view = order_service.get_order(session, program=staff.program, external_id=external_id)
         row = order_queries.order_with_member(
             session, program_id=staff.program.id, external_id=external_id
