@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,11 +12,14 @@ from sqlalchemy import func, select
 
 from memberkit.audit.models import AuditEntry
 from memberkit.db import Database
+from memberkit.kit.time import utcnow
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.staff.rules import Actor
+from memberkit.tier import repository as tier_repository
+from memberkit.tier.models import TierNotice
 from memberkit.wallet import service as wallet_service
 from tests.factories import post_order
 from tests.pos.conftest import PASSWORDS, PHONE
@@ -387,3 +391,28 @@ def test_hostile_addresses_answer_a_page_never_a_500(
         assert 400 <= answer.status_code < 500, (path, answer.status_code)
         assert "<script>alert(1)</script>" not in answer.text
     assert table_contents(database) == before
+
+
+def test_a_tier_at_risk_is_noticed_at_the_till(
+    client: TestClient, database: Database, program: ProgramConfig, member: str
+) -> None:
+    # given a member of the second tier whose next review would move them down (its notice)
+    entry, second = program.ladder.tiers[0], program.ladder.tiers[1]
+    review_at = utcnow() + timedelta(days=20)
+    with database.session_scope() as session:
+        found = member_service.find(session, program_id=program.id, member_no=member)
+        found.tier_code, found.tier_review_at = second.code, review_at
+        tier_repository.add_notice(
+            session,
+            notice=TierNotice(
+                program_id=program.id,
+                member_id=found.id,
+                tier_code=second.code,
+                expected_code=entry.code,
+                review_at=review_at,
+            ),
+        )
+    sign_in(client, "cashier")
+    text = till(client, member)
+    assert re.search(rf'id="member-tier">{second.name}<', text)
+    assert re.search(rf'id="member-notice">[^<]*{entry.name}', text)
