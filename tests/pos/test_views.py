@@ -17,6 +17,7 @@ from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
+from memberkit.staff import service as staff_service
 from memberkit.staff.rules import Actor
 from memberkit.tier import repository as tier_repository
 from memberkit.tier.models import TierNotice
@@ -416,3 +417,25 @@ def test_a_tier_at_risk_is_noticed_at_the_till(
     text = till(client, member)
     assert re.search(rf'id="member-tier">{second.name}<', text)
     assert re.search(rf'id="member-notice">[^<]*{entry.name}', text)
+
+
+def test_roles_away_from_the_till_may_not_open_it(
+    client: TestClient, database: Database, program: ProgramConfig, staff: dict[str, Actor]
+) -> None:
+    with database.session_scope() as session:
+        staff_service.create_user(
+            session,
+            program_id=program.id,
+            username="analyst",
+            password="analyst-pass-2026",
+            role="analyst",
+        )
+    signed = client.post(
+        "/login",
+        data={"username": "analyst", "password": "analyst-pass-2026", "next": "/pos"},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    refused = client.get("/pos")
+    assert refused.status_code == 403 and 'id="refusal"' in refused.text
+    assert 'href="/pos"' not in client.get("/admin").text
