@@ -24,6 +24,7 @@ from memberkit.member import views as member_views
 from memberkit.member.endpoints import router as member_router
 from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
+from memberkit.pos import views as pos_views
 from memberkit.program import service as program_service
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
@@ -79,6 +80,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(wallet_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
+    app.include_router(pos_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -28,6 +28,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
     Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
+    Entry(_("Cashier"), "/pos", "ti-cash-register", Action.post_orders),
 )
 
 

@@ -14,7 +14,7 @@ from memberkit.db import table
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
-from memberkit.order.models import Order, OrderLine, Refund
+from memberkit.order.models import Order, OrderLine, OrderPayment, Refund
 from memberkit.store.models import Store
 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
@@ -240,3 +240,40 @@ def member_orders(
         )
         for order, code in orders
     ]
+
+
+def lines_of(session: Session, *, order_id: int) -> list[OrderLine]:
+    """The order's lines in line order, with what was refunded of each (for screens)."""
+    return list(
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+        )
+    )
+
+
+def recent_at_store(
+    session: Session, *, program_id: int, member_id: int, store_code: str, limit: int = 5
+) -> list[Order]:
+    """The member's latest orders made at the store ``store_code``, newest first."""
+    return list(
+        session.scalars(
+            select(Order)
+            .join(Store, Store.id == Order.store_id)
+            .where(
+                Order.program_id == program_id,
+                Order.member_id == member_id,
+                Store.code == store_code,
+            )
+            .order_by(Order.occurred_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def payments_of(session: Session, *, order_id: int) -> list[OrderPayment]:
+    """The order's payments, as they were recorded."""
+    return list(
+        session.scalars(
+            select(OrderPayment).where(OrderPayment.order_id == order_id).order_by(OrderPayment.id)
+        )
+    )
