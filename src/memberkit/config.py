@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=65_536, ge=8_192, le=4_194_304)
     password_parallelism: int = Field(default=4, ge=1, le=64)
+    #: Proxies (addresses or CIDRs, comma-separated; ``*`` for any) whose X-Forwarded-For is
+    #: believed as the client's address; none by default.
+    trusted_proxies: str = ""
     #: Networks (CIDRs, comma-separated) that receivers may be on although they are not
     #: public: loopback, private, link-local, … addresses are refused unless listed here.
     webhook_allow_networks: str = ""

@@ -173,3 +173,25 @@ def test_the_dashboard_says_how_far_the_demo_is_loaded_while_it_loads(
     assert "orders：12000/60000，20%" in client.get("/admin").text
     demo._record(state="loaded")
     assert 'id="demo-loading"' not in client.get("/admin").text
+
+
+def test_a_sign_in_posted_from_another_sites_page_is_refused(
+    client: TestClient, staff: dict[str, Actor]
+) -> None:
+    # a login CSRF: another site's form would sign the visitor in to its own account
+    body = {"username": "owner", "password": PASSWORDS["owner"], "next": "/admin"}
+    for origin in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"}):
+        refused = client.post("/login", data=body, headers=origin, follow_redirects=False)
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    ours = client.post(
+        "/login", data=body, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
+    assert ours.status_code == 303
+
+
+def test_staff_pages_are_never_kept_in_a_browsers_cache(
+    client: TestClient, staff: dict[str, Actor]
+) -> None:
+    sign_in(client, "owner")
+    assert client.get("/admin").headers["cache-control"] == "no-store"
+    assert client.get("/login").headers["cache-control"] == "no-store"

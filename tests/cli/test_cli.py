@@ -488,3 +488,13 @@ def test_as_of_may_name_today_in_the_programs_own_calendar(database: Database) -
     # then the first is a day after the program's today, the second is its today
     assert refused.exit_code == 2, refused.output
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_serve_believes_no_forwarded_address_unless_told_whose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memberkit.cli.serve import _proxies
+
+    assert _proxies() == {"proxy_headers": False}
+    monkeypatch.setattr(settings, "trusted_proxies", "10.0.0.5")
+    assert _proxies() == {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.5"}

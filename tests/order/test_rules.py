@@ -17,6 +17,7 @@ from memberkit.order.rules import (
     Earning,
     EarningRules,
     EarnLine,
+    InvalidOrder,
     LineIn,
     LineState,
     OrderStatus,
@@ -889,3 +890,15 @@ def test_most_points_payable_is_held_within_the_total_and_worth_whole_cents(
             ],
             points_per_unit=points_per_unit,
         )
+
+
+def test_lines_adding_up_beyond_what_one_order_holds_are_refused() -> None:
+    # each line within the bound of any one amount, the order not (nor any column's range)
+    line = LineIn(
+        "A1", "", "coffee", 1_000_000, 99_999_999_999_999_999, 99_999_999_999_999_999 * 1_000_000
+    )
+    with pytest.raises(InvalidOrder) as refused:
+        price([line], [], points_per_unit=100)
+    assert "more than one order may hold (999999999999999.99)" in refused.value.detail("en")
+    below = LineIn("A1", "", "coffee", 1, 99_999_999_999_999_999, 99_999_999_999_999_999)
+    assert price([below], [PaymentIn("cash", 99_999_999_999_999_999)], points_per_unit=100)

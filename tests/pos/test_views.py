@@ -211,6 +211,8 @@ def test_hostile_sale_inputs_are_shown_next_to_their_fields_and_change_nothing(
         {"amount": "10.00", "pay-wallet": "¥"},
         {"sku": "A" * 300, "qty": "x", "price": "1"},
         {"sku": "A", "qty": "99999999999999999999", "price": "1.00"},
+        # each value within its bounds, their product beyond what an order may hold
+        {"sku": "A", "qty": "1000000", "price": "999999999999999.99"},
         {"amount": "10.00", "member": "800000000000"},
         {"amount": "10.00", "key": "<bad>"},
         {"amount": "10.00", "member": "\x00"},

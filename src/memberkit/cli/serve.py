@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from memberkit.cli.common import say
+from memberkit.config import settings
 from memberkit.db import Database, get_database
 from memberkit.kit.i18n import _
 
@@ -99,7 +100,9 @@ def _serve(*, host: str, port: int, workers: int, config: dict[str, Any]) -> Non
     if workers == 1:
         from memberkit.app import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info", log_config=config)
+        uvicorn.run(
+            create_app(), host=host, port=port, log_level="info", log_config=config, **_proxies()
+        )
         return
     say(_("{workers} worker processes; the scheduler runs in this one."), workers=workers)
     with background.running(get_database()):
@@ -111,4 +114,17 @@ def _serve(*, host: str, port: int, workers: int, config: dict[str, Any]) -> Non
             port=port,
             log_level="info",
             log_config=config,
+            **_proxies(),
         )
+
+
+def _proxies() -> dict[str, Any]:
+    """Whose ``X-Forwarded-For`` to believe: only the proxies the deployment names.
+
+    By default none (uvicorn would believe 127.0.0.1's), so a client cannot pick the address
+    the sign-in limits and the audit log record by sending the header itself.
+    """
+    trusted = settings.trusted_proxies.strip()
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}

@@ -33,6 +33,8 @@ _HTML: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    # Staff pages show personal data: a shared till's browser keeps none of them.
+    (b"cache-control", b"no-store"),
 )
 
 

@@ -287,7 +287,10 @@ def member_export(staff: Viewer, asked: Asked) -> Response:
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="members.csv"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="members.csv"',
+            "Cache-Control": "no-store",  # members' data: a shared till's browser keeps none
+        },
     )
 
 

@@ -17,7 +17,14 @@ from typing import Any
 
 from memberkit.growth.rules import Behaviour, SpendCap
 from memberkit.kit.i18n import Text, TextError, _
-from memberkit.kit.money import ROUNDINGS, allocate, display_money, format_money, round_to_int
+from memberkit.kit.money import (
+    MAX_AMOUNT,
+    ROUNDINGS,
+    allocate,
+    display_money,
+    format_money,
+    round_to_int,
+)
 from memberkit.order.errors import InvalidOrder, LinesMismatch, PaymentsMismatch
 from memberkit.wallet.rules import split_payment
 
@@ -281,6 +288,10 @@ class PaymentIn:
     points: int | None = None
 
 
+#: What one order may add up to at most, in minor units: what any single amount may be.
+MAX_ORDER_MINOR = int(MAX_AMOUNT) * 100
+
+
 def price(
     lines: Sequence[LineIn], payments: Sequence[PaymentIn], *, points_per_unit: int
 ) -> list[Priced]:
@@ -308,6 +319,13 @@ def price(
                 amount=format_money(line.amount_minor),
                 expected=format_money(expected),
             )
+    if sum(line.amount_minor for line in lines) >= MAX_ORDER_MINOR:
+        raise InvalidOrder(
+            problem=Text(
+                _("the lines add up to more than one order may hold ({most})"),
+                most=format_money(MAX_ORDER_MINOR - 1),
+            )
+        )
     priced: list[Priced] = []
     for payment in payments:
         if payment.method == "points":

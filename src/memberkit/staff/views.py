@@ -6,12 +6,13 @@ The face's side of :mod:`memberkit.staff.service`: parse the form, call the serv
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from memberkit.db import get_database
-from memberkit.errors import MemberkitError
+from memberkit.errors import Forbidden, MemberkitError
 from memberkit.faces.templating import render
 from memberkit.faces.web import (
     COOKIE,
@@ -25,6 +26,28 @@ from memberkit.program import service as program_service
 from memberkit.staff import service
 
 router = APIRouter(include_in_schema=False)
+
+
+class CrossSiteForm(Forbidden):
+    """A form posted from another site's page."""
+
+    code = "cross_site_form"
+    message = _("This form was sent from another site's page; open the sign-in page here.")
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a form comes from our own pages, by its Origin (or Referer) header.
+
+    Browsers send one of them with every form; a request with neither (curl, a test client)
+    is no browser's cross-site form.
+    """
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent or sent == "null":
+        return sent is None
+    # The host only: behind a proxy that ends TLS the page is https, the request http.
+    return urlsplit(sent).netloc == request.url.netloc
+
+
 #: Form fields are bounded like API fields: nothing longer reaches the services.
 Short = Annotated[str, Form(max_length=200)]
 
@@ -42,9 +65,15 @@ def login(
     password: Short = "",
     next: Annotated[str, Form(max_length=2000)] = "/admin",
 ) -> Response:
-    """Sign in; on success the session cookie is set and the page asked for is shown."""
+    """Sign in; on success the session cookie is set and the page asked for is shown.
+
+    A sign-in posted from another site's page is refused (login CSRF: it would sign the
+    visitor's browser in to the other site's account).
+    """
     database = get_database()
     locale = negotiate(request.headers.get("accept-language"))
+    if not same_origin(request):
+        raise CrossSiteForm()
     with database.session_scope(read_only=True) as session:
         program_id = program_service.get(session).id
     client = request.client
