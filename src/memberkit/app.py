@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from memberkit import background
+from memberkit.admin import jobs as admin_jobs
 from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
 from memberkit.auth.endpoints import router as apikey_router
@@ -23,10 +24,12 @@ from memberkit.ledger.endpoints import router as points_router
 from memberkit.member.endpoints import router as member_router
 from memberkit.order.endpoints import router as order_router
 from memberkit.program import service as program_service
+from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
 from memberkit.staff import views as staff_views
 from memberkit.store.endpoints import router as store_router
+from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
 from memberkit.webhook.endpoints import router as webhook_router
@@ -71,6 +74,9 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(docs.router)
     app.include_router(staff_views.router)
     app.include_router(admin_views.router)
+    app.include_router(program_views.router)
+    app.include_router(tier_views.router)
+    app.include_router(admin_jobs.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
