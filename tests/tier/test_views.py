@@ -81,10 +81,17 @@ def test_thresholds_that_do_not_rise_are_refused_next_to_the_form(
     client: TestClient, database: Database, program: ProgramConfig, staff: dict[str, Actor]
 ) -> None:
     sign_in(client, "owner")
+    english(client)
     page = client.get("/admin/tiers", headers={"Accept-Language": "en"})
     contents = table_contents(database)
     simulated = client.get("/admin/tiers?growth=5000&growth=100&growth=20000")
     assert simulated.status_code == 422 and 'id="thresholds-error"' in simulated.text
+    # silver would be reached at less growth than it is kept at (500)
+    retained = client.post(
+        "/admin/tiers", data={"csrf_token": csrf(page.text), "growth": ["200", "5000", "20000"]}
+    )
+    assert retained.status_code == 422
+    assert "keeping it cannot need more than reaching it" in retained.text
     for growth in (["x", "5000", "20000"], ["<script>", "9" * 400, "会员"], []):
         refused = client.post(
             "/admin/tiers", data={"csrf_token": csrf(page.text), "growth": growth}
