@@ -28,6 +28,7 @@ from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
 from memberkit.staff import views as staff_views
+from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
@@ -77,6 +78,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(program_views.router)
     app.include_router(tier_views.router)
     app.include_router(admin_jobs.router)
+    app.include_router(store_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

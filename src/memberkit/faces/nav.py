@@ -28,6 +28,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),
+    Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),
     Entry(_("Jobs"), "/admin/jobs", "ti-player-play", Action.run_jobs),
     Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
 )
