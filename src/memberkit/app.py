@@ -13,6 +13,7 @@ from memberkit import background
 from memberkit.admin import jobs as admin_jobs
 from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
+from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
 from memberkit.db import get_database
@@ -79,6 +80,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(tier_views.router)
     app.include_router(admin_jobs.router)
     app.include_router(store_views.router)
+    app.include_router(apikey_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
