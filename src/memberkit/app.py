@@ -34,6 +34,7 @@ from memberkit.store.endpoints import router as store_router
 from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet.endpoints import router as wallet_router
+from memberkit.webhook import views as webhook_views
 from memberkit.webhook.endpoints import router as webhook_router
 
 
@@ -81,6 +82,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_jobs.router)
     app.include_router(store_views.router)
     app.include_router(apikey_views.router)
+    app.include_router(webhook_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

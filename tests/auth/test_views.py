@@ -19,7 +19,8 @@ from tests.rest import table_contents
 __all__ = ["cheap_hashes", "staff"]
 
 
-def _form_key(page: str) -> str:
+def form_key(page: str) -> str:
+    """The run-once key a console form carries."""
     found = re.search(r'name="form_key" value="([0-9a-f]+)"', page)
     assert found
     return found.group(1)
@@ -33,7 +34,7 @@ def test_a_key_is_shown_once_works_is_listed_and_revoked_each_audited(
     page = client.get("/admin/api-keys").text
     data = {
         "csrf_token": csrf(page),
-        "form_key": _form_key(page),
+        "form_key": form_key(page),
         "name": "收银台 SH001",
         "scope": "pos",
         "store_code": "SH001",
@@ -100,7 +101,7 @@ def test_bad_fields_are_marked_and_nothing_is_issued(
         ("store_code", "NOPE"),
         ("store_code", "店" * 100),
     ):
-        data = {"csrf_token": csrf(page), "form_key": _form_key(page), "name": "k", "scope": "read"}
+        data = {"csrf_token": csrf(page), "form_key": form_key(page), "name": "k", "scope": "read"}
         refused = client.post("/admin/api-keys", data={**data, field: value})
         assert 400 <= refused.status_code < 500, (field, value)
         assert f'id="error-{field}"' in refused.text, (field, value)

@@ -128,7 +128,7 @@ def test_nobody_disables_themselves_and_store_roles_may_not_manage_staff(
     self_disable = client.post(
         "/admin/staff/owner/active", data={"csrf_token": csrf(page.text), "active": "no"}
     )
-    assert self_disable.status_code == 409 and 'id="staff-error"' in self_disable.text
+    assert self_disable.status_code == 409 and 'id="page-error"' in self_disable.text
     forged = client.post("/admin/staff", data={"csrf_token": "forged", **NEW})
     assert forged.status_code == 403
     assert table_contents(database) == contents

@@ -116,7 +116,7 @@ def test_a_code_taken_by_another_store_is_refused_on_the_page(
     taken = client.post(
         "/admin/stores", data={"csrf_token": csrf(page.text), **NEW, "code": "SH001"}
     )
-    assert taken.status_code == 409 and 'id="store-error"' in taken.text
+    assert taken.status_code == 409 and 'id="page-error"' in taken.text
     assert table_contents(database) == contents
 
 

@@ -43,7 +43,7 @@ def _page(
     entered: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
-    done: str | None = None,
+    done: bool = False,
     status_code: int = 200,
 ) -> Response:
     with staff.work.transaction() as session:
@@ -68,9 +68,9 @@ def _page(
 
 
 @router.get("")
-def keys_page(staff: ManageKeys, done: str | None = None) -> Response:
+def keys_page(staff: ManageKeys, done: bool = False) -> Response:
     """Every key of the program (prefix, name, scope, store), revoked ones too; a new key."""
-    return _page(staff, done=done[:20] if done else None)
+    return _page(staff, done=done)
 
 
 @router.post("")
@@ -158,4 +158,4 @@ async def revoke_key(ref: str, staff: ManageKeys) -> Response:
                 )
     except MemberkitError as exc:
         return _page(staff, error=exc.detail(staff.locale), status_code=exc.status)
-    return RedirectResponse("/admin/api-keys?done=revoked", status_code=303)
+    return RedirectResponse("/admin/api-keys?done=true", status_code=303)

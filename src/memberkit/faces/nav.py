@@ -31,6 +31,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),
     Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff),
     Entry(_("API keys"), "/admin/api-keys", "ti-key", Action.manage_api_keys),
+    Entry(_("Webhooks"), "/admin/webhooks", "ti-webhook", Action.manage_webhooks),
     Entry(_("Jobs"), "/admin/jobs", "ti-player-play", Action.run_jobs),
     Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
 )

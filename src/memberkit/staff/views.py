@@ -165,7 +165,7 @@ def _staff_page(
     entered: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
-    done: str | None = None,
+    done: bool = False,
     status_code: int = 200,
 ) -> Response:
     with staff.work.transaction() as session:
@@ -189,9 +189,9 @@ def _staff_page(
 
 
 @router.get("/admin/staff")
-def staff_list(staff: ManageStaff, done: str | None = None) -> Response:
+def staff_list(staff: ManageStaff, done: bool = False) -> Response:
     """Every staff account, disabled ones too; the form to make one."""
-    return _staff_page(staff, done=done[:20] if done else None)
+    return _staff_page(staff, done=done)
 
 
 @router.post("/admin/staff")
@@ -224,7 +224,7 @@ async def create_staff(staff: ManageStaff) -> Response:
             error=None if field else exc.detail(staff.locale),
             status_code=exc.status,
         )
-    return RedirectResponse("/admin/staff?done=created", status_code=303)
+    return RedirectResponse("/admin/staff?done=true", status_code=303)
 
 
 @router.post("/admin/staff/{username}/active")
@@ -245,7 +245,7 @@ async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response
             )
     except MemberkitError as exc:
         return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
-    return RedirectResponse("/admin/staff?done=" + ("enabled" if active else "disabled"), 303)
+    return RedirectResponse("/admin/staff?done=true", 303)
 
 
 @router.post("/admin/staff/{username}/password")
@@ -265,4 +265,4 @@ async def reset_staff_password(username: str, staff: ManageStaff) -> Response:
             )
     except MemberkitError as exc:
         return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
-    return RedirectResponse("/admin/staff?done=password", status_code=303)
+    return RedirectResponse("/admin/staff?done=true", status_code=303)
