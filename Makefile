@@ -34,6 +34,8 @@ browser:
 run: install
 	$(BIN)/memberkit db upgrade
 	$(BIN)/memberkit demo --if-empty
+	@echo "Demo staff (published passwords, for the demo only): owner / owner-demo-2026," \
+	  "manager / manager-demo-2026 and cashier / cashier-demo-2026 (both of the first store)"
 	$(BIN)/memberkit serve --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole suite (SQLite; PostgreSQL with MEMBERKIT_TEST_DATABASE_URL).

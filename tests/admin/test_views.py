@@ -87,6 +87,7 @@ def test_the_dashboard_shows_the_programs_figures_in_text(
     assert re.search(r'id="members-total">1<', text)
     assert re.search(r'id="sales-total">¥60.00<', text)
     assert re.search(r'id="points-outstanding">60<', text)
+    assert "已发放 60，已兑换 0，已过期 0" in text  # issued counts up, though its account runs down
     assert "data-chart=" in text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
 

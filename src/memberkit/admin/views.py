@@ -55,6 +55,8 @@ def dashboard(staff: Reports) -> Response:
                 )
                 for code in (AccountCode.issued, AccountCode.redeemed, AccountCode.expired)
             }
+            # The issued account is the counterpart of what members earned: it runs negative.
+            points[AccountCode.issued] = -points[AccountCode.issued]
             points["outstanding"] = ledger_queries.members_holding(
                 session, program_id=program.id, assets=(Asset.points,)
             )
@@ -95,8 +97,11 @@ def _trend(days: list[date], by_day: dict[date, list[int]], locale: str) -> dict
     """The ECharts option of the 30-day trend: sales by members per day, and orders."""
     return {
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": [translate(_("Sales (¥)"), locale), translate(_("Orders"), locale)]},
-        "grid": {"left": 50, "right": 40, "top": 40, "bottom": 30},
+        "legend": {
+            "top": 0,
+            "data": [translate(_("Sales (¥)"), locale), translate(_("Orders"), locale)],
+        },
+        "grid": {"left": 60, "right": 40, "top": 40, "bottom": 30},
         "xAxis": {"type": "category", "data": [day.strftime("%m-%d") for day in days]},
         "yAxis": [{"type": "value"}, {"type": "value", "minInterval": 1}],
         "series": [

@@ -39,6 +39,11 @@ def serve(
         say(_("The database schema is behind; run: memberkit db upgrade"))
         raise typer.Exit(1)
     say(_("Memberkit is running on http://{host}:{port} (API docs: /docs)"), host=host, port=port)
+    say(
+        _("Staff sign in at http://{host}:{port}/login (the console is /admin)."),
+        host=host,
+        port=port,
+    )
     # The access log masks phone numbers and QR tokens left in URLs (GET ?phone=…).
     config = log_config()
     if workers == 1:
