@@ -1,4 +1,5 @@
-"""The settings pages in a real browser: a tier threshold changed after a simulation, audited."""
+"""The configuration pages in a real browser: a tier threshold changed after a simulation and
+audited; every configuration page rendered (and screenshotted) in both languages."""
 
 from __future__ import annotations
 
@@ -94,6 +95,15 @@ def test_the_settings_pages_render_in_each_language(
     page.goto("/admin/tiers?growth=800&growth=5000&growth=20000")
     page.locator("#simulation .chart canvas").first.wait_for(state="visible")
     screenshot(page, f"console-tiers-{locale}")
+    for path, name in (
+        ("/admin/stores", "stores"),
+        ("/admin/staff", "staff"),
+        ("/admin/api-keys", "api-keys"),
+        ("/admin/webhooks", "webhooks"),
+    ):
+        page.goto(path)
+        page.locator("table").first.wait_for(state="visible")
+        screenshot(page, f"console-{name}-{locale}")
     page.goto("/admin/jobs")
     page.click("#dry-run-expire-points")
     page.locator("#confirm-job").wait_for(state="visible")
