@@ -30,13 +30,13 @@ browser:
 	&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
 	  $$missing >/dev/null
 
-## Run the product on the embedded SQLite database under ./var, with demo data on first run.
+## Run the product on the embedded SQLite database under ./var, with demo data on first run:
+## it answers at once while the demo loads in the background (progress in the log, GET /health).
 run: install
 	$(BIN)/memberkit db upgrade
-	$(BIN)/memberkit demo --if-empty
 	@echo "Demo staff (published passwords, for the demo only): owner / owner-demo-2026," \
 	  "manager / manager-demo-2026 and cashier / cashier-demo-2026 (both of the first store)"
-	$(BIN)/memberkit serve --host $(HOST) --port $(PORT)
+	$(BIN)/memberkit serve --demo-if-empty --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole suite (SQLite; PostgreSQL with MEMBERKIT_TEST_DATABASE_URL).
 test: install browser lint typecheck pytest

@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from memberkit import background
+from memberkit import background, demo
 from memberkit.admin import jobs as admin_jobs
 from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
@@ -22,8 +22,11 @@ from memberkit.faces.headers import SecurityHeaders
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
+from memberkit.member import views as member_views
 from memberkit.member.endpoints import router as member_router
+from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
+from memberkit.pos import views as pos_views
 from memberkit.program import service as program_service
 from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
@@ -33,6 +36,7 @@ from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
+from memberkit.wallet import views as wallet_views
 from memberkit.wallet.endpoints import router as wallet_router
 from memberkit.webhook import views as webhook_views
 from memberkit.webhook.endpoints import router as webhook_router
@@ -77,19 +81,33 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(docs.router)
     app.include_router(staff_views.router)
     app.include_router(admin_views.router)
-    app.include_router(program_views.router)
     app.include_router(tier_views.router)
+    app.include_router(wallet_views.router)
+    app.include_router(order_views.router)
+    app.include_router(member_views.router)
+    app.include_router(pos_views.router)
+    app.include_router(tier_views.thresholds_router)
+    app.include_router(program_views.router)
     app.include_router(admin_jobs.router)
     app.include_router(store_views.router)
     app.include_router(apikey_views.router)
     app.include_router(webhook_views.router)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        """Tell whether the service and its database answer (no key needed)."""
+    def health() -> dict[str, object]:
+        """Tell whether the service and its database answer (no key needed).
+
+        While ``memberkit serve --demo-if-empty`` loads the demo, ``demo`` tells how far it
+        is: ``{"state": "loading", "stage": "orders", "done": 1200, "total": 60000,
+        "percent": 2}``, then ``loaded`` (or ``interrupted``).
+        """
         with get_database().read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
+        found: dict[str, object] = {"status": "ok", "database": "ok"}
+        loading = demo.status()
+        if loading is not None:
+            found["demo"] = loading
+        return found
 
     for router in (
         program_router,

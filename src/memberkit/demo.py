@@ -1,21 +1,35 @@
 """A realistic, deterministic demo data set: a chain of stores, members, two years of orders.
 
 Everything goes through the real services (so the demo exercises the ledger as production
-does), many orders per transaction to keep it quick.
+does), many orders per transaction to keep it quick. The chain looks like one: stores open
+along the years, members shop mostly at a home store in their city, in opening hours with a
+lunch and an evening peak and busier weekends; members who joined online or in the
+mini-program mostly buy there; friends invite friends; behaviour events, hand adjustments
+and tier grants happen; and the tiers make a pyramid (most members regular, few at the top).
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
+import os
 import random
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from memberkit.config import settings
 from memberkit.db import Database
-from memberkit.kit.time import Timing
-from memberkit.ledger import expiry
+from memberkit.growth import service as growth_service
+from memberkit.kit.time import Timing, iso, utcnow
+from memberkit.ledger import adjustments, expiry
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, Asset
 from memberkit.ledger.service import InsufficientPoints
@@ -28,6 +42,7 @@ from memberkit.staff.rules import Role
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
 from memberkit.tier import service as tier_service
+from memberkit.tier.rules import DEFAULT_LADDER
 from memberkit.wallet import service as wallet_service
 
 CITIES = {
@@ -40,20 +55,60 @@ CITIES = {
     "南京": ("NJ", ["新街口店"]),
     "武汉": ("WH", ["江汉路店", "光谷店"]),
 }
+#: sku, name, category, price (minor units), how often it is in a basket (weight).
 CATALOG = [
-    ("C001", "拿铁", "coffee", 3000),
-    ("C002", "美式", "coffee", 2500),
-    ("C003", "澳白", "coffee", 3200),
-    ("B001", "可颂", "bakery", 1800),
-    ("B002", "肉桂卷", "bakery", 2200),
-    ("M001", "保湿面霜", "beauty", 26800),
-    ("M002", "精华液", "beauty", 49900),
-    ("A001", "纯棉T恤", "apparel", 12900),
-    ("A002", "羊毛围巾", "apparel", 39900),
-    ("G001", "礼品卡", "gift_card", 50000),
+    ("C001", "拿铁", "coffee", 3000, 30),
+    ("C002", "美式", "coffee", 2500, 24),
+    ("C003", "澳白", "coffee", 3200, 14),
+    ("B001", "可颂", "bakery", 1800, 16),
+    ("B002", "肉桂卷", "bakery", 2200, 10),
+    ("M001", "保湿面霜", "beauty", 26800, 2.0),
+    ("M002", "精华液", "beauty", 49900, 0.8),
+    ("A001", "纯棉T恤", "apparel", 12900, 3.0),
+    ("A002", "羊毛围巾", "apparel", 39900, 0.8),
+    ("G001", "礼品卡", "gift_card", 50000, 0.3),
 ]
+#: Real mobile prefixes of China Mobile, China Unicom and China Telecom (13x, 15x, 18x, 19x).
+MOBILE_PREFIXES = (
+    "134 135 136 137 138 139 150 151 152 157 158 159 182 183 184 187 188 195 197 198 "
+    "130 131 132 155 156 185 186 196 133 153 180 181 189 191 193 199"
+).split()
+#: Where members join, and how often.
+CHANNELS = ("store", "mini_program", "online")
+CHANNEL_WEIGHTS = (72, 18, 10)
+#: Orders by local hour: stores open 08:00-22:00, peaks at lunch and in the evening.
+STORE_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 3, 5, 6, 9, 16, 13, 6, 5, 5, 7, 13, 12, 8, 4, 0, 0)
+ONLINE_HOURS = (1, 0, 0, 0, 0, 0, 0, 2, 3, 4, 5, 7, 10, 9, 5, 5, 5, 6, 8, 10, 11, 12, 9, 4)
+#: Monday to Sunday: Friday a little busier, the weekend most.
+WEEKDAY_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.15, 1.5, 1.45)
+BEHAVIOURS = ("sign_in", "review", "photo_review", "share", "profile_completed")
+BEHAVIOUR_WEIGHTS = (60, 12, 5, 15, 8)
+#: Hand adjustments an operator makes: points and the reason written down.
+ADJUSTMENTS = ((200, "补录小票积分"), (500, "客诉补偿"), (1000, "活动奖励"), (-100, "重复积分更正"))
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+
+
+def _demo_ladder() -> dict[str, Any]:
+    """Return the default ladder with thresholds for a café-and-lifestyle chain.
+
+    A year of lattes makes silver; gold and black take a big spender, so the tiers make a
+    pyramid (about 74 % regular, 17 % silver, 8 % gold, 1-2 % black on the default demo).
+    """
+    ladder = copy.deepcopy(DEFAULT_LADDER)
+    silver, gold, black = ladder["tiers"][1:]
+    silver.update(qualify={"growth_at_least": 800}, retain={"growth_at_least": 400})
+    gold.update(
+        qualify={
+            "any": [{"growth_at_least": 2000}, {"spend_at_least": "1500.00", "within_days": 30}]
+        },
+        retain={"growth_at_least": 1200},
+    )
+    black.update(qualify={"growth_at_least": 6000}, retain={"growth_at_least": 4000})
+    return ladder
+
+
+DEMO_LADDER = _demo_ladder()
 DEMO_RULES = {
     "points_per_unit": "1",
     "growth_per_unit": "1",
@@ -99,6 +154,141 @@ class DemoSummary:
     tiers_kept: int = 0
     tiers_lowered: int = 0
     logins: tuple[DemoLogin, ...] = ()
+    referrals: int = 0
+    behaviour_events: int = 0
+    adjustments: int = 0
+    grants: int = 0
+
+
+log = logging.getLogger("memberkit.demo")
+
+#: Where a demo loading beside the server records how far it is (read by ``GET /health``).
+STATUS_FILE = "demo-status.json"
+
+
+def status_path() -> Path:
+    """Return the file in the data directory that tells how far the demo loading is."""
+    return settings.data_dir / STATUS_FILE
+
+
+def status() -> dict[str, object] | None:
+    """Return the demo loading's last recorded state, or None if none was ever started here.
+
+    ``state`` is ``loading`` (with ``stage``, ``done``, ``total``, ``percent``), ``loaded``
+    (with what was made) or ``interrupted`` (the server stopped before it was done).
+    """
+    try:
+        found = json.loads(status_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _record(**fields: object) -> None:
+    """Write the status file whole (a reader never sees half of it)."""
+    path = status_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({**fields, "at": iso(utcnow())}), encoding="utf-8")
+    os.replace(partial, path)
+
+
+class Stopped(Exception):
+    """The server is stopping: the demo loading ends after rolling back its current batch."""
+
+
+class Loader:
+    """The demo, loaded in a thread beside the server so that it answers at once.
+
+    :meth:`start` returns once the program, its stores and the staff accounts are committed
+    (a few seconds), so the logins work from the first request; members and orders follow
+    in batches, each its own transaction, with a log line every few percent and the state in
+    :func:`status`. Stopped early, what was committed stays and the state says
+    ``interrupted``.
+    """
+
+    def __init__(
+        self, database: Database, *, members: int = 5000, orders: int = 60000, seed: int = 20261122
+    ) -> None:
+        """Prepare to load ``members`` and ``orders`` into ``database``."""
+        self.database = database
+        self.sizes = {"members": members, "orders": orders, "seed": seed}
+        self.logins: tuple[DemoLogin, ...] = ()
+        self.summary: DemoSummary | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._logged: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._run, name="memberkit-demo", daemon=True)
+
+    def start(self) -> None:
+        """Start loading; return once the stores and staff accounts are there (or it failed)."""
+        _record(state="loading", stage="setup", done=0, total=0, percent=0)
+        self._thread.start()
+        self._ready.wait()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Stop at the end of the current batch (its transaction rolled back) and wait."""
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the loading to end; tell whether it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _started(self, logins: tuple[DemoLogin, ...]) -> None:
+        self.logins = logins
+        self._ready.set()
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if self._stop.is_set():
+            raise Stopped
+        percent = 100 * done // total if total else 100
+        _record(state="loading", stage=stage, done=done, total=total, percent=percent)
+        if percent >= self._logged.get(stage, -10) + 10 or done == total:
+            self._logged[stage] = percent
+            log.info("demo: %s %d/%d (%d%%)", stage, done, total, percent)
+
+    def _run(self) -> None:
+        try:
+            summary = self.summary = load(
+                self.database,
+                members=self.sizes["members"],
+                orders=self.sizes["orders"],
+                seed=self.sizes["seed"],
+                now=utcnow(),
+                progress=self._progress,
+                started=self._started,
+            )
+        except Stopped:
+            last = status() or {}
+            _record(**{**last, "state": "interrupted"})
+            log.warning("demo: stopped before it was loaded; the data is partial")
+        except BaseException as exc:  # told to start() or logged: the server keeps serving
+            self.error = exc
+            _record(state="failed", error=type(exc).__name__)
+            if self._ready.is_set():
+                log.exception("demo: loading failed")
+        else:
+            _record(
+                state="loaded",
+                members=summary.members,
+                orders=summary.orders,
+                refunds=summary.refunds,
+                stores=summary.stores,
+            )
+            log.info(
+                "demo: loaded %d stores, %d members, %d orders, %d refunds",
+                summary.stores,
+                summary.members,
+                summary.orders,
+                summary.refunds,
+            )
+        finally:
+            self._ready.set()
 
 
 def is_empty(database: Database) -> bool:
@@ -115,39 +305,59 @@ def load(
     seed: int = 20261122,
     now: datetime,
     progress: Callable[[str, int, int], None] | None = None,
+    started: Callable[[tuple[DemoLogin, ...]], None] | None = None,
 ) -> DemoSummary:
-    """Create the demo chain; ``progress(stage, done, total)`` reports as it goes."""
+    """Create the demo chain; ``progress(stage, done, total)`` reports as it goes.
+
+    ``started(logins)`` is told once the program, its stores and the staff accounts are
+    committed, before the members and orders (which take most of the time) are loaded.
+    """
     rng = random.Random(seed)
     report = progress or (lambda _stage, _done, _total: None)
+    start = now - timedelta(days=730)
     with database.session_scope() as session:
         program_service.ensure_default(session)
         program = program_service.get(session)
-        program = program_service.configure(session, program=program, earning_rules=DEMO_RULES)
-        store_codes = _stores(session, program.id)
-        logins = _staff(session, program.id, store_codes[0])
-    start = now - timedelta(days=730)
+        program = program_service.configure(
+            session, program=program, earning_rules=DEMO_RULES, tier_ladder=DEMO_LADDER
+        )
+        stores = _stores(session, program.id, rng, start)
+        logins = _staff(session, program.id, stores[0].code)
+    if started is not None:
+        started(logins)
+    tz = program.tz
 
-    member_nos: list[str] = []
+    people: list[_Person] = []
+    phones: set[str] = set()
     # What each wallet holds at least (refunds return more than this tracks; never less).
     wallets: dict[int, int] = {}
-    weights: list[float] = []
-    joined: list[datetime] = []
-    batch = 500
+    referrals = 0
+    batch = 250
     for first in range(0, members, batch):
         with database.session_scope() as session:
             for _number in range(first, min(first + batch, members)):
-                when = start + timedelta(seconds=rng.uniform(0, 700 * 86400))
+                channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+                when = _moment(
+                    rng, tz, start, start + timedelta(days=700), online=channel != "store"
+                )
+                opened = [store for store in stores if store.opened_at <= when]
+                home = rng.choice(opened)
+                referrer = None
+                if people and rng.random() < 0.12:  # invited by a friend (推荐)
+                    referrer = rng.choice(people[-500:])
+                    referrals += 1
                 member = member_service.register(
                     session,
                     program_id=program.id,
-                    phone=f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
+                    phone=_phone(rng, phones),
                     name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
                     gender=rng.choice(("male", "female", "female", "unknown")),
                     birthday=date(
                         rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)
                     ),
-                    store_code=rng.choice(store_codes),
-                    channel=rng.choice(("store", "store", "mini_program", "online")),
+                    store_code=home.code if channel == "store" else None,
+                    channel=channel,
+                    referrer_member_no=referrer.member_no if referrer else None,
                     tags=rng.sample(
                         ["coffee_lover", "beauty", "student", "office", "family"],
                         k=rng.randrange(0, 3),
@@ -155,67 +365,68 @@ def load(
                     registered_at=when,
                     rng=rng,
                 )
-                member_nos.append(member.member_no)
-                joined.append(when)
+                # Long-tailed activity: a few members buy very often, most rarely.
+                person = _Person(member.member_no, when, channel, home, rng.lognormvariate(0, 1.4))
+                people.append(person)
                 if rng.random() < 0.08:  # some members keep stored value (储值)
                     amount = rng.choice((20_000, 50_000, 100_000))
+                    paid_at = when + timedelta(minutes=5)
                     wallet_service.recharge(
                         session,
                         program=program,
                         member_no=member.member_no,
-                        external_id=f"DEMO-RC-{len(member_nos):06d}",
+                        external_id=f"DEMO-RC-{len(people):06d}",
                         amount_minor=amount,
                         method=rng.choice(("wechat", "alipay", "cash")),
-                        store_code=rng.choice(store_codes),
-                        occurred_at=when + timedelta(minutes=5),
-                        timing=Timing.replay(when + timedelta(minutes=5)),
+                        store_code=home.code if channel == "store" else None,
+                        occurred_at=paid_at,
+                        timing=Timing.replay(paid_at),
                     )
-                    wallets[len(member_nos) - 1] = amount + program.wallet.bonus_for(amount)
-                # Long-tailed activity: a few members buy very often, most rarely.
-                weights.append(rng.lognormvariate(0, 1.2))
+                    wallets[len(people) - 1] = amount + program.wallet.bonus_for(amount)
             report("members", min(first + batch, members), members)
 
-    plan = []
-    buyers = rng.choices(range(members), weights=weights, k=orders)
-    for n, index in enumerate(buyers):
-        begin = joined[index]
-        moment = begin + timedelta(
-            seconds=rng.uniform(0, max(60.0, (now - begin).total_seconds() - 60))
-        )
-        plan.append((moment, index, n))
-    plan.sort()
-
+    plan = _plan(rng, tz, people, stores, orders=orders, now=now)
     balances: dict[int, int] = {}
     counts = {"orders": 0, "refunds": 0, "points": 0, "wallet": 0}
+    done = {"events": 0, "adjustments": 0, "grants": 0}
     pending_refunds: list[tuple[datetime, str, int]] = []
-    batch = 400
+    batch = 200
     for first in range(0, len(plan), batch):
         with database.session_scope() as session:
-            for moment, index, n in plan[first : first + batch]:
-                while pending_refunds and pending_refunds[0][0] <= moment:
+            for step in plan[first : first + batch]:
+                while pending_refunds and pending_refunds[0][0] <= step.moment:
                     when, external_id, number = pending_refunds.pop(0)
                     _refund(session, program, rng, when, external_id, number)
                     counts["refunds"] += 1
-                external_id = f"DEMO-{n + 1:06d}"
+                person = people[step.index]
+                if step.kind != "order":
+                    done[step.kind] += _side_event(session, program, rng, step, person)
+                    continue
+                external_id = f"DEMO-{step.number + 1:06d}"
                 result = _order(
                     session,
                     program,
                     rng,
-                    moment,
+                    step.moment,
                     external_id,
-                    member_nos[index],
-                    rng.choice(store_codes),
-                    balances.get(index, 0),
+                    person.member_no,
+                    step.store_code,
+                    balances.get(step.index, 0),
                     counts,
-                    wallet=wallets.get(index, 0),
+                    wallet=wallets.get(step.index, 0),
+                    channel=step.channel,
                 )
                 if result.wallet_principal_paid or result.wallet_bonus_paid:
-                    wallets[index] -= result.wallet_principal_paid + result.wallet_bonus_paid
-                balances[index] = result.points_balance
+                    wallets[step.index] -= result.wallet_principal_paid + result.wallet_bonus_paid
+                balances[step.index] = result.points_balance
                 counts["orders"] += 1
                 if rng.random() < 0.03:
                     pending_refunds.append(
-                        (moment + timedelta(days=rng.uniform(0.1, 7)), external_id, n)
+                        (
+                            step.moment + timedelta(days=rng.uniform(0.1, 7)),
+                            external_id,
+                            step.number,
+                        )
                     )
                     pending_refunds.sort()
             report("orders", min(first + batch, len(plan)), len(plan))
@@ -234,7 +445,7 @@ def load(
     # Tier periods that ended during the two years are reviewed, as the scheduler would have.
     reviewed = tier_service.review(database, program=program, as_of=now)
     return DemoSummary(
-        stores=len(store_codes),
+        stores=len(stores),
         members=members,
         orders=counts["orders"],
         refunds=counts["refunds"],
@@ -245,14 +456,187 @@ def load(
         tiers_kept=reviewed.kept,
         tiers_lowered=reviewed.downgraded,
         logins=logins,
+        referrals=referrals,
+        behaviour_events=done["events"],
+        adjustments=done["adjustments"],
+        grants=done["grants"],
     )
 
 
-def _stores(session: Session, program_id: int) -> list[str]:
-    codes = []
+@dataclass(frozen=True)
+class _Store:
+    code: str
+    city: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class _Person:
+    member_no: str
+    joined: datetime
+    channel: str
+    home: _Store
+    activity: float
+
+
+@dataclass(frozen=True, order=True)
+class _Step:
+    """One thing that happens to a member, in time order: an order or a side event."""
+
+    moment: datetime
+    number: int
+    index: int = field(compare=False)
+    kind: str = field(compare=False, default="order")
+    store_code: str | None = field(compare=False, default=None)
+    channel: str = field(compare=False, default="store")
+
+
+def _phone(rng: random.Random, taken: set[str]) -> str:
+    """Draw an unused mobile number under a real operator prefix (移动, 联通, 电信)."""
+    while True:
+        phone = f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+        if phone not in taken:
+            taken.add(phone)
+            return phone
+
+
+def _moment(
+    rng: random.Random, tz: ZoneInfo, begin: datetime, end: datetime, *, online: bool = False
+) -> datetime:
+    """Draw a moment in [begin, end): busier at weekends, in opening hours with two peaks.
+
+    Stores open 08:00-22:00 local time with a lunch and an evening peak; online and the
+    mini-program also sell late in the evening.
+    """
+    hours = ONLINE_HOURS if online else STORE_HOURS
+    first, last = begin.astimezone(tz).date(), end.astimezone(tz).date()
+    span = (last - first).days
+    for _attempt in range(50):
+        day = first + timedelta(days=rng.randrange(span + 1))
+        if rng.random() * max(WEEKDAY_WEIGHTS) > WEEKDAY_WEIGHTS[day.weekday()]:
+            continue
+        hour = rng.choices(range(24), weights=hours)[0]
+        local = datetime.combine(day, time(hour), tzinfo=tz) + timedelta(
+            seconds=rng.randrange(3600)
+        )
+        moment = local.astimezone(UTC)
+        if begin <= moment < end:
+            return moment
+    return begin + (end - begin) * rng.random()  # a span too short to shape: anywhere in it
+
+
+def _plan(
+    rng: random.Random,
+    tz: ZoneInfo,
+    people: list[_Person],
+    stores: list[_Store],
+    *,
+    orders: int,
+    now: datetime,
+) -> list[_Step]:
+    """Draw every order and side event of the two years, in time order."""
+    by_city: dict[str, list[_Store]] = {}
+    for store in stores:
+        by_city.setdefault(store.city, []).append(store)
+    steps = []
+    buyers = rng.choices(range(len(people)), weights=[p.activity for p in people], k=orders)
+    last = now - timedelta(minutes=1)
+    for number, index in enumerate(buyers):
+        person = people[index]
+        channel = "store"
+        if person.channel != "store" and rng.random() < 0.7:
+            channel = person.channel  # members who joined online mostly buy there
+        moment = _moment(rng, tz, person.joined, last, online=channel != "store")
+        code = None
+        if channel == "store":
+            roll = rng.random()
+            if roll < 0.85:
+                store = person.home  # most shopping is at the home store
+            elif roll < 0.97:
+                store = rng.choice(by_city[person.home.city])  # another store in the city
+            else:
+                store = rng.choice(stores)  # on a trip
+            code = store.code if store.opened_at <= moment else person.home.code
+        steps.append(_Step(moment, number, index, store_code=code, channel=channel))
+    number = orders
+    for index, person in enumerate(people):
+        # Behaviour events (签到, 评价, 分享) for about half the members, a few each.
+        events = int(rng.expovariate(1.0) * 2) if rng.random() < 0.5 else 0
+        extra = [("events", events), ("adjustments", int(rng.random() < 0.01))]
+        extra.append(("grants", int(rng.random() < 0.004)))
+        for kind, many in extra:
+            for _n in range(many):
+                moment = _moment(rng, tz, person.joined, last, online=kind == "events")
+                steps.append(_Step(moment, number, index, kind=kind))
+                number += 1
+    steps.sort()
+    return steps
+
+
+def _side_event(
+    session: Session,
+    program: program_service.ProgramConfig,
+    rng: random.Random,
+    step: _Step,
+    person: _Person,
+) -> int:
+    """Post a behaviour event, a points adjustment or a tier grant; return 1 if it was made."""
+    key = f"DEMO-{step.kind.upper()}-{step.number:06d}"
+    if step.kind == "events":
+        growth_service.record(
+            session,
+            program=program,
+            member_no=person.member_no,
+            kind=rng.choices(BEHAVIOURS, weights=BEHAVIOUR_WEIGHTS)[0],
+            occurred_at=step.moment,
+            external_id=key,
+            timing=Timing.replay(step.moment),
+        )
+        return 1
+    if step.kind == "adjustments":
+        points, reason = rng.choice(ADJUSTMENTS)
+        try:
+            with session.begin_nested():
+                adjustments.adjust_by_hand(
+                    session,
+                    program=program,
+                    member_no=person.member_no,
+                    points=points,
+                    reason=reason,
+                    actor="owner",
+                    key=key,
+                    now=step.moment,
+                )
+        except InsufficientPoints:  # a correction down needs the points to be there
+            return 0
+        return 1
+    tier = rng.choice(("silver", "silver", "gold"))
+    try:
+        with session.begin_nested():
+            tier_service.grant_tier(
+                session,
+                program=program,
+                member_no=person.member_no,
+                tier_code=tier,
+                last_day=(step.moment + timedelta(days=90)).astimezone(program.tz).date(),
+                note="VIP 客户关怀",
+                actor="owner",
+                key=key,
+                now=step.moment,
+            )
+    except tier_service.GrantMovesDown:  # already higher than the grant
+        return 0
+    return 1
+
+
+def _stores(session: Session, program_id: int, rng: random.Random, start: datetime) -> list[_Store]:
+    """Open the chain: each city's first store before the two years, the others along them."""
+    stores = []
     for city, (prefix, names) in CITIES.items():
         for number, name in enumerate(names, start=1):
             code = f"{prefix}{number:03d}"
+            days = rng.randrange(400, 2000) if number == 1 else rng.randrange(-500, 700)
+            opened_at = start - timedelta(days=days, hours=rng.randrange(24))
             store_service.create(
                 session,
                 program_id=program_id,
@@ -260,9 +644,10 @@ def _stores(session: Session, program_id: int) -> list[str]:
                 name=f"{city}{name}",
                 type=StoreType.franchise if number % 4 == 0 else StoreType.direct,
                 city=city,
+                opened_at=opened_at,
             )
-            codes.append(code)
-    return codes
+            stores.append(_Store(code, city, opened_at))
+    return stores
 
 
 def _staff(session: Session, program_id: int, store_code: str) -> tuple[DemoLogin, ...]:
@@ -295,18 +680,19 @@ def _order(
     moment: datetime,
     external_id: str,
     member_no: str,
-    store_code: str,
+    store_code: str | None,
     balance: int,
     counts: dict[str, int],
     *,
     wallet: int = 0,
+    channel: str = "store",
 ) -> order_service.OrderResult:
     lines = []
-    for sku, name, category, price in rng.sample(
-        CATALOG[:-1] if rng.random() > 0.01 else CATALOG,
-        k=min(len(CATALOG) - 1, 1 + int(rng.expovariate(1.2))),
-    ):
-        quantity = 1 + int(rng.expovariate(2.0))
+    items = 1 + (rng.random() < 0.35) + (rng.random() < 0.1)
+    for sku, name, category, price, _weight in {
+        item[0]: item for item in rng.choices(CATALOG, weights=[i[4] for i in CATALOG], k=items)
+    }.values():
+        quantity = 1 + (rng.random() < 0.2) if price < 5000 else 1
         lines.append(order_service.LineIn(sku, name, category, quantity, price, quantity * price))
     total = sum(line.amount_minor for line in lines)
     method = rng.choice(("wechat", "wechat", "alipay", "card", "cash"))
@@ -325,7 +711,7 @@ def _order(
         external_id=external_id,
         member=order_service.MemberRef(member_no=member_no),
         store_code=store_code,
-        channel="store",
+        channel=channel,
         occurred_at=moment,
         lines=lines,
         payments=payments,
@@ -343,7 +729,7 @@ def _order(
                 external_id,
                 order.member,
                 store_code,
-                "store",
+                channel,
                 moment,
                 lines,
                 [order_service.PaymentIn(method, total)],

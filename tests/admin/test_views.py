@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from memberkit import demo
+from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.faces.web import COOKIE
 from memberkit.program.service import ProgramConfig
@@ -152,3 +156,20 @@ def test_the_language_switch_is_remembered_and_signing_out_ends_the_session(
     again = sign_in(client, "owner")
     assert again.status_code == 303
     assert "Dashboard" in client.get("/admin").text  # the choice stays with the account
+
+
+def test_the_dashboard_says_how_far_the_demo_is_loaded_while_it_loads(
+    client: TestClient,
+    staff: dict[str, Actor],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a demo loading behind the server (make run), a fifth of its orders in
+    monkeypatch.setattr(settings, "data_dir", tmp_path)
+    demo._record(state="loading", stage="orders", done=12000, total=60000, percent=20)
+
+    # when the owner opens the dashboard, then it says so; once loaded, no more
+    sign_in(client, "owner")
+    assert "orders：12000/60000，20%" in client.get("/admin").text
+    demo._record(state="loaded")
+    assert 'id="demo-loading"' not in client.get("/admin").text

@@ -17,11 +17,15 @@ from memberkit.order.rules import (
     Earning,
     EarningRules,
     EarnLine,
+    LineIn,
     LineState,
     OrderStatus,
+    PaymentIn,
     RulesError,
     earn,
+    most_points_payable,
     order_status,
+    price,
     refund_by_amount,
     refund_by_lines,
     reversal,
@@ -854,3 +858,34 @@ def test_an_order_is_refunded_when_nothing_is_left_to_give_back(
         )
         == status
     )
+
+
+@pytest.mark.parametrize(
+    ("total_minor", "balance", "points_per_unit", "most"),
+    [
+        (10000, 500, 100, 500),  # ¥100.00 at 100 points a yuan: all 500 held
+        (300, 500, 100, 300),  # ¥3.00: no more than the order costs
+        (10000, 0, 100, 0),
+        (0, 500, 100, 0),
+        (10000, 778, 30, 777),  # 30 points a yuan: 3 points are 10 cents, so steps of 3
+        (10000, 999, 1, 100),  # 1 point a yuan: no more than the ¥100.00 it costs
+    ],
+)
+def test_most_points_payable_is_held_within_the_total_and_worth_whole_cents(
+    total_minor: int, balance: int, points_per_unit: int, most: int
+) -> None:
+    assert (
+        most_points_payable(
+            total_minor=total_minor, balance=balance, points_per_unit=points_per_unit
+        )
+        == most
+    )
+    if most:
+        price(
+            [LineIn("A", "", "", 1, total_minor, total_minor)],
+            [
+                PaymentIn("points", points=most),
+                PaymentIn("cash", total_minor - most * 100 // points_per_unit),
+            ],
+            points_per_unit=points_per_unit,
+        )

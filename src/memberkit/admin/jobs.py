@@ -95,11 +95,12 @@ async def run_job(name: str, staff: RunJobs) -> Response:
     if confirmed:
         with staff.work.transaction() as session:
             record(
-                session,
                 staff,
+                session,
                 action="job.run",
                 subject_type="job",
                 subject_id=task.name,
+                before=None,
                 after={"said": [str(sentence) for sentence in outcome.said]},
             )
     return _page(staff, task=task, said=said, ran=confirmed)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
+from memberkit import demo
 from memberkit.audit.service import AuditFilter
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
@@ -90,7 +91,16 @@ def dashboard(staff: Reports) -> Response:
         trend_days=TREND_DAYS,
         stores=sorted(stores) if stores is not None else None,
         as_of=utcnow(),
+        loading=_loading(),
     )
+
+
+def _loading() -> dict[str, object] | None:
+    """How far the demo chain is loaded, while ``make run`` loads it behind the server."""
+    status = demo.status()
+    if status is None or status.get("state") not in ("loading", "interrupted", "failed"):
+        return None
+    return status
 
 
 def _trend(days: list[date], by_day: dict[date, list[int]], locale: str) -> dict[str, Any]:

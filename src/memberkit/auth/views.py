@@ -107,11 +107,12 @@ async def issue_key(staff: ManageKeys) -> Response:
             "store_code": info.store_code,
         }
         record(
-            session,
             staff,
+            session,
             action="apikey.create",
             subject_type="api_key",
             subject_id=info.id,
+            before=None,
             after=after,
         )
         shown["key"] = key
@@ -148,8 +149,8 @@ async def revoke_key(ref: str, staff: ManageKeys) -> Response:
             was = next(key for key in before if key.id == info.id)
             if was.revoked_at is None:
                 record(
-                    session,
                     staff,
+                    session,
                     action="apikey.revoke",
                     subject_type="api_key",
                     subject_id=info.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import TaskID
@@ -10,6 +10,9 @@ from rich.progress import TaskID
 from memberkit.cli.common import progress_bar, require_schema, say
 from memberkit.kit.i18n import Text, _, translate
 from memberkit.kit.time import utcnow
+
+if TYPE_CHECKING:
+    from memberkit.demo import DemoLogin
 
 DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
 
@@ -26,7 +29,6 @@ def demo(
 ) -> None:
     """Load a deterministic demo chain: ~20 stores, members, two years of orders, refunds."""
     from memberkit import demo as demo_data
-    from memberkit.staff.rules import ROLE_NAMES
 
     database = require_schema()
     if not demo_data.is_empty(database):
@@ -66,8 +68,15 @@ def demo(
         kept=summary.tiers_kept,
         lowered=summary.tiers_lowered,
     )
+    say_logins(summary.logins)
+
+
+def say_logins(logins: tuple[DemoLogin, ...]) -> None:
+    """Print the demo's staff accounts and their published passwords."""
+    from memberkit.staff.rules import ROLE_NAMES
+
     say(_("Demo staff accounts (published passwords: for a demo only):"))
-    for login in summary.logins:
+    for login in logins:
         say(
             _("- {username} / {password}: {role}{store}"),
             username=login.username,

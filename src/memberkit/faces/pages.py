@@ -1,37 +1,35 @@
-"""What a domain's pages (its ``views.py``) use from the staff and audit domains.
+"""What a domain's staff pages take from the face: the actions, and the audit of a change.
 
-A domain's ``views.py`` may import the staff pages' face (``memberkit.faces``) but not the
-staff or audit domains themselves, which sit above most domains: roles and the audit log
-reach those pages through here.
+The audit entry of a change made through a page says who, from where, before and after.
+
+Kept in the face because the audit and staff domains sit above members (the audit masks
+personal data by the member domain's rules): a domain's ``views.py`` may import the face,
+not them, and its pages still check roles and audit every change they make.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from memberkit.audit import service as audit_service
 from memberkit.faces.web import StaffContext
-from memberkit.staff.rules import Action, may
-
-__all__ = ["Action", "may", "may_do", "record"]
-
-
-def may_do(staff: StaffContext, action: Action) -> bool:
-    """Tell whether the signed-in staff member's role may do ``action`` (to show its buttons)."""
-    return may(staff.actor.role, action)
+from memberkit.staff.rules import Action as Action
+from memberkit.staff.rules import may
 
 
 def record(
-    session: Any,
     staff: StaffContext,
+    session: Session,
     *,
     action: str,
     subject_type: str,
     subject_id: str | int,
-    before: Any = None,
-    after: Any = None,
+    before: Any,
+    after: Any,
 ) -> None:
-    """Write the audit entry of a change the staff member made through a page."""
+    """Append the audit entry of ``staff``'s change, in the change's own transaction."""
     audit_service.record(
         session,
         program_id=staff.program.id,
@@ -42,3 +40,8 @@ def record(
         before=before,
         after=after,
     )
+
+
+def may_do(staff: StaffContext, action: Action) -> bool:
+    """Tell whether the signed-in staff member's role may do ``action`` (to show its buttons)."""
+    return may(staff.actor.role, action)

@@ -39,7 +39,7 @@ from memberkit.uow import Work
 #: The session cookie: an opaque random token; the server keeps only its hash.
 COOKIE = "memberkit_session"
 #: Where each role lands after signing in (a face that is not built yet is not named here).
-HOME: Mapping[Role, str] = {role: "/admin" for role in Role}
+HOME: Mapping[Role, str] = {role: "/admin" for role in Role} | {Role.cashier: "/pos"}
 
 
 class SignInFirst(Exception):

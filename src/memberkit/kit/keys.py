@@ -105,3 +105,8 @@ def referrer_tier_move(key: str) -> str:
 def referrer_revert(key: str, depth: int) -> str:
     """A referrer moved back by a refund, ``depth`` steps up the referral chain."""
     return f"{key}:referrer" if depth == 0 else f"{key}:referrer:{depth}"
+
+
+def console(action: str, member_no: str, form_key: str) -> str:
+    """A change made from a console form on a member, by the key rendered into the form."""
+    return f"console:{action}:{member_no}:{form_key}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.member.models import Member
@@ -41,3 +42,112 @@ def counts(
     }
     new = session.scalar(select(func.count()).where(*condition, Member.created_at >= since))
     return MemberCounts(total=sum(by_tier.values()), new=int(new or 0), by_tier=by_tier)
+
+
+#: Rows of one page of the member list.
+PAGE_SIZE = 50
+#: Rows read per batch when a list is exported (the export streams, batch by batch).
+EXPORT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """What the console's member list is narrowed to; None leaves a criterion open.
+
+    ``phone_index`` and ``member_no`` come from the search box (the phone as its blind index:
+    names are encrypted, so they cannot be searched); ``tag`` matches one tag exactly.
+    ``stores`` is the viewer's scope (None: every store), ``store_code`` the store asked for.
+    """
+
+    stores: Collection[str] | None = None
+    store_code: str | None = None
+    tier_code: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    phone_index: str | None = None
+    member_no: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the list shows one (personal data still sealed)."""
+
+    id: int
+    member: Member
+    store_code: str | None
+
+
+def _tag_pattern(tag: str) -> str:
+    """A LIKE pattern finding ``tag`` as one element of the JSON list of tags (escape ``!``)."""
+    quoted = json.dumps(tag)
+    return "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def _conditions(program_id: int, wanted: MemberFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Member.program_id == program_id]
+    for codes in (wanted.stores, None if wanted.store_code is None else [wanted.store_code]):
+        if codes is not None:
+            conditions.append(
+                Member.store_id.in_(
+                    select(Store.id).where(Store.program_id == program_id, Store.code.in_(codes))
+                )
+            )
+    if wanted.tier_code is not None:
+        conditions.append(Member.tier_code == wanted.tier_code)
+    if wanted.status is not None:
+        conditions.append(Member.status == wanted.status)
+    if wanted.since is not None:
+        conditions.append(Member.created_at >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(Member.created_at < wanted.until)
+    searched: list[ColumnElement[bool]] = []
+    if wanted.phone_index is not None:
+        searched.append(Member.phone_index == wanted.phone_index)
+    if wanted.member_no is not None:
+        searched.append(Member.member_no == wanted.member_no)
+    if wanted.tag is not None:
+        searched.append(cast(Member.tags, String).like(_tag_pattern(wanted.tag), escape="!"))
+    if searched:
+        conditions.append(or_(*searched))
+    return conditions
+
+
+def listing(
+    session: Session,
+    *,
+    program_id: int,
+    wanted: MemberFilter,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[MemberRow], int | None]:
+    """Return one page of members, newest first, and the cursor of the next page (or None).
+
+    Paged by keyset on the row id (``before``: the last id of the previous page), so a deep
+    page costs what the first does and a member registered meanwhile shifts nothing.
+    """
+    query = (
+        select(Member, Store.code)
+        .outerjoin(Store, Store.id == Member.store_id)
+        .where(*_conditions(program_id, wanted))
+    )
+    if before is not None:
+        query = query.where(Member.id < before)
+    rows = session.execute(query.order_by(Member.id.desc()).limit(limit + 1)).all()
+    page = [MemberRow(member.id, member, code) for member, code in rows[:limit]]
+    return page, (page[-1].id if len(rows) > limit and page else None)
+
+
+def exported(
+    session: Session, *, program_id: int, wanted: MemberFilter, batch: int = EXPORT_BATCH
+) -> Iterator[MemberRow]:
+    """Yield every member of the filter, newest first, read by keyset in batches."""
+    before: int | None = None
+    while True:
+        page, before = listing(
+            session, program_id=program_id, wanted=wanted, before=before, limit=batch
+        )
+        yield from page
+        if before is None:
+            return

@@ -419,3 +419,8 @@ def reencrypt(session: Session, *, batch: int = 500) -> int:
                 )
     session.flush()
     return len(members)
+
+
+def personal(member: Member) -> dict[str, str | None]:
+    """Return a member's personal data decrypted: phone, name, e-mail, birthday (ISO)."""
+    return {field: _open(member, field) for field in PERSONAL_FIELDS}

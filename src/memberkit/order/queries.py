@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from memberkit.db import table
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
-from memberkit.order.models import Order, OrderLine, Refund
+from memberkit.order.models import Order, OrderLine, OrderPayment, Refund
 from memberkit.store.models import Store
 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
@@ -189,3 +190,90 @@ def sales_since(
         .order_by(Order.occurred_at)
     )
     return [(at, int(net), member_id) for at, net, member_id in rows]
+
+
+@dataclass(frozen=True)
+class MemberOrder:
+    """One of a member's orders as their page lists it, with its refunds."""
+
+    external_id: str
+    store_code: str | None
+    occurred_at: datetime
+    total_minor: int
+    refunded_minor: int
+    points_earned: int
+    refunds: list[tuple[str, int, datetime]]
+
+
+def member_orders(
+    session: Session, *, member_id: int, stores: Collection[str] | None, limit: int = 20
+) -> list[MemberOrder]:
+    """Return a member's latest orders (made at ``stores`` when given) with their refunds."""
+    query = (
+        select(Order, Store.code)
+        .outerjoin(Store, Store.id == Order.store_id)
+        .where(Order.member_id == member_id)
+    )
+    if stores is not None:
+        query = query.where(Store.code.in_(stores))
+    rows = session.execute(query.order_by(Order.occurred_at.desc(), Order.id.desc()).limit(limit))
+    orders = [(order, code) for order, code in rows]
+    refunds: dict[int, list[tuple[str, int, datetime]]] = {}
+    if orders:
+        for refund in session.scalars(
+            select(Refund)
+            .where(Refund.order_id.in_([order.id for order, _code in orders]))
+            .order_by(Refund.occurred_at, Refund.id)
+        ):
+            refunds.setdefault(refund.order_id, []).append(
+                (refund.external_id, refund.amount_minor, refund.occurred_at)
+            )
+    return [
+        MemberOrder(
+            order.external_id,
+            code,
+            order.occurred_at,
+            order.total_minor,
+            order.refunded_minor,
+            order.points_earned,
+            refunds.get(order.id, []),
+        )
+        for order, code in orders
+    ]
+
+
+def lines_of(session: Session, *, order_id: int) -> list[OrderLine]:
+    """The order's lines in line order, with what was refunded of each (for screens)."""
+    return list(
+        session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
+        )
+    )
+
+
+def recent_at_store(
+    session: Session, *, program_id: int, member_id: int, store_code: str, limit: int = 5
+) -> list[Order]:
+    """The member's latest orders made at the store ``store_code``, newest first."""
+    return list(
+        session.scalars(
+            select(Order)
+            .join(Store, Store.id == Order.store_id)
+            .where(
+                Order.program_id == program_id,
+                Order.member_id == member_id,
+                Store.code == store_code,
+            )
+            .order_by(Order.occurred_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def payments_of(session: Session, *, order_id: int) -> list[OrderPayment]:
+    """The order's payments, as they were recorded."""
+    return list(
+        session.scalars(
+            select(OrderPayment).where(OrderPayment.order_id == order_id).order_by(OrderPayment.id)
+        )
+    )

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from fractions import Fraction
+from math import gcd
 from typing import Any
 
 from memberkit.growth.rules import Behaviour, SpendCap
@@ -349,6 +350,20 @@ def price(
     if paid != total:
         raise PaymentsMismatch(paid=format_money(paid), total=format_money(total))
     return priced
+
+
+def most_points_payable(*, total_minor: int, balance: int, points_per_unit: int) -> int:
+    """Return the most points that may pay an order of ``total_minor``: held, worth whole cents.
+
+    No more than the member holds (``balance``), nor than the order costs, and a number of
+    points worth a whole number of cents at ``points_per_unit`` points to one currency unit
+    (what :func:`price` accepts).
+    """
+    if total_minor <= 0 or balance <= 0 or points_per_unit <= 0:
+        return 0
+    step = points_per_unit // gcd(points_per_unit, 100)
+    most = min(balance, total_minor * points_per_unit // 100)
+    return most - most % step
 
 
 @dataclass(frozen=True)

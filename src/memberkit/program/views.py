@@ -179,8 +179,8 @@ def save(staff: StaffContext, section: Section[Any], make: Callable[[Any], Any])
         after = config.shown(section)
         if after != before:
             record(
-                session,
                 staff,
+                session,
                 action="settings.change",
                 subject_type="settings",
                 subject_id=section.name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from memberkit.errors import Conflict, NotFound
@@ -58,8 +60,9 @@ def create(
     type: StoreType,
     city: str,
     active: bool = True,
+    opened_at: datetime | None = None,
 ) -> tuple[Store, bool]:
-    """Create a store; returns (store, created).
+    """Create a store; returns (store, created); ``opened_at`` dates it (default: now).
 
     Creating the same store again (same code, same content) is a no-op that returns it;
     the same code with other content is refused with :class:`StoreExists`.
@@ -76,6 +79,8 @@ def create(
             return existing, False
         raise StoreExists(store_code=code)
     store = Store(program_id=program_id, code=code, name=name, type=type, city=city, active=active)
+    if opened_at is not None:  # history (the demo): a store opened before its first order
+        store.created_at = store.updated_at = opened_at
     return repository.add(session, store=store), True
 
 

@@ -113,11 +113,12 @@ async def create_store(staff: ManageStores) -> Response:
             )
             if created:
                 record(
-                    session,
                     staff,
+                    session,
                     action="store.create",
                     subject_type="store",
                     subject_id=store.code,
+                    before=None,
                     after=_shown(store),
                 )
     except MemberkitError as exc:
@@ -190,8 +191,8 @@ def _audit(
 ) -> None:
     if after != before:
         record(
-            session,
             staff,
+            session,
             action=action,
             subject_type="store",
             subject_id=after["code"],

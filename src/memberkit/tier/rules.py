@@ -532,6 +532,33 @@ def _condition(raw: Any, code: str, depth: int, lower: list[str]) -> Condition:
     return Condition(kind, threshold=threshold, within_days=within, level=level)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a member is from the next tier up (None: at the top)."""
+
+    next_tier: Tier | None
+    #: Whether the facts already meet the next tier's qualification (it applies at the next event).
+    qualifies: bool
+    #: The next tier's growth threshold, when growth alone qualifies for it.
+    growth_needed: int | None
+    #: The member's growth as a share of that threshold, in whole percent (0-100).
+    percent: int | None
+
+
+def progress(ladder: Ladder, code: str, facts: Facts) -> Progress:
+    """Tell how far the member of tier ``code`` with ``facts`` is from the next tier."""
+    level = ladder.level_of(code)
+    if level + 1 >= len(ladder.tiers):
+        return Progress(None, False, None, None)
+    upper = ladder.tiers[level + 1]
+    qualifies = upper.qualify is not None and upper.qualify.holds(facts)
+    needed = upper.qualify.growth_floor() if upper.qualify is not None else None
+    percent = None
+    if needed:
+        percent = min(100, max(0, facts.growth) * 100 // needed)
+    return Progress(upper, qualifies, needed, percent)
+
+
 def growth_thresholds(config: Mapping[str, Any]) -> list[int | None]:
     """Return the growth each tier above the first qualifies at (None: no growth condition).
 

@@ -103,11 +103,12 @@ async def subscribe(staff: ManageWebhooks) -> Response:
         )
         after = {"id": made.id, "url": made.url, "event_types": made.event_types}
         record(
-            session,
             staff,
+            session,
             action="webhook.create",
             subject_type="webhook",
             subject_id=made.id,
+            before=None,
             after=after,
         )
         shown["secret"] = made.secret or ""
@@ -146,8 +147,8 @@ async def switch(subscription_id: int, staff: ManageWebhooks) -> Response:
             )
             if after.active != before.active:
                 record(
-                    session,
                     staff,
+                    session,
                     action="webhook.enable" if active else "webhook.disable",
                     subject_type="webhook",
                     subject_id=subscription_id,
@@ -207,8 +208,8 @@ async def replay(subscription_id: int, delivery_id: int, staff: ManageWebhooks) 
             now=utcnow(),
         )
         record(
-            session,
             staff,
+            session,
             action="webhook.replay",
             subject_type="webhook_delivery",
             subject_id=delivery_id,

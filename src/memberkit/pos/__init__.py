@@ -1,0 +1,1 @@
+"""The cashier screen (/pos): identify a member, ring up sales, refund, recharge, register."""
