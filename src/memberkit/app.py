@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from memberkit import background, demo
+from memberkit.admin import jobs as admin_jobs
 from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
+from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.config import settings
 from memberkit.db import get_database
@@ -26,14 +28,17 @@ from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
 from memberkit.pos import views as pos_views
 from memberkit.program import service as program_service
+from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
 from memberkit.staff import views as staff_views
+from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
 from memberkit.tier import views as tier_views
 from memberkit.tier.endpoints import router as tier_router
 from memberkit.wallet import views as wallet_views
 from memberkit.wallet.endpoints import router as wallet_router
+from memberkit.webhook import views as webhook_views
 from memberkit.webhook.endpoints import router as webhook_router
 
 
@@ -81,6 +86,12 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(order_views.router)
     app.include_router(member_views.router)
     app.include_router(pos_views.router)
+    app.include_router(tier_views.thresholds_router)
+    app.include_router(program_views.router)
+    app.include_router(admin_jobs.router)
+    app.include_router(store_views.router)
+    app.include_router(apikey_views.router)
+    app.include_router(webhook_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -27,6 +27,13 @@ class Entry:
 NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
+    Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
+    Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),
+    Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),
+    Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff),
+    Entry(_("API keys"), "/admin/api-keys", "ti-key", Action.manage_api_keys),
+    Entry(_("Webhooks"), "/admin/webhooks", "ti-webhook", Action.manage_webhooks),
+    Entry(_("Jobs"), "/admin/jobs", "ti-player-play", Action.run_jobs),
     Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
     Entry(_("Cashier"), "/pos", "ti-cash-register", Action.post_orders),
 )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from memberkit.audit import service as audit_service
 from memberkit.faces.web import StaffContext
 from memberkit.staff.rules import Action as Action
+from memberkit.staff.rules import may
 
 
 def record(
@@ -39,3 +40,8 @@ def record(
         before=before,
         after=after,
     )
+
+
+def may_do(staff: StaffContext, action: Action) -> bool:
+    """Tell whether the signed-in staff member's role may do ``action`` (to show its buttons)."""
+    return may(staff.actor.role, action)

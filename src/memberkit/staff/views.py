@@ -5,10 +5,10 @@ The face's side of :mod:`memberkit.staff.service`: parse the form, call the serv
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from memberkit.db import get_database
@@ -17,13 +17,17 @@ from memberkit.faces.templating import render
 from memberkit.faces.web import (
     COOKIE,
     HOME,
+    StaffContext,
     StaffPage,
+    require_action,
     safe_next,
     set_session_cookie,
 )
 from memberkit.kit.i18n import _, negotiate, translate
 from memberkit.program import service as program_service
 from memberkit.staff import service
+from memberkit.staff.rules import ROLE_NAMES, Action, Role, may_manage
+from memberkit.store import service as store_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -160,3 +164,134 @@ async def choose_locale(staff: StaffPage) -> Response:
         )
     back = safe_next(str(form.get("next", "/admin")))
     return RedirectResponse(back, status_code=303)
+
+
+# --- staff accounts (owners and admins) --------------------------------------------------
+
+ManageStaff = Annotated[StaffContext, Depends(require_action(Action.manage_staff))]
+#: Which field of the new-account form a refusal is about, by its code.
+FIELD_OF: dict[str, str] = {
+    "invalid_username": "username",
+    "staff_exists": "username",
+    "invalid_display_name": "display_name",
+    "invalid_role": "role",
+    "cannot_manage_role": "role",
+    "password_too_short": "password",
+    "password_too_long": "password",
+    "password_is_username": "password",
+    "stores_required": "stores",
+    "stores_not_allowed": "stores",
+    "too_many_stores": "stores",
+    "store_not_found": "stores",
+    "store_inactive": "stores",
+}
+_NEW_FIELDS = ("username", "display_name", "password", "role")
+
+
+def _staff_page(
+    staff: StaffContext,
+    *,
+    entered: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    done: bool = False,
+    status_code: int = 200,
+) -> Response:
+    with staff.work.transaction() as session:
+        accounts = service.list_users(session, program_id=staff.program.id, actor=staff.actor)
+        _total, stores = store_service.listing(
+            session, program_id=staff.program.id, city=None, active=True, offset=0, limit=500
+        )
+    return staff.render(
+        "staff/staff.html",
+        status_code=status_code,
+        accounts=accounts,
+        stores=stores,
+        roles=[(role, ROLE_NAMES[role]) for role in Role if may_manage(staff.actor.role, role)],
+        role_names=ROLE_NAMES,
+        manageable={a.username for a in accounts if may_manage(staff.actor.role, a.role)},
+        entered=entered or {"username": "", "display_name": "", "role": "", "stores": []},
+        errors=errors or {},
+        error=error,
+        done=done,
+    )
+
+
+@router.get("/admin/staff")
+def staff_list(staff: ManageStaff, done: bool = False) -> Response:
+    """Every staff account, disabled ones too; the form to make one."""
+    return _staff_page(staff, done=done)
+
+
+@router.post("/admin/staff")
+async def create_staff(staff: ManageStaff) -> Response:
+    """Make an account of a role the staff member may manage; audited by the staff service."""
+    form = await staff.request.form()
+    staff.check_form(form)
+    entered: dict[str, Any] = {name: str(form.get(name, ""))[:200] for name in _NEW_FIELDS}
+    entered["stores"] = [str(code)[:32] for code in form.getlist("stores")][:200]
+    try:
+        with staff.work.transaction() as session:
+            service.create_user(
+                session,
+                program_id=staff.program.id,
+                username=entered["username"],
+                password=entered["password"],
+                role=entered["role"],
+                display_name=entered["display_name"] or None,
+                stores=entered["stores"],
+                actor=staff.actor,
+                origin=staff.origin,
+            )
+    except MemberkitError as exc:
+        field = FIELD_OF.get(exc.code)
+        entered["password"] = ""
+        return _staff_page(
+            staff,
+            entered=entered,
+            errors={field: exc.detail(staff.locale)} if field else {},
+            error=None if field else exc.detail(staff.locale),
+            status_code=exc.status,
+        )
+    return RedirectResponse("/admin/staff?done=true", status_code=303)
+
+
+@router.post("/admin/staff/{username}/active")
+async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response:
+    """Enable (``active=yes``) or disable an account; disabling ends its sessions. Audited."""
+    form = await staff.request.form()
+    staff.check_form(form)
+    active = form.get("active") == "yes"
+    try:
+        with staff.work.transaction() as session:
+            service.set_active(
+                session,
+                program_id=staff.program.id,
+                username=username[:64],
+                active=active,
+                actor=staff.actor,
+                origin=staff.origin,
+            )
+    except MemberkitError as exc:
+        return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
+    return RedirectResponse("/admin/staff?done=true", 303)
+
+
+@router.post("/admin/staff/{username}/password")
+async def reset_staff_password(username: str, staff: ManageStaff) -> Response:
+    """Give an account a new password; its sessions end. Audited."""
+    form = await staff.request.form()
+    staff.check_form(form)
+    try:
+        with staff.work.transaction() as session:
+            service.reset_password(
+                session,
+                program_id=staff.program.id,
+                username=username[:64],
+                password=str(form.get("password", ""))[:200],
+                actor=staff.actor,
+                origin=staff.origin,
+            )
+    except MemberkitError as exc:
+        return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
+    return RedirectResponse("/admin/staff?done=true", status_code=303)

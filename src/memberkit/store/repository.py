@@ -36,3 +36,16 @@ def add(session: Session, *, store: Store) -> Store:
     session.add(store)
     session.flush()
     return store
+
+
+def lock_by_code(session: Session, *, program_id: int, code: str) -> Store | None:
+    """Return the program's store with code ``code``, locked for a change, if any."""
+    return session.scalars(
+        select(Store).where(Store.program_id == program_id, Store.code == code).with_for_update()
+    ).one_or_none()
+
+
+def save(session: Session, *, store: Store) -> Store:
+    """Write a changed store."""
+    session.flush()
+    return store

@@ -84,5 +84,35 @@ def create(
     return repository.add(session, store=store), True
 
 
+def _locked(session: Session, *, program_id: int, code: str) -> Store:
+    store = repository.lock_by_code(session, program_id=program_id, code=code)
+    if store is None:
+        raise StoreNotFound(store_code=code)
+    return store
+
+
+def change(
+    session: Session, *, program_id: int, code: str, name: str, type: StoreType, city: str
+) -> Store:
+    """Change a store's name, type and city (its code never changes); the same again is a no-op."""
+    store = _locked(session, program_id=program_id, code=code)
+    if (store.name, store.type, store.city) != (name, type, city):
+        store.name, store.type, store.city = name, type, city
+        repository.save(session, store=store)
+    return store
+
+
+def set_active(session: Session, *, program_id: int, code: str, active: bool) -> Store:
+    """Open or close a store for business; members and history stay. Setting it again: a no-op.
+
+    A closed store takes no new orders, recharges or members (``active_store_id`` refuses it).
+    """
+    store = _locked(session, program_id=program_id, code=code)
+    if store.active != active:
+        store.active = active
+        repository.save(session, store=store)
+    return store
+
+
 #: The listing of stores (total, page), ordered by code.
 listing = queries.listing

@@ -557,3 +557,61 @@ def progress(ladder: Ladder, code: str, facts: Facts) -> Progress:
     if needed:
         percent = min(100, max(0, facts.growth) * 100 // needed)
     return Progress(upper, qualifies, needed, percent)
+
+
+def growth_thresholds(config: Mapping[str, Any]) -> list[int | None]:
+    """Return the growth each tier above the first qualifies at (None: no growth condition).
+
+    A growth condition counts when it is the tier's whole qualification or one branch of its
+    top-level ``any``, the two shapes :func:`with_growth_thresholds` writes.
+    """
+    found: list[int | None] = []
+    for tier in list(config.get("tiers", []))[1:]:
+        qualify = tier.get("qualify") if isinstance(tier, Mapping) else None
+        found.append(_growth_branch(qualify))
+    return found
+
+
+def _growth_branch(qualify: Any) -> int | None:
+    if not isinstance(qualify, Mapping):
+        return None
+    value = qualify.get("growth_at_least")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    for part in qualify.get("any", []) if isinstance(qualify.get("any"), list) else []:
+        if isinstance(part, Mapping) and set(part) == {"growth_at_least"}:
+            inner = part["growth_at_least"]
+            if isinstance(inner, int) and not isinstance(inner, bool):
+                return inner
+    return None
+
+
+def with_growth_thresholds(config: Mapping[str, Any], growth: list[int]) -> dict[str, Any]:
+    """Return a copy of the ladder's JSON with each tier above the first qualifying at ``growth``.
+
+    The growth condition is replaced where it is (the whole qualification or a branch of its
+    top-level ``any``); a tier with other conditions only gains one more ``any`` branch, so
+    it qualifies on growth alone too, as the simulator counts it. The parser checks the rest.
+    """
+    tiers = [dict(tier) if isinstance(tier, Mapping) else tier for tier in config["tiers"]]
+    if len(growth) != len(tiers) - 1:
+        raise LadderError(_("give one growth threshold per tier above the first"))
+    for tier, value in zip(tiers[1:], growth, strict=True):
+        if not isinstance(tier, dict):
+            continue
+        qualify = tier.get("qualify")
+        branch = {"growth_at_least": value}
+        if not isinstance(qualify, Mapping) or "growth_at_least" in qualify:
+            tier["qualify"] = (
+                {**(qualify or {}), **branch} if isinstance(qualify, Mapping) else branch
+            )
+            continue
+        parts = qualify.get("any")
+        if isinstance(parts, list) and len(qualify) == 1:
+            kept = [
+                p for p in parts if not (isinstance(p, Mapping) and set(p) == {"growth_at_least"})
+            ]
+            tier["qualify"] = {"any": [branch, *kept]}
+        else:
+            tier["qualify"] = {"any": [branch, dict(qualify)]}
+    return {**config, "tiers": tiers}
