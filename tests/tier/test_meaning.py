@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -33,6 +34,10 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 TWELVE_MONTHS = {**DEFAULT_LADDER, "period": "twelve_months"}
+
+#: Tests that date events an hour or minutes back from now run at midday: around midnight in
+#: the program's timezone "an hour ago" would fall on the day before and move the dates.
+MIDDAY_IN_SHANGHAI = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
 
 def dates_of(database: Database, member_no: str) -> tuple[datetime | None, datetime | None]:
@@ -94,6 +99,7 @@ def test_upgrade_dates_never_move_back() -> None:
     ) == (begun, later)
 
 
+@time_machine.travel(MIDDAY_IN_SHANGHAI, tick=True)
 def test_a_back_dated_event_keeps_tier_dates_from_moving_back(database: Database) -> None:
     # given twelve-month periods and a member silver since an hour ago
     set_rules(database, tier_ladder=TWELVE_MONTHS)
@@ -123,6 +129,7 @@ def test_a_back_dated_event_keeps_tier_dates_from_moving_back(database: Database
     assert dates_of(database, no) == silver
 
 
+@time_machine.travel(MIDDAY_IN_SHANGHAI, tick=True)
 def test_replayed_history_dates_its_upgrades_as_of_their_own_time(database: Database) -> None:
     # given twelve-month periods and an order of the merchant's own history, 200 days back
     set_rules(database, tier_ladder=TWELVE_MONTHS)
