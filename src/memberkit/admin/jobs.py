@@ -83,8 +83,7 @@ def jobs_page(staff: RunJobs) -> Response:
 async def run_job(name: str, staff: RunJobs) -> Response:
     """Dry-run a job (what it would do, nothing kept), or run it once confirmed; audited."""
     task = _task(name)
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     confirmed = form.get("confirmed") == "yes"
     if _idle(staff, task) is not None:
         return _page(staff, task=task, said=[], ran=False)

@@ -20,7 +20,6 @@ from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
 from memberkit.kit.time import show_in
 from memberkit.program import service as program_service
-from memberkit.program.models import Program
 from memberkit.program.service import ProgramConfig
 from memberkit.uow import Work
 
@@ -101,8 +100,7 @@ _READS = frozenset({"GET", "HEAD"})
 
 def _program_by_id(database: Database, program_id: int) -> ProgramConfig:
     with database.session_scope(read_only=True) as session:
-        code = session.get_one(Program, program_id).code
-        return program_service.cached(database.engine, code) or program_service.get(session, code)
+        return program_service.by_id(session, program_id)
 
 
 def require(scope: str) -> Callable[..., Any]:

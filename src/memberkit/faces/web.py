@@ -6,9 +6,10 @@ the form checks (CSRF): the console's and cashier screen's counterpart of
 
 A page declares ``staff: StaffPage`` (or ``Depends(require_action(Action.…))``); a visitor
 without a live session is sent to the sign-in page and back afterwards. Every form carries
-``csrf_token`` (the layout puts it in), checked by :meth:`StaffContext.check_form` before a
-change. Pages never hold business rules: they call the same services the API calls, in
-``staff.work`` (:class:`memberkit.uow.Work`), bound to the staff member's store.
+``csrf_token`` (the layout puts it in); a view reads it with :meth:`StaffContext.form`, which
+checks the token before any change. Pages never hold business rules: they call the same
+services the API calls, in ``staff.work`` (:class:`memberkit.uow.Work`), bound to the staff
+member's store.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from memberkit.audit.rules import Origin
 from memberkit.db import Database, get_database
@@ -108,6 +110,12 @@ class StaffContext:
             ip=client.host if client else None,
             user_agent=self.request.headers.get("user-agent"),
         )
+
+    async def form(self) -> FormData:
+        """Return the posted form once its CSRF token is checked (403 ``csrf_mismatch``)."""
+        form = await self.request.form()
+        self.check_form(form)
+        return form
 
     def check_form(self, form: Mapping[str, Any]) -> None:
         """Refuse a form without this session's CSRF token (403 ``csrf_mismatch``)."""

@@ -409,8 +409,7 @@ def member_page(staff: Viewer, member_no: str, done: str | None = None) -> Respo
 
 async def read_form(staff: StaffContext) -> dict[str, str]:
     """The posted form, CSRF checked, each value a bounded string."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     return {name: str(value)[:2000] for name, value in form.items() if isinstance(value, str)}
 
 

@@ -227,8 +227,7 @@ async def identify(staff: Till) -> Response:
 
     Posted, so a phone number never lands in a URL; the page shown is the member's by card.
     """
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     typed = _text(form, "q")
     if not typed or len(typed) > FIELD_MAX:
         error = translate(_("Scan the member's card or type a card number or phone."), staff.locale)
@@ -400,8 +399,7 @@ class Preview:
 
 async def _sale_sent(staff: StaffContext) -> tuple[str, Sale]:
     """The sale sent (its token checked) and the store it is booked to, the staff's own."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     store_code = _store(staff, Action.post_orders)
     return store_code, _parse_sale(staff, form)
 
@@ -541,8 +539,7 @@ def refund_page(staff: Till, order: str = "") -> Response:
 @router.post("/refund")
 async def refund(staff: Till) -> Response:
     """Refund the order in whole, by lines or by amount, once per form key."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     locale = staff.locale
     order_no, key, how = _text(form, "order"), _text(form, "key"), _text(form, "how")
     errors: dict[str, str] = {}
@@ -648,8 +645,7 @@ def _recharge_page(
 @router.post("/recharge/preview")
 async def preview_recharge(staff: Till) -> Response:
     """Show the bonus a recharge would earn (the program's wallet rules) before it is taken."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     _store(staff, Action.recharge_wallet)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
@@ -665,8 +661,7 @@ async def preview_recharge(staff: Till) -> Response:
 @router.post("/recharge")
 async def recharge(staff: Till) -> Response:
     """Take the recharge once per form key; the bonus comes from the program's steps."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     store_code = _store(staff, Action.recharge_wallet)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
@@ -727,8 +722,7 @@ async def recharge(staff: Till) -> Response:
 @router.post("/register")
 async def register(staff: Till) -> Response:
     """Register a member at this store by phone (a name if given); then show them."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     store_code = _store(staff, Action.register_members)
     locale, errors = staff.locale, {}
     phone, name, key = _text(form, "phone"), _text(form, "name"), _text(form, "key")

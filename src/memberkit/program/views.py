@@ -121,8 +121,7 @@ async def save_section(name: str, staff: EditSettings) -> Response:
     to the form, and nothing changes.
     """
     section = _section(name)
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     entered = {key: item for key, item in form.items() if isinstance(item, str)}
     as_json = entered.get("mode") == "json"
     with staff.work.transaction() as session:

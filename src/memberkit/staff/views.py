@@ -132,8 +132,7 @@ def password_page(staff: StaffPage) -> Response:
 @router.post("/account/password")
 async def change_password(staff: StaffPage) -> Response:
     """Change one's own password (the current one first); other sessions end."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     current, new, again = (str(form.get(name, ""))[:200] for name in ("current", "new", "again"))
     if new != again:
         error = translate(_("The new password and its repetition differ."), staff.locale)
@@ -156,8 +155,7 @@ async def change_password(staff: StaffPage) -> Response:
 @router.post("/account/locale")
 async def choose_locale(staff: StaffPage) -> Response:
     """Switch the console's language for this staff member, remembered on their account."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     with staff.work.transaction() as session:
         service.set_locale(
             session, principal=staff.principal, locale=str(form.get("locale", ""))[:10]
@@ -226,8 +224,7 @@ def staff_list(staff: ManageStaff, done: bool = False) -> Response:
 @router.post("/admin/staff")
 async def create_staff(staff: ManageStaff) -> Response:
     """Make an account of a role the staff member may manage; audited by the staff service."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     entered: dict[str, Any] = {name: str(form.get(name, ""))[:200] for name in _NEW_FIELDS}
     entered["stores"] = [str(code)[:32] for code in form.getlist("stores")][:200]
     try:
@@ -259,8 +256,7 @@ async def create_staff(staff: ManageStaff) -> Response:
 @router.post("/admin/staff/{username}/active")
 async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response:
     """Enable (``active=yes``) or disable an account; disabling ends its sessions. Audited."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     active = form.get("active") == "yes"
     try:
         with staff.work.transaction() as session:
@@ -280,8 +276,7 @@ async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response
 @router.post("/admin/staff/{username}/password")
 async def reset_staff_password(username: str, staff: ManageStaff) -> Response:
     """Give an account a new password; its sessions end. Audited."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     try:
         with staff.work.transaction() as session:
             service.reset_password(

@@ -95,8 +95,7 @@ def stores_page(staff: ManageStores, done: bool = False) -> Response:
 @router.post("")
 async def create_store(staff: ManageStores) -> Response:
     """Open a new store (the same store sent twice makes it once); audited."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     entered = _entered(form)
     checked, errors = _checked(staff, entered)
     if checked is None:
@@ -164,8 +163,7 @@ def _edit(
 @router.post("/{code}")
 async def change_store(code: str, staff: ManageStores) -> Response:
     """Change a store's name, type or city; audited with the store before and after."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     entered = {**_entered(form), "code": code[:32]}
     with staff.work.transaction() as session:
         active = service.get(session, program_id=staff.program.id, code=code[:32]).active
@@ -204,8 +202,7 @@ def _audit(
 @router.post("/{code}/active")
 async def open_or_close_store(code: str, staff: ManageStores) -> Response:
     """Close a store (``active=no``) or reopen it (``active=yes``); audited."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     active = form.get("active") == "yes"
     with staff.work.transaction() as session:
         before = _shown(service.get(session, program_id=staff.program.id, code=code[:32]))

@@ -194,8 +194,7 @@ def tiers_page(
 @thresholds_router.post("")
 async def save_thresholds(staff: EditSettings) -> Response:
     """Save simulated growth thresholds into the ladder; audited, before and after."""
-    form = await staff.request.form()
-    staff.check_form(form)
+    form = await staff.form()
     levels = len(staff.program.ladder.tiers) - 1
     entered = [str(item)[:20] for item in form.getlist("growth")][:levels]
     values, errors = _thresholds(entered, levels)
