@@ -199,3 +199,24 @@ def test_only_owners_and_admins_read_the_log(client: TestClient, staff: dict[str
         sign_in(client, username)
         assert client.get("/admin/audit?actor=admin").status_code == status
     assert urlsplit("/admin/audit").path == "/admin/audit"
+
+
+def test_an_entrys_data_is_shown_as_text_chinese_as_itself_and_never_run(
+    client: TestClient, database: Database, program: ProgramConfig, staff: dict[str, Actor]
+) -> None:
+    with database.session_scope() as session:
+        audit.record(
+            session,
+            program_id=program.id,
+            origin=CLI,
+            action="store.update",
+            subject_type="store",
+            subject_id="SH001",
+            before={"name": "门店一"},
+            after={"name": "<script>alert(1)</script>门店二"},
+        )
+    sign_in(client, "owner")
+    page = client.get("/admin/audit?kind=store").text
+    assert "{&#34;name&#34;: &#34;门店一&#34;}" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;门店二" in page
+    assert "<script>alert(1)</script>" not in page
