@@ -6,7 +6,7 @@ import hashlib
 import statistics
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -578,13 +578,18 @@ def test_changing_ones_password_ends_every_other_session(
     with pytest.raises(errors.LoginFailed):
         sign_in(database, program, "cashier")
     sign_in(database, program, "cashier", "brand-new-2026")
-    assert audit_trail(database)[-1] == (
-        "staff.password",
-        "cashier",
-        str(staff["cashier"].staff_id),
-        None,
-        {"username": "cashier", "sessions_ended": 1},
+    action, actor, subject, before, after = audit_trail(database)[-1]
+    assert (action, actor, subject) == ("staff.password", "cashier", str(staff["cashier"].staff_id))
+    assert before is not None and after is not None
+    assert (sorted(before), sorted(after)) == (
+        ["password_changed_at", "username"],
+        ["password_changed_at", "sessions_ended", "username"],
     )
+    assert (before["username"], after["username"], after["sessions_ended"]) == ("cashier",) * 2 + (
+        1,
+    )
+    changed = [datetime.fromisoformat(side["password_changed_at"]) for side in (before, after)]
+    assert changed[1] > changed[0]
 
 
 def test_a_reset_or_disabling_ends_all_sessions_of_the_account(

@@ -362,6 +362,8 @@ def _set_password(
     session: Session, *, account: StaffUser, password: str, keep: int | None, origin: Origin
 ) -> int:
     rules.check_password(password, username=account.username)
+    # The entry says when the password changed, before and after: never the password.
+    before = {"username": account.username, "password_changed_at": account.password_changed_at}
     repository.change_user(
         session,
         user=account,
@@ -374,7 +376,12 @@ def _set_password(
         account,
         "staff.password",
         origin,
-        after={"username": account.username, "sessions_ended": ended},
+        before=before,
+        after={
+            "username": account.username,
+            "password_changed_at": account.password_changed_at,
+            "sessions_ended": ended,
+        },
     )
     return ended
 
