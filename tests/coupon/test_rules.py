@@ -4,6 +4,7 @@ and what refunds take back."""
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memberkit.coupon.rules import (
+    CODE_ALPHABET,
     Cart,
     Coupon,
     CouponKind,
@@ -23,6 +25,8 @@ from memberkit.coupon.rules import (
     apply,
     best,
     fit,
+    new_code,
+    normalize_code,
     spread,
     taken_back,
 )
@@ -378,3 +382,43 @@ def test_refunds_in_pieces_take_back_what_one_refund_would(
         before += piece
     assert taken == taken_back(discount, amount, refunded_before=0, refunding=refunded)
     assert taken_back(discount, amount, refunded_before=0, refunding=amount) == discount
+
+
+def test_a_code_is_fifteen_characters_a_till_cannot_misread() -> None:
+    code = new_code(random.Random(7))
+    assert len(code) == 15 and set(code) <= set(CODE_ALPHABET)
+    assert not set(code) & set("ILOUZ")
+    assert new_code(random.Random(7)) == code  # a demo's codes repeat with its seed
+    assert normalize_code(code) == code
+
+
+def test_a_code_typed_in_lower_case_with_dashes_and_misread_letters_is_found() -> None:
+    code = "0123456789ABCD" + "0"
+    code = code[:-1] + normalize_check(code[:-1])
+    typed = ("o1" + code[2:]).lower()
+    typed = typed[:5] + "-" + typed[5:10] + " " + typed[10:]
+    assert normalize_code(typed) == code
+
+
+@given(st.text(alphabet=CODE_ALPHABET, min_size=14, max_size=14), st.integers(0, 13), st.data())
+def test_one_wrong_character_or_two_swapped_are_caught(
+    body: str, at: int, data: st.DataObject
+) -> None:
+    code = body + normalize_check(body)
+    wrong = data.draw(st.sampled_from([c for c in CODE_ALPHABET if c != code[at]]))
+    assert normalize_code(code[:at] + wrong + code[at + 1 :]) is None
+    swapped = code[:at] + code[at + 1] + code[at] + code[at + 2 :]
+    assert (normalize_code(swapped) is None) == (code[at] != code[at + 1])
+
+
+def test_a_code_of_the_wrong_length_or_alphabet_is_none() -> None:
+    assert normalize_code("") is None
+    assert normalize_code("Z" * 15) is None
+    assert normalize_code(new_code() + "0") is None
+
+
+def normalize_check(body: str) -> str:
+    """The check character of ``body``: the one that makes it a code."""
+    found = [c for c in CODE_ALPHABET if normalize_code(body + c) is not None]
+    assert len(found) == 1
+    return found[0]

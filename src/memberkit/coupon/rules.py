@@ -21,14 +21,22 @@ running total refunded so far, so refunds in pieces take back exactly what one r
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from itertools import combinations
+from random import Random
 
 #: Basis points in a whole (10000 = 100 %).
 WHOLE = 10_000
+#: Coupon codes: Crockford's base 32 without Z (no I, L, O, U: nothing to misread at a till),
+#: 31 symbols, so that a check character modulo the prime 31 catches every single wrong
+#: character and every swap of two neighbours; 14 random characters (69 bits, unguessable).
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
+CODE_LENGTH = 14
+
 #: The most coupons one cart may offer for the best-combination search (2^8 subsets at most).
 MAX_OFFERED = 8
 
@@ -389,3 +397,30 @@ def taken_back(discount: int, amount: int, *, refunded_before: int, refunding: i
         return 0
     after = refunded_before + refunding
     return discount * after // amount - discount * refunded_before // amount
+
+
+def new_code(rng: Random | None = None) -> str:
+    """Draw a coupon code: 14 random characters and a check character (``rng`` for demos)."""
+    draw = rng.randrange if rng is not None else secrets.randbelow
+    body = "".join(CODE_ALPHABET[draw(31)] for _n in range(CODE_LENGTH))
+    return body + _check(body)
+
+
+def normalize_code(typed: str) -> str | None:
+    """Return a typed or scanned code in its stored form, or None if it cannot be one.
+
+    Case, spaces and dashes are ignored and the letters people misread are read as the
+    digits they look like (O as 0, I and L as 1); the check character catches one wrong or
+    two swapped characters, so a mistyped code is told apart from an unknown one.
+    """
+    code = typed.strip().upper().replace("-", "").replace(" ", "")
+    code = code.translate(str.maketrans("OIL", "011"))
+    if len(code) != CODE_LENGTH + 1 or any(char not in CODE_ALPHABET for char in code):
+        return None
+    return code if _check(code[:-1]) == code[-1] else None
+
+
+def _check(body: str) -> str:
+    """The check character: the sum of each symbol's value times its position, modulo 31."""
+    total = sum((index + 1) * CODE_ALPHABET.index(char) for index, char in enumerate(body))
+    return CODE_ALPHABET[total % 31]
