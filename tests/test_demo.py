@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -19,9 +20,10 @@ from memberkit.kit.time import utcnow
 from memberkit.ledger.models import LedgerTransaction, TransactionKind
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
-from memberkit.order.models import Order
+from memberkit.order.models import Order, Refund
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierChangeReason
+from tests.conftest import _reset
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -150,3 +152,105 @@ def test_demo_moments_fall_in_the_span_asked_for() -> None:
     for _n in range(50):
         moment = demo._moment(rng, TZ, begin, begin + timedelta(hours=1))
         assert begin <= moment < begin + timedelta(hours=1)
+
+
+def _chain(database: Database) -> dict[str, object]:
+    """What a demo drew: members by phone, orders with their lines, refunds, recharges."""
+    with database.session_scope(read_only=True) as session:
+        members = list(session.scalars(select(Member)))
+        return {
+            "members": {
+                member_service.view(session, member).phone: member.member_no for member in members
+            },
+            "orders": {
+                row.external_id: tuple(row)
+                for row in session.execute(
+                    select(
+                        Order.external_id,
+                        Order.total_minor,
+                        Order.refunded_minor,
+                        Order.occurred_at,
+                        Order.store_id,
+                        Order.channel,
+                    )
+                )
+            },
+            "refunds": set(session.scalars(select(Refund.external_id))),
+            "recharges": session.scalar(
+                select(func.count())
+                .select_from(LedgerTransaction)
+                .where(LedgerTransaction.kind == TransactionKind.recharge)
+            ),
+        }
+
+
+def test_a_demo_loading_cut_short_resumes_to_the_chain_an_uncut_one_draws(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the chain a demo draws when nothing stops it (in small batches)
+    monkeypatch.setattr(demo, "MEMBER_BATCH", 40)
+    monkeypatch.setattr(demo, "STEP_BATCH", 100)
+    now = utcnow()
+    whole = demo.load(database, members=120, orders=1000, now=now)
+    expected = _chain(database)
+    _reset(database)
+
+    for stage, at in (("members", 80), ("orders", 500)):
+        # when a loading of the same seed and moment is stopped midway (in that stage)...
+        def stop_at(seen: str, done: int, _total: int, stage: str = stage, at: int = at) -> None:
+            if seen == stage and done >= at:
+                raise demo.Stopped
+
+        with pytest.raises(demo.Stopped):
+            demo.load(database, members=120, orders=1000, now=now, progress=stop_at)
+        # ...and loaded again
+        resumed = demo.load(database, members=120, orders=1000, now=now)
+
+        # then it finished what was left: the same members, orders, refunds and recharges
+        assert resumed.resumed
+        assert _chain(database) == expected
+        assert (resumed.members, resumed.orders, resumed.refunds, resumed.recharges) == (
+            whole.members,
+            whole.orders,
+            whole.refunds,
+            whole.recharges,
+        )
+        assert CliRunner().invoke(cli, ["ledger", "check"]).exit_code == 0
+        _reset(database)
+
+
+def test_a_server_started_again_resumes_the_loading_it_stopped(database: Database) -> None:
+    # given a demo loading stopped by the server once its members were in
+    loader = demo.Loader(database, members=40, orders=400)
+    loader.start()
+    try:
+        loader.stop()
+        asked = (demo.status() or {})["asked"]
+        assert asked == {"members": 40, "orders": 400, "seed": 20261122, "now": asked["now"]}
+
+        # when the server starts again, it finds the loading to resume
+        again = demo.Loader.resuming(database)
+        assert again is not None
+        again.start()
+        assert again.wait(timeout=300)
+
+        # then the demo is loaded whole, and nothing is left to resume
+        assert again.error is None
+        assert (demo.status() or {})["state"] == "loaded"
+        with database.session_scope(read_only=True) as session:
+            assert session.scalar(select(func.count()).select_from(Member)) == 40
+            assert session.scalar(select(func.count()).select_from(Order)) == 400
+        assert demo.Loader.resuming(database) is None
+        assert CliRunner().invoke(cli, ["ledger", "check"]).exit_code == 0
+    finally:
+        demo.status_path().unlink(missing_ok=True)
+
+
+def test_a_status_without_what_was_asked_is_not_resumed(database: Database) -> None:
+    # given the status an older version left: interrupted, but not saying what it was asked
+    demo._record(state="interrupted", stage="orders", done=1, total=2, percent=50)
+    try:
+        # then the server does not try to resume it
+        assert demo.Loader.resuming(database) is None
+    finally:
+        demo.status_path().unlink(missing_ok=True)

@@ -31,6 +31,7 @@ def test_the_event_types_are_exactly_those_integrators_subscribe_to() -> None:
         "order.posted",
         "order.refunded",
         "wallet.recharged",
+        "wallet.refunded",
         "points.adjusted",
         "points.expired",
         "tier.changed",

@@ -20,6 +20,8 @@ from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
 from memberkit.growth.endpoints import router as growth_router
+from memberkit.ledger import views as ledger_views
+from memberkit.ledger.endpoints import liability_router
 from memberkit.ledger.endpoints import program_router as program_points_router
 from memberkit.ledger.endpoints import router as points_router
 from memberkit.member import views as member_views
@@ -83,6 +85,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_views.router)
     app.include_router(tier_views.router)
     app.include_router(wallet_views.router)
+    app.include_router(ledger_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
     app.include_router(pos_views.router)
@@ -117,6 +120,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         order_router,
         points_router,
         program_points_router,
+        liability_router,
         tier_router,
         growth_router,
         wallet_router,

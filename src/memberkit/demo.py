@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.growth import service as growth_service
+from memberkit.kit.i18n import _
 from memberkit.kit.time import Timing, iso, utcnow
 from memberkit.ledger import adjustments, expiry
 from memberkit.ledger import repository as ledger_repository
@@ -35,10 +36,12 @@ from memberkit.ledger.models import AccountCode, Asset
 from memberkit.ledger.service import InsufficientPoints
 from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
+from memberkit.order import repository as order_repository
 from memberkit.order import service as order_service
 from memberkit.program import service as program_service
 from memberkit.staff import service as staff_service
 from memberkit.staff.rules import Role
+from memberkit.store import repository as store_repository
 from memberkit.store import service as store_service
 from memberkit.store.models import StoreType
 from memberkit.tier import service as tier_service
@@ -141,7 +144,12 @@ class DemoLogin:
 
 @dataclass(frozen=True)
 class DemoSummary:
-    """What the demo created."""
+    """What the demo created.
+
+    A ``resumed`` loading counts its members, orders, refunds and recharges whole, but the
+    payments with points or stored value, behaviour events, adjustments and grants only as far
+    as it posted them itself.
+    """
 
     stores: int
     members: int
@@ -158,9 +166,23 @@ class DemoSummary:
     behaviour_events: int = 0
     adjustments: int = 0
     grants: int = 0
+    resumed: bool = False
 
 
 log = logging.getLogger("memberkit.demo")
+
+#: The stages of a loading, as the CLI's progress bars and the dashboard's banner name them.
+STAGES = {
+    "setup": _("Opening the stores"),
+    "members": _("Registering members"),
+    "orders": _("Posting orders and refunds"),
+    "jobs": _("Expiring points and reviewing tiers"),
+}
+
+#: Members registered, and orders or side events posted, per transaction (a resume skips
+#: whole batches).
+MEMBER_BATCH = 250
+STEP_BATCH = 200
 
 #: Where a demo loading beside the server records how far it is (read by ``GET /health``).
 STATUS_FILE = "demo-status.json"
@@ -203,16 +225,25 @@ class Loader:
     :meth:`start` returns once the program, its stores and the staff accounts are committed
     (a few seconds), so the logins work from the first request; members and orders follow
     in batches, each its own transaction, with a log line every few percent and the state in
-    :func:`status`. Stopped early, what was committed stays and the state says
-    ``interrupted``.
+    :func:`status`. Stopped early (or killed), what was committed stays, the state says
+    ``interrupted`` (or still ``loading``) with what the loading was asked, and
+    :meth:`resuming` finishes it the next time the server starts.
     """
 
     def __init__(
-        self, database: Database, *, members: int = 5000, orders: int = 60000, seed: int = 20261122
+        self,
+        database: Database,
+        *,
+        members: int = 5000,
+        orders: int = 60000,
+        seed: int = 20261122,
+        now: datetime | None = None,
     ) -> None:
-        """Prepare to load ``members`` and ``orders`` into ``database``."""
+        """Prepare to load ``members`` and ``orders`` into ``database``, drawn as of ``now``."""
         self.database = database
         self.sizes = {"members": members, "orders": orders, "seed": seed}
+        self.now = now or utcnow()
+        self.resumed = now is not None
         self.logins: tuple[DemoLogin, ...] = ()
         self.summary: DemoSummary | None = None
         self.error: BaseException | None = None
@@ -221,13 +252,35 @@ class Loader:
         self._logged: dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name="memberkit-demo", daemon=True)
 
+    @classmethod
+    def resuming(cls, database: Database) -> Loader | None:
+        """Return the loader that finishes the demo loading recorded as not done, if one is."""
+        last = status() or {}
+        asked = last.get("asked")
+        if last.get("state") not in ("loading", "interrupted") or not isinstance(asked, dict):
+            return None
+        try:
+            return cls(
+                database,
+                members=int(asked["members"]),
+                orders=int(asked["orders"]),
+                seed=int(asked["seed"]),
+                now=datetime.fromisoformat(str(asked["now"])),
+            )
+        except (KeyError, TypeError, ValueError):  # written by an older version: not resumable
+            return None
+
     def start(self) -> None:
         """Start loading; return once the stores and staff accounts are there (or it failed)."""
-        _record(state="loading", stage="setup", done=0, total=0, percent=0)
+        self._record(state="loading", stage="setup", done=0, total=0, percent=0)
         self._thread.start()
         self._ready.wait()
         if self.error is not None:
             raise self.error
+
+    def _record(self, **fields: object) -> None:
+        """Record the state with what was asked (so a loading cut short can be resumed)."""
+        _record(**fields, asked={**self.sizes, "now": iso(self.now)})
 
     def stop(self) -> None:
         """Stop at the end of the current batch (its transaction rolled back) and wait."""
@@ -247,7 +300,7 @@ class Loader:
         if self._stop.is_set():
             raise Stopped
         percent = 100 * done // total if total else 100
-        _record(state="loading", stage=stage, done=done, total=total, percent=percent)
+        self._record(state="loading", stage=stage, done=done, total=total, percent=percent)
         if percent >= self._logged.get(stage, -10) + 10 or done == total:
             self._logged[stage] = percent
             log.info("demo: %s %d/%d (%d%%)", stage, done, total, percent)
@@ -259,14 +312,14 @@ class Loader:
                 members=self.sizes["members"],
                 orders=self.sizes["orders"],
                 seed=self.sizes["seed"],
-                now=utcnow(),
+                now=self.now,
                 progress=self._progress,
                 started=self._started,
             )
         except Stopped:
             last = status() or {}
             _record(**{**last, "state": "interrupted"})
-            log.warning("demo: stopped before it was loaded; the data is partial")
+            log.warning("demo: stopped before it was loaded; it resumes when the server restarts")
         except BaseException as exc:  # told to start() or logged: the server keeps serving
             self.error = exc
             _record(state="failed", error=type(exc).__name__)
@@ -307,10 +360,16 @@ def load(
     progress: Callable[[str, int, int], None] | None = None,
     started: Callable[[tuple[DemoLogin, ...]], None] | None = None,
 ) -> DemoSummary:
-    """Create the demo chain; ``progress(stage, done, total)`` reports as it goes.
+    """Create the demo chain, or finish one stopped midway; ``progress(stage, done, total)``.
 
     ``started(logins)`` is told once the program, its stores and the staff accounts are
     committed, before the members and orders (which take most of the time) are loaded.
+
+    Every draw is made from the seed alone (each member, order and side event from its own
+    generator), never from what the database holds, so the same ``seed`` and ``now`` draw the
+    same chain. That is what lets a loading stopped midway resume: each batch is one
+    transaction, a batch whose last row is there is skipped, and the rest is posted as it would
+    have been. Only the points and stored value a resumed member pays with are read back.
     """
     rng = random.Random(seed)
     report = progress or (lambda _stage, _done, _total: None)
@@ -318,10 +377,11 @@ def load(
     with database.session_scope() as session:
         program_service.ensure_default(session)
         program = program_service.get(session)
-        program = program_service.configure(
-            session, program=program, earning_rules=DEMO_RULES, tier_ladder=DEMO_LADDER
-        )
-        stores = _stores(session, program.id, rng, start)
+        stores, resumed = _stores(session, program.id, rng, start)
+        if not resumed:
+            program = program_service.configure(
+                session, program=program, earning_rules=DEMO_RULES, tier_ladder=DEMO_LADDER
+            )
         logins = _staff(session, program.id, stores[0].code)
     if started is not None:
         started(logins)
@@ -331,82 +391,109 @@ def load(
     phones: set[str] = set()
     # What each wallet holds at least (refunds return more than this tracks; never less).
     wallets: dict[int, int] = {}
-    referrals = 0
-    batch = 250
+    referrals = recharges = 0
+    batch = MEMBER_BATCH
     for first in range(0, members, batch):
+        batch_drawn = [
+            _draw_person(random.Random(f"{seed}/member/{number}"), tz, start, stores, phones)
+            for number in range(first, min(first + batch, members))
+        ]
         with database.session_scope() as session:
-            for _number in range(first, min(first + batch, members)):
-                channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
-                when = _moment(
-                    rng, tz, start, start + timedelta(days=700), online=channel != "store"
-                )
-                opened = [store for store in stores if store.opened_at <= when]
-                home = rng.choice(opened)
+            done = resumed and _registered(session, program.id, batch_drawn[-1].phone) is not None
+            for drawn in batch_drawn:
                 referrer = None
-                if people and rng.random() < 0.12:  # invited by a friend (推荐)
-                    referrer = rng.choice(people[-500:])
+                if people and drawn.referrer_roll < 0.12:  # invited by a friend (推荐)
+                    referrer = people[-min(500, len(people)) :][
+                        int(drawn.referrer_pick * min(500, len(people)))
+                    ]
                     referrals += 1
-                member = member_service.register(
-                    session,
-                    program_id=program.id,
-                    phone=_phone(rng, phones),
-                    name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
-                    gender=rng.choice(("male", "female", "female", "unknown")),
-                    birthday=date(
-                        rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)
-                    ),
-                    store_code=home.code if channel == "store" else None,
-                    channel=channel,
-                    referrer_member_no=referrer.member_no if referrer else None,
-                    tags=rng.sample(
-                        ["coffee_lover", "beauty", "student", "office", "family"],
-                        k=rng.randrange(0, 3),
-                    ),
-                    registered_at=when,
-                    rng=rng,
-                )
-                # Long-tailed activity: a few members buy very often, most rarely.
-                person = _Person(member.member_no, when, channel, home, rng.lognormvariate(0, 1.4))
-                people.append(person)
-                if rng.random() < 0.08:  # some members keep stored value (储值)
-                    amount = rng.choice((20_000, 50_000, 100_000))
-                    paid_at = when + timedelta(minutes=5)
-                    wallet_service.recharge(
+                if done:
+                    member_no = _registered(session, program.id, drawn.phone)
+                    assert member_no is not None  # the batch committed whole
+                else:
+                    member_no = member_service.register(
                         session,
-                        program=program,
-                        member_no=member.member_no,
-                        external_id=f"DEMO-RC-{len(people):06d}",
-                        amount_minor=amount,
-                        method=rng.choice(("wechat", "alipay", "cash")),
-                        store_code=home.code if channel == "store" else None,
-                        occurred_at=paid_at,
-                        timing=Timing.replay(paid_at),
+                        program_id=program.id,
+                        phone=drawn.phone,
+                        name=drawn.name,
+                        gender=drawn.gender,
+                        birthday=drawn.birthday,
+                        store_code=drawn.home.code if drawn.channel == "store" else None,
+                        channel=drawn.channel,
+                        referrer_member_no=referrer.member_no if referrer else None,
+                        tags=drawn.tags,
+                        registered_at=drawn.joined,
+                        rng=random.Random(f"{seed}/card/{drawn.phone}"),
+                    ).member_no
+                people.append(
+                    _Person(member_no, drawn.joined, drawn.channel, drawn.home, drawn.activity)
+                )
+                if drawn.recharge:  # some members keep stored value (储值)
+                    recharges += 1
+                    if not done:
+                        paid_at = drawn.joined + timedelta(minutes=5)
+                        wallet_service.recharge(
+                            session,
+                            program=program,
+                            member_no=member_no,
+                            external_id=f"DEMO-RC-{len(people):06d}",
+                            amount_minor=drawn.recharge,
+                            method=drawn.recharge_method,
+                            store_code=drawn.home.code if drawn.channel == "store" else None,
+                            occurred_at=paid_at,
+                            timing=Timing.replay(paid_at),
+                        )
+                    wallets[len(people) - 1] = drawn.recharge + program.wallet.bonus_for(
+                        drawn.recharge
                     )
-                    wallets[len(people) - 1] = amount + program.wallet.bonus_for(amount)
-            report("members", min(first + batch, members), members)
+        report("members", min(first + batch, members), members)
 
     plan = _plan(rng, tz, people, stores, orders=orders, now=now)
     balances: dict[int, int] = {}
     counts = {"orders": 0, "refunds": 0, "points": 0, "wallet": 0}
-    done = {"events": 0, "adjustments": 0, "grants": 0}
+    made = {"events": 0, "adjustments": 0, "grants": 0}
     pending_refunds: list[tuple[datetime, str, int]] = []
-    batch = 200
+    batch = STEP_BATCH
+    caught_up = not resumed
     for first in range(0, len(plan), batch):
+        steps = plan[first : first + batch]
         with database.session_scope() as session:
-            for step in plan[first : first + batch]:
+            done = not caught_up and _posted(session, program.id, steps)
+            if not done and not caught_up:
+                # The first batch to post after a resume: the balances the skipped batches
+                # left are read back, since their results were not seen here.
+                balances, wallets = _balances(session, program.id, people)
+                caught_up = True
+            for step in steps:
                 while pending_refunds and pending_refunds[0][0] <= step.moment:
                     when, external_id, number = pending_refunds.pop(0)
-                    _refund(session, program, rng, when, external_id, number)
+                    if not done:
+                        _refund(session, program, seed, when, external_id, number)
                     counts["refunds"] += 1
                 person = people[step.index]
+                step_rng = random.Random(f"{seed}/{step.kind}/{step.number}")
                 if step.kind != "order":
-                    done[step.kind] += _side_event(session, program, rng, step, person)
+                    if not done:
+                        made[step.kind] += _side_event(session, program, step_rng, step, person)
                     continue
                 external_id = f"DEMO-{step.number + 1:06d}"
+                counts["orders"] += 1
+                refund_rng = _refund_rng(seed, step.number)
+                if refund_rng.random() < 0.03:
+                    pending_refunds.append(
+                        (
+                            step.moment + timedelta(days=refund_rng.uniform(0.1, 7)),
+                            external_id,
+                            step.number,
+                        )
+                    )
+                    pending_refunds.sort()
+                if done:
+                    continue
                 result = _order(
                     session,
                     program,
-                    rng,
+                    step_rng,
                     step.moment,
                     external_id,
                     person.member_no,
@@ -419,23 +506,15 @@ def load(
                 if result.wallet_principal_paid or result.wallet_bonus_paid:
                     wallets[step.index] -= result.wallet_principal_paid + result.wallet_bonus_paid
                 balances[step.index] = result.points_balance
-                counts["orders"] += 1
-                if rng.random() < 0.03:
-                    pending_refunds.append(
-                        (
-                            step.moment + timedelta(days=rng.uniform(0.1, 7)),
-                            external_id,
-                            step.number,
-                        )
-                    )
-                    pending_refunds.sort()
-            report("orders", min(first + batch, len(plan)), len(plan))
+        report("orders", min(first + batch, len(plan)), len(plan))
     with database.session_scope() as session:
         for when, external_id, number in pending_refunds:
             if when < now:
-                _refund(session, program, rng, when, external_id, number)
+                if not _refunded(session, program.id, number):
+                    _refund(session, program, seed, when, external_id, number)
                 counts["refunds"] += 1
 
+    report("jobs", 0, 1)
     expiry.run(database, program=program, as_of=now)
     with database.session_scope() as session:
         # Points expired all along the two years (each posting expires what is due first).
@@ -444,6 +523,7 @@ def load(
         )
     # Tier periods that ended during the two years are reviewed, as the scheduler would have.
     reviewed = tier_service.review(database, program=program, as_of=now)
+    report("jobs", 1, 1)
     return DemoSummary(
         stores=len(stores),
         members=members,
@@ -451,15 +531,16 @@ def load(
         refunds=counts["refunds"],
         points_payments=counts["points"],
         expired_points=expired_points,
-        recharges=len(wallets),
+        recharges=recharges,
         wallet_payments=counts["wallet"],
         tiers_kept=reviewed.kept,
         tiers_lowered=reviewed.downgraded,
         logins=logins,
         referrals=referrals,
-        behaviour_events=done["events"],
-        adjustments=done["adjustments"],
-        grants=done["grants"],
+        behaviour_events=made["events"],
+        adjustments=made["adjustments"],
+        grants=made["grants"],
+        resumed=resumed,
     )
 
 
@@ -563,7 +644,7 @@ def _plan(
         # Behaviour events (签到, 评价, 分享) for about half the members, a few each.
         events = int(rng.expovariate(1.0) * 2) if rng.random() < 0.5 else 0
         extra = [("events", events), ("adjustments", int(rng.random() < 0.01))]
-        extra.append(("grants", int(rng.random() < 0.004)))
+        extra.append(("grants", int(rng.random() < 0.01)))
         for kind, many in extra:
             for _n in range(many):
                 moment = _moment(rng, tz, person.joined, last, online=kind == "events")
@@ -629,25 +710,120 @@ def _side_event(
     return 1
 
 
-def _stores(session: Session, program_id: int, rng: random.Random, start: datetime) -> list[_Store]:
-    """Open the chain: each city's first store before the two years, the others along them."""
+def _stores(
+    session: Session, program_id: int, rng: random.Random, start: datetime
+) -> tuple[list[_Store], bool]:
+    """Open the chain: each city's first store before the two years, the others along them.
+
+    Tell whether the stores were already there (a loading that stopped midway, resumed).
+    """
     stores = []
+    there = False
     for city, (prefix, names) in CITIES.items():
         for number, name in enumerate(names, start=1):
             code = f"{prefix}{number:03d}"
             days = rng.randrange(400, 2000) if number == 1 else rng.randrange(-500, 700)
             opened_at = start - timedelta(days=days, hours=rng.randrange(24))
-            store_service.create(
-                session,
-                program_id=program_id,
-                code=code,
-                name=f"{city}{name}",
-                type=StoreType.franchise if number % 4 == 0 else StoreType.direct,
-                city=city,
-                opened_at=opened_at,
-            )
+            if store_repository.by_code(session, program_id=program_id, code=code) is not None:
+                there = True
+            else:
+                store_service.create(
+                    session,
+                    program_id=program_id,
+                    code=code,
+                    name=f"{city}{name}",
+                    type=StoreType.franchise if number % 4 == 0 else StoreType.direct,
+                    city=city,
+                    opened_at=opened_at,
+                )
             stores.append(_Store(code, city, opened_at))
-    return stores
+    return stores, there
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """A member as drawn, before registering (the card number comes from the register)."""
+
+    phone: str
+    name: str
+    gender: str
+    birthday: date
+    channel: str
+    joined: datetime
+    home: _Store
+    tags: list[str]
+    activity: float
+    referrer_roll: float
+    referrer_pick: float
+    recharge: int
+    recharge_method: str
+
+
+def _draw_person(
+    rng: random.Random, tz: ZoneInfo, start: datetime, stores: list[_Store], phones: set[str]
+) -> _Drawn:
+    """Draw one member of the chain from their own generator."""
+    channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+    when = _moment(rng, tz, start, start + timedelta(days=700), online=channel != "store")
+    opened = [store for store in stores if store.opened_at <= when]
+    return _Drawn(
+        phone=_phone(rng, phones),
+        name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
+        gender=rng.choice(("male", "female", "female", "unknown")),
+        birthday=date(rng.randrange(1960, 2006), rng.randrange(1, 13), rng.randrange(1, 29)),
+        channel=channel,
+        joined=when,
+        home=rng.choice(opened),
+        tags=rng.sample(
+            ["coffee_lover", "beauty", "student", "office", "family"], k=rng.randrange(0, 3)
+        ),
+        # Long-tailed activity: a few members buy very often, most rarely.
+        activity=rng.lognormvariate(0, 1.4),
+        referrer_roll=rng.random(),
+        referrer_pick=rng.random(),
+        recharge=rng.choice((20_000, 50_000, 100_000)) if rng.random() < 0.08 else 0,
+        recharge_method=rng.choice(("wechat", "alipay", "cash")),
+    )
+
+
+def _registered(session: Session, program_id: int, phone: str) -> str | None:
+    """Return the card number of the member registered with ``phone``, if one is."""
+    return member_repository.member_no_by_phone(
+        session, program_id=program_id, index=member_service.phone_index(phone)
+    )
+
+
+def _posted(session: Session, program_id: int, steps: list[_Step]) -> bool:
+    """Tell whether a batch of steps was posted (it committed whole: its last order is there)."""
+    numbers = [step.number for step in steps if step.kind == "order"]
+    return bool(numbers) and order_repository.order_exists(
+        session, program_id=program_id, external_id=f"DEMO-{numbers[-1] + 1:06d}"
+    )
+
+
+def _balances(
+    session: Session, program_id: int, people: list[_Person]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Read back each member's points and stored value (by their place in ``people``)."""
+    points, wallets = {}, {}
+    for index, person in enumerate(people):
+        member = member_service.find(session, program_id=program_id, member_no=person.member_no)
+        held = ledger_repository.member_balances(session, member_id=member.id)
+        points[index] = held.get(Asset.points, 0)
+        wallets[index] = held.get(Asset.wallet_principal, 0) + held.get(Asset.wallet_bonus, 0)
+    return points, wallets
+
+
+def _refund_rng(seed: int, number: int) -> random.Random:
+    """The generator of whether, when and how order ``number`` is refunded."""
+    return random.Random(f"{seed}/refund/{number}")
+
+
+def _refunded(session: Session, program_id: int, number: int) -> bool:
+    """Tell whether the refund of order ``number`` was posted."""
+    return order_repository.refund_exists(
+        session, program_id=program_id, external_id=f"DEMO-RF-{number + 1:06d}"
+    )
 
 
 def _staff(session: Session, program_id: int, store_code: str) -> tuple[DemoLogin, ...]:
@@ -742,12 +918,12 @@ def _order(
 def _refund(
     session: Session,
     program: program_service.ProgramConfig,
-    rng: random.Random,
+    seed: int,
     when: datetime,
     external_id: str,
     number: int,
 ) -> None:
-    full = rng.random() < 0.6
+    full = random.Random(f"{seed}/refund-lines/{number}").random() < 0.6
     refund = order_service.RefundIn(
         external_id=f"DEMO-RF-{number + 1:06d}",
         order_external_id=external_id,

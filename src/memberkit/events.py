@@ -35,6 +35,7 @@ class EventType(StrEnum):
     order_posted = "order.posted"
     order_refunded = "order.refunded"
     wallet_recharged = "wallet.recharged"
+    wallet_refunded = "wallet.refunded"
     points_adjusted = "points.adjusted"
     points_expired = "points.expired"
     tier_changed = "tier.changed"

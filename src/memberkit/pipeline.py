@@ -53,6 +53,7 @@ class EventKind(StrEnum):
     order = "order"
     refund = "refund"
     recharge = "recharge"
+    wallet_refund = "wallet_refund"
     behaviour = "behaviour"
     adjustment = "adjustment"
     grant = "grant"

@@ -168,9 +168,12 @@ def test_the_dashboard_says_how_far_the_demo_is_loaded_while_it_loads(
     monkeypatch.setattr(settings, "data_dir", tmp_path)
     demo._record(state="loading", stage="orders", done=12000, total=60000, percent=20)
 
-    # when the owner opens the dashboard, then it says so; once loaded, no more
+    # when the owner opens the dashboard, then it says so, the stage named in Chinese
     sign_in(client, "owner")
-    assert "orders：12000/60000，20%" in client.get("/admin").text
+    assert "记录订单与退货：12,000/60,000，20%" in client.get("/admin").text
+    # stopped midway, it says the loading resumes at the next start; once loaded, nothing
+    demo._record(state="interrupted", stage="orders", done=12000, total=60000, percent=20)
+    assert "下次启动服务器（make run）时会从停止处继续加载" in client.get("/admin").text
     demo._record(state="loaded")
     assert 'id="demo-loading"' not in client.get("/admin").text
 

@@ -104,6 +104,8 @@ def test_a_section_put_here_is_what_the_older_endpoints_show_and_apply(
     assert wallet.json() == {
         "bonuses": [{"at_least": "100.00", "bonus": "10.00"}],
         "max_balance": "900.00",
+        "refund_days": 7,
+        "stopped_serving": False,
     }
     program = admin.get("/api/v1/program").json()
     assert program["earning_rules"] == earning

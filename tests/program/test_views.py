@@ -183,7 +183,11 @@ def test_the_json_view_saves_and_refuses_bad_json(
         follow_redirects=False,
     )
     assert good.status_code == 303
-    assert _stored(database, program, "wallet") == value
+    assert _stored(database, program, "wallet") == {
+        **value,
+        "refund_days": 7,
+        "stopped_serving": False,
+    }
 
 
 def test_roles_that_may_only_view_see_a_read_only_form_and_cannot_save(

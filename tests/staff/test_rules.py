@@ -50,6 +50,7 @@ view_orders         yes   yes   yes      store         store   yes
 post_orders         yes   yes   -        store         store   -
 refund_orders       yes   yes   -        store         store   -
 recharge_wallet     yes   yes   -        store         store   -
+refund_wallet       yes   yes   -        store         -       -
 view_settings       yes   yes   yes      yes           -       yes
 edit_settings       yes   yes   yes      -             -       -
 manage_stores       yes   yes   -        -             -       -

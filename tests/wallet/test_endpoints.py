@@ -14,6 +14,17 @@ from memberkit.wallet.rules import DEFAULT_WALLET_RULES
 from tests.rest import Api, make_key, order_body, table_contents
 
 AT = "2026-11-22T10:00:00+08:00"  # a Sunday: no member-day multiplier
+#: Silver for ¥1,000.00 recharged within a year.
+RECHARGE_LADDER = {
+    "tiers": [
+        {"code": "regular", "name": "普通会员"},
+        {
+            "code": "silver",
+            "name": "银卡会员",
+            "qualify": {"recharged_at_least": "1000.00", "within_days": 365},
+        },
+    ]
+}
 
 
 def recharge(admin: Api, member_no: str, external_id: str, amount: str, **extra: Any) -> Any:
@@ -63,6 +74,7 @@ def test_a_recharge_adds_principal_and_the_bonus_and_is_idempotent(
         "recharged": "500.00",
         "bonus_received": "50.00",
         "recharges": 1,
+        "refunded": "0.00",
     }
     assert admin.get(f"/api/v1/members/{no}").json()["wallet_balance"] == "550.00"
 
@@ -215,23 +227,17 @@ def test_wallet_rules_are_read_and_replaced_only_when_valid(admin: Api, database
     assert table_contents(database) == before
     good = {"bonuses": [{"at_least": "200.00", "bonus": "20.00"}], "max_balance": "10000.00"}
     accepted = admin.client.put("/api/v1/wallet/rules", json=good, headers=admin.headers)
-    assert (accepted.status_code, accepted.json()) == (200, good)
+    # the answer is the rules as stored: the refund window left out takes its default
+    assert (accepted.status_code, accepted.json()) == (
+        200,
+        {**good, "refund_days": 7, "stopped_serving": False},
+    )
 
 
 def test_a_recharge_meeting_a_tier_condition_upgrades_at_once(
     admin: Api, member: dict[str, Any]
 ) -> None:
-    ladder = {
-        "tiers": [
-            {"code": "regular", "name": "普通会员"},
-            {
-                "code": "silver",
-                "name": "银卡会员",
-                "qualify": {"recharged_at_least": "1000.00", "within_days": 365},
-            },
-        ]
-    }
-    accepted = admin.client.put("/api/v1/tiers", json=ladder, headers=admin.headers)
+    accepted = admin.client.put("/api/v1/tiers", json=RECHARGE_LADDER, headers=admin.headers)
     assert accepted.status_code == 200, accepted.text
     no = member["member_no"]
     small = recharge(admin, no, "RC-1", "600.00").json()["tier"]
@@ -243,9 +249,9 @@ def test_a_recharge_meeting_a_tier_condition_upgrades_at_once(
         ("regular", "silver", "upgrade")
     ]
 
-    bad = {**ladder}
+    bad = {**RECHARGE_LADDER}
     bad["tiers"] = [
-        ladder["tiers"][0],
+        RECHARGE_LADDER["tiers"][0],
         {"code": "silver", "name": "银卡会员", "qualify": {"recharged_at_least": "1000.00"}},
     ]
     refused = admin.client.put("/api/v1/tiers", json=bad, headers=admin.headers)

@@ -1,7 +1,10 @@
-"""Pure stored-value rules: recharge bonus steps, the principal/bonus split, validation."""
+"""Pure stored-value rules: recharge bonus steps, the principal/bonus split, refunds of
+recharges, validation."""
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,9 +13,12 @@ from hypothesis import strategies as st
 
 from memberkit.wallet.rules import (
     DEFAULT_WALLET_RULES,
+    RechargeRefund,
     WalletRules,
     WalletRulesError,
     parse_wallet_rules,
+    refund_of,
+    refundable,
     split_payment,
 )
 
@@ -149,6 +155,8 @@ def test_rules_are_stored_in_one_canonical_form() -> None:
     assert rules.config() == {
         "bonuses": [{"at_least": "500.00", "bonus": "0.00"}],
         "max_balance": "5000.00",
+        "refund_days": 7,
+        "stopped_serving": False,
     }
     assert parse_wallet_rules(DEFAULT_WALLET_RULES).config() == DEFAULT_WALLET_RULES
 
@@ -193,3 +201,59 @@ def test_the_largest_recharge_is_exactly_the_largest_amount_accepted(
     room = data.draw(st.integers(0, rules.max_balance_minor))
     accepted = [a for a in range(1, room + 1) if a + rules.bonus_for(a) <= room]
     assert rules.largest_recharge(room) == max(accepted, default=0)
+
+
+@pytest.mark.parametrize(
+    ("amount", "refunded", "held", "most"),
+    [(50_000, 0, 50_000, 50_000), (50_000, 20_000, 80_000, 30_000), (50_000, 0, 12_000, 12_000)],
+)
+def test_a_recharge_refunds_what_it_paid_in_less_refunds_at_most_what_is_held(
+    amount: int, refunded: int, held: int, most: int
+) -> None:
+    assert refundable(amount=amount, refunded=refunded, principal_held=held) == most
+
+
+def test_a_refund_forfeits_the_bonus_in_proportion_but_never_more_than_is_left() -> None:
+    assert refund_of(
+        amount=50_000, bonus=5_000, refunded=0, refunding=20_000, bonus_held=5_000
+    ) == (RechargeRefund(principal=20_000, bonus=2_000))
+    assert refund_of(
+        amount=50_000, bonus=5_000, refunded=0, refunding=50_000, bonus_held=1_200
+    ) == RechargeRefund(principal=50_000, bonus=1_200)
+    with pytest.raises(ValueError, match="within"):
+        refund_of(amount=50_000, bonus=5_000, refunded=40_000, refunding=10_001, bonus_held=0)
+
+
+@given(
+    st.integers(1, 10**7),
+    st.integers(0, 10**6),
+    st.lists(st.integers(1, 10**7), min_size=1, max_size=6),
+)
+def test_refunds_of_a_recharge_in_pieces_forfeit_what_one_would(
+    amount: int, bonus: int, cuts: list[int]
+) -> None:
+    points = sorted({cut % (amount + 1) for cut in cuts} | {0, amount})
+    forfeited = sum(
+        refund_of(amount=amount, bonus=bonus, refunded=a, refunding=b - a, bonus_held=bonus).bonus
+        for a, b in itertools.pairwise(points)
+        if b > a
+    )
+    assert forfeited == bonus  # refunded whole: every cent of the bonus goes, none twice
+
+
+def test_the_refund_window_counts_days_from_the_recharge_unless_the_program_stopped() -> None:
+    at = datetime(2026, 11, 22, 2, tzinfo=UTC)
+    rules = parse_wallet_rules(DEFAULT_WALLET_RULES)
+    assert rules.refund_open(at, at + timedelta(days=7) - timedelta(seconds=1))
+    assert not rules.refund_open(at, at + timedelta(days=7))
+    stopped = parse_wallet_rules({**DEFAULT_WALLET_RULES, "stopped_serving": True})
+    assert stopped.refund_open(at, at + timedelta(days=3650))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"refund_days": -1}, {"refund_days": 3651}, {"refund_days": True}, {"stopped_serving": 1}],
+)
+def test_a_refund_window_out_of_bounds_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(WalletRulesError):
+        parse_wallet_rules({**DEFAULT_WALLET_RULES, **bad})

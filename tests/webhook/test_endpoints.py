@@ -77,6 +77,9 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         assert adjusted.status_code == 201, adjusted.text
         refund = {"external_id": "RF-1", "order_external_id": "O-1", "amount": "100.00"}
         assert admin.post("/api/v1/refunds", refund).status_code == 201
+        paid_back = {"external_id": "WR-1", "occurred_at": "2026-11-23T11:00:00+08:00"}
+        refunded = admin.post(f"/api/v1/members/{no}/wallet/recharges/R-1/refunds", paid_back)
+        assert refunded.status_code == 201, refunded.text
         on_day(clock, "2026-12-02")
         jobs("review-tiers", "--as-of", "2026-12-02")  # a grace notice
         on_day(clock, "2027-01-01")
@@ -102,15 +105,16 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         "wallet.recharged",
         "points.adjusted",
         "order.refunded",
+        "wallet.refunded",
         "tier.notice",
         "tier.changed",
         "growth.decayed",
         "points.expired",
     ]
     fixed = {2: "2026-11-22T10:00:00+08:00", 3: "2026-11-22T10:00:00+08:00"}
-    fixed |= {4: "2026-11-22T11:00:00+08:00", 7: "2026-12-02T00:00:00+08:00"}
-    fixed |= {8: "2027-01-01T00:00:00+08:00", 9: "2027-11-23T00:00:00+08:00"}
-    fixed |= {10: "2028-01-01T00:00:00+08:00"}
+    fixed |= {4: "2026-11-22T11:00:00+08:00", 7: "2026-11-23T11:00:00+08:00"}
+    fixed |= {8: "2026-12-02T00:00:00+08:00", 9: "2027-01-01T00:00:00+08:00"}
+    fixed |= {10: "2027-11-23T00:00:00+08:00", 11: "2028-01-01T00:00:00+08:00"}
     assert {n: got[n].json["occurred_at"] for n in fixed} == fixed
     assert {r.json["type"] for r in got} == {str(t) for t in EventType}
     data = [r.json["data"] for r in got]
@@ -181,6 +185,15 @@ def test_every_event_type_arrives_signed_in_the_members_order(
             "wallet_bonus_returned": "0.00",
             "tier": "gold",
             "reverted": False,
+        },
+        {
+            "external_id": "WR-1",
+            "recharge_external_id": "R-1",
+            "amount": "100.00",
+            "bonus_forfeited": "0.00",
+            "method": "cash",
+            "store_code": None,
+            "wallet": {"principal": "0.00", "bonus": "0.00", "total": "0.00"},
         },
         {"tier": "gold", "expected_tier": "silver", "review_at": "2027-01-01T00:00:00+08:00"},
         {

@@ -95,6 +95,7 @@ def dashboard(staff: Reports) -> Response:
         stores=sorted(stores) if stores is not None else None,
         as_of=utcnow(),
         loading=_loading(),
+        stage_names=demo.STAGES,
     )
 
 

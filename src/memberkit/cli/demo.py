@@ -14,8 +14,6 @@ from memberkit.kit.time import utcnow
 if TYPE_CHECKING:
     from memberkit.demo import DemoLogin
 
-DEMO_STAGES = {"members": _("Registering members"), "orders": _("Posting orders and refunds")}
-
 
 def demo(
     if_empty: Annotated[
@@ -42,7 +40,7 @@ def demo(
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(translate(DEMO_STAGES[stage]), total=total)
+                tasks[stage] = progress.add_task(translate(demo_data.STAGES[stage]), total=total)
             progress.update(tasks[stage], completed=done)
 
         summary = demo_data.load(

@@ -72,19 +72,17 @@ def serve(
 
 
 def _demo_loader(database: Database, members: int, orders: int) -> Loader | None:
-    """Start loading the demo beside the server if the database is empty; print the logins."""
+    """Load the demo beside the server into an empty database (or finish one cut short)."""
     from memberkit import demo
     from memberkit.cli.demo import say_logins
 
     if not demo.is_empty(database):
-        if (demo.status() or {}).get("state") in ("loading", "interrupted"):
-            say(
-                _(
-                    "The demo loading was stopped before it was done, so its data is partial; "
-                    "to load it whole, start again with an empty database."
-                )
-            )
-        return None
+        loader = demo.Loader.resuming(database)
+        if loader is None:
+            return None
+        loader.start()
+        say(_("Resuming the demo loading that stopped midway; GET /health tells how far it is."))
+        return loader
     loader = demo.Loader(database, members=members, orders=orders)
     loader.start()
     say(_("Loading the demo chain in the background; GET /health tells how far it is."))

@@ -42,6 +42,11 @@ def recharge(external_id: str) -> str:
     return f"recharge:{external_id}"
 
 
+def wallet_refund(external_id: str) -> str:
+    """A refund of a stored-value recharge: the request and its posting."""
+    return f"wallet-refund:{external_id}"
+
+
 def event(external_id: str) -> str:
     """A behaviour event: the request and its growth posting."""
     return f"event:{external_id}"

@@ -19,13 +19,15 @@ from memberkit.api.context import (
 from memberkit.kit import keys
 from memberkit.kit.schemas import Page, PageNumber, PageSize, QueryDate
 from memberkit.kit.time import start_of_local_day, utcnow
-from memberkit.ledger import adjustments, queries, repository
+from memberkit.ledger import adjustments, liability, queries, repository
 from memberkit.ledger.models import Asset, TransactionKind
 from memberkit.ledger.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     ExpiringList,
     ExpiringMember,
+    LiabilityOut,
+    LiabilityReport,
     LotOut,
     PointsOut,
     Statement,
@@ -35,6 +37,7 @@ from memberkit.member import service as member_service
 
 router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["points"])
 program_router = APIRouter(prefix="/api/v1/points", tags=["points"])
+liability_router = APIRouter(prefix="/api/v1/liability", tags=["reports"])
 
 
 @router.get("/points", response_model=PointsOut)
@@ -178,4 +181,44 @@ def list_expiring(
         points=points,
         items=[ExpiringMember(**vars(row)) for row in rows],
         page=Page(page=page, page_size=page_size, total=members),
+    )
+
+
+@liability_router.get("", response_model=LiabilityReport)
+def get_liability(
+    context: ReadContext, on: Annotated[QueryDate | None, Query()] = None
+) -> LiabilityReport:
+    """Return what the program owes its members at the end of day ``on`` (default today).
+
+    Points in live lots (and their value in money at the program's rate), points members owe,
+    points expiring within 30, 60 and 90 days, and stored value with principal and bonus
+    apart — by the members' home store (``null``: members without one) and in total. Every
+    figure is a sum of the ledger's entries dated before the day's end in the program's
+    timezone, so a past day shows what was owed then; a lot past its expiry counts nowhere,
+    whether or not the expiry job ran. A store-bound key sees its store's members only.
+    """
+    store = context.principal.store_code
+    with context.transaction() as session:
+        report = liability.report(
+            session, program=context.program, on=on, stores=None if store is None else [store]
+        )
+    return LiabilityReport(
+        on=report.on,
+        at=report.at,
+        points_per_currency_unit=report.points_per_currency_unit,
+        total=_liability_out(report, report.total),
+        stores=[_liability_out(report, row) for row in report.stores],
+    )
+
+
+def _liability_out(report: liability.Liability, row: queries.StoreLiability) -> LiabilityOut:
+    return LiabilityOut(
+        store_code=row.store_code,
+        points=row.points,
+        points_value=report.value_minor(row.points),
+        points_debt=row.points_debt,
+        expiring={str(days): points for days, points in row.expiring.items()},
+        wallet_principal=row.wallet_principal,
+        wallet_bonus=row.wallet_bonus,
+        wallet_total=row.wallet_principal + row.wallet_bonus,
     )

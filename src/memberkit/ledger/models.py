@@ -58,6 +58,7 @@ class TransactionKind(StrEnum):
     behaviour = "behaviour"  # growth for a behaviour event (sign-in, review, share, …)
     decay = "decay"  # growth taken from a member who earned none for a while
     recharge = "recharge"  # stored value paid into a member's wallet
+    wallet_refund = "wallet_refund"  # unspent principal of a recharge paid back, bonus forfeited
 
 
 class Account(Base):

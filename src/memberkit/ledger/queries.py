@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from memberkit.kit.time import as_utc
-from memberkit.ledger.models import Account, AccountCode, Asset, LedgerEntry, PointsLot
+from memberkit.ledger.models import (
+    Account,
+    AccountCode,
+    Asset,
+    LedgerEntry,
+    LedgerTransaction,
+    PointsLot,
+)
 from memberkit.ledger.repository import live_points
 from memberkit.member.models import Member
+from memberkit.store.models import Store
 
 
 @dataclass(frozen=True)
@@ -297,3 +305,103 @@ def members_holding(session: Session, *, program_id: int, assets: Collection[str
         )
     )
     return int(total or 0)
+
+
+#: The horizons of expiring points a liability report shows (days after its moment).
+LIABILITY_HORIZONS = (30, 60, 90)
+
+
+@dataclass
+class StoreLiability:
+    """What the program owes the members of one store (their home store; None: none) at a moment.
+
+    ``points``: points in lots still live at the moment; ``points_debt``: points members owe
+    (refunds of spent points); ``expiring``: of ``points``, what expires within each horizon
+    (cumulative); ``wallet_principal`` and ``wallet_bonus`` in minor units.
+    """
+
+    store_code: str | None
+    points: int = 0
+    points_debt: int = 0
+    wallet_principal: int = 0
+    wallet_bonus: int = 0
+    expiring: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LIABILITY_HORIZONS, 0))
+
+
+def liability(
+    session: Session,
+    *,
+    program_id: int,
+    at: datetime,
+    stores: Collection[str] | None = None,
+) -> list[StoreLiability]:
+    """Return the program's liability at the moment ``at``, by the members' home store.
+
+    Computed from the ledger's entries dated (``occurred_at``) before ``at`` alone, so a
+    past date shows what was owed then, whenever the expiry job ran: a lot past its expiry at
+    ``at`` counts nowhere, expired or not. ``stores`` limits it to members of those stores.
+    """
+    by_store: dict[str | None, StoreLiability] = {}
+
+    def of(code: str | None) -> StoreLiability:
+        return by_store.setdefault(code, StoreLiability(code))
+
+    horizon = {
+        days: and_(PointsLot.expires_at > at, PointsLot.expires_at <= at + timedelta(days=days))
+        for days in LIABILITY_HORIZONS
+    }
+    live = or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > at)
+    scope = [Account.program_id == program_id, Account.code == AccountCode.member]
+    if stores is not None:
+        scope.append(Store.code.in_(stores))
+    dated = LedgerTransaction.occurred_at < at
+    lotted = (
+        select(
+            Store.code,
+            func.coalesce(func.sum(case((live, LedgerEntry.amount), else_=0)), 0),
+            *(
+                func.coalesce(func.sum(case((window, LedgerEntry.amount), else_=0)), 0)
+                for window in horizon.values()
+            ),
+        )
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(Account, Account.id == LedgerEntry.account_id)
+        .join(PointsLot, PointsLot.id == LedgerEntry.lot_id)
+        .join(Member, Member.id == Account.member_id)
+        .outerjoin(Store, Store.id == Member.store_id)
+        .where(*scope, dated, LedgerEntry.asset == Asset.points)
+        .group_by(Store.code)
+    )
+    for code, points, *expiring in session.execute(lotted):
+        found = of(code)
+        found.points = int(points)
+        found.expiring = {
+            days: int(amount) for days, amount in zip(LIABILITY_HORIZONS, expiring, strict=True)
+        }
+    unlotted = (
+        select(Store.code, LedgerEntry.asset, func.sum(LedgerEntry.amount))
+        .select_from(LedgerEntry)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(Account, Account.id == LedgerEntry.account_id)
+        .join(Member, Member.id == Account.member_id)
+        .outerjoin(Store, Store.id == Member.store_id)
+        .where(
+            *scope,
+            dated,
+            or_(
+                and_(LedgerEntry.asset == Asset.points, LedgerEntry.lot_id.is_(None)),
+                LedgerEntry.asset.in_((Asset.wallet_principal, Asset.wallet_bonus)),
+            ),
+        )
+        .group_by(Store.code, LedgerEntry.asset)
+    )
+    for code, asset, amount in session.execute(unlotted):
+        found = of(code)
+        if asset == Asset.points:
+            found.points_debt = -int(amount)  # what points entries outside any lot left owed
+        elif asset == Asset.wallet_principal:
+            found.wallet_principal = int(amount)
+        else:
+            found.wallet_bonus = int(amount)
+    return sorted(by_store.values(), key=lambda row: (row.store_code is None, row.store_code or ""))

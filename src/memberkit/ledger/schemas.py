@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, Page
+from memberkit.kit.schemas import Input, LocalTime, MoneyOut, Page
 from memberkit.ledger.models import Asset, TransactionKind
 
 
@@ -83,3 +85,26 @@ class ExpiringList(BaseModel):
     points: int
     items: list[ExpiringMember]
     page: Page
+
+
+class LiabilityOut(BaseModel):
+    """What the program owes the members of one store (or in total) at the report's moment."""
+
+    store_code: str | None
+    points: int
+    points_value: MoneyOut
+    points_debt: int
+    expiring: dict[str, int] = Field(description='points expiring within "30", "60", "90" days')
+    wallet_principal: MoneyOut
+    wallet_bonus: MoneyOut
+    wallet_total: MoneyOut
+
+
+class LiabilityReport(BaseModel):
+    """The liability at the end of a day (in the program's timezone), by home store and total."""
+
+    on: date
+    at: LocalTime
+    points_per_currency_unit: int
+    total: LiabilityOut
+    stores: list[LiabilityOut]

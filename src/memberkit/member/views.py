@@ -70,6 +70,7 @@ DONE = {
     "profile": _("The profile was saved."),
     "tier": _("The tier was granted."),
     "qr": _("A new QR token was issued."),
+    "wallet-refund": _("The stored value was paid back."),
 }
 CSV_COLUMNS = ("member_no", "phone", "name", "status", "tier", "store", "tags", "registered_at")
 

@@ -54,6 +54,8 @@ LABELS: dict[str, str] = {
     "decay": _("Decay"),
     "bonuses": _("Recharge bonuses"),
     "max_balance": _("Most a wallet may hold (¥)"),
+    "refund_days": _("Days a recharge stays refundable"),
+    "stopped_serving": _("The program has stopped serving (every recharge refundable)"),
     "backdate_days": _("Days a request may be dated back"),
     "cross_store_returns": _("Returns in another store"),
     "idempotency_retention_days": _("Days a repeated request is recognised"),

@@ -60,6 +60,7 @@ class Action(StrEnum):
     post_orders = "post_orders"
     refund_orders = "refund_orders"
     recharge_wallet = "recharge_wallet"
+    refund_wallet = "refund_wallet"
     view_settings = "view_settings"
     edit_settings = "edit_settings"
     manage_stores = "manage_stores"
@@ -94,6 +95,7 @@ ACTION_NAMES: dict[Action, str] = {
     Action.post_orders: _("post orders"),
     Action.refund_orders: _("refund orders"),
     Action.recharge_wallet: _("recharge stored value"),
+    Action.refund_wallet: _("pay back stored value"),
     Action.view_settings: _("view the program's settings"),
     Action.edit_settings: _("change the program's settings"),
     Action.manage_stores: _("create, change or close stores"),
@@ -124,6 +126,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.post_orders: _TILL,
     Action.refund_orders: _TILL,
     Action.recharge_wallet: _TILL,
+    # Money out of a wallet: not at the till, by whoever answers for the store's cash.
+    Action.refund_wallet: frozenset({Role.owner, Role.admin, Role.store_manager}),
     Action.view_settings: _EVERYONE - {Role.cashier},
     Action.edit_settings: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.manage_stores: _CHAIN_ADMINS,
@@ -150,6 +154,7 @@ STORE_SCOPED = frozenset(
         Action.post_orders,
         Action.refund_orders,
         Action.recharge_wallet,
+        Action.refund_wallet,
         Action.view_reports,
     }
 )

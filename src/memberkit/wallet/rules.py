@@ -2,14 +2,19 @@
 
 A wallet holds two balances kept apart: principal (本金), the money the member paid in, and
 bonus (赠送金), what the merchant added. Configured per program as
-``{"bonuses": [{"at_least": "500.00", "bonus": "50.00"}, …], "max_balance": "5000.00"}``:
-a recharge of at least ``at_least`` gets the ``bonus`` of the highest such step (充500送50).
+``{"bonuses": [{"at_least": "500.00", "bonus": "50.00"}, …], "max_balance": "5000.00",
+"refund_days": 7, "stopped_serving": false}``: a recharge of at least ``at_least`` gets the
+``bonus`` of the highest such step (充500送50). A recharge's unspent principal may be paid back
+(退款) within ``refund_days`` of it, and always once the program has ``stopped_serving``; the
+bonus that came with it is forfeited in proportion. China's rules for single-purpose prepaid
+cards shape the defaults: a named wallet holds at most ¥5,000 and never expires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -23,7 +28,11 @@ DEFAULT_WALLET_RULES: dict[str, Any] = {
         {"at_least": "1000.00", "bonus": "150.00"},
     ],
     "max_balance": "5000.00",
+    "refund_days": 7,
+    "stopped_serving": False,
 }
+#: The longest refund window a program may set (ten years).
+MAX_REFUND_DAYS = 3650
 
 
 class WalletRulesError(TextError):
@@ -36,6 +45,8 @@ class WalletRules:
 
     bonuses: tuple[tuple[int, int], ...] = ()
     max_balance_minor: int = 0
+    refund_days: int = 7
+    stopped_serving: bool = False
 
     def bonus_for(self, amount_minor: int) -> int:
         """Return the bonus a recharge of ``amount_minor`` earns: the highest step it reaches."""
@@ -70,7 +81,13 @@ class WalletRules:
                 for at_least, bonus in self.bonuses
             ],
             "max_balance": format_money(self.max_balance_minor),
+            "refund_days": self.refund_days,
+            "stopped_serving": self.stopped_serving,
         }
+
+    def refund_open(self, recharged_at: datetime, now: datetime) -> bool:
+        """Tell whether a recharge made at ``recharged_at`` may still be refunded at ``now``."""
+        return self.stopped_serving or now < recharged_at + timedelta(days=self.refund_days)
 
     def room(self, principal: int, bonus: int) -> int:
         """Return how much more the wallet may hold, bonus included."""
@@ -107,10 +124,55 @@ def returned_so_far(principal: int, bonus: int, share: Fraction) -> tuple[int, i
     return back - bonus_back, bonus_back
 
 
+@dataclass(frozen=True)
+class RechargeRefund:
+    """What a refund of a recharge pays back (principal) and takes with it (bonus)."""
+
+    principal: int
+    bonus: int
+
+
+def refundable(*, amount: int, refunded: int, principal_held: int) -> int:
+    """Return the principal of a recharge of ``amount`` that may still be paid back.
+
+    The wallet is one pool, so a recharge's unspent principal is what it paid in, less what
+    was refunded of it already, and never more than the principal the wallet holds now.
+    """
+    return max(0, min(amount - refunded, principal_held))
+
+
+def refund_of(
+    *, amount: int, bonus: int, refunded: int, refunding: int, bonus_held: int
+) -> RechargeRefund:
+    """Return what paying back ``refunding`` of a recharge takes: its bonus, in proportion.
+
+    The bonus forfeited is computed on the running total refunded (``bonus × refunded ÷
+    amount``, rounded down, less what earlier refunds took), so refunds in pieces forfeit what
+    one refund would; never more than the bonus the wallet still holds.
+    """
+    if not 0 < refunding <= amount - refunded:
+        raise ValueError("a refund of a recharge lies within what is left of it")
+    share = bonus * (refunded + refunding) // amount - bonus * refunded // amount
+    return RechargeRefund(principal=refunding, bonus=min(share, bonus_held))
+
+
 def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
     """Validate a stored-value configuration; raise :class:`WalletRulesError`."""
-    if not isinstance(config, Mapping) or set(config) - {"bonuses", "max_balance"}:
+    keys = {"bonuses", "max_balance", "refund_days", "stopped_serving"}
+    if not isinstance(config, Mapping) or set(config) - keys:
         raise WalletRulesError(_('wallet rules are {"bonuses": [...], "max_balance": "5000.00"}'))
+    refund_days = config.get("refund_days", DEFAULT_WALLET_RULES["refund_days"])
+    if (
+        not isinstance(refund_days, int)
+        or isinstance(refund_days, bool)
+        or not 0 <= refund_days <= MAX_REFUND_DAYS
+    ):
+        raise WalletRulesError(
+            _("refund_days is a whole number of days from 0 to {most}"), most=MAX_REFUND_DAYS
+        )
+    stopped_serving = config.get("stopped_serving", False)
+    if not isinstance(stopped_serving, bool):
+        raise WalletRulesError(_("stopped_serving must be true or false"))
     cap = _amount(config.get("max_balance"), "max_balance")
     if cap <= 0:
         raise WalletRulesError(_("max_balance must be more than zero"))
@@ -153,7 +215,12 @@ def parse_wallet_rules(config: Mapping[str, Any]) -> WalletRules:
                 number=number,
             )
         steps.append((at_least, bonus))
-    return WalletRules(bonuses=tuple(steps), max_balance_minor=cap)
+    return WalletRules(
+        bonuses=tuple(steps),
+        max_balance_minor=cap,
+        refund_days=refund_days,
+        stopped_serving=stopped_serving,
+    )
 
 
 def _amount(value: Any, name: str) -> int:

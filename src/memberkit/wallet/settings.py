@@ -14,12 +14,18 @@ from memberkit.wallet.rules import DEFAULT_WALLET_RULES, WalletRules, parse_wall
 
 
 class WalletRulesIn(Input):
-    """Recharge bonuses (充值赠送), ascending, and the most a wallet may hold."""
+    """Recharge bonuses (充值赠送), ascending; the most a wallet may hold; refunds of recharges.
+
+    ``refund_days``: days after a recharge during which its unspent principal is refundable;
+    ``stopped_serving``: the program has stopped serving, so every recharge's is.
+    """
 
     bonuses: list[dict[str, Any]] = Field(
         default_factory=list, max_length=20, examples=[DEFAULT_WALLET_RULES["bonuses"]]
     )
     max_balance: str = Field(examples=["5000.00"])
+    refund_days: int = Field(default=DEFAULT_WALLET_RULES["refund_days"], ge=0, le=3650)
+    stopped_serving: bool = Field(default=False, strict=True)
 
 
 WALLET: Section[WalletRules] = Section(

@@ -1,0 +1,1 @@
+"""Tier benefits (权益): definitions, grants to tiers with quotas, and their verification."""

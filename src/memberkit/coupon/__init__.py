@@ -1,0 +1,1 @@
+"""Coupons (优惠券): templates, issued coupons and their use at checkout."""
