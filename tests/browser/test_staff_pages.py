@@ -26,6 +26,7 @@ MORE = {"marketer": "marketer-pass-2026", "analyst": "analyst-pass-2026"}
 ALL_PAGES = [
     "/admin",
     "/admin/members",
+    "/admin/liability",
     "/admin/settings",
     "/admin/tiers",
     "/admin/stores",
@@ -40,10 +41,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ["/admin", "/admin/members", "/admin/settings", "/admin/tiers"],
-    "manager": ["/admin", "/admin/members", "/admin/settings", "/admin/tiers", "/pos"],
+    "marketer": ALL_PAGES[:5],
+    "manager": [*ALL_PAGES[:5], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ["/admin", "/admin/members", "/admin/settings", "/admin/tiers"],
+    "analyst": ALL_PAGES[:5],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {
