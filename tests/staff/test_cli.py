@@ -160,3 +160,44 @@ def test_messages_follow_the_deployments_language(
         input="first-owner-2026\n",
     )
     assert _said(result.output) == "员工账号 alice（所有者）已创建，现在即可登录。"
+
+
+def test_set_role_moves_an_account_between_roles_and_stores_but_keeps_the_last_owner(
+    database: Database, program: ProgramConfig
+) -> None:
+    with database.session_scope() as session:
+        make_store(session, program, code="SH001")
+        make_store(session, program, code="SH002")
+    for role, username, password in (
+        ("owner", "alice", "first-owner-2026"),
+        ("analyst", "bob", "analyst-bob-2026"),
+    ):
+        made = runner.invoke(
+            app,
+            ["user", "create", "--role", role, "--username", username, "--password-stdin"],
+            input=f"{password}\n",
+        )
+        assert made.exit_code == 0, made.output
+
+    moved = runner.invoke(
+        app,
+        ["user", "set-role", "bob", "--role", "cashier", "--store", "SH002", "--store", "SH001"],
+    )
+    assert moved.exit_code == 0, moved.output
+    assert _said(moved.output) == "Staff account bob is now cashier (SH001, SH002)."
+    with database.session_scope(read_only=True) as session:
+        bob = staff_service.get(session, program_id=program.id, username="bob")
+    assert (bob.role, bob.stores) == ("cashier", ("SH001", "SH002"))
+
+    before = table_contents(database)
+    for refused, said in (
+        (["bob", "--role", "cashier"], "acts for one or more stores"),
+        (["bob", "--role", "admin", "--store", "SH001"], "acts for the whole chain"),
+        (["bob", "--role", "emperor"], "emperor is not a role"),
+        (["alice", "--role", "admin"], "alice is the last active owner"),
+        (["nobody", "--role", "admin"], "No staff account nobody."),
+    ):
+        result = runner.invoke(app, ["user", "set-role", *refused])
+        assert result.exit_code == 2, result.output
+        assert said in _said(result.output)
+    assert table_contents(database) == before

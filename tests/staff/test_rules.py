@@ -333,3 +333,55 @@ def test_a_session_ends_when_idle_or_at_its_lifetime() -> None:
     )
     assert not touch_due(last_seen_at=T0, now=T0 + timedelta(seconds=59))
     assert touch_due(last_seen_at=T0, now=T0 + timedelta(seconds=60))
+
+
+# --- the store worked for ----------------------------------------------------------------
+
+TWO_STORES = Actor(7, "wang", Role.cashier, frozenset({"SH002", "SH001"}))
+
+
+@pytest.mark.parametrize(
+    ("actor", "chosen", "working"),
+    [
+        (TWO_STORES, None, "SH001"),
+        (TWO_STORES, "SH002", "SH002"),
+        (TWO_STORES, "SH003", "SH001"),  # not theirs (or no longer): the first of theirs
+        (TWO_STORES, "", "SH001"),
+        (Actor(8, "li", Role.store_manager, frozenset({"BJ001"})), "SH001", "BJ001"),
+        (Actor(9, "boss", Role.owner), "SH001", None),
+        (Actor(10, "ana", Role.analyst), None, None),
+    ],
+)
+def test_the_store_worked_for_is_one_of_ones_own(
+    actor: Actor, chosen: str | None, working: str | None
+) -> None:
+    assert actor.working_store(chosen) == working
+
+
+def test_only_ones_own_stores_may_be_chosen() -> None:
+    assert TWO_STORES.require_store("SH002") == "SH002"
+    with pytest.raises(errors.OutsideStores):
+        TWO_STORES.require_store("SH003")
+    with pytest.raises(errors.NotStoreBound):
+        Actor(9, "boss", Role.owner).require_store("SH001")
+
+
+@pytest.mark.parametrize(
+    ("sent", "refusal"),
+    [
+        (None, None),
+        ("", None),
+        ("SH002", None),
+        ("SH001", errors.StoreChanged),  # theirs, but not the one worked for now
+        ("SH003", errors.OutsideStores),
+        ("<script>", errors.OutsideStores),
+    ],
+)
+def test_a_till_form_is_for_the_store_worked_for(
+    sent: str | None, refusal: type[Exception] | None
+) -> None:
+    if refusal is None:
+        TWO_STORES.require_same_store(sent, working="SH002")
+    else:
+        with pytest.raises(refusal):
+            TWO_STORES.require_same_store(sent, working="SH002")

@@ -6,7 +6,7 @@ import hashlib
 import statistics
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -578,13 +578,18 @@ def test_changing_ones_password_ends_every_other_session(
     with pytest.raises(errors.LoginFailed):
         sign_in(database, program, "cashier")
     sign_in(database, program, "cashier", "brand-new-2026")
-    assert audit_trail(database)[-1] == (
-        "staff.password",
-        "cashier",
-        str(staff["cashier"].staff_id),
-        None,
-        {"username": "cashier", "sessions_ended": 1},
+    action, actor, subject, before, after = audit_trail(database)[-1]
+    assert (action, actor, subject) == ("staff.password", "cashier", str(staff["cashier"].staff_id))
+    assert before is not None and after is not None
+    assert (sorted(before), sorted(after)) == (
+        ["password_changed_at", "username"],
+        ["password_changed_at", "sessions_ended", "username"],
     )
+    assert (before["username"], after["username"], after["sessions_ended"]) == ("cashier",) * 2 + (
+        1,
+    )
+    changed = [datetime.fromisoformat(side["password_changed_at"]) for side in (before, after)]
+    assert changed[1] > changed[0]
 
 
 def test_a_reset_or_disabling_ends_all_sessions_of_the_account(
@@ -673,3 +678,44 @@ def test_stores_of_an_account_are_its_actors_stores(
         ("manager", Role.store_manager, ("SH001",)),
         ("owner", Role.owner, ()),
     ]
+
+
+def test_the_audit_filter_reads_user_names_and_the_programs_days(
+    database: Database, program: ProgramConfig, staff: dict[str, Actor]
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from memberkit.audit.service import AuditFilter
+
+    tz = ZoneInfo("Asia/Shanghai")
+    with database.session_scope(read_only=True) as session:
+        wanted = staff_service.audit_filter(
+            session,
+            program_id=program.id,
+            tz=tz,
+            actor=" Admin ",
+            subject="manager",
+            kind="staff",
+            action="staff.update",
+            since="2026-12-01",
+            until="2026-12-01",
+        )
+        assert wanted == AuditFilter(
+            actor_id=staff["admin"].staff_id,
+            action="staff.update",
+            subject_type="staff",
+            subject_id=str(staff["manager"].staff_id),
+            since=datetime(2026, 11, 30, 16, 0, tzinfo=UTC),
+            until=datetime(2026, 12, 1, 16, 0, tzinfo=UTC),
+        )
+        assert staff_service.audit_filter(session, program_id=program.id, tz=tz) == AuditFilter()
+        for fields, refusal in (
+            ({"actor": "nobody"}, errors.UnknownAuditActor),
+            ({"since": "2026-02-30"}, errors.InvalidAuditDate),
+            ({"until": "12/01/2026"}, errors.InvalidAuditEndDate),
+            ({"since": "2026-12-02", "until": "2026-12-01"}, errors.AuditDatesReversed),
+            ({"kind": "staff", "subject": "nobody"}, errors.StaffNotFound),
+        ):
+            with pytest.raises(refusal):
+                staff_service.audit_filter(session, program_id=program.id, tz=tz, **fields)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from memberkit import demo
-from memberkit.audit.service import AuditFilter
+from memberkit.audit.service import EntryView
+from memberkit.errors import MemberkitError
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
+from memberkit.kit.pagination import Page
 from memberkit.kit.time import local_date, start_of_local_day, today, utcnow
 from memberkit.ledger import queries as ledger_queries
 from memberkit.ledger import repository as ledger_repository
@@ -150,21 +153,72 @@ def _tiers(tiers: list[tuple[str, int]]) -> dict[str, Any]:
     }
 
 
+#: The filters of the audit log, as the page's query names them, and their longest text.
+AUDIT_FILTERS = {"actor": 32, "subject": 64, "kind": 32, "action": 64, "since": 20, "until": 20}
+#: The kinds of subject the console's changes are audited under.
+SUBJECT_KINDS = (
+    "member",
+    "order",
+    "staff",
+    "store",
+    "settings",
+    "api_key",
+    "webhook",
+    "webhook_delivery",
+    "job",
+)
+#: Which filter a refusal is about, by its code.
+AUDIT_FIELD_OF = {
+    "unknown_audit_actor": "actor",
+    "staff_not_found": "subject",
+    "invalid_audit_since": "since",
+    "invalid_audit_until": "until",
+    "audit_dates_reversed": "until",
+}
+
+
 @router.get("/audit")
-def audit_log(
-    staff: Audit,
-    action: str | None = None,
-    after: int | None = None,
-) -> Response:
-    """The audit log, newest first, filtered by action; paged by keyset (``after``)."""
-    wanted = AuditFilter(action=action[:64] if action else None)
+def audit_log(request: Request, staff: Audit) -> Response:
+    """The audit log, newest first; by actor, subject, action and days; paged by keyset.
+
+    The filters stay in the address (``?actor=…&since=…&after=…``); one that cannot be read
+    is said beside its field, and no entries are shown.
+    """
+    typed = {
+        name: request.query_params.get(name, "").strip()[:most]
+        for name, most in AUDIT_FILTERS.items()
+    }
+    raw_after = request.query_params.get("after", "")
+    after = int(raw_after) if raw_after.isdecimal() and len(raw_after) < 12 else None
+    errors: dict[str, str] = {}
+    page: Page[EntryView] = Page([], None)
+    status = 200
     with staff.work.transaction() as session:
-        page = staff_service.browse_audit(
-            session,
-            program_id=staff.program.id,
-            viewer=staff.actor,
-            filters=wanted,
-            after=after,
-            limit=50,
-        )
-    return staff.render("admin/audit.html", page=page, action=action or "")
+        try:
+            wanted = staff_service.audit_filter(
+                session, program_id=staff.program.id, tz=staff.program.tz, **typed
+            )
+            page = staff_service.browse_audit(
+                session,
+                program_id=staff.program.id,
+                viewer=staff.actor,
+                filters=wanted,
+                after=after,
+                limit=50,
+            )
+        except MemberkitError as exc:
+            if exc.code not in AUDIT_FIELD_OF:
+                raise
+            errors[AUDIT_FIELD_OF[exc.code]] = exc.detail(staff.locale)
+            status = exc.status
+    kept = {name: value for name, value in typed.items() if value}
+    return staff.render(
+        "admin/audit.html",
+        status_code=status,
+        page=page,
+        typed=typed,
+        errors=errors,
+        kinds=SUBJECT_KINDS,
+        filtered=bool(kept),
+        older=urlencode({**kept, "after": page.next_after}) if page.next_after else None,
+    )

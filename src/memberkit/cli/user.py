@@ -12,6 +12,13 @@ from memberkit.kit.i18n import Text, _, translate
 
 app = typer.Typer(help="Staff accounts (console and cashier screen).", no_args_is_help=True)
 
+RoleOption = Annotated[
+    str, typer.Option(help="owner, admin, marketer, store_manager, cashier or analyst.")
+]
+StoreOption = Annotated[
+    list[str] | None,
+    typer.Option(help="A store code the account acts for (store_manager, cashier); repeat."),
+]
 PasswordStdin = Annotated[
     bool,
     typer.Option(
@@ -35,13 +42,8 @@ def _password(from_stdin: bool) -> str:
 @app.command("create")
 def user_create(
     username: Annotated[str, typer.Option(help="The sign-in name (case is ignored).")],
-    role: Annotated[
-        str, typer.Option(help="owner, admin, marketer, store_manager, cashier or analyst.")
-    ],
-    store: Annotated[
-        list[str] | None,
-        typer.Option(help="A store code the account acts for (store_manager, cashier); repeat."),
-    ] = None,
+    role: RoleOption,
+    store: StoreOption = None,
     name: Annotated[str | None, typer.Option(help="The name shown; the username if none.")] = None,
     locale: Annotated[str | None, typer.Option(help="The console's language: zh_CN or en.")] = None,
     password_stdin: PasswordStdin = False,
@@ -174,3 +176,31 @@ def user_disable(username: Annotated[str, typer.Argument(help="The account's use
 def user_enable(username: Annotated[str, typer.Argument(help="The account's user name.")]) -> None:
     """Enable a disabled staff account again."""
     _set_active(username, active=True)
+
+
+@app.command("set-role")
+def user_set_role(
+    username: Annotated[str, typer.Argument(help="The account's user name.")],
+    role: RoleOption,
+    store: StoreOption = None,
+) -> None:
+    """Change a staff account's role and stores (the last active owner stays an owner)."""
+    from memberkit.errors import MemberkitError
+    from memberkit.staff import service as staff_service
+    from memberkit.staff.rules import ROLE_NAMES
+
+    database = require_schema()
+    program = default_program(database)
+    try:
+        with database.session_scope() as session:
+            user = staff_service.update_user(
+                session, program_id=program.id, username=username, role=role, stores=store or []
+            )
+    except MemberkitError as exc:
+        refuse(exc)
+    say(
+        _("Staff account {username} is now {role} ({stores})."),
+        username=user.username,
+        role=Text(ROLE_NAMES[user.role]),
+        stores=", ".join(user.stores) or "-",
+    )

@@ -16,6 +16,7 @@ messages that read well for any count.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,10 @@ environment.globals["static_url"] = static_url
 environment.filters["html_lang"] = html_lang
 environment.filters["money"] = display_money
 environment.filters["count"] = lambda value: f"{value:,}"
+#: Data as JSON text to read (Chinese as itself, not \u escapes); autoescaped like any text.
+environment.filters["json_text"] = lambda value: json.dumps(
+    value, ensure_ascii=False, sort_keys=True
+)
 environment.filters["local"] = lambda value: local(value).strftime("%Y-%m-%d %H:%M")
 
 templates = Jinja2Templates(env=environment)

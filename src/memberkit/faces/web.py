@@ -40,6 +40,8 @@ from memberkit.uow import Work
 
 #: The session cookie: an opaque random token; the server keeps only its hash.
 COOKIE = "memberkit_session"
+#: The store a staff member of several stores works for, bound to their session.
+STORE_COOKIE = "memberkit_store"
 #: Where each role lands after signing in (a face that is not built yet is not named here).
 HOME: Mapping[Role, str] = {role: "/admin" for role in Role} | {Role.cashier: "/pos"}
 
@@ -92,9 +94,17 @@ class StaffContext:
 
     @property
     def store_code(self) -> str | None:
-        """The store a store-bound role acts for (the first of theirs); None: chain-wide."""
+        """The store a store-bound role works for (the one chosen, else the first of theirs).
+
+        None for chain-wide roles.
+        """
+        return staff_service.working_store(self.principal, self.request.cookies.get(STORE_COOKIE))
+
+    @property
+    def store_choices(self) -> list[str]:
+        """The stores one may choose to work for: shown as a picker when there are several."""
         scope = self.actor.store_scope
-        return min(scope) if scope else None
+        return sorted(scope) if scope and len(scope) > 1 else []
 
     @property
     def work(self) -> Work:
@@ -176,10 +186,16 @@ def require_action(action: Action) -> Callable[..., Any]:
 StaffPage = Annotated[StaffContext, Depends(require_staff)]
 
 
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    """Put a new session's token in its cookie: HttpOnly, SameSite=Lax, Secure over TLS."""
+def set_session_cookie(
+    response: Response, request: Request, token: str, *, name: str = COOKIE
+) -> None:
+    """Put a new session's token in its cookie: HttpOnly, SameSite=Lax, Secure over TLS.
+
+    With ``name`` :data:`STORE_COOKIE`, the store chosen for the session
+    (:func:`memberkit.staff.service.store_token`), alike.
+    """
     response.set_cookie(
-        COOKIE,
+        name,
         token,
         httponly=True,
         samesite="lax",

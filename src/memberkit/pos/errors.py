@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memberkit.errors import Forbidden
+from memberkit.errors import Conflict, Forbidden
 from memberkit.kit.i18n import _
 
 
@@ -11,3 +11,13 @@ class TillNeedsStore(Forbidden):
 
     code = "till_needs_store"
     message = _("The cashier screen books to a store: sign in with an account of a store.")
+
+
+class OrderOfAnotherStore(Conflict):
+    """A refund at the till of an order made at another of one's stores than the one chosen."""
+
+    code = "order_of_another_store"
+    message = _(
+        "This order was made at store {order_store}; you work for store {store_code} now."
+        " Choose store {order_store} to refund it."
+    )

@@ -39,7 +39,7 @@ from memberkit.order import queries as order_queries
 from memberkit.order import rules as order_rules
 from memberkit.order import service as order_service
 from memberkit.order.schemas import MAX_QUANTITY
-from memberkit.pos.errors import TillNeedsStore
+from memberkit.pos.errors import OrderOfAnotherStore, TillNeedsStore
 from memberkit.staff.rules import Action
 from memberkit.tier import service as tier_service
 from memberkit.wallet import service as wallet_service
@@ -82,13 +82,18 @@ def _texts(form: Any, name: str) -> list[str]:
     return [v.strip()[: FIELD_MAX + 1] for v in form.getlist(name) if isinstance(v, str)]
 
 
-def _store(staff: StaffContext, action: Action) -> str:
-    """The store the staff member books to, once they may do ``action`` there."""
+def _store(staff: StaffContext, action: Action, form: Mapping[str, Any] | None = None) -> str:
+    """The store the staff member books to (the one they work for), once they may ``action``.
+
+    A form's hidden ``store`` must be that store: one made for another is refused.
+    """
     store_code = staff.store_code
     if store_code is None:
         staff.actor.require(action)
         raise TillNeedsStore()
     staff.actor.require(action, store_code=store_code)
+    if form is not None:
+        staff.actor.require_same_store(_text(form, "store")[:32], working=store_code)
     return store_code
 
 
@@ -400,7 +405,7 @@ class Preview:
 async def _sale_sent(staff: StaffContext) -> tuple[str, Sale]:
     """The sale sent (its token checked) and the store it is booked to, the staff's own."""
     form = await staff.form()
-    store_code = _store(staff, Action.post_orders)
+    store_code = _store(staff, Action.post_orders, form)
     return store_code, _parse_sale(staff, form)
 
 
@@ -477,13 +482,20 @@ async def post_sale(staff: Till) -> Response:
 def _order_of_store(
     staff: StaffContext, session: Session, external_id: str, action: Action
 ) -> None:
-    """Refuse an order the staff member may not ``action`` (another store's, or none's)."""
+    """Refuse an order the staff member may not ``action`` (another store's, or none's).
+
+    A refund is of an order of the store worked for: one of another of one's own stores is
+    refunded once that store is chosen.
+    """
     found, order_store = order_queries.store_of_order(
         session, program_id=staff.program.id, external_id=external_id
     )
     if not found:
         raise order_service.OrderNotFound(external_id=external_id)
     staff.actor.require(action, store_code=order_store)
+    working = staff.store_code
+    if action == Action.refund_orders and working is not None and order_store != working:
+        raise OrderOfAnotherStore(order_store=order_store or "", store_code=working)
 
 
 @router.get("/receipt/{external_id}")
@@ -540,6 +552,8 @@ def refund_page(staff: Till, order: str = "") -> Response:
 async def refund(staff: Till) -> Response:
     """Refund the order in whole, by lines or by amount, once per form key."""
     form = await staff.form()
+    if staff.store_code is not None:
+        staff.actor.require_same_store(_text(form, "store")[:32], working=staff.store_code)
     locale = staff.locale
     order_no, key, how = _text(form, "order"), _text(form, "key"), _text(form, "how")
     errors: dict[str, str] = {}
@@ -646,7 +660,7 @@ def _recharge_page(
 async def preview_recharge(staff: Till) -> Response:
     """Show the bonus a recharge would earn (the program's wallet rules) before it is taken."""
     form = await staff.form()
-    _store(staff, Action.recharge_wallet)
+    _store(staff, Action.recharge_wallet, form)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
         return _till(staff, status_code=422, identify_error=errors["form"])
@@ -662,7 +676,7 @@ async def preview_recharge(staff: Till) -> Response:
 async def recharge(staff: Till) -> Response:
     """Take the recharge once per form key; the bonus comes from the program's steps."""
     form = await staff.form()
-    store_code = _store(staff, Action.recharge_wallet)
+    store_code = _store(staff, Action.recharge_wallet, form)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
         return _till(staff, status_code=422, identify_error=errors["form"])
@@ -723,7 +737,7 @@ async def recharge(staff: Till) -> Response:
 async def register(staff: Till) -> Response:
     """Register a member at this store by phone (a name if given); then show them."""
     form = await staff.form()
-    store_code = _store(staff, Action.register_members)
+    store_code = _store(staff, Action.register_members, form)
     locale, errors = staff.locale, {}
     phone, name, key = _text(form, "phone"), _text(form, "name"), _text(form, "key")
     typed = {"phone": phone[:FIELD_MAX], "name": name[:FIELD_MAX]}

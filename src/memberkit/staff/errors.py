@@ -128,6 +128,23 @@ class NeedsStore(Forbidden):
     message = _("You act for {stores} only, not for what belongs to no store.")
 
 
+class NotStoreBound(Forbidden):
+    """A chain-wide account choosing a store to work for: it acts for every store."""
+
+    code = "not_store_bound"
+    message = _("Your role acts for the whole chain: there is no store to choose.")
+
+
+class StoreChanged(Conflict):
+    """A till form made for another of one's stores than the one now chosen."""
+
+    code = "store_changed"
+    message = _(
+        "This form was made for store {sent}; you now work for store {store_code}."
+        " Reload the page and try again."
+    )
+
+
 class CannotManageRole(Forbidden):
     """An admin acting on an owner's account, or making one."""
 
@@ -205,3 +222,30 @@ class CsrfMismatch(Forbidden):
     message = _(
         "This form has expired or did not come from this site; reload the page and try again."
     )
+
+
+class UnknownAuditActor(InvalidInput):
+    """The audit log filtered by a user name no staff account of the program has."""
+
+    code = "unknown_audit_actor"
+    message = _("No staff account is named {username}: filter by a staff member's user name.")
+
+
+class InvalidAuditDate(InvalidInput):
+    """The first day of the audit log's filter is not a date."""
+
+    code = "invalid_audit_since"
+    message = _("{value} is not a date: write it as 2026-12-01.")
+
+
+class InvalidAuditEndDate(InvalidAuditDate):
+    """The last day of the audit log's filter is not a date."""
+
+    code = "invalid_audit_until"
+
+
+class AuditDatesReversed(InvalidInput):
+    """The audit log's first day after its last."""
+
+    code = "audit_dates_reversed"
+    message = _("The first day ({since}) is after the last day ({until}).")

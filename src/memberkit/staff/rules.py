@@ -22,10 +22,12 @@ from memberkit.staff.errors import (
     InvalidUsername,
     NeedsStore,
     NotPermitted,
+    NotStoreBound,
     OutsideStores,
     PasswordIsUsername,
     PasswordTooLong,
     PasswordTooShort,
+    StoreChanged,
     StoresNotAllowed,
     StoresRequired,
     TooManyStores,
@@ -234,6 +236,35 @@ class Actor:
             raise CannotManageRole(
                 role=Text(ROLE_NAMES[self.role]), target=Text(ROLE_NAMES[target])
             )
+
+    def working_store(self, chosen: str | None) -> str | None:
+        """The store a store-bound actor works for now; None for chain-wide roles.
+
+        ``chosen`` if it is one of theirs, else the first of theirs (by code).
+        """
+        if self.role not in STORE_BOUND or not self.stores:
+            return None
+        return chosen if chosen in self.stores else min(self.stores)
+
+    def require_store(self, store_code: str) -> str:
+        """Return ``store_code`` if this actor may choose to work for it, else refuse."""
+        if self.role not in STORE_BOUND:
+            raise NotStoreBound()
+        if store_code not in self.stores:
+            raise OutsideStores(stores=", ".join(sorted(self.stores)), store_code=store_code)
+        return store_code
+
+    def require_same_store(self, sent: str | None, *, working: str | None) -> None:
+        """Refuse a till form made for another store than the one worked for (``sent``).
+
+        A form without a store (an older page, a script) books to the one worked for. One
+        of another's stores is refused as outside them; one of their own other stores, as
+        made before the store was changed.
+        """
+        if not sent or sent == working:
+            return
+        self.require_store(sent)
+        raise StoreChanged(sent=sent, store_code=working or "")
 
     def origin(self, *, ip: str | None = None, user_agent: str | None = None) -> Origin:
         """Who acts, as the audit log records it, from where the request came."""

@@ -13,8 +13,9 @@ import math
 import secrets
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,19 +26,23 @@ from memberkit.config import settings
 from memberkit.db import Database
 from memberkit.kit import crypto
 from memberkit.kit.pagination import Page
-from memberkit.kit.time import local, utcnow
+from memberkit.kit.time import local, start_of_local_day, utcnow
 from memberkit.staff import passwords, queries, repository, rules
 from memberkit.staff.errors import (
     AccountDisabled,
     AccountLocked,
+    AuditDatesReversed,
     CannotDisableSelf,
     CsrfMismatch,
+    InvalidAuditDate,
+    InvalidAuditEndDate,
     LastOwner,
     LoginFailed,
     LoginRateLimited,
     NotSignedIn,
     StaffExists,
     StaffNotFound,
+    UnknownAuditActor,
     WrongPassword,
 )
 from memberkit.staff.models import LoginOutcome, StaffUser
@@ -357,6 +362,8 @@ def _set_password(
     session: Session, *, account: StaffUser, password: str, keep: int | None, origin: Origin
 ) -> int:
     rules.check_password(password, username=account.username)
+    # The entry says when the password changed, before and after: never the password.
+    before = {"username": account.username, "password_changed_at": account.password_changed_at}
     repository.change_user(
         session,
         user=account,
@@ -369,7 +376,12 @@ def _set_password(
         account,
         "staff.password",
         origin,
-        after={"username": account.username, "sessions_ended": ended},
+        before=before,
+        after={
+            "username": account.username,
+            "password_changed_at": account.password_changed_at,
+            "sessions_ended": ended,
+        },
     )
     return ended
 
@@ -617,6 +629,31 @@ def sign_out(session: Session, *, token: str | None) -> None:
         repository.end_session(session, token_hash=_token_hash(token))
 
 
+def store_token(principal: Principal, store_code: str) -> str:
+    """Return what remembers, for this session only, the store the staff member works for.
+
+    Refused unless ``store_code`` is one of their stores. Kept by the browser and bound to
+    the session by a keyed hash, so it is neither forged nor carried over to another session.
+    """
+    principal.actor.require_store(store_code)
+    mac = crypto.form_token(f"staff store {principal.csrf_token}:{store_code}")
+    return f"{store_code}~{mac}"
+
+
+def working_store(principal: Principal, token: str | None) -> str | None:
+    """Return the store the staff member works for; None for chain-wide roles.
+
+    The one remembered if it is still theirs, else the first of theirs.
+    """
+    chosen: str | None = None
+    if token and len(token) <= 200 and "~" in token:
+        code, mac = token.rsplit("~", 1)
+        expected = crypto.form_token(f"staff store {principal.csrf_token}:{code}")
+        if hmac.compare_digest(mac.encode(), expected.encode()):
+            chosen = code
+    return principal.actor.working_store(chosen)
+
+
 def check_csrf(principal: Principal, submitted: str | None) -> bool:
     """Tell whether a form's CSRF token is this session's (compared in constant time)."""
     return hmac.compare_digest(principal.csrf_token.encode(), (submitted or "").encode())
@@ -644,6 +681,74 @@ def purge(
     )
     attempts = repository.purge_attempts(session, program_id=program_id, before=now - keep_attempts)
     return sessions, attempts
+
+
+def audit_filter(
+    session: Session,
+    *,
+    program_id: int,
+    tz: ZoneInfo,
+    actor: str = "",
+    subject: str = "",
+    kind: str = "",
+    action: str = "",
+    since: str = "",
+    until: str = "",
+) -> audit.AuditFilter:
+    """Read the audit log's filters as typed: by whom, what, which action, which days.
+
+    ``actor`` is a staff user name; ``since`` to ``until`` are days in ``tz``, the last
+    included, written 2026-12-01.
+    A staff account as the subject (``kind`` staff) may be named by its user name. Refuses an
+    unknown user name, a date that is none, and a first day after the last (422).
+    """
+    actor_id: int | None = None
+    if actor.strip():
+        found = repository.user(
+            session, program_id=program_id, username_key=rules.username_key(actor)
+        )
+        if found is None:
+            raise UnknownAuditActor(username=actor.strip()[:USERNAME_SHOWN])
+        actor_id = found.id
+    subject_id = subject.strip() or None
+    if subject_id and kind == SUBJECT and not subject_id.isdecimal():
+        named = repository.user(
+            session, program_id=program_id, username_key=rules.username_key(subject_id)
+        )
+        if named is None:
+            raise StaffNotFound(username=subject_id[:USERNAME_SHOWN])
+        subject_id = str(named.id)
+    first, last = _day(since, InvalidAuditDate), _day(until, InvalidAuditEndDate)
+    if first and last and first > last:
+        raise AuditDatesReversed(since=first.isoformat(), until=last.isoformat())
+    return audit.AuditFilter(
+        actor_id=actor_id,
+        action=action.strip() or None,
+        subject_type=kind.strip() or None,
+        subject_id=subject_id,
+        since=start_of_local_day(first, tz) if first else None,
+        until=start_of_local_day(last + timedelta(days=1), tz) if last else None,
+    )
+
+
+#: How much of a wrong user name or date a refusal repeats.
+USERNAME_SHOWN = 40
+
+
+def _day(raw: str, refusal: type[InvalidAuditDate]) -> date | None:
+    """A day written 2026-12-01 (None when empty); refuses anything else with ``refusal``."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise refusal(value=text[:USERNAME_SHOWN]) from None
+    if not 2000 <= day.year <= 2999:
+        raise refusal(value=text)
+    return day
 
 
 def browse_audit(

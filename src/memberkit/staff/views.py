@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from memberkit.db import get_database
 from memberkit.errors import Forbidden, MemberkitError
@@ -17,6 +18,7 @@ from memberkit.faces.templating import render
 from memberkit.faces.web import (
     COOKIE,
     HOME,
+    STORE_COOKIE,
     StaffContext,
     StaffPage,
     require_action,
@@ -120,6 +122,7 @@ async def logout(request: Request) -> Response:
             service.sign_out(session, token=request.cookies.get(COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(STORE_COOKIE, path="/")
     return response
 
 
@@ -164,6 +167,20 @@ async def choose_locale(staff: StaffPage) -> Response:
     return RedirectResponse(back, status_code=303)
 
 
+@router.post("/account/store")
+async def choose_store(staff: StaffPage) -> Response:
+    """Choose which of one's stores one works for (the till books to it); for this session.
+
+    A store that is not one's own is refused and changes nothing.
+    """
+    form = await staff.form()
+    token = service.store_token(staff.principal, str(form.get("store", ""))[:32])
+    back = safe_next(str(form.get("next", "/admin"))[:2000])
+    response = RedirectResponse(back, status_code=303)
+    set_session_cookie(response, staff.request, token, name=STORE_COOKIE)
+    return response
+
+
 # --- staff accounts (owners and admins) --------------------------------------------------
 
 ManageStaff = Annotated[StaffContext, Depends(require_action(Action.manage_staff))]
@@ -182,8 +199,22 @@ FIELD_OF: dict[str, str] = {
     "too_many_stores": "stores",
     "store_not_found": "stores",
     "store_inactive": "stores",
+    "cannot_disable_self": "role",
+    "last_owner": "role",
 }
 _NEW_FIELDS = ("username", "display_name", "password", "role")
+
+
+def _choices(staff: StaffContext, session: Session) -> dict[str, Any]:
+    """What an account's form offers: the open stores, the roles one may give, role names."""
+    _total, stores = store_service.listing(
+        session, program_id=staff.program.id, city=None, active=True, offset=0, limit=500
+    )
+    return {
+        "stores": stores,
+        "roles": [(role, ROLE_NAMES[role]) for role in Role if may_manage(staff.actor.role, role)],
+        "role_names": ROLE_NAMES,
+    }
 
 
 def _staff_page(
@@ -197,16 +228,12 @@ def _staff_page(
 ) -> Response:
     with staff.work.transaction() as session:
         accounts = service.list_users(session, program_id=staff.program.id, actor=staff.actor)
-        _total, stores = store_service.listing(
-            session, program_id=staff.program.id, city=None, active=True, offset=0, limit=500
-        )
+        choices = _choices(staff, session)
     return staff.render(
         "staff/staff.html",
         status_code=status_code,
         accounts=accounts,
-        stores=stores,
-        roles=[(role, ROLE_NAMES[role]) for role in Role if may_manage(staff.actor.role, role)],
-        role_names=ROLE_NAMES,
+        **choices,
         manageable={a.username for a in accounts if may_manage(staff.actor.role, a.role)},
         entered=entered or {"username": "", "display_name": "", "role": "", "stores": []},
         errors=errors or {},
@@ -253,6 +280,87 @@ async def create_staff(staff: ManageStaff) -> Response:
     return RedirectResponse("/admin/staff?done=true", status_code=303)
 
 
+def _account_page(
+    staff: StaffContext,
+    username: str,
+    *,
+    entered: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    done: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """One account's page: its role, stores and name; enable or disable it; a new password."""
+    with staff.work.transaction() as session:
+        account = service.get(session, program_id=staff.program.id, username=username[:64])
+        staff.actor.require_manage(account.role)
+        choices = _choices(staff, session)
+    shown = entered or {
+        "display_name": account.display_name,
+        "role": str(account.role),
+        "stores": list(account.stores),
+    }
+    return staff.render(
+        "staff/account.html",
+        status_code=status_code,
+        account=account,
+        **choices,
+        itself=account.id == staff.actor.staff_id,
+        entered=shown,
+        errors=errors or {},
+        error=error,
+        done=done,
+    )
+
+
+def _refused(staff: StaffContext, username: str, exc: MemberkitError, **kept: Any) -> Response:
+    """The account's page again with a refusal beside its field (or above the form)."""
+    field = FIELD_OF.get(exc.code)
+    detail = exc.detail(staff.locale)
+    return _account_page(
+        staff,
+        username,
+        errors={field: detail} if field else {},
+        error=None if field else detail,
+        status_code=exc.status,
+        **kept,
+    )
+
+
+@router.get("/admin/staff/{username}")
+def account_page(username: str, staff: ManageStaff, done: bool = False) -> Response:
+    """One account, to change its role, stores or name, enable or disable it, or reset it."""
+    return _account_page(staff, username, done=done)
+
+
+@router.post("/admin/staff/{username}")
+async def update_staff(username: str, staff: ManageStaff) -> Response:
+    """Change an account's display name, role and stores; audited by the staff service."""
+    form = await staff.form()
+    entered: dict[str, Any] = {
+        "display_name": str(form.get("display_name", ""))[:200],
+        "role": str(form.get("role", ""))[:200],
+        "stores": [str(code)[:32] for code in form.getlist("stores") if code][:200],
+    }
+    try:
+        with staff.work.transaction() as session:
+            service.update_user(
+                session,
+                program_id=staff.program.id,
+                username=username[:64],
+                display_name=entered["display_name"],
+                role=entered["role"],
+                stores=entered["stores"],
+                actor=staff.actor,
+                origin=staff.origin,
+            )
+    except MemberkitError as exc:
+        if exc.code == "staff_not_found":
+            raise
+        return _refused(staff, username, exc, entered=entered)
+    return RedirectResponse(f"/admin/staff/{username[:64]}?done=true", status_code=303)
+
+
 @router.post("/admin/staff/{username}/active")
 async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response:
     """Enable (``active=yes``) or disable an account; disabling ends its sessions. Audited."""
@@ -269,13 +377,17 @@ async def enable_or_disable_staff(username: str, staff: ManageStaff) -> Response
                 origin=staff.origin,
             )
     except MemberkitError as exc:
-        return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
-    return RedirectResponse("/admin/staff?done=true", 303)
+        if exc.code == "staff_not_found":
+            raise
+        return _account_page(
+            staff, username, error=exc.detail(staff.locale), status_code=exc.status
+        )
+    return RedirectResponse(f"/admin/staff/{username[:64]}?done=true", 303)
 
 
 @router.post("/admin/staff/{username}/password")
 async def reset_staff_password(username: str, staff: ManageStaff) -> Response:
-    """Give an account a new password; its sessions end. Audited."""
+    """Give an account a new password (the password rules hold); its sessions end. Audited."""
     form = await staff.form()
     try:
         with staff.work.transaction() as session:
@@ -288,5 +400,7 @@ async def reset_staff_password(username: str, staff: ManageStaff) -> Response:
                 origin=staff.origin,
             )
     except MemberkitError as exc:
-        return _staff_page(staff, error=exc.detail(staff.locale), status_code=exc.status)
-    return RedirectResponse("/admin/staff?done=true", status_code=303)
+        if exc.code == "staff_not_found":
+            raise
+        return _refused(staff, username, exc)
+    return RedirectResponse(f"/admin/staff/{username[:64]}?done=true", status_code=303)
