@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, Page
+from memberkit.kit.schemas import Input, LocalTime, Page, PlainText
 from memberkit.ledger.models import Asset, TransactionKind
 
 
@@ -55,7 +55,7 @@ class AdjustmentIn(Input):
     """A manual credit (positive) or debit (negative) with the reason for it."""
 
     points: int = Field(ge=-(10**9), le=10**9)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=1, max_length=200)
 
 
 class AdjustmentOut(BaseModel):

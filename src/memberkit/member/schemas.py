@@ -7,24 +7,24 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, MoneyOut
+from memberkit.kit.schemas import Input, LocalTime, MoneyOut, PlainText
 from memberkit.member.models import Channel, MemberStatus
 
 if TYPE_CHECKING:
     from memberkit.member.service import TierOutcome
 
 Gender = Annotated[str, Field(pattern="^(male|female|unknown)$")]
-Tag = Annotated[str, Field(min_length=1, max_length=32)]
+Tag = Annotated[PlainText, Field(min_length=1, max_length=32)]
 
 
 class MemberIn(Input):
     """A registration."""
 
     phone: str = Field(max_length=20, examples=["13800138000"])
-    name: str | None = Field(default=None, max_length=50)
+    name: PlainText | None = Field(default=None, max_length=50)
     gender: Gender | None = None
     birthday: date | None = None
-    email: str | None = Field(default=None, max_length=254)
+    email: PlainText | None = Field(default=None, max_length=254)
     store_code: str | None = Field(default=None, max_length=32)
     channel: Channel = Channel.store
     referrer_member_no: str | None = Field(default=None, max_length=20)
@@ -35,10 +35,10 @@ class MemberPatch(Input):
     """Changes to a member; only the fields present change. ``status`` needs an admin key."""
 
     phone: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=50)
+    name: PlainText | None = Field(default=None, max_length=50)
     gender: Gender | None = None
     birthday: date | None = None
-    email: str | None = Field(default=None, max_length=254)
+    email: PlainText | None = Field(default=None, max_length=254)
     tags: list[Tag] | None = Field(default=None, max_length=50)
     status: MemberStatus | None = None
 
