@@ -152,3 +152,21 @@ def test_text_without_them_is_taken_as_sent(admin: Api, member: dict[str, Any]) 
 )
 def test_which_characters_are_controls(text: str, held: bool) -> None:
     assert has_control_characters(text) is held
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/members", {"phone": "13900139000", "name": "名" * 51}, "name"),
+        ("/api/v1/members", {"phone": "13900139000", "tags": ["t" * 33]}, "tags.0"),
+        ("/api/v1/members", {"phone": "13900139000", "email": "a" * 255}, "email"),
+    ],
+)
+def test_a_text_too_long_is_still_said_as_a_texts_length(
+    admin: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    # The check sits after the bound of length, which stays a text's bound (not a list's).
+    refused = admin.post(path, body, **{"Accept-Language": "en"})
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["type"]) == (field, "string_too_long")

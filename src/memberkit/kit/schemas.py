@@ -153,10 +153,14 @@ def _one_line(value: str) -> str:
     return value
 
 
+#: The check of :data:`PlainText`, for a type that bounds its length first:
+#: ``Annotated[str, Field(max_length=50), ONE_LINE]`` (a bound given after the check, or on a
+#: union such as ``PlainText | None``, would be checked as a list's length, not a text's).
+ONE_LINE = AfterValidator(_one_line)
 #: Free text of one line (names, tags, reasons, notes, descriptions): control characters and
 #: text-direction overrides refused (error type ``control_characters``). Bounds of length are
-#: the field's own.
-PlainText = Annotated[str, AfterValidator(_one_line)]
+#: the field's own (``reason: PlainText = Field(max_length=200)``).
+PlainText = Annotated[str, ONE_LINE]
 
 
 class Input(BaseModel):

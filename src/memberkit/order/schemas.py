@@ -7,14 +7,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from memberkit.kit.i18n import TextError, _
-from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut, PlainText
+from memberkit.kit.schemas import (
+    ONE_LINE,
+    ClientTime,
+    Input,
+    LocalTime,
+    Money,
+    MoneyOut,
+    PlainText,
+)
 from memberkit.member.models import Channel
 from memberkit.member.schemas import RefundTierOut, TierOut
 from memberkit.member.service import MemberRef
 from memberkit.order.models import PaymentMethod
 from memberkit.order.rules import OrderStatus
 
-Text = Annotated[PlainText, Field(max_length=200)]
+Text = Annotated[str, Field(max_length=200), ONE_LINE]
 #: The most lines one order holds, and units one line (or one refund of it) counts.
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
