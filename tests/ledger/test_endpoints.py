@@ -7,6 +7,7 @@ from typing import Any
 
 from memberkit.config import settings
 from memberkit.db import Database
+from memberkit.order.rules import EarningRules
 from tests.rest import Api, order_body, table_contents
 
 
@@ -110,10 +111,7 @@ def test_program_settings_and_expiring_listing(
     assert unknown.json()["code"] == "invalid_program_settings"
     cents = admin.patch("/api/v1/program", {"earning_rules": {"min_order_amount": "1.001"}})
     assert cents.json()["code"] == "invalid_program_settings"
-    assert admin.get("/api/v1/program").json()["earning_rules"] == {
-        "points_per_unit": "1",
-        "growth_per_unit": "1",
-    }
+    assert admin.get("/api/v1/program").json()["earning_rules"] == EarningRules().config()
 
     changed = admin.patch(
         "/api/v1/program",

@@ -359,3 +359,33 @@ def test_an_unknown_or_malformed_card_number_is_a_404_page(
     for member_no in ("000000000000", "<script>", "9" * 300):
         answer = client.get(f"/admin/members/{member_no}")
         assert answer.status_code == 404 and "<script>" not in answer.text.split("</head>")[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "error"),
+    [
+        ("points", {"points": "10", "reason": "补偿\u202e"}, "adjust-reason"),
+        ("points", {"points": "10", "reason": "a\tb"}, "adjust-reason"),
+        ("profile", {"phone": "13800138000", "name": "张\u202e三", "tags": "vip"}, "profile-name"),
+        ("tier", {"tier": "gold", "until": "2099-12-31", "reason": "VIP\x1b"}, "grant-reason"),
+    ],
+)
+def test_control_characters_are_refused_next_to_the_field_and_change_nothing(
+    client: TestClient,
+    database: Database,
+    members: dict[str, str],
+    path: str,
+    fields: dict[str, str],
+    error: str,
+) -> None:
+    signed(client, "owner")
+    form = {**form_of(client, members["home"]), **fields}
+    before = table_contents(database)
+
+    refused = client.post(f"/admin/members/{members['home']}/{path}", data=form)
+
+    assert refused.status_code == 422, refused.text
+    found = re.search(rf'id="error-{error}">([^<]*)<', refused.text)
+    assert found, refused.text
+    assert found.group(1) == "此处不得包含控制字符（换行、制表符或文字方向控制符）。"
+    assert table_contents(database) == before

@@ -6,11 +6,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from memberkit.growth.rules import Behaviour, SpendCap
-from memberkit.order.errors import InvalidOrder, LinesMismatch, PaymentsMismatch
+from memberkit.kit.money import display_money
+from memberkit.order.errors import (
+    InvalidOrder,
+    LinesMismatch,
+    OrderAmountImplausible,
+    OrderAmountZero,
+    PaymentsMismatch,
+)
 from memberkit.order.rules import (
     EarningRules,
     EarnLine,
@@ -132,6 +139,7 @@ def test_every_decision_spends_what_was_paid_and_earns_only_on_money(
 ) -> None:
     wallet = min(wallet, principal + bonus)
     total = cash + wallet + points
+    assume(total > 0)  # an order of nothing is refused (below)
     payments = [
         Priced("cash", cash, 0),
         Priced("wallet", wallet, 0),
@@ -154,3 +162,50 @@ def test_every_decision_spends_what_was_paid_and_earns_only_on_money(
     assert decision.points_paid == points
     assert decision.earning.eligible_minor == cash + decision.wallet_principal
     assert decision.earning.points == (cash + decision.wallet_principal) // 100
+
+
+def test_an_order_of_nothing_is_refused_though_a_free_line_beside_a_paid_one_is_not() -> None:
+    # given an order whose every line is free, and one with a free gift beside a paid line
+    free = facts([], lines=[EarnLine(0, "gift"), EarnLine(0, "coffee")])
+    with_gift = facts(
+        [Priced("cash", 6000, 0)], lines=[EarnLine(6000, "coffee"), EarnLine(0, "gift")]
+    )
+
+    # when each is decided, then the first is refused and the second earns on what was paid
+    with pytest.raises(OrderAmountZero) as refused:
+        decide(RULES, free)
+    assert (refused.value.code, refused.value.status) == ("order_amount_zero", 422)
+    assert decide(RULES, with_gift).earning.points == 60
+
+
+@pytest.mark.parametrize(
+    ("total", "cap", "refused"),
+    [
+        (5_000_000, 5_000_000, False),  # exactly the default cap of ¥50,000.00
+        (5_000_001, 5_000_000, True),
+        (5_000_001, 10_000_000, False),  # a merchant with larger tickets raised it
+        (101, 100, True),
+    ],
+)
+def test_an_order_above_the_programs_cap_is_refused_naming_the_cap_as_money(
+    total: int, cap: int, refused: bool
+) -> None:
+    rules = EarningRules(max_order_minor=cap)
+    order = facts([Priced("cash", total, 0)], lines=[EarnLine(total, "coffee")])
+    if not refused:
+        assert decide(rules, order).total_minor == total
+        return
+    with pytest.raises(OrderAmountImplausible) as error:
+        decide(rules, order)
+    assert (error.value.code, error.value.status) == ("order_amount_implausible", 422)
+    assert error.value.detail("en") == (
+        f"The order's amount {display_money(total)} is more than one order may have "
+        f"({display_money(cap)}); a merchant whose sales are larger raises the limit in the "
+        "earning settings."
+    )
+
+
+def test_the_default_cap_is_fifty_thousand_yuan() -> None:
+    assert EarningRules().max_order_minor == 5_000_000
+    assert EarningRules.from_config({}).max_order_minor == 5_000_000
+    assert EarningRules.from_config({"max_order_amount": "80000.50"}).max_order_minor == 8_000_050

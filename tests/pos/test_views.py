@@ -441,3 +441,39 @@ def test_roles_away_from_the_till_may_not_open_it(
     refused = client.get("/pos")
     assert refused.status_code == 403 and 'id="refusal"' in refused.text
     assert 'href="/pos"' not in client.get("/admin").text
+
+
+@pytest.mark.parametrize(
+    ("amount", "code_text"),
+    [
+        ("50000.01", "is more than one order may have (¥50,000.00)"),
+        ("0.00", "The order's amount is zero"),
+    ],
+)
+def test_a_sale_above_the_cap_or_of_nothing_is_refused_next_to_the_amount(
+    client: TestClient, database: Database, member: str, amount: str, code_text: str
+) -> None:
+    # given a cashier at the till (in English) with the member identified
+    sign_in(client, "cashier")
+    page = till(client, member)
+    switched = client.post(
+        "/account/locale",
+        data={"csrf_token": form_of(page, "sale-form")["csrf_token"], "locale": "en"},
+        follow_redirects=False,
+    )
+    assert switched.status_code == 303
+    page = till(client, member)
+    before = table_contents(database)
+
+    # when a sale of ¥50,000.01 (the default cap is ¥50,000.00), or of nothing, is previewed
+    # or posted
+    for path in ("/pos/sale/preview", "/pos/sale"):
+        refused = client.post(path, data=sale_form(page, amount=amount))
+
+        # then the till says why beside the amount field, and posts nothing
+        assert refused.status_code == 422, refused.text
+        found = re.search(r'id="sale-amount-error">([^<]*)<', refused.text)
+        assert found, refused.text
+        assert code_text in found.group(1).replace("&#39;", "'")
+        assert 'id="confirm-sale"' not in refused.text
+    assert table_contents(database) == before

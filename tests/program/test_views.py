@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -245,3 +246,35 @@ def test_hostile_input_never_gives_a_500_nor_changes_anything(
         assert "<script>alert(1)</script>" not in answer.text
     assert client.get("/admin/settings/nope" + quote(hostile[:50])).status_code in (400, 404, 422)
     assert table_contents(database) == contents or hostile == ""
+
+
+def test_the_order_cap_is_a_field_of_the_earning_form_and_is_saved_or_refused(
+    client: TestClient, database: Database, program: ProgramConfig, staff: dict[str, Actor]
+) -> None:
+    # given the owner on the earning form, which shows the cap in force (¥50,000.00)
+    sign_in(client, "owner")
+    page = _open(client, "/admin/settings/earning")
+    assert re.search(r'name="v.max_order_amount"[^>]*value="50000.00"', page), page
+    fields = {
+        "csrf_token": csrf(page),
+        "v.points_per_unit": "1",
+        "v.growth_per_unit": "1",
+        "v.rounding": "floor",
+        "v.min_order_amount": "0.00",
+    }
+
+    # when a cap of nothing is sent, then it is refused and nothing changes
+    contents = table_contents(database)
+    refused = client.post("/admin/settings/earning", data={**fields, "v.max_order_amount": "0"})
+    assert refused.status_code == 422
+    assert "max_order_amount" in refused.text
+    assert table_contents(database) == contents
+
+    # when the merchant raises it, then it is stored in its canonical form
+    saved = client.post(
+        "/admin/settings/earning",
+        data={**fields, "v.max_order_amount": "120000"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert _stored(database, program, "earning")["max_order_amount"] == "120000.00"  # type: ignore[index]

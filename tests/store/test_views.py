@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from memberkit.audit.models import AuditEntry
 from memberkit.db import Database
+from memberkit.kit.schemas import has_control_characters
 from memberkit.program.service import ProgramConfig
 from memberkit.staff.rules import Actor
 from memberkit.store import service as store_service
@@ -89,6 +90,8 @@ def test_an_admin_opens_edits_closes_and_reopens_a_store_each_audited(
         ("type", "kiosk"),
         ("city", "x" * 51),
         ("code", "会员\u202e"),
+        ("name", "南京东路\u202e店"),
+        ("city", "上\n海"),
     ],
 )
 def test_invalid_fields_are_marked_next_to_them_and_nothing_changes(
@@ -103,6 +106,11 @@ def test_invalid_fields_are_marked_next_to_them_and_nothing_changes(
     )
     assert refused.status_code == 422
     assert f'id="error-{field}"' in refused.text
+    if field != "code" and has_control_characters(value):  # a code's pattern refuses it first
+        assert (
+            f'id="error-{field}">This must not contain control characters (line breaks, tabs or '
+            "text-direction overrides).<"
+        ) in refused.text
     assert "<script>alert(1)</script>" not in refused.text
     assert table_contents(database) == contents
 

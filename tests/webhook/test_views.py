@@ -94,19 +94,22 @@ def test_a_blocked_or_bad_receiver_is_marked_beside_the_field_and_nothing_change
     english(client)
     page = client.get("/admin/webhooks").text
     contents = table_contents(database)
-    for url, types, where in (
-        ("", [], "url"),
-        ("http://169.254.169.254/latest", [], "url"),
-        ("ftp://example.com/x", [], "url"),
-        ("https://example.com/" + "x" * 5000, [], "url"),
-        ("https://example.com/hook", ["no.such.event"], "event_types"),
-        ("<script>alert(1)</script>", [], "url"),
+    for url, types, where, description in (
+        ("", [], "url", ""),
+        ("http://169.254.169.254/latest", [], "url", ""),
+        ("ftp://example.com/x", [], "url", ""),
+        ("https://example.com/" + "x" * 5000, [], "url", ""),
+        ("https://example.com/hook", ["no.such.event"], "event_types", ""),
+        ("<script>alert(1)</script>", [], "url", ""),
+        ("https://example.com/hook", [], "description", "crm\u202ehook"),
+        ("https://example.com/hook", [], "description", "crm\nhook"),
     ):
         data = {
             "csrf_token": csrf(page),
             "form_key": form_key(page),
             "url": url,
             "event_types": types,
+            "description": description,
         }
         refused = client.post("/admin/webhooks", data=data)
         assert 400 <= refused.status_code < 500, url

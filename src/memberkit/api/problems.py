@@ -18,6 +18,7 @@ from memberkit.config import settings
 from memberkit.db import RETRY_AFTER_SECONDS, DatabaseBusy, is_busy
 from memberkit.errors import MemberkitError
 from memberkit.kit.i18n import Text, TextError, _, negotiate, translate
+from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_PROBLEM
 from memberkit.uow import ConcurrentChange
 
 log = logging.getLogger("memberkit.api")
@@ -96,6 +97,7 @@ _FIELD_MESSAGES = {
     "datetime_from_date_parsing": _("must be a time such as 2026-12-31T10:00:00+08:00"),
     "timezone_aware": _("must carry a UTC offset, such as +08:00"),
     "greater_than_equal_date": _("must be on or after {ge}"),
+    CONTROL_CHARACTERS: CONTROL_PROBLEM,
 }
 _INVALID_VALUE = _("is not a valid value")
 
@@ -277,10 +279,12 @@ def install(app: FastAPI) -> None:
             }
             for error in raw
         ]
+        # Text holding control characters only: said by its own code, for clients to match.
+        only_control = all(error["type"] == CONTROL_CHARACTERS for error in errors)
         return problem(
             request,
             status=422,
-            code="validation_error",
+            code=CONTROL_CHARACTERS if only_control else "validation_error",
             message=_("The request is not valid: {fields}."),
             params={
                 "fields": "; ".join(

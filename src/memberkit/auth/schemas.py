@@ -6,13 +6,13 @@ from pydantic import BaseModel, Field
 
 from memberkit.auth import service
 from memberkit.auth.models import Scope
-from memberkit.kit.schemas import Input, LocalTime
+from memberkit.kit.schemas import Input, LocalTime, PlainText
 
 
 class ApiKeyIn(Input):
     """A key to issue: who uses it, what it may do, and optionally the one store it acts for."""
 
-    name: str = Field(min_length=1, max_length=100, examples=["POS SH001 till 1"])
+    name: PlainText = Field(min_length=1, max_length=100, examples=["POS SH001 till 1"])
     scope: Scope
     store_code: str | None = Field(default=None, max_length=32)
 

@@ -22,6 +22,7 @@ from memberkit.errors import MemberkitError
 from memberkit.faces.pages import Action, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
+from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_FIELD_MESSAGE
 from memberkit.store import service as store_service
 
 router = APIRouter(prefix="/admin/api-keys", include_in_schema=False)
@@ -83,7 +84,12 @@ async def issue_key(staff: ManageKeys) -> Response:
         body = ApiKeyIn.model_validate({**entered, "store_code": entered["store_code"] or None})
     except ValidationError as exc:
         errors = {
-            str(e["loc"][0]): translate(FIELD_PROBLEMS.get(str(e["loc"][0]), ""), staff.locale)
+            str(e["loc"][0]): translate(
+                CONTROL_FIELD_MESSAGE
+                if e["type"] == CONTROL_CHARACTERS
+                else FIELD_PROBLEMS.get(str(e["loc"][0]), ""),
+                staff.locale,
+            )
             for e in exc.errors()
             if e["loc"]
         }

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import ClientTime, Input
+from memberkit.kit.schemas import ClientTime, Input, PlainText
 from memberkit.member.schemas import TierOut
 
 
@@ -14,7 +14,7 @@ class EventIn(Input):
     """A behaviour: ``type`` is one of the program's behaviours (see ``GET /api/v1/growth``)."""
 
     type: str = Field(min_length=1, max_length=32, examples=["sign_in"])
-    external_id: str = Field(min_length=1, max_length=100)
+    external_id: PlainText = Field(min_length=1, max_length=100)
     occurred_at: ClientTime
     payload: dict[str, Any] = Field(default_factory=dict)
 

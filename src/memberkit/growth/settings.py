@@ -56,12 +56,25 @@ def parse(config: Any) -> GrowthSettings:
     return GrowthSettings(behaviours, parse_spend_cap(config), parse_decay(config))
 
 
-def _render(raw: Any, _parsed: GrowthSettings) -> dict[str, Any]:
-    """Store the rules as ``PUT /growth`` does: behaviours, then the caps that are set."""
-    return {
-        "behaviours": raw.get("behaviours", {}),
-        **{name: raw[name] for name in ("spend_cap", "decay") if raw.get(name) is not None},
+def _render(_raw: Any, parsed: GrowthSettings) -> dict[str, Any]:
+    """Store the rules as they are read: every behaviour spelled out, then the caps set.
+
+    A behaviour is stored with its growth, cap and period; the decay's share as exact text.
+    """
+    rendered: dict[str, Any] = {
+        "behaviours": {
+            kind: {"growth": rule.growth, "cap": rule.cap, "per": rule.per}
+            for kind, rule in parsed.behaviours.items()
+        }
     }
+    if parsed.spend_cap is not None:
+        rendered["spend_cap"] = {"cap": parsed.spend_cap.cap, "per": parsed.spend_cap.per}
+    if parsed.decay is not None:
+        rendered["decay"] = {
+            "after_days": parsed.decay.after_days,
+            "share": format(parsed.decay.share, "f"),
+        }
+    return rendered
 
 
 GROWTH: Section[GrowthSettings] = Section(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from memberkit.kit.i18n import TextError, _
 from memberkit.kit.money import MoneyFormatError, format_money, parse_money
@@ -123,6 +125,42 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> None:
             if isinstance(key, str):
                 _plain(key, where, depth + 1)
             _plain(item, where, depth + 1)
+
+
+#: Characters no single-line text may hold: C0 controls (line breaks and tabs among them), DEL,
+#: and the bidirectional embeddings, overrides and isolates that make a text display other
+#: than it reads (U+202A–U+202E, U+2066–U+2069).
+CONTROL = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: The error type (and the problem's code) of a text holding one of them.
+CONTROL_CHARACTERS = "control_characters"
+#: What the API says of such a field, and what a console form says next to it.
+CONTROL_PROBLEM = _(
+    "must not contain control characters (line breaks, tabs or text-direction overrides)"
+)
+CONTROL_FIELD_MESSAGE = _(
+    "This must not contain control characters (line breaks, tabs or text-direction overrides)."
+)
+
+
+def has_control_characters(text: str) -> bool:
+    """Tell whether ``text`` holds a character :data:`CONTROL` names."""
+    return CONTROL.search(text) is not None
+
+
+def _one_line(value: str) -> str:
+    if has_control_characters(value):
+        raise PydanticCustomError(CONTROL_CHARACTERS, "text holds control characters")
+    return value
+
+
+#: The check of :data:`PlainText`, for a type that bounds its length first:
+#: ``Annotated[str, Field(max_length=50), ONE_LINE]`` (a bound given after the check, or on a
+#: union such as ``PlainText | None``, would be checked as a list's length, not a text's).
+ONE_LINE = AfterValidator(_one_line)
+#: Free text of one line (names, tags, reasons, notes, descriptions): control characters and
+#: text-direction overrides refused (error type ``control_characters``). Bounds of length are
+#: the field's own (``reason: PlainText = Field(max_length=200)``).
+PlainText = Annotated[str, ONE_LINE]
 
 
 class Input(BaseModel):

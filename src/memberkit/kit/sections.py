@@ -7,7 +7,7 @@ program's configuration holds each value parsed (``program.section(EARNING)``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -70,3 +70,13 @@ class Section(Generic[T]):
     def schema(self) -> dict[str, Any]:
         """Return the JSON Schema of the section's value."""
         return self.model.model_json_schema()
+
+    def missing(self, value: Any) -> list[str] | None:
+        """Return the fields the schema requires that ``value`` leaves out (None: no object).
+
+        What a PUT must give: a required field is one without a default the readers could
+        fall back on, so leaving it out is refused rather than stored as an empty value.
+        """
+        if not isinstance(value, Mapping):
+            return None
+        return [name for name in self.schema().get("required", []) if name not in value]

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, MoneyOut, Page
+from memberkit.kit.schemas import Input, LocalTime, MoneyOut, Page, PlainText
 from memberkit.ledger.models import Asset, TransactionKind
 
 
@@ -57,7 +57,7 @@ class AdjustmentIn(Input):
     """A manual credit (positive) or debit (negative) with the reason for it."""
 
     points: int = Field(ge=-(10**9), le=10**9)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=1, max_length=200)
 
 
 class AdjustmentOut(BaseModel):

@@ -11,7 +11,8 @@ from memberkit.kit.sections import Section
 from memberkit.ledger.repository import ensure_system_accounts
 from memberkit.ledger.validity import ValidityPolicy
 
-DEFAULT_VALIDITY: dict[str, Any] = {"type": "end_of_year", "years": 1}
+#: The validity of a program that never set it, in its canonical (stored) form.
+DEFAULT_VALIDITY: dict[str, Any] = ValidityPolicy().config()
 
 
 class ValiditySettings(BaseModel):
@@ -32,5 +33,6 @@ VALIDITY: Section[ValidityPolicy] = Section(
     parse=ValidityPolicy.from_config,
     default=lambda: dict(DEFAULT_VALIDITY),
     model=ValiditySettings,
+    render=lambda _raw, policy: policy.config(),
     setup=ensure_system_accounts,
 )

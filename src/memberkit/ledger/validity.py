@@ -61,6 +61,10 @@ class ValidityPolicy:
             raise ValidityError(_("years must be a whole number from 0 to 10"))
         return policy
 
+    def config(self) -> dict[str, Any]:
+        """Return the policy in its canonical stored form: its type, days and years."""
+        return {"type": self.type, "days": self.days, "years": self.years}
+
     def last_valid_day(self, earned: date) -> date | None:
         """Return the last local day on which points earned on ``earned`` can be spent."""
         if self.type == "never":

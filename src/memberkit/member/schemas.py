@@ -7,24 +7,26 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, MoneyOut
+from memberkit.kit.schemas import ONE_LINE, Input, LocalTime, MoneyOut
 from memberkit.member.models import Channel, MemberStatus
 
 if TYPE_CHECKING:
     from memberkit.member.service import TierOutcome
 
 Gender = Annotated[str, Field(pattern="^(male|female|unknown)$")]
-Tag = Annotated[str, Field(min_length=1, max_length=32)]
+Tag = Annotated[str, Field(min_length=1, max_length=32), ONE_LINE]
+Name = Annotated[str, Field(max_length=50), ONE_LINE]
+Email = Annotated[str, Field(max_length=254), ONE_LINE]
 
 
 class MemberIn(Input):
     """A registration."""
 
     phone: str = Field(max_length=20, examples=["13800138000"])
-    name: str | None = Field(default=None, max_length=50)
+    name: Name | None = None
     gender: Gender | None = None
     birthday: date | None = None
-    email: str | None = Field(default=None, max_length=254)
+    email: Email | None = None
     store_code: str | None = Field(default=None, max_length=32)
     channel: Channel = Channel.store
     referrer_member_no: str | None = Field(default=None, max_length=20)
@@ -35,10 +37,10 @@ class MemberPatch(Input):
     """Changes to a member; only the fields present change. ``status`` needs an admin key."""
 
     phone: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=50)
+    name: Name | None = None
     gender: Gender | None = None
     birthday: date | None = None
-    email: str | None = Field(default=None, max_length=254)
+    email: Email | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     status: MemberStatus | None = None
 

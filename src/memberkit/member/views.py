@@ -34,6 +34,7 @@ from memberkit.faces.pages import Action
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit import keys
 from memberkit.kit.i18n import _, translate
+from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_FIELD_MESSAGE
 from memberkit.kit.time import start_of_local_day, utcnow
 from memberkit.ledger import adjustments
 from memberkit.ledger import queries as ledger_queries
@@ -103,6 +104,7 @@ def field_errors(exc: ValidationError, locale: str, *, prefix: str) -> dict[str,
         "date_parsing": _("Enter a date as YYYY-MM-DD."),
         "enum": _("Choose one of the options."),
         "literal_error": _("Choose one of the options."),
+        CONTROL_CHARACTERS: CONTROL_FIELD_MESSAGE,
     }
     errors: dict[str, str] = {}
     for error in exc.errors():

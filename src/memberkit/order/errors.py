@@ -29,6 +29,26 @@ class PaymentsMismatch(InvalidOrder):
     message = _("Payments add up to {paid} but the lines add up to {total}.")
 
 
+class OrderAmountZero(InvalidOrder):
+    """An order whose lines add up to nothing: it earns nothing and leaves nothing to refund."""
+
+    code = "order_amount_zero"
+    message = _(
+        "The order's amount is zero: an order must cost something (free items go on an order "
+        "that does)."
+    )
+
+
+class OrderAmountImplausible(InvalidOrder):
+    """An order above the program's plausibility cap (``max_order_amount``)."""
+
+    code = "order_amount_implausible"
+    message = _(
+        "The order's amount {amount} is more than one order may have ({limit}); a merchant "
+        "whose sales are larger raises the limit in the earning settings."
+    )
+
+
 class OrderNotFound(NotFound):
     """No order with that external id."""
 

@@ -203,6 +203,9 @@ class MemberOrder:
     refunded_minor: int
     points_earned: int
     refunds: list[tuple[str, int, datetime]]
+    #: What the order paid with points, and with stored value (principal and bonus).
+    points_paid: int = 0
+    wallet_paid_minor: int = 0
 
 
 def member_orders(
@@ -237,6 +240,8 @@ def member_orders(
             order.refunded_minor,
             order.points_earned,
             refunds.get(order.id, []),
+            order.points_paid,
+            order.wallet_principal_paid + order.wallet_bonus_paid,
         )
         for order, code in orders
     ]

@@ -25,7 +25,13 @@ from memberkit.kit.money import (
     format_money,
     round_to_int,
 )
-from memberkit.order.errors import InvalidOrder, LinesMismatch, PaymentsMismatch
+from memberkit.order.errors import (
+    InvalidOrder,
+    LinesMismatch,
+    OrderAmountImplausible,
+    OrderAmountZero,
+    PaymentsMismatch,
+)
 from memberkit.wallet.rules import split_payment
 
 #: Payments that earn: money that actually changed hands. Points and coupons do not.
@@ -34,6 +40,11 @@ EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
 MICRO = 1_000
 #: Bounds that keep every product of amount, rate and multipliers within 64-bit integers.
 MAX_MULTIPLIER = 10
+#: The default plausibility cap of one order (¥50,000.00): a merchant with larger tickets
+#: raises it (``max_order_amount``), up to :data:`MOST_ORDER_CAP_MINOR`.
+DEFAULT_MAX_ORDER_MINOR = 5_000_000
+#: The highest cap a program may set: the largest amount one line or payment may carry.
+MOST_ORDER_CAP_MINOR = 10_000_000_000
 
 
 class RulesError(TextError):
@@ -60,6 +71,17 @@ class DateMultiplier:
             return day.day == self.month_day
         return False
 
+    def config(self) -> dict[str, Any]:
+        """Return the rule in its canonical stored form (the one day field it sets, its name)."""
+        days: dict[str, Any] = (
+            {"date": self.on.isoformat()}
+            if self.on is not None
+            else {"weekday": self.weekday}
+            if self.weekday is not None
+            else {"month_day": self.month_day}
+        )
+        return {"name": self.name, "multiplier": format(self.multiplier, "f"), **days}
+
 
 @dataclass(frozen=True)
 class EarningRules:
@@ -69,6 +91,8 @@ class EarningRules:
     growth_per_unit: Decimal = Decimal(1)
     rounding: str = "floor"
     min_order_minor: int = 0
+    #: The largest amount one order may have (a plausibility cap: larger ones are refused).
+    max_order_minor: int = DEFAULT_MAX_ORDER_MINOR
     excluded_categories: frozenset[str] = frozenset()
     category_multipliers: Mapping[str, Decimal] = field(default_factory=dict)
     store_multipliers: Mapping[str, Decimal] = field(default_factory=dict)
@@ -82,6 +106,7 @@ class EarningRules:
             "growth_per_unit",
             "rounding",
             "min_order_amount",
+            "max_order_amount",
             "excluded_categories",
             "category_multipliers",
             "store_multipliers",
@@ -100,6 +125,13 @@ class EarningRules:
         )
         if min_order * 100 != int(min_order * 100):
             raise RulesError(_("min_order_amount has more than two decimal places"))
+        max_order = _positive(
+            config.get("max_order_amount", format_money(DEFAULT_MAX_ORDER_MINOR)),
+            "max_order_amount",
+            most=MOST_ORDER_CAP_MINOR // 100,
+        )
+        if max_order * 100 != int(max_order * 100):
+            raise RulesError(_("max_order_amount has more than two decimal places"))
         return cls(
             points_per_unit=_positive(
                 config.get("points_per_unit", 1), "points_per_unit", zero=True, most=1000
@@ -109,6 +141,7 @@ class EarningRules:
             ),
             rounding=rounding,
             min_order_minor=int(min_order * 100),
+            max_order_minor=int(max_order * 100),
             excluded_categories=frozenset(
                 _strings(config.get("excluded_categories", []), "excluded_categories")
             ),
@@ -118,6 +151,29 @@ class EarningRules:
                 _date_multiplier(raw) for raw in _list(config.get("date_multipliers", []))
             ),
         )
+
+    def config(self) -> dict[str, Any]:
+        """Return the rules in their canonical stored form: every field, numbers as text.
+
+        Multipliers and rates are written as the exact decimals they were read as (never
+        binary floats), amounts with two places.
+        """
+        return {
+            "points_per_unit": _text(self.points_per_unit),
+            "growth_per_unit": _text(self.growth_per_unit),
+            "rounding": self.rounding,
+            "min_order_amount": format_money(self.min_order_minor),
+            "max_order_amount": format_money(self.max_order_minor),
+            "excluded_categories": sorted(self.excluded_categories),
+            "category_multipliers": {k: _text(v) for k, v in self.category_multipliers.items()},
+            "store_multipliers": {k: _text(v) for k, v in self.store_multipliers.items()},
+            "date_multipliers": [rule.config() for rule in self.date_multipliers],
+        }
+
+
+def _text(number: Decimal) -> str:
+    """A decimal as plain text, never in exponent form (``1E+1`` is ``10``)."""
+    return format(number, "f")
 
 
 def _list(value: Any) -> list[Any]:
@@ -445,7 +501,11 @@ def decide(rules: EarningRules, facts: OrderFacts) -> OrderDecision:
     A wallet payment takes principal and bonus in proportion to the member's wallet; the bonus
     part earns nothing (like a coupon), the principal part earns as money does. Growth for
     spending is capped by the spend cap, net of what earlier orders of the period earned.
+    An order that costs nothing, or more than the program's cap, is refused
+    (:func:`check_amount`).
     """
+    total_minor = sum(line.amount_minor for line in facts.lines)
+    check_amount(total_minor, most_minor=rules.max_order_minor)
     points_paid = sum(payment.points for payment in facts.payments)
     wallet_paid = sum(p.amount_minor for p in facts.payments if p.method == "wallet")
     principal, bonus = split_payment(
@@ -471,7 +531,7 @@ def decide(rules: EarningRules, facts: OrderFacts) -> OrderDecision:
         else 0
     )
     return OrderDecision(
-        total_minor=sum(line.amount_minor for line in facts.lines),
+        total_minor=total_minor,
         points_paid=points_paid,
         wallet_principal=principal,
         wallet_bonus=bonus,
@@ -479,6 +539,23 @@ def decide(rules: EarningRules, facts: OrderFacts) -> OrderDecision:
         spend_growth=spend_growth,
         order_growth=order_growth,
     )
+
+
+def check_amount(total_minor: int, *, most_minor: int) -> None:
+    """Refuse an order whose lines add up to nothing, or to more than ``most_minor``.
+
+    An order of nothing earns nothing and leaves nothing to refund, yet would count as a
+    visit wherever orders are counted (tier conditions, recency and frequency); free items
+    are lines of amount 0 in an order that costs something. The cap is a plausibility bound
+    (``max_order_amount`` of the earning settings): a till cannot mint points by ringing up an
+    order no store of the merchant would take.
+    """
+    if total_minor <= 0:
+        raise OrderAmountZero()
+    if total_minor > most_minor:
+        raise OrderAmountImplausible(
+            amount=display_money(total_minor), limit=display_money(most_minor)
+        )
 
 
 @dataclass(frozen=True)

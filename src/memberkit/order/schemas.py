@@ -7,14 +7,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from memberkit.kit.i18n import TextError, _
-from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
+from memberkit.kit.schemas import (
+    ONE_LINE,
+    ClientTime,
+    Input,
+    LocalTime,
+    Money,
+    MoneyOut,
+    PlainText,
+)
 from memberkit.member.models import Channel
 from memberkit.member.schemas import RefundTierOut, TierOut
 from memberkit.member.service import MemberRef
 from memberkit.order.models import PaymentMethod
 from memberkit.order.rules import OrderStatus
 
-Text = Annotated[str, Field(max_length=200)]
+Text = Annotated[str, Field(max_length=200), ONE_LINE]
 #: The most lines one order holds, and units one line (or one refund of it) counts.
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -42,9 +50,9 @@ class MemberNaming(Input):
 class LineIn(Input):
     """An order line. ``amount`` = quantity × unit_price − discount."""
 
-    sku: str = Field(min_length=1, max_length=64)
+    sku: PlainText = Field(min_length=1, max_length=64)
     name: Text = ""
-    category: str = Field(default="", max_length=64)
+    category: PlainText = Field(default="", max_length=64)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     unit_price: Money
     discount: Money = 0
@@ -62,7 +70,7 @@ class PaymentIn(Input):
 class OrderIn(MemberNaming):
     """An order posted by a till or an online channel."""
 
-    external_id: str = Field(min_length=1, max_length=100)
+    external_id: PlainText = Field(min_length=1, max_length=100)
     store_code: str | None = Field(default=None, max_length=32)
     channel: Channel = Channel.store
     occurred_at: ClientTime
@@ -134,8 +142,8 @@ class RefundLineIn(Input):
 class RefundIn(Input):
     """A refund: give ``lines`` or ``amount``; with neither, all that is left is refunded."""
 
-    external_id: str = Field(min_length=1, max_length=100)
-    order_external_id: str = Field(min_length=1, max_length=100)
+    external_id: PlainText = Field(min_length=1, max_length=100)
+    order_external_id: PlainText = Field(min_length=1, max_length=100)
     amount: Money | None = None
     lines: list[RefundLineIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
     occurred_at: ClientTime | None = None

@@ -10,7 +10,8 @@ from memberkit.kit.i18n import _
 from memberkit.kit.sections import Section
 from memberkit.order.rules import EarningRules
 
-DEFAULT_EARNING: dict[str, Any] = {"points_per_unit": "1", "growth_per_unit": "1"}
+#: The earning section of a program that never set it, in its canonical (stored) form.
+DEFAULT_EARNING: dict[str, Any] = EarningRules().config()
 
 
 class DateMultiplierSetting(BaseModel):
@@ -30,6 +31,12 @@ class EarningSettings(BaseModel):
     growth_per_unit: str = Field(default="1", examples=["1"])
     rounding: str = Field(default="floor", examples=["floor", "half_up"])
     min_order_amount: str = Field(default="0.00", examples=["1.00"])
+    max_order_amount: str = Field(
+        default="50000.00",
+        description="The largest amount one order may have; a larger one is refused "
+        "(order_amount_implausible). More than 0, at most 100000000.00.",
+        examples=["50000.00"],
+    )
     excluded_categories: list[str] = Field(default_factory=list, examples=[["gift_card"]])
     category_multipliers: dict[str, str] = Field(default_factory=dict, examples=[{"beauty": "1.5"}])
     store_multipliers: dict[str, str] = Field(default_factory=dict, examples=[{"SH001": "2"}])
@@ -40,6 +47,7 @@ EARNING: Section[EarningRules] = Section(
     name="earning",
     title=_("Earning rules"),
     parse=EarningRules.from_config,
-    default=lambda: dict(DEFAULT_EARNING),
+    default=EarningRules().config,
     model=EarningSettings,
+    render=lambda _raw, rules: rules.config(),
 )

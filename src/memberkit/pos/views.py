@@ -38,6 +38,7 @@ from memberkit.member.service import MemberRef
 from memberkit.order import queries as order_queries
 from memberkit.order import rules as order_rules
 from memberkit.order import service as order_service
+from memberkit.order.errors import OrderAmountImplausible, OrderAmountZero
 from memberkit.order.schemas import MAX_QUANTITY
 from memberkit.pos.errors import OrderOfAnotherStore, TillNeedsStore
 from memberkit.staff.rules import Action
@@ -386,6 +387,19 @@ def _sale_form(staff: StaffContext, sale: Sale, *, status_code: int, **context: 
     )
 
 
+#: Refusals of the sale's amount (the order rules decide them): said next to the amount field.
+AMOUNT_REFUSALS = frozenset({OrderAmountImplausible.code, OrderAmountZero.code})
+
+
+def _sale_refused(staff: StaffContext, sale: Sale, exc: MemberkitError) -> Response:
+    """The sale form again with why the sale was refused, by its amount when it is about it."""
+    message = exc.detail(staff.locale)
+    if exc.code in AMOUNT_REFUSALS:
+        sale.errors["amount"] = message
+        return _sale_form(staff, sale, status_code=exc.status)
+    return _sale_form(staff, sale, status_code=exc.status, sale_error=message)
+
+
 @dataclass(frozen=True)
 class Preview:
     """What confirming a sale would do: computed by posting it in a rolled-back transaction."""
@@ -426,7 +440,7 @@ async def preview_sale(staff: Till) -> Response:
                 session, program=staff.program, order=_order(staff, sale, store_code)
             )
     except MemberkitError as exc:
-        return _sale_form(staff, sale, status_code=exc.status, sale_error=exc.detail(staff.locale))
+        return _sale_refused(staff, sale, exc)
     total = result.total_minor
     preview = Preview(
         total_minor=total,
@@ -475,7 +489,7 @@ async def post_sale(staff: Till) -> Response:
             key=keys.order(sale.external_id), request=sale.request(), action=action
         )
     except MemberkitError as exc:
-        return _sale_form(staff, sale, status_code=exc.status, sale_error=exc.detail(staff.locale))
+        return _sale_refused(staff, sale, exc)
     return RedirectResponse(f"/pos/receipt/{outcome.body['external_id']}", status_code=303)
 
 

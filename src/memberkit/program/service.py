@@ -284,6 +284,19 @@ def _refusing_invalid() -> Iterator[None]:
         ) from exc
 
 
+def _require_fields(section: Section[Any], value: Any) -> None:
+    """Refuse a value that is no object, or leaves out a field the section's schema requires."""
+    missing = section.missing(value)
+    if missing is None:
+        raise InvalidProgramSettings(
+            problem=Text(_("the {section} section is a JSON object"), section=section.name)
+        )
+    if missing:
+        raise InvalidProgramSettings(
+            problem=Text(_("required fields missing: {fields}"), fields=", ".join(missing))
+        )
+
+
 def change(
     session: Session,
     *,
@@ -316,12 +329,17 @@ def store(
 ) -> ProgramConfig:
     """Validate and store section values (by name) of a program, changing nothing if any is bad.
 
-    Each value is stored as its section renders it. Sections whose value is unchanged are
-    not written; when nothing changes, not even the settings version moves.
+    A value must be an object holding every field its section's schema requires (a PUT of
+    ``{}`` to a section with required fields is refused, naming them); the section's parser
+    then decides the rest. Each value is stored as its section renders it: its canonical form,
+    with every default filled in, so no reader meets a shape the parser would read otherwise.
+    Sections whose value is unchanged are not written; when nothing changes, not even the
+    settings version moves.
     """
     rendered: dict[str, Any] = {}
     for name, raw in values.items():
         section = section_named(name)
+        _require_fields(section, raw)
         with _refusing_invalid():
             rendered[name] = section.render(raw, section.parse(raw))
     if points_per_currency_unit is not None and points_per_currency_unit < 1:

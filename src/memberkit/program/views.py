@@ -37,6 +37,7 @@ LABELS: dict[str, str] = {
     "growth_per_unit": _("Growth per currency unit"),
     "rounding": _("Rounding"),
     "min_order_amount": _("Smallest order that earns (¥)"),
+    "max_order_amount": _("Largest amount one order may have (¥)"),
     "excluded_categories": _("Categories that earn nothing"),
     "category_multipliers": _("Multipliers by category"),
     "store_multipliers": _("Multipliers by store"),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from memberkit.kit.schemas import Input, LocalTime
+from memberkit.kit.schemas import ONE_LINE, Input, LocalTime
 from memberkit.staff import service
 from memberkit.staff.rules import DISPLAY_NAME_MAX, MAX_STORES, PASSWORD_MAX, USERNAME_MAX, Role
 
@@ -14,6 +14,7 @@ from memberkit.staff.rules import DISPLAY_NAME_MAX, MAX_STORES, PASSWORD_MAX, US
 Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=PASSWORD_MAX * 4)]
 StoreCode = Annotated[str, Field(min_length=1, max_length=32)]
 Locale = Annotated[str, Field(pattern="^(zh_CN|en)$")]
+DisplayName = Annotated[str, Field(max_length=DISPLAY_NAME_MAX), ONE_LINE]
 
 
 class SignInIn(Input):
@@ -27,7 +28,7 @@ class StaffUserIn(Input):
     """A new account; store managers and cashiers name their stores."""
 
     username: str = Field(max_length=USERNAME_MAX, examples=["alice"])
-    display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
+    display_name: DisplayName | None = None
     role: Role
     stores: list[StoreCode] = Field(default_factory=list, max_length=MAX_STORES)
     password: Password
@@ -37,7 +38,7 @@ class StaffUserIn(Input):
 class StaffUserPatch(Input):
     """Changes to an account; only the fields present change."""
 
-    display_name: str | None = Field(default=None, max_length=DISPLAY_NAME_MAX)
+    display_name: DisplayName | None = None
     role: Role | None = None
     stores: list[StoreCode] | None = Field(default=None, max_length=MAX_STORES)
 

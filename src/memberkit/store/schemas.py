@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, StrictBool
 
-from memberkit.kit.schemas import Input, LocalTime, Page
+from memberkit.kit.schemas import Input, LocalTime, Page, PlainText
 from memberkit.store.models import Store, StoreType
 
 
@@ -12,9 +12,9 @@ class StoreIn(Input):
     """A new store."""
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
     type: StoreType = StoreType.direct
-    city: str = Field(default="", max_length=50)
+    city: PlainText = Field(default="", max_length=50)
     active: StrictBool = True
 
 

@@ -16,6 +16,7 @@ from memberkit.errors import MemberkitError
 from memberkit.faces.pages import Action, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
+from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_FIELD_MESSAGE
 from memberkit.store import service
 from memberkit.store.models import Store, StoreType
 from memberkit.store.schemas import StoreIn
@@ -57,7 +58,12 @@ def _checked(staff: StaffContext, entered: dict[str, str]) -> tuple[StoreIn | No
         errors: dict[str, str] = {}
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "code"
-            errors[name] = translate(FIELD_PROBLEMS.get(name, _("Check this field.")), staff.locale)
+            problem = (
+                CONTROL_FIELD_MESSAGE
+                if error["type"] == CONTROL_CHARACTERS
+                else FIELD_PROBLEMS.get(name, _("Check this field."))
+            )
+            errors[name] = translate(problem, staff.locale)
         return None, errors
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import Input, LocalTime, Money, Page, QueryDate
+from memberkit.kit.schemas import Input, LocalTime, Money, Page, PlainText, QueryDate
 from memberkit.member.schemas import RefundTierOut as RefundTierOut
 from memberkit.member.schemas import TierOut as TierOut
 from memberkit.tier.settings import LadderSettings
@@ -125,5 +125,5 @@ class GrantIn(Input):
 
     tier: TierCode = Field(examples=["gold"])
     until: QueryDate
-    reason: str = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=1, max_length=200)
     allow_down: bool = Field(default=False, strict=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut
+from memberkit.kit.schemas import ClientTime, Input, LocalTime, Money, MoneyOut, PlainText
 from memberkit.member.schemas import TierOut
 from memberkit.wallet import service
 from memberkit.wallet.models import RechargeMethod
@@ -13,7 +13,7 @@ from memberkit.wallet.models import RechargeMethod
 class RechargeIn(Input):
     """Money paid into a member's wallet at a till or online; ``external_id`` makes it unique."""
 
-    external_id: str = Field(min_length=1, max_length=100)
+    external_id: PlainText = Field(min_length=1, max_length=100)
     amount: Money = Field(examples=["500.00"])
     method: RechargeMethod
     store_code: str | None = Field(default=None, max_length=32)
@@ -77,10 +77,10 @@ class WalletRefundIn(Input):
     recharge was paid.
     """
 
-    external_id: str = Field(min_length=1, max_length=100)
+    external_id: PlainText = Field(min_length=1, max_length=100)
     amount: Money | None = Field(default=None, examples=["200.00"])
     method: RechargeMethod | None = None
-    reason: str = Field(default="", max_length=200)
+    reason: PlainText = Field(default="", max_length=200)
     store_code: str | None = Field(default=None, max_length=32)
     occurred_at: ClientTime
 

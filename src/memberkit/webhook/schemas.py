@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from memberkit.events import EventType
-from memberkit.kit.schemas import Input, LocalTime, Page
+from memberkit.kit.schemas import Input, LocalTime, Page, PlainText
 from memberkit.webhook import rules
 from memberkit.webhook.models import DeliveryStatus, DisabledReason
 
@@ -24,7 +24,7 @@ class SubscriptionIn(Input):
 
     url: WebhookUrl
     events: EventTypes = Field(default_factory=list, examples=[["order.posted", "tier.changed"]])
-    description: str = Field(default="", max_length=200)
+    description: PlainText = Field(default="", max_length=200)
 
 
 class SubscriptionPatch(Input):

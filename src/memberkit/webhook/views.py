@@ -22,6 +22,7 @@ from memberkit.events import EventType
 from memberkit.faces.pages import Action, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import TextError, _, translate
+from memberkit.kit.schemas import CONTROL_FIELD_MESSAGE, has_control_characters
 from memberkit.kit.time import utcnow
 from memberkit.webhook import rules, service
 
@@ -83,6 +84,8 @@ async def subscribe(staff: ManageWebhooks) -> Response:
         rules.check_url(entered["url"])
     except TextError as exc:
         errors["url"] = exc.text.translate(staff.locale)
+    if has_control_characters(entered["description"].strip()):
+        errors["description"] = translate(CONTROL_FIELD_MESSAGE, staff.locale)
     unknown = sorted(set(entered["event_types"]) - set(EventType))
     if unknown:
         errors["event_types"] = translate(
