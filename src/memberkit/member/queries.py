@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from memberkit.member.models import Member
+from memberkit.member.models import Member, MemberTag
 from memberkit.store.models import Store
 
 
@@ -54,8 +54,9 @@ EXPORT_BATCH = 500
 class MemberFilter:
     """What the console's member list is narrowed to; None leaves a criterion open.
 
-    ``phone_index`` and ``member_no`` come from the search box (the phone as its blind index:
-    names are encrypted, so they cannot be searched); ``tag`` matches one tag exactly.
+    ``phone_index``, ``member_no``, ``name_index`` and ``tag`` come from the search box: the
+    phone and the full name as their blind indexes (both are encrypted, so a name is found
+    whole, never by a part), ``tag`` one tag exactly; a member matching any of them is listed.
     ``stores`` is the viewer's scope (None: every store), ``store_code`` the store asked for.
     """
 
@@ -67,6 +68,7 @@ class MemberFilter:
     until: datetime | None = None
     phone_index: str | None = None
     member_no: str | None = None
+    name_index: str | None = None
     tag: str | None = None
 
 
@@ -77,12 +79,6 @@ class MemberRow:
     id: int
     member: Member
     store_code: str | None
-
-
-def _tag_pattern(tag: str) -> str:
-    """A LIKE pattern finding ``tag`` as one element of the JSON list of tags (escape ``!``)."""
-    quoted = json.dumps(tag)
-    return "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
 
 def _conditions(program_id: int, wanted: MemberFilter) -> list[ColumnElement[bool]]:
@@ -107,8 +103,23 @@ def _conditions(program_id: int, wanted: MemberFilter) -> list[ColumnElement[boo
         searched.append(Member.phone_index == wanted.phone_index)
     if wanted.member_no is not None:
         searched.append(Member.member_no == wanted.member_no)
+    # The name and the tag through their own indexes, as one set of ids: an OR beside them
+    # would have the list walk every member newest first to find few or none.
+    found: list[Select[Any]] = []
+    if wanted.name_index is not None:
+        found.append(
+            select(Member.id).where(
+                Member.program_id == program_id, Member.name_index == wanted.name_index
+            )
+        )
     if wanted.tag is not None:
-        searched.append(cast(Member.tags, String).like(_tag_pattern(wanted.tag), escape="!"))
+        found.append(
+            select(MemberTag.member_id).where(
+                MemberTag.program_id == program_id, MemberTag.tag == wanted.tag
+            )
+        )
+    if found:
+        searched.append(Member.id.in_(union(*found) if len(found) > 1 else found[0]))
     if searched:
         conditions.append(or_(*searched))
     return conditions

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import utcnow
 from memberkit.ledger.models import PointsLot
-from memberkit.member.models import Member
+from memberkit.member.models import Member, MemberTag
 from memberkit.member.rules import InvalidMember, MemberNotFound, phone_index
 
 
@@ -188,6 +188,49 @@ def lock_legacy_batch(session: Session, *, fields: Sequence[str], batch: int) ->
             select(Member).where(or_(*legacy)).order_by(Member.id).limit(batch).with_for_update()
         )
     )
+
+
+def lock_unindexed_names(session: Session, *, after: int, batch: int) -> list[Member]:
+    """Lock up to ``batch`` members past row id ``after`` with a name but no name index, by id."""
+    return list(
+        session.scalars(
+            select(Member)
+            .where(Member.id > after, Member.name_enc.is_not(None), Member.name_index.is_(None))
+            .order_by(Member.id)
+            .limit(batch)
+            .with_for_update()
+        )
+    )
+
+
+def count_unindexed_names(session: Session) -> int:
+    """Return how many members have a name but no name index."""
+    return (
+        session.scalar(
+            select(func.count()).where(Member.name_enc.is_not(None), Member.name_index.is_(None))
+        )
+        or 0
+    )
+
+
+def write_tags(session: Session, *, member: Member) -> None:
+    """Make the member's rows of ``member_tags`` what ``member.tags`` says (same transaction)."""
+    wanted = set(member.tags or [])
+    held = set(session.scalars(select(MemberTag.tag).where(MemberTag.member_id == member.id)))
+    if held - wanted:
+        session.execute(
+            delete(MemberTag).where(
+                MemberTag.member_id == member.id, MemberTag.tag.in_(held - wanted)
+            )
+        )
+    if wanted - held:
+        session.execute(
+            insert(MemberTag),
+            [
+                {"member_id": member.id, "tag": tag, "program_id": member.program_id}
+                for tag in sorted(wanted - held)
+            ],
+        )
 
 
 def member_no_by_phone(

@@ -146,6 +146,7 @@ def _filters(
     first = _day(since, "from", errors, staff.locale)
     last = _day(until, "to", errors, staff.locale)
     phone = normalize_phone(q) if q else None
+    words = bool(q) and phone is None and not valid_member_no(q)
     wanted = queries.MemberFilter(
         stores=staff.actor.store_scope,
         store_code=store or None,
@@ -155,7 +156,8 @@ def _filters(
         until=start_of_local_day(last + timedelta(days=1), tz) if last else None,
         phone_index=service.phone_index(phone) if phone else None,
         member_no=q if q and valid_member_no(q) else None,
-        tag=q if q and phone is None and not valid_member_no(q) else None,
+        name_index=service.name_index(q) if words else None,
+        tag=q if words else None,
     )
     return wanted, errors
 
@@ -208,7 +210,7 @@ def member_list(
     asked: Asked,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    """Members, newest first: searched by phone, card number or tag, filtered, by keyset."""
+    """Members, newest first: searched by phone, card number, full name or tag, by keyset."""
     wanted, errors = _filters(staff, asked)
     with staff.work.transaction() as session:
         rows, next_before = (
