@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ from memberkit.audit.service import AuditFilter
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
-from memberkit.kit.time import local_date, start_of_local_day, today, utcnow
+from memberkit.kit.time import start_of_local_day, today, utcnow
 from memberkit.ledger import queries as ledger_queries
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, Asset
@@ -42,10 +41,15 @@ def dashboard(staff: Reports) -> Response:
     stores = staff.actor.store_scope
     first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
     since = start_of_local_day(first_day, program.tz)
+    days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
     with staff.work.transaction() as session:
         members = member_queries.counts(session, program_id=program.id, since=since, stores=stores)
-        sales = order_queries.sales_since(
-            session, program_id=program.id, since=since, stores=stores
+        sales = order_queries.sales_by_day(
+            session,
+            program_id=program.id,
+            bounds=[start_of_local_day(day, program.tz) for day in days]
+            + [start_of_local_day(days[-1] + timedelta(days=1), program.tz)],
+            stores=stores,
         )
         points: dict[str, int] | None = None
         wallet = 0
@@ -66,12 +70,10 @@ def dashboard(staff: Reports) -> Response:
                 program_id=program.id,
                 assets=(Asset.wallet_principal, Asset.wallet_bonus),
             )
-    by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for at, net, _member in sales:
-        day = by_day[local_date(at)]
-        day[0] += net
-        day[1] += 1
-    days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
+    # The days that had orders (the chart shows the others as "0").
+    by_day = {
+        day: [net, count] for day, (net, count) in zip(days, sales.by_day, strict=True) if count
+    }
     ladder = program.ladder
     tiers = [(tier.name, members.by_tier.get(tier.code, 0)) for tier in ladder.tiers]
     trend_option = _trend(days, by_day, staff.locale)
@@ -79,13 +81,16 @@ def dashboard(staff: Reports) -> Response:
     return staff.render(
         "admin/dashboard.html",
         members=members,
-        active=len({member for _at, _net, member in sales}),
-        sales_total=display_money(sum(net for _at, net, _m in sales)),
-        orders=len(sales),
+        active=sales.members,
+        sales_total=display_money(sales.total),
+        orders=sales.orders,
         points=points,
         wallet=display_money(wallet) if stores is None else None,
         tiers=tiers,
-        days=[(day.isoformat(), display_money(by_day[day][0]), by_day[day][1]) for day in days],
+        days=[
+            (day.isoformat(), display_money(by_day.get(day, [0, 0])[0]), by_day.get(day, [0, 0])[1])
+            for day in days
+        ],
         trend_option=trend_option,
         tier_option=tier_option,
         trend_days=TREND_DAYS,
