@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from memberkit import demo
 from memberkit.audit.service import AuditFilter
 from memberkit.faces.web import StaffContext, require_action
+from memberkit.kit.cache import Expiring
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
 from memberkit.kit.time import start_of_local_day, today, utcnow
@@ -30,20 +32,34 @@ Reports = Annotated[StaffContext, Depends(require_action(Action.view_reports))]
 Audit = Annotated[StaffContext, Depends(require_action(Action.view_audit))]
 
 
-@router.get("")
-def dashboard(staff: Reports) -> Response:
-    """Members, sales by members, points and stored value, tiers, the last 30 days.
+@dataclass(frozen=True)
+class _Figures:
+    """What the dashboard reads from the database, and when it read it."""
 
-    A store-bound role sees its stores' members and sales; the points and stored value of
-    the whole program are for chain-wide roles.
-    """
+    members: member_queries.MemberCounts
+    sales: order_queries.Sales
+    points: dict[str, int] | None
+    wallet: int
+    as_of: datetime
+
+
+#: Seconds the dashboard's figures are kept per program and store scope: with a million
+#: members they take seconds to sum (bench/console.py), and the page says when they are of.
+FIGURES_SECONDS = 60
+_figures: Expiring[_Figures] = Expiring(FIGURES_SECONDS)
+
+
+def _read_figures(staff: StaffContext, stores: frozenset[str] | None, days: list[date]) -> _Figures:
+    """Count members, sum the days' sales and (chain-wide roles) the points and stored value."""
     program = staff.program
-    stores = staff.actor.store_scope
-    first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
-    since = start_of_local_day(first_day, program.tz)
-    days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
+    as_of = utcnow()
     with staff.work.transaction() as session:
-        members = member_queries.counts(session, program_id=program.id, since=since, stores=stores)
+        members = member_queries.counts(
+            session,
+            program_id=program.id,
+            since=start_of_local_day(days[0], program.tz),
+            stores=stores,
+        )
         sales = order_queries.sales_by_day(
             session,
             program_id=program.id,
@@ -70,6 +86,26 @@ def dashboard(staff: Reports) -> Response:
                 program_id=program.id,
                 assets=(Asset.wallet_principal, Asset.wallet_bonus),
             )
+    return _Figures(members, sales, points, wallet, as_of)
+
+
+@router.get("")
+def dashboard(staff: Reports) -> Response:
+    """Members, sales by members, points and stored value, tiers, the last 30 days.
+
+    A store-bound role sees its stores' members and sales; the points and stored value of
+    the whole program are for chain-wide roles. The figures are read at most once a minute
+    per program and store scope in each process (the page says as of when).
+    """
+    program = staff.program
+    stores = staff.actor.store_scope
+    first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
+    days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
+    scope = None if stores is None else frozenset(stores)
+    figures = _figures.get(
+        (program.id, scope, first_day), lambda: _read_figures(staff, scope, days)
+    )
+    members, sales, points = figures.members, figures.sales, figures.points
     # The days that had orders (the chart shows the others as "0").
     by_day = {
         day: [net, count] for day, (net, count) in zip(days, sales.by_day, strict=True) if count
@@ -85,7 +121,7 @@ def dashboard(staff: Reports) -> Response:
         sales_total=display_money(sales.total),
         orders=sales.orders,
         points=points,
-        wallet=display_money(wallet) if stores is None else None,
+        wallet=display_money(figures.wallet) if stores is None else None,
         tiers=tiers,
         days=[
             (day.isoformat(), display_money(by_day.get(day, [0, 0])[0]), by_day.get(day, [0, 0])[1])
@@ -95,7 +131,7 @@ def dashboard(staff: Reports) -> Response:
         tier_option=tier_option,
         trend_days=TREND_DAYS,
         stores=sorted(stores) if stores is not None else None,
-        as_of=utcnow(),
+        as_of=figures.as_of,
         loading=_loading(),
     )
 

@@ -40,7 +40,7 @@ class Member(Base):
         Index("ix_members_program_store", "program_id", "store_id", "id"),
         Index("ix_members_program_tier", "program_id", "tier_code", "id"),
         Index("ix_members_program_status", "program_id", "status", "id"),
-        Index("ix_members_program_created", "program_id", "created_at"),
+        Index("ix_members_program_created", "program_id", "created_at", "id"),
         Index("ix_members_program_name", "program_id", "name_index"),
     )
 

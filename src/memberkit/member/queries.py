@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, union
 from sqlalchemy.orm import Session
@@ -145,9 +145,36 @@ def listing(
     )
     if before is not None:
         query = query.where(Member.id < before)
+    if wanted.until is not None:  # a span that ends before now (from the newest, the walk is in it)
+        bounds = _registered_ids(session, program_id=program_id, wanted=wanted)
+        if bounds is None:
+            return [], None
+        query = query.where(Member.id.between(*bounds))
     rows = session.execute(query.order_by(Member.id.desc()).limit(limit + 1)).all()
     page = [MemberRow(member.id, member, code) for member, code in rows[:limit]]
     return page, (page[-1].id if len(rows) > limit and page else None)
+
+
+def _registered_ids(
+    session: Session, *, program_id: int, wanted: MemberFilter
+) -> tuple[int, int] | None:
+    """The lowest and highest row id of the members registered in the filter's span.
+
+    A condition the span already implies, said to the database: the span's members are
+    rows of ids close together (ids grow with registration), which the planner cannot know,
+    so without it a page newest first walked from the newest member down to the span.
+    Read from the (program, created_at, id) index alone: a few ms for a month of
+    registrations, some hundred for all of them.
+    """
+    span = [Member.program_id == program_id]
+    if wanted.since is not None:
+        span.append(Member.created_at >= wanted.since)
+    if wanted.until is not None:
+        span.append(Member.created_at < wanted.until)
+    # ``id + 0``: not the newest-first walk of the primary key, which is what this avoids.
+    shifted = Member.id + 0
+    low, high = session.execute(select(func.min(shifted), func.max(shifted)).where(*span)).one()
+    return None if low is None else (int(low), int(high))
 
 
 def exported(

@@ -56,7 +56,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_members_program_store", ["program_id", "store_id", "id"])
         batch_op.create_index("ix_members_program_tier", ["program_id", "tier_code", "id"])
         batch_op.create_index("ix_members_program_status", ["program_id", "status", "id"])
-        batch_op.create_index("ix_members_program_created", ["program_id", "created_at"])
+        batch_op.create_index("ix_members_program_created", ["program_id", "created_at", "id"])
         batch_op.create_index("ix_members_program_name", ["program_id", "name_index"])
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_program_occurred", ["program_id", "occurred_at"])
