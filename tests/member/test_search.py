@@ -156,6 +156,7 @@ def test_reindex_names_indexes_the_members_registered_before(
         session.execute(update(Member).values(name_index=None))
     with database.session_scope() as session:
         assert found(session, program, name_index=name_index("赵1")) == []
+        updated = session.execute(text("SELECT id, updated_at FROM members ORDER BY id")).all()
 
     # when the backfill runs (twice: it is safe to repeat)
     first = CliRunner().invoke(app, ["db", "reindex-names"])
@@ -170,3 +171,6 @@ def test_reindex_names_indexes_the_members_registered_before(
             assert found(session, program, name_index=name_index(f"赵{n}")) == [member.member_no]
         indexes = session.execute(text("SELECT name_index FROM members ORDER BY id")).scalars()
         assert [value is not None for value in indexes] == [True, True, True, False]
+        # and nothing else of theirs changed
+        after = session.execute(text("SELECT id, updated_at FROM members ORDER BY id")).all()
+        assert after == updated

@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -190,17 +202,32 @@ def lock_legacy_batch(session: Session, *, fields: Sequence[str], batch: int) ->
     )
 
 
-def lock_unindexed_names(session: Session, *, after: int, batch: int) -> list[Member]:
-    """Lock up to ``batch`` members past row id ``after`` with a name but no name index, by id."""
+def lock_unindexed_names(session: Session, *, after: int, batch: int) -> list[Row[Any]]:
+    """Lock up to ``batch`` members past row id ``after`` with a name but no name index, by id.
+
+    Rows of (id, program_id, member_no, name_enc): what the name's index is made from.
+    """
     return list(
-        session.scalars(
-            select(Member)
+        session.execute(
+            select(Member.id, Member.program_id, Member.member_no, Member.name_enc)
             .where(Member.id > after, Member.name_enc.is_not(None), Member.name_index.is_(None))
             .order_by(Member.id)
             .limit(batch)
             .with_for_update()
         )
     )
+
+
+def write_name_indexes(session: Session, *, indexes: dict[int, str | None]) -> None:
+    """Set the name index of each member (row id -> index), and nothing else of theirs."""
+    if indexes:
+        session.connection().execute(
+            update(_members)
+            .where(_members.c.id == bindparam("member"))
+            # updated_at kept as it is (not the column's onupdate): the profile did not change.
+            .values(name_index=bindparam("index"), updated_at=_members.c.updated_at),
+            [{"member": member_id, "index": index} for member_id, index in indexes.items()],
+        )
 
 
 def count_unindexed_names(session: Session) -> int:

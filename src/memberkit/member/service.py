@@ -113,13 +113,14 @@ class MemberDataUnreadable(Conflict):
 
 
 def _open(member: Member, field: str) -> str | None:
+    return _unseal(member.program_id, member.member_no, field, getattr(member, f"{field}_enc"))
+
+
+def _unseal(program_id: int, member_no: str, field: str, ciphertext: str | None) -> str | None:
     try:
-        return crypto.decrypt(
-            getattr(member, f"{field}_enc"),
-            context=_place(member.program_id, member.member_no, field),
-        )
+        return crypto.decrypt(ciphertext, context=_place(program_id, member_no, field))
     except crypto.CiphertextError as exc:
-        raise MemberDataUnreadable(member_no=member.member_no) from exc
+        raise MemberDataUnreadable(member_no=member_no) from exc
 
 
 def register(
@@ -431,15 +432,18 @@ def reindex_names(session: Session, *, after: int, batch: int = 1000) -> tuple[i
 
     Returns (the last row id looked at, how many were given an index), or None when no
     member is left: the backfill of ``memberkit db reindex-names`` for members registered
-    before names were indexed. Each member is locked while written.
+    before names were indexed. Each member is locked while written; nothing else of theirs
+    changes (not ``updated_at``: the profile did not change).
     """
-    members = repository.lock_unindexed_names(session, after=after, batch=batch)
-    if not members:
+    rows = repository.lock_unindexed_names(session, after=after, batch=batch)
+    if not rows:
         return None
-    for member in members:
-        member.name_index = name_index(_open(member, "name"))
-    session.flush()
-    return members[-1].id, sum(1 for member in members if member.name_index is not None)
+    indexes = {
+        row.id: name_index(_unseal(row.program_id, row.member_no, "name", row.name_enc))
+        for row in rows
+    }
+    repository.write_name_indexes(session, indexes=indexes)
+    return rows[-1].id, sum(1 for index in indexes.values() if index is not None)
 
 
 def unindexed_names(session: Session) -> int:
