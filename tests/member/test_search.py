@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -13,7 +14,12 @@ from memberkit.member import service as member_service
 from memberkit.member.models import Member, MemberTag
 from memberkit.member.rules import name_index, normalize_name
 from memberkit.program.service import ProgramConfig
-from tests.factories import make_member, make_store
+from memberkit.staff.rules import Actor
+from tests.admin.conftest import PASSWORDS, cheap_hashes, staff
+from tests.admin.test_views import sign_in
+from tests.factories import make_member, make_store, post_order
+
+__all__ = ["PASSWORDS", "cheap_hashes", "staff"]
 
 
 def tags_held(session: Session) -> list[tuple[str, str]]:
@@ -174,3 +180,47 @@ def test_reindex_names_indexes_the_members_registered_before(
         # and nothing else of theirs changed
         after = session.execute(text("SELECT id, updated_at FROM members ORDER BY id")).all()
         assert after == updated
+
+
+def test_the_member_page_lists_the_soonest_lots_and_sums_the_rest(
+    database: Database, program: ProgramConfig, client: TestClient, staff: dict[str, Actor]
+) -> None:
+    # given a member holding 23 lots of 10 points (23 orders of ¥10.00)
+    with database.session_scope() as session:
+        member = make_member(session, program)
+        for n in range(23):
+            post_order(session, program, member, amount_minor=1000, external_id=f"L-{n}")
+
+    # when the owner opens the member's page
+    assert sign_in(client, "owner").status_code == 303
+    page = client.get(f"/admin/members/{member.member_no}")
+
+    # then 20 lots are listed and the 3 later ones summed in one line
+    assert page.status_code == 200
+    lots = page.text.split('id="points"')[1].split("</table>")[0]
+    assert lots.count("<tr><td>10</td>") == 20
+    assert "以及之后的 3 个批次，共 30 积分" in lots or "and 3 later lots holding 30 points" in lots
+
+
+def test_the_search_words_find_a_full_name_a_tag_or_both(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a member named 小红, another tagged 小红, and one tagged vip
+    with database.session_scope() as session:
+        named = make_member(session, program, name="小红").member_no
+        tagged = make_member(session, program, tags=["小红"]).member_no
+        vip = make_member(session, program, tags=["vip"]).member_no
+
+    def words(q: str) -> list[str]:
+        return found(session, program, name_index=name_index(q), tag=q)
+
+    with database.session_scope() as session:
+        # when the same words are searched as a name and as a tag, then both kinds are found
+        assert words("小红") == [tagged, named]
+        # and words held as one kind only find that kind; held by nobody, nobody
+        assert words("vip") == [vip]
+        assert words("小明") == []
+        # and with the card number beside words nobody holds, the card still finds its member
+        assert found(
+            session, program, member_no=vip, name_index=name_index("小明"), tag="小明"
+        ) == [vip]

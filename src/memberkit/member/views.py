@@ -54,6 +54,8 @@ Viewer = Annotated[StaffContext, Depends(require_action(Action.view_members))]
 EXPIRING_DAYS = 30
 #: Lines of the ledger timeline shown on the page.
 TIMELINE = 50
+#: Points lots listed on the page, soonest expiry first (the rest are summed in one line).
+LOTS_SHOWN = 20
 #: A form's key: what the page renders into it so a double submit posts once.
 _FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 #: The CSV export's columns (personal ones masked unless the viewer may see them).
@@ -388,6 +390,7 @@ def page(
         in_scope=in_scope,
         points=points,
         expiring_days=EXPIRING_DAYS,
+        lots_shown=LOTS_SHOWN,
         timeline=timeline,
         panels=shown_panels,
         may=may,
