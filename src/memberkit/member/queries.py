@@ -216,12 +216,17 @@ def _registered_ids(
 def exported(
     session: Session, *, program_id: int, wanted: MemberFilter, batch: int = EXPORT_BATCH
 ) -> Iterator[MemberRow]:
-    """Yield every member of the filter, newest first, read by keyset in batches."""
+    """Yield every member of the filter, newest first, read by keyset in batches.
+
+    The first batch is a page's worth, so the file starts as soon as a page would show.
+    """
     before: int | None = None
+    size = min(batch, PAGE_SIZE)
     while True:
         page, before = listing(
-            session, program_id=program_id, wanted=wanted, before=before, limit=batch
+            session, program_id=program_id, wanted=wanted, before=before, limit=size
         )
         yield from page
         if before is None:
             return
+        size = batch
