@@ -226,14 +226,14 @@ def test_the_search_words_find_a_full_name_a_tag_or_both(
         ) == [vip]
 
 
-def test_the_export_reads_a_page_first_then_batches_and_yields_each_member_once(
+def test_the_export_reads_by_batches_and_yields_each_member_once(
     database: Database, program: ProgramConfig
 ) -> None:
     # given 57 members
     with database.session_scope() as session:
         made = [make_member(session, program).member_no for _ in range(57)]
 
-    # when the list is exported in batches of 5 after the first page of 50
+    # when the list is exported in batches of 5
     with database.session_scope() as session:
         exported = [
             row.member.member_no
