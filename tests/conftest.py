@@ -16,6 +16,7 @@ from memberkit import migrate
 from memberkit.auth import service as auth_service
 from memberkit.config import configure
 from memberkit.db import Base, Database, get_database
+from memberkit.kit import cache
 from memberkit.ledger import repository as ledger_repository
 from memberkit.program import service as program_service
 from tests.rest import admin, client, clock_for_endpoint_tests, member, store
@@ -86,6 +87,7 @@ def _reset(db: Database) -> None:
     program_service.forget_cache()
     ledger_repository.forget_cached_accounts()
     auth_service.forget_cache()
+    cache.forget_all()
     with db.engine.begin() as connection:
         if db.engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

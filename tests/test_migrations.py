@@ -245,3 +245,48 @@ def test_settings_columns_become_one_row_per_program_and_section(empty_engine: E
         ).all()
     decoded = [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in back]
     assert decoded == [(1, earning, CUSTOM_LADDER, policies), (2, {}, None, None)]
+
+
+def test_member_tags_are_filled_from_the_members_json_tags(empty_engine: Engine) -> None:
+    # given a database at 0011 with members tagged in their JSON list (two with none)
+    migrate.upgrade(empty_engine, "0011")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO programs (id, code, name, currency, points_name, "
+                "points_per_currency_unit, created_at, updated_at) "
+                "VALUES (1, 'default', 'M', 'CNY', '积分', 100, :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        for member_id, tags in ((1, ["office", "vip"]), (2, []), (3, []), (4, ["vip", "家庭"])):
+            connection.execute(
+                text(
+                    "INSERT INTO members (id, program_id, member_no, phone_index, phone_enc, "
+                    "channel, tags, status, tier_code, created_at, updated_at) VALUES (:id, 1, "
+                    ":no, :no, 'x', 'store', :tags, 'active', 'regular', :now, :now)"
+                ),
+                {
+                    "id": member_id,
+                    "no": f"M{member_id}",
+                    "tags": json.dumps(tags, ensure_ascii=False),
+                    "now": NOW,
+                },
+            )
+
+    # when it is upgraded to the newest revision
+    migrate.upgrade(empty_engine)
+
+    # then each tag of each member is a row of member_tags, and no name is indexed yet
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT member_id, tag, program_id FROM member_tags ORDER BY member_id, tag")
+        ).all()
+        names = connection.execute(text("SELECT name_index FROM members")).scalars().all()
+    assert [tuple(row) for row in rows] == [
+        (1, "office", 1),
+        (1, "vip", 1),
+        (4, "vip", 1),
+        (4, "家庭", 1),
+    ]
+    assert names == [None, None, None, None]

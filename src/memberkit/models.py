@@ -6,7 +6,7 @@ from memberkit.db import Base
 from memberkit.events import OutboxEvent
 from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, PointsLot
-from memberkit.member.models import Member
+from memberkit.member.models import Member, MemberTag
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program, ProgramSetting
 from memberkit.staff.models import LoginAttempt, StaffSession, StaffStore, StaffUser
@@ -25,6 +25,7 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "Member",
+    "MemberTag",
     "Order",
     "OrderLine",
     "OrderPayment",

@@ -60,7 +60,7 @@ def test_the_owner_lists_searches_and_filters_members_unmasked(
     assert listed.status_code == 200
     assert all(no in listed.text for no in members.values())
     assert ZH in listed.text and "13800138000" in listed.text
-    assert "cannot be searched" in listed.text or "无法搜索" in listed.text
+    assert "found whole" in listed.text or "只能按完整姓名查找" in listed.text
 
     by_phone = client.get("/admin/members", params={"q": "138 0013 8000"})
     assert members["home"] in by_phone.text and members["other"] not in by_phone.text
@@ -68,6 +68,10 @@ def test_the_owner_lists_searches_and_filters_members_unmasked(
     assert members["other"] in by_card.text and members["home"] not in by_card.text
     by_tag = client.get("/admin/members", params={"q": "vip"})
     assert members["home"] in by_tag.text and members["loose"] not in by_tag.text
+    by_name = client.get("/admin/members", params={"q": ZH})
+    assert members["home"] in by_name.text and members["other"] not in by_name.text
+    by_surname = client.get("/admin/members", params={"q": ZH[0]})
+    assert not any(f'class="member-link">{no}<' in by_surname.text for no in members.values())
     by_store = client.get("/admin/members", params={"store": "SH002"})
     assert members["other"] in by_store.text and members["home"] not in by_store.text
     by_status = client.get("/admin/members", params={"status": "frozen"})
@@ -119,8 +123,8 @@ def test_a_store_manager_sees_only_their_stores_members(
     assert members["other"] not in listed.text and members["loose"] not in listed.text
     assert "138****8000" in listed.text and "13800138000" not in listed.text
     assert ZH not in listed.text and "张**" in listed.text
-    # a search by another store's phone or card finds nothing
-    for q in ("13900139000", members["other"]):
+    # a search by another store's phone, card or name finds nothing
+    for q in ("13900139000", members["other"], "李四"):
         found = client.get("/admin/members", params={"q": q}).text
         assert f'class="member-link">{members["other"]}<' not in found
     # another store asked for in the filter (a tampered URL) is refused

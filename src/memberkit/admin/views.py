@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,10 +14,11 @@ from memberkit import demo
 from memberkit.audit.service import EntryView
 from memberkit.errors import MemberkitError
 from memberkit.faces.web import StaffContext, require_action
+from memberkit.kit.cache import Expiring
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
 from memberkit.kit.pagination import Page
-from memberkit.kit.time import local_date, start_of_local_day, today, utcnow
+from memberkit.kit.time import start_of_local_day, today, utcnow
 from memberkit.ledger import queries as ledger_queries
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import AccountCode, Asset
@@ -34,21 +35,40 @@ Reports = Annotated[StaffContext, Depends(require_action(Action.view_reports))]
 Audit = Annotated[StaffContext, Depends(require_action(Action.view_audit))]
 
 
-@router.get("")
-def dashboard(staff: Reports) -> Response:
-    """Members, sales by members, points and stored value, tiers, the last 30 days.
+@dataclass(frozen=True)
+class _Figures:
+    """What the dashboard reads from the database, and when it read it."""
 
-    A store-bound role sees its stores' members and sales; the points and stored value of
-    the whole program are for chain-wide roles.
-    """
+    members: member_queries.MemberCounts
+    sales: order_queries.Sales
+    points: dict[str, int] | None
+    wallet: int
+    as_of: datetime
+
+
+#: Seconds the dashboard's figures are kept per program and store scope: with a million
+#: members they take seconds to sum (bench/console.py), and the page says when they are of.
+FIGURES_SECONDS = 60
+_figures: Expiring[_Figures] = Expiring(FIGURES_SECONDS)
+
+
+def _read_figures(staff: StaffContext, stores: frozenset[str] | None, days: list[date]) -> _Figures:
+    """Count members, sum the days' sales and (chain-wide roles) the points and stored value."""
     program = staff.program
-    stores = staff.actor.store_scope
-    first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
-    since = start_of_local_day(first_day, program.tz)
+    as_of = utcnow()
     with staff.work.transaction() as session:
-        members = member_queries.counts(session, program_id=program.id, since=since, stores=stores)
-        sales = order_queries.sales_since(
-            session, program_id=program.id, since=since, stores=stores
+        members = member_queries.counts(
+            session,
+            program_id=program.id,
+            since=start_of_local_day(days[0], program.tz),
+            stores=stores,
+        )
+        sales = order_queries.sales_by_day(
+            session,
+            program_id=program.id,
+            bounds=[start_of_local_day(day, program.tz) for day in days]
+            + [start_of_local_day(days[-1] + timedelta(days=1), program.tz)],
+            stores=stores,
         )
         points: dict[str, int] | None = None
         wallet = 0
@@ -69,12 +89,30 @@ def dashboard(staff: Reports) -> Response:
                 program_id=program.id,
                 assets=(Asset.wallet_principal, Asset.wallet_bonus),
             )
-    by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for at, net, _member in sales:
-        day = by_day[local_date(at)]
-        day[0] += net
-        day[1] += 1
+    return _Figures(members, sales, points, wallet, as_of)
+
+
+@router.get("")
+def dashboard(staff: Reports) -> Response:
+    """Members, sales by members, points and stored value, tiers, the last 30 days.
+
+    A store-bound role sees its stores' members and sales; the points and stored value of
+    the whole program are for chain-wide roles. The figures are read at most once a minute
+    per program and store scope in each process (the page says as of when).
+    """
+    program = staff.program
+    stores = staff.actor.store_scope
+    first_day = today(program.tz) - timedelta(days=TREND_DAYS - 1)
     days = [first_day + timedelta(days=n) for n in range(TREND_DAYS)]
+    scope = None if stores is None else frozenset(stores)
+    figures = _figures.get(
+        (program.id, scope, first_day), lambda: _read_figures(staff, scope, days)
+    )
+    members, sales, points = figures.members, figures.sales, figures.points
+    # The days that had orders (the chart shows the others as "0").
+    by_day = {
+        day: [net, count] for day, (net, count) in zip(days, sales.by_day, strict=True) if count
+    }
     ladder = program.ladder
     tiers = [(tier.name, members.by_tier.get(tier.code, 0)) for tier in ladder.tiers]
     trend_option = _trend(days, by_day, staff.locale)
@@ -82,18 +120,21 @@ def dashboard(staff: Reports) -> Response:
     return staff.render(
         "admin/dashboard.html",
         members=members,
-        active=len({member for _at, _net, member in sales}),
-        sales_total=display_money(sum(net for _at, net, _m in sales)),
-        orders=len(sales),
+        active=sales.members,
+        sales_total=display_money(sales.total),
+        orders=sales.orders,
         points=points,
-        wallet=display_money(wallet) if stores is None else None,
+        wallet=display_money(figures.wallet) if stores is None else None,
         tiers=tiers,
-        days=[(day.isoformat(), display_money(by_day[day][0]), by_day[day][1]) for day in days],
+        days=[
+            (day.isoformat(), display_money(by_day.get(day, [0, 0])[0]), by_day.get(day, [0, 0])[1])
+            for day in days
+        ],
         trend_option=trend_option,
         tier_option=tier_option,
         trend_days=TREND_DAYS,
         stores=sorted(stores) if stores is not None else None,
-        as_of=utcnow(),
+        as_of=figures.as_of,
         loading=_loading(),
         stage_names=demo.STAGES,
     )

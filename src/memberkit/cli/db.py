@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
-from memberkit.cli.common import require_schema, say
+from memberkit.cli.common import require_schema, say, with_progress
 from memberkit.db import get_database
 from memberkit.kit.i18n import _
 
@@ -55,3 +57,30 @@ def db_reencrypt() -> None:
             break
         total += done
     say(_("{members} members re-encrypted."), members=total)
+
+
+@app.command("reindex-names")
+def db_reindex_names() -> None:
+    """Index the names of members registered before names were indexed (search by full name).
+
+    Safe to repeat and to stop: each batch is committed, a member already indexed is skipped.
+    """
+    from memberkit.member import service as member_service
+
+    database = require_schema()
+    with database.session_scope(read_only=True) as session:
+        total = member_service.unindexed_names(session)
+
+    def run(report: Callable[[int, int], None]) -> int:
+        done, after = 0, 0
+        while True:
+            with database.session_scope() as session:
+                batch = member_service.reindex_names(session, after=after)
+            if batch is None:
+                return done
+            after, indexed = batch
+            done += indexed
+            report(done, total)
+
+    indexed = with_progress(_("Indexing names"), run)
+    say(_("{members} members' names indexed."), members=indexed)

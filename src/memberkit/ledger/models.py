@@ -65,7 +65,11 @@ class Account(Base):
     """A balance of one asset: a member's, or a system account of the program."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("program_id", "member_id", "asset", "code"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "member_id", "asset", "code"),
+        # A member's balances are read and changed by member, asset and code (no program).
+        Index("ix_accounts_member", "member_id", "asset", "code"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))

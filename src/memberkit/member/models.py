@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from memberkit.db import Base
@@ -36,6 +36,12 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "member_no"),
         UniqueConstraint("program_id", "phone_index"),
+        # The console's list: each filter, newest first (keyset on id), and the name search.
+        Index("ix_members_program_store", "program_id", "store_id", "id"),
+        Index("ix_members_program_tier", "program_id", "tier_code", "id"),
+        Index("ix_members_program_status", "program_id", "status", "id"),
+        Index("ix_members_program_created", "program_id", "created_at", "id"),
+        Index("ix_members_program_name", "program_id", "name_index"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,12 +51,16 @@ class Member(Base):
     phone_index: Mapped[str] = mapped_column(String(64))
     phone_enc: Mapped[str] = mapped_column(Text)
     name_enc: Mapped[str | None] = mapped_column(Text)
+    # HMAC of the normalized full name (exact search); None: no name, or not reindexed yet.
+    name_index: Mapped[str | None] = mapped_column(String(64))
     email_enc: Mapped[str | None] = mapped_column(Text)
     birthday_enc: Mapped[str | None] = mapped_column(Text)
     gender: Mapped[str | None] = mapped_column(String(8))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     channel: Mapped[str] = mapped_column(String(32), default="store")
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # The member's tags as the API shows them; ``member_tags`` holds them again, one row each,
+    # written in the same transaction, for the search by tag.
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active)
     # The tier's code on the ladder (never its position), since when, and its next review.
@@ -63,3 +73,14 @@ class Member(Base):
     qr_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MemberTag(Base):
+    """One tag of one member: the searchable copy of ``Member.tags``, kept in step with it."""
+
+    __tablename__ = "member_tags"
+    __table_args__ = (Index("ix_member_tags_tag", "program_id", "tag", "member_id"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))

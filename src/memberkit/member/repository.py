@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +27,7 @@ from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import utcnow
 from memberkit.ledger.models import PointsLot
-from memberkit.member.models import Member
+from memberkit.member.models import Member, MemberTag
 from memberkit.member.rules import InvalidMember, MemberNotFound, phone_index
 
 
@@ -188,6 +200,64 @@ def lock_legacy_batch(session: Session, *, fields: Sequence[str], batch: int) ->
             select(Member).where(or_(*legacy)).order_by(Member.id).limit(batch).with_for_update()
         )
     )
+
+
+def lock_unindexed_names(session: Session, *, after: int, batch: int) -> list[Row[Any]]:
+    """Lock up to ``batch`` members past row id ``after`` with a name but no name index, by id.
+
+    Rows of (id, program_id, member_no, name_enc): what the name's index is made from.
+    """
+    return list(
+        session.execute(
+            select(Member.id, Member.program_id, Member.member_no, Member.name_enc)
+            .where(Member.id > after, Member.name_enc.is_not(None), Member.name_index.is_(None))
+            .order_by(Member.id)
+            .limit(batch)
+            .with_for_update()
+        )
+    )
+
+
+def write_name_indexes(session: Session, *, indexes: dict[int, str | None]) -> None:
+    """Set the name index of each member (row id -> index), and nothing else of theirs."""
+    if indexes:
+        session.connection().execute(
+            update(_members)
+            .where(_members.c.id == bindparam("member"))
+            # updated_at kept as it is (not the column's onupdate): the profile did not change.
+            .values(name_index=bindparam("index"), updated_at=_members.c.updated_at),
+            [{"member": member_id, "index": index} for member_id, index in indexes.items()],
+        )
+
+
+def count_unindexed_names(session: Session) -> int:
+    """Return how many members have a name but no name index."""
+    return (
+        session.scalar(
+            select(func.count()).where(Member.name_enc.is_not(None), Member.name_index.is_(None))
+        )
+        or 0
+    )
+
+
+def write_tags(session: Session, *, member: Member) -> None:
+    """Make the member's rows of ``member_tags`` what ``member.tags`` says (same transaction)."""
+    wanted = set(member.tags or [])
+    held = set(session.scalars(select(MemberTag.tag).where(MemberTag.member_id == member.id)))
+    if held - wanted:
+        session.execute(
+            delete(MemberTag).where(
+                MemberTag.member_id == member.id, MemberTag.tag.in_(held - wanted)
+            )
+        )
+    if wanted - held:
+        session.execute(
+            insert(MemberTag),
+            [
+                {"member_id": member.id, "tag": tag, "program_id": member.program_id}
+                for tag in sorted(wanted - held)
+            ],
+        )
 
 
 def member_no_by_phone(

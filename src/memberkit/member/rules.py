@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Mapping
 from random import Random
 from typing import Any
@@ -14,6 +15,7 @@ from memberkit.kit.i18n import _
 
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
+_SPACES = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MEMBER_NO_PREFIX = "8"
@@ -143,6 +145,22 @@ class InvalidMember(InvalidInput):
 
     code = "invalid_member"
     message = _("Invalid member data: {problem}")
+
+
+def normalize_name(raw: str) -> str:
+    """Return a full name as it is indexed: NFKC, case folded, inner spaces removed.
+
+    So ``"Zhang San"``, ``"zhang  san"`` and ``"ｚｈａｎｇ san"`` are one name, and ``"张 三"`` is
+    ``"张三"``; a part of a name (a surname alone) stays another name.
+    """
+    return _SPACES.sub("", unicodedata.normalize("NFKC", raw or "")).casefold()
+
+
+def name_index(raw: str | None) -> str | None:
+    """Return the blind index of a full name (None: no name): exact search, never by part."""
+    name = normalize_name(raw or "")
+    # Keyed apart from the phone's index: the same text as a name and as a phone differ.
+    return crypto.blind_index(f"name:{name}") if name else None
 
 
 def phone_index(raw: str) -> str:

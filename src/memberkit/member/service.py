@@ -23,6 +23,7 @@ from memberkit.member.repository import lock_member
 from memberkit.member.rules import InvalidMember as InvalidMember
 from memberkit.member.rules import InvalidPhone, new_member_no, normalize_phone, valid_email
 from memberkit.member.rules import MemberNotFound as MemberNotFound
+from memberkit.member.rules import name_index as name_index
 from memberkit.member.rules import phone_index as phone_index
 from memberkit.program import service as program_service
 from memberkit.store import queries as store_queries
@@ -112,13 +113,14 @@ class MemberDataUnreadable(Conflict):
 
 
 def _open(member: Member, field: str) -> str | None:
+    return _unseal(member.program_id, member.member_no, field, getattr(member, f"{field}_enc"))
+
+
+def _unseal(program_id: int, member_no: str, field: str, ciphertext: str | None) -> str | None:
     try:
-        return crypto.decrypt(
-            getattr(member, f"{field}_enc"),
-            context=_place(member.program_id, member.member_no, field),
-        )
+        return crypto.decrypt(ciphertext, context=_place(program_id, member_no, field))
     except crypto.CiphertextError as exc:
-        raise MemberDataUnreadable(member_no=member.member_no) from exc
+        raise MemberDataUnreadable(member_no=member_no) from exc
 
 
 def register(
@@ -168,6 +170,7 @@ def register(
             phone_index=index,
             phone_enc=_seal(program_id, member_no, "phone", normalized),
             name_enc=_seal(program_id, member_no, "name", name),
+            name_index=name_index(name),
             email_enc=_seal(program_id, member_no, "email", email),
             birthday_enc=_seal(
                 program_id, member_no, "birthday", birthday.isoformat() if birthday else None
@@ -191,6 +194,7 @@ def register(
         ledger_repository.create_member_accounts(
             session, program_id=program_id, member_id=member.id
         )
+        repository.write_tags(session, member=member)
         events.emit(
             session,
             program_id=program_id,
@@ -341,6 +345,7 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
             raise MemberExists(member_no=holder or "") from None
     if "name" in changes:
         member.name_enc = _seal(member.program_id, member.member_no, "name", changes["name"])
+        member.name_index = name_index(changes["name"])
     if "email" in changes:
         member.email_enc = _seal(member.program_id, member.member_no, "email", changes["email"])
     if "birthday" in changes:
@@ -355,6 +360,7 @@ def change(session: Session, *, member: Member, changes: dict[str, Any]) -> Memb
         member.gender = changes["gender"]
     if "tags" in changes:
         member.tags = sorted(set(changes["tags"] or []))
+        repository.write_tags(session, member=member)
     if "status" in changes:
         if changes["status"] not in set(MemberStatus):
             raise InvalidMember(problem=Text(_("status must be active, frozen or closed")))
@@ -419,6 +425,30 @@ def reencrypt(session: Session, *, batch: int = 500) -> int:
                 )
     session.flush()
     return len(members)
+
+
+def reindex_names(session: Session, *, after: int, batch: int = 1000) -> tuple[int, int] | None:
+    """Index the names of up to ``batch`` members past row id ``after`` that have none yet.
+
+    Returns (the last row id looked at, how many were given an index), or None when no
+    member is left: the backfill of ``memberkit db reindex-names`` for members registered
+    before names were indexed. Each member is locked while written; nothing else of theirs
+    changes (not ``updated_at``: the profile did not change).
+    """
+    rows = repository.lock_unindexed_names(session, after=after, batch=batch)
+    if not rows:
+        return None
+    indexes = {
+        row.id: name_index(_unseal(row.program_id, row.member_no, "name", row.name_enc))
+        for row in rows
+    }
+    repository.write_name_indexes(session, indexes=indexes)
+    return rows[-1].id, sum(1 for index in indexes.values() if index is not None)
+
+
+def unindexed_names(session: Session) -> int:
+    """How many members have a name but no name index (what the backfill has to do)."""
+    return repository.count_unindexed_names(session)
 
 
 def personal(member: Member) -> dict[str, str | None]:

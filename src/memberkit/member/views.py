@@ -55,6 +55,8 @@ Viewer = Annotated[StaffContext, Depends(require_action(Action.view_members))]
 EXPIRING_DAYS = 30
 #: Lines of the ledger timeline shown on the page.
 TIMELINE = 50
+#: Points lots listed on the page, soonest expiry first (the rest are summed in one line).
+LOTS_SHOWN = 20
 #: A form's key: what the page renders into it so a double submit posts once.
 _FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 #: The CSV export's columns (personal ones masked unless the viewer may see them).
@@ -149,6 +151,7 @@ def _filters(
     first = _day(since, "from", errors, staff.locale)
     last = _day(until, "to", errors, staff.locale)
     phone = normalize_phone(q) if q else None
+    words = bool(q) and phone is None and not valid_member_no(q)
     wanted = queries.MemberFilter(
         stores=staff.actor.store_scope,
         store_code=store or None,
@@ -158,7 +161,8 @@ def _filters(
         until=start_of_local_day(last + timedelta(days=1), tz) if last else None,
         phone_index=service.phone_index(phone) if phone else None,
         member_no=q if q and valid_member_no(q) else None,
-        tag=q if q and phone is None and not valid_member_no(q) else None,
+        name_index=service.name_index(q) if words else None,
+        tag=q if words else None,
     )
     return wanted, errors
 
@@ -211,7 +215,7 @@ def member_list(
     asked: Asked,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    """Members, newest first: searched by phone, card number or tag, filtered, by keyset."""
+    """Members, newest first: searched by phone, card number, full name or tag, by keyset."""
     wanted, errors = _filters(staff, asked)
     with staff.work.transaction() as session:
         rows, next_before = (
@@ -389,6 +393,7 @@ def page(
         in_scope=in_scope,
         points=points,
         expiring_days=EXPIRING_DAYS,
+        lots_shown=LOTS_SHOWN,
         timeline=timeline,
         panels=shown_panels,
         may=may,

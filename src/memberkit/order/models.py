@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from memberkit.db import Base
@@ -29,7 +29,12 @@ class Order(Base):
     """A purchase; refund counters are caches of its refunds, kept under the member lock."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("program_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "external_id"),
+        # The dashboard's days of sales, the whole chain's and a store's.
+        Index("ix_orders_program_occurred", "program_id", "occurred_at"),
+        Index("ix_orders_store_occurred", "store_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))

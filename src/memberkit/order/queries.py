@@ -169,27 +169,56 @@ def order_growth_credited(
     return [(int(growth), earned, reversed_) for growth, earned, reversed_ in rows]
 
 
-def sales_since(
-    session: Session, *, program_id: int, since: datetime, stores: Collection[str] | None = None
-) -> list[tuple[datetime, int, int]]:
-    """Return each order since ``since`` as (when, net sales in minor units, member id).
+@dataclass(frozen=True)
+class Sales:
+    """Net sales by members and orders over days, and how many members bought."""
 
-    Net of what was refunded; of the orders made at ``stores`` when given. The caller sums
-    them by the program's local days.
+    #: (net sales in minor units, orders) of each day, in the order of the days asked.
+    by_day: list[tuple[int, int]]
+    #: Over the whole span, the days' and any order dated after the last day begins.
+    total: int
+    orders: int
+    members: int
+
+
+def sales_by_day(
+    session: Session,
+    *,
+    program_id: int,
+    bounds: Sequence[datetime],
+    stores: Collection[str] | None = None,
+) -> Sales:
+    """Sum the orders made since ``bounds[0]`` by day: day n runs from ``bounds[n]`` to the next.
+
+    ``bounds`` are the UTC instants the program's local days begin, and the end of the last
+    (so a day is local however the clock shifts); an order after the end counts in the
+    totals, not in a day. Net of what was refunded; of the orders made at ``stores`` when
+    given. Two aggregates grouped in the database: nothing is read order by order.
     """
-    condition = [Order.program_id == program_id, Order.occurred_at >= since]
+    condition = [Order.program_id == program_id, Order.occurred_at >= bounds[0]]
     if stores is not None:
         condition.append(
             Order.store_id.in_(
                 select(Store.id).where(Store.program_id == program_id, Store.code.in_(stores))
             )
         )
-    rows = session.execute(
-        select(Order.occurred_at, Order.total_minor - Order.refunded_minor, Order.member_id)
-        .where(*condition)
-        .order_by(Order.occurred_at)
+    days = len(bounds) - 1
+    day = case(
+        *((Order.occurred_at < end, n) for n, end in enumerate(bounds[1:])), else_=days
+    ).label("day")
+    net = Order.total_minor - Order.refunded_minor
+    sums = [(0, 0)] * (days + 1)
+    for n, total, count in session.execute(
+        select(day, func.coalesce(func.sum(net), 0), func.count()).where(*condition).group_by(day)
+    ):
+        sums[int(n)] = (int(total), int(count))
+    members = session.scalar(select(func.count(func.distinct(Order.member_id))).where(*condition))
+    return Sales(
+        by_day=sums[:days],
+        total=sum(total for total, _count in sums),
+        orders=sum(count for _total, count in sums),
+        members=int(members or 0),
     )
-    return [(at, int(net), member_id) for at, net, member_id in rows]
 
 
 @dataclass(frozen=True)

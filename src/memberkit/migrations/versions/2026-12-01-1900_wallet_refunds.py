@@ -1,8 +1,8 @@
 """wallet refunds: what was paid back of each recharge, and the bonus forfeited with it
 
-Revision ID: 0016
-Revises: 0011
-Create Date: 2026-12-01 18:00:00
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-01 19:00:00
 
 A recharge's unspent principal may be paid back (储值退款) and the bonus that came with it is
 forfeited in proportion: each refund is a row of its own (unique by external id), and the
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
