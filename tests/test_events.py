@@ -32,6 +32,8 @@ def test_the_event_types_are_exactly_those_integrators_subscribe_to() -> None:
         "order.refunded",
         "wallet.recharged",
         "wallet.refunded",
+        "benefit.used",
+        "benefit.use_undone",
         "points.adjusted",
         "points.expired",
         "tier.changed",

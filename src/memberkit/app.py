@@ -15,6 +15,7 @@ from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
 from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
+from memberkit.benefit.endpoints import router as benefit_router
 from memberkit.config import settings
 from memberkit.db import get_database
 from memberkit.faces import assets, web
@@ -124,6 +125,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         tier_router,
         growth_router,
         wallet_router,
+        benefit_router,
         apikey_router,
         webhook_router,
     ):

@@ -36,6 +36,8 @@ class EventType(StrEnum):
     order_refunded = "order.refunded"
     wallet_recharged = "wallet.recharged"
     wallet_refunded = "wallet.refunded"
+    benefit_used = "benefit.used"
+    benefit_use_undone = "benefit.use_undone"
     points_adjusted = "points.adjusted"
     points_expired = "points.expired"
     tier_changed = "tier.changed"

@@ -2,6 +2,7 @@
 
 from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
+from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
 from memberkit.db import Base
 from memberkit.events import OutboxEvent
 from memberkit.idempotency.models import IdempotencyRecord
@@ -12,7 +13,7 @@ from memberkit.program.models import Program, ProgramSetting
 from memberkit.staff.models import LoginAttempt, StaffSession, StaffStore, StaffUser
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
-from memberkit.wallet.models import WalletRecharge
+from memberkit.wallet.models import WalletRecharge, WalletRefund
 from memberkit.webhook.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Benefit",
+    "BenefitGrant",
+    "BenefitUse",
     "IdempotencyRecord",
     "LedgerEntry",
     "LedgerTransaction",
@@ -42,6 +46,7 @@ __all__ = [
     "TierChange",
     "TierNotice",
     "WalletRecharge",
+    "WalletRefund",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

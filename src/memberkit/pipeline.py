@@ -54,6 +54,8 @@ class EventKind(StrEnum):
     refund = "refund"
     recharge = "recharge"
     wallet_refund = "wallet_refund"
+    benefit_use = "benefit_use"
+    benefit_undo = "benefit_undo"
     behaviour = "behaviour"
     adjustment = "adjustment"
     grant = "grant"

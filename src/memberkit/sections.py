@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memberkit.benefit.settings import BENEFITS
 from memberkit.growth.settings import GROWTH
 from memberkit.kit.sections import Section
 from memberkit.ledger.settings import VALIDITY
@@ -12,5 +13,14 @@ from memberkit.program.settings import CALENDAR, POLICIES
 from memberkit.tier.settings import LADDER
 from memberkit.wallet.settings import WALLET
 
-SECTIONS: tuple[Section[Any], ...] = (EARNING, VALIDITY, LADDER, GROWTH, WALLET, POLICIES, CALENDAR)
+SECTIONS: tuple[Section[Any], ...] = (
+    EARNING,
+    VALIDITY,
+    LADDER,
+    GROWTH,
+    WALLET,
+    BENEFITS,
+    POLICIES,
+    CALENDAR,
+)
 BY_NAME: dict[str, Section[Any]] = {section.name: section for section in SECTIONS}

@@ -88,7 +88,16 @@ def test_the_settings_pages_render_in_each_language(
     page = tab.page
     assert page.locator("h2.page-title").inner_text() == heading
     screenshot(page, f"console-settings-{locale}")
-    for name in ("earning", "validity", "ladder", "growth", "wallet", "policies", "calendar"):
+    for name in (
+        "earning",
+        "validity",
+        "ladder",
+        "growth",
+        "wallet",
+        "benefits",
+        "policies",
+        "calendar",
+    ):
         page.goto(f"/admin/settings/{name}")
         page.locator("#settings-form").wait_for(state="visible")
         screenshot(page, f"console-settings-{name}-{locale}")

@@ -21,7 +21,7 @@ from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
 from tests.rest import Api, make_key, order_body, table_contents
 
-NAMES = ["earning", "validity", "ladder", "growth", "wallet", "policies", "calendar"]
+NAMES = ["earning", "validity", "ladder", "growth", "wallet", "benefits", "policies", "calendar"]
 #: The earning section of a program that never set it: every field, in its canonical form.
 EARNING_DEFAULTS = {
     "points_per_unit": "1",
@@ -62,6 +62,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "会员等级体系",
         "成长值规则",
         "储值规则",
+        "权益",
         "方案政策",
         "日历",
     ]
@@ -71,6 +72,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "Tier ladder",
         "Growth rules",
         "Stored-value rules",
+        "Benefits",
         "Policies",
         "Calendar",
     ]
@@ -81,6 +83,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "ladder": DEFAULT_LADDER,
         "growth": DEFAULT_GROWTH_RULES,
         "wallet": DEFAULT_WALLET_RULES,
+        "benefits": {"undo_minutes": 30},
         "policies": DEFAULT_POLICIES,
         "calendar": {"timezone": "Asia/Shanghai"},
     }
@@ -246,7 +249,7 @@ def test_an_unknown_section_is_404_with_a_code(admin: Api, database: Database) -
         assert (response.status_code, response.json()["code"]) == (404, "unknown_settings_section")
     assert response.json()["detail"] == (
         "There is no settings section points; the sections are earning, validity, ladder, "
-        "growth, wallet, policies, calendar."
+        "growth, wallet, benefits, policies, calendar."
     )
     assert table_contents(database) == before
 

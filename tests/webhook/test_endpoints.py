@@ -80,6 +80,20 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         paid_back = {"external_id": "WR-1", "occurred_at": "2026-11-23T11:00:00+08:00"}
         refunded = admin.post(f"/api/v1/members/{no}/wallet/recharges/R-1/refunds", paid_back)
         assert refunded.status_code == 201, refunded.text
+        parking = {"code": "free_parking", "kind": "parking", "name": "免费停车"}
+        assert admin.post("/api/v1/benefits", parking).status_code == 201
+        grants = [{"tier": "gold", "quota": 2}]
+        put = admin.client.put(
+            "/api/v1/benefits/free_parking/grants", json=grants, headers=admin.headers
+        )
+        assert put.status_code == 200, put.text
+        used = admin.post(
+            f"/api/v1/members/{no}/benefits/free_parking/uses",
+            {"external_id": "B-1", "store_code": "SH001"},
+        )
+        assert used.status_code == 201, used.text
+        undone = admin.post(f"/api/v1/members/{no}/benefit-uses/B-1/undo", {"reason": "误操作"})
+        assert undone.status_code == 201, undone.text
         on_day(clock, "2026-12-02")
         jobs("review-tiers", "--as-of", "2026-12-02")  # a grace notice
         on_day(clock, "2027-01-01")
@@ -106,6 +120,8 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         "points.adjusted",
         "order.refunded",
         "wallet.refunded",
+        "benefit.used",
+        "benefit.use_undone",
         "tier.notice",
         "tier.changed",
         "growth.decayed",
@@ -113,8 +129,8 @@ def test_every_event_type_arrives_signed_in_the_members_order(
     ]
     fixed = {2: "2026-11-22T10:00:00+08:00", 3: "2026-11-22T10:00:00+08:00"}
     fixed |= {4: "2026-11-22T11:00:00+08:00", 7: "2026-11-23T11:00:00+08:00"}
-    fixed |= {8: "2026-12-02T00:00:00+08:00", 9: "2027-01-01T00:00:00+08:00"}
-    fixed |= {10: "2027-11-23T00:00:00+08:00", 11: "2028-01-01T00:00:00+08:00"}
+    fixed |= {10: "2026-12-02T00:00:00+08:00", 11: "2027-01-01T00:00:00+08:00"}
+    fixed |= {12: "2027-11-23T00:00:00+08:00", 13: "2028-01-01T00:00:00+08:00"}
     assert {n: got[n].json["occurred_at"] for n in fixed} == fixed
     assert {r.json["type"] for r in got} == {str(t) for t in EventType}
     data = [r.json["data"] for r in got]
@@ -195,6 +211,15 @@ def test_every_event_type_arrives_signed_in_the_members_order(
             "store_code": None,
             "wallet": {"principal": "0.00", "bonus": "0.00", "total": "0.00"},
         },
+        {
+            "external_id": "B-1",
+            "benefit": "free_parking",
+            "quantity": 1,
+            "store_code": "SH001",
+            "tier": "gold",
+            "left": 1,
+        },
+        {"external_id": "B-1", "benefit": "free_parking", "quantity": 1, "reason": "误操作"},
         {"tier": "gold", "expected_tier": "silver", "review_at": "2027-01-01T00:00:00+08:00"},
         {
             "from_tier": "gold",

@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from memberkit.kit.i18n import TextError, _
+
+#: Basis points in a whole (a discount's value is the rate paid: 9500 = 95 %).
+WHOLE = 10_000
 
 
 class BenefitKind(StrEnum):
@@ -103,3 +109,45 @@ def left(quota: int | None, used: int) -> int | None:
 def may_undo(used_at: datetime, now: datetime, *, window: timedelta) -> bool:
     """Tell whether a use made at ``used_at`` may still be undone at ``now``."""
     return used_at <= now < used_at + window
+
+
+#: How long after a use it may be undone, by default, and at most (minutes).
+DEFAULT_UNDO_MINUTES = 30
+MAX_UNDO_MINUTES = 24 * 60
+
+
+class BenefitRulesError(TextError):
+    """A benefits configuration that does not make sense."""
+
+
+@dataclass(frozen=True)
+class BenefitRules:
+    """The program's benefit settings: how long a use may be undone."""
+
+    undo_minutes: int = DEFAULT_UNDO_MINUTES
+
+    @property
+    def undo_window(self) -> timedelta:
+        """The undo window as a duration."""
+        return timedelta(minutes=self.undo_minutes)
+
+    def config(self) -> dict[str, Any]:
+        """Return the settings as stored."""
+        return {"undo_minutes": self.undo_minutes}
+
+
+def parse_benefit_rules(config: Any) -> BenefitRules:
+    """Validate the benefits section; raise :class:`BenefitRulesError`."""
+    if not isinstance(config, dict) or set(config) - {"undo_minutes"}:
+        raise BenefitRulesError(_('benefit settings are {"undo_minutes": 30}'))
+    minutes = config.get("undo_minutes", DEFAULT_UNDO_MINUTES)
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 0 <= minutes <= MAX_UNDO_MINUTES
+    ):
+        raise BenefitRulesError(
+            _("undo_minutes is a whole number of minutes from 0 to {most}"),
+            most=MAX_UNDO_MINUTES,
+        )
+    return BenefitRules(undo_minutes=minutes)

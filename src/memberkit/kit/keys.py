@@ -115,3 +115,13 @@ def referrer_revert(key: str, depth: int) -> str:
 def console(action: str, member_no: str, form_key: str) -> str:
     """A change made from a console form on a member, by the key rendered into the form."""
     return f"console:{action}:{member_no}:{form_key}"
+
+
+def benefit_use(external_id: str) -> str:
+    """A verification of a benefit, by its external id."""
+    return f"benefit-use:{external_id}"
+
+
+def benefit_undo(external_id: str) -> str:
+    """The undoing of a benefit's use, by the use's external id."""
+    return f"benefit-undo:{external_id}"

@@ -57,6 +57,7 @@ LABELS: dict[str, str] = {
     "max_balance": _("Most a wallet may hold (¥)"),
     "refund_days": _("Days a recharge stays refundable"),
     "stopped_serving": _("The program has stopped serving (every recharge refundable)"),
+    "undo_minutes": _("Minutes a verified benefit may be undone"),
     "backdate_days": _("Days a request may be dated back"),
     "cross_store_returns": _("Returns in another store"),
     "idempotency_retention_days": _("Days a repeated request is recognised"),

@@ -1,0 +1,40 @@
+"""Benefit reads for screens: the program's benefits with their grants, a member's uses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
+
+
+def benefits(session: Session, *, program_id: int) -> list[Benefit]:
+    """Every benefit of the program, system ones first, then by code."""
+    return list(
+        session.scalars(
+            select(Benefit).where(Benefit.program_id == program_id).order_by(Benefit.id)
+        )
+    )
+
+
+def grants(session: Session, *, program_id: int) -> list[BenefitGrant]:
+    """Every grant of the program's benefits."""
+    return list(
+        session.scalars(
+            select(BenefitGrant)
+            .where(BenefitGrant.program_id == program_id)
+            .order_by(BenefitGrant.benefit_id, BenefitGrant.tier_code)
+        )
+    )
+
+
+def uses_of(session: Session, *, member_id: int, limit: int = 50) -> list[BenefitUse]:
+    """The member's latest uses, newest first."""
+    return list(
+        session.scalars(
+            select(BenefitUse)
+            .where(BenefitUse.member_id == member_id)
+            .order_by(BenefitUse.used_at.desc(), BenefitUse.id.desc())
+            .limit(limit)
+        )
+    )
