@@ -92,8 +92,11 @@ def test_a_verification_counts_against_the_quota_of_the_month_on_the_programs_cl
     assert (first.json()["left"], first.json()["quantity"]) == (1, 1)
     assert (again.status_code, again.json()) == (200, first.json())
 
-    # then two more are refused, saying when the quota starts again, and nothing changes
+    # then two more are refused, saying when the quota starts again, and nothing changes;
+    # nor can a use be dated back into a past period whose quota was left unused
     before = table_contents(database)
+    dated = use(admin, no, "U-0", occurred_at="2026-11-01T10:00:00+08:00")
+    assert (dated.status_code, dated.json()["code"]) == (422, "validation_error")
     refused = use(admin, no, "U-2", quantity=2)
     assert (refused.status_code, refused.json()["code"]) == (409, "benefit_quota_exhausted")
     assert refused.json()["detail"] == (
@@ -117,6 +120,7 @@ def test_an_undo_within_the_window_gives_the_quota_back_once(
     done = undo(admin, no, "U-1")
     assert done.status_code == 201, done.text
     assert done.json()["undone_at"] is not None
+    assert done.json()["left"] == 1  # what is left now that the use is undone
     assert undo(admin, no, "U-1").json() == done.json()  # the same undo again: the same answer
     assert use(admin, no, "U-2").json()["left"] == 0  # the quota came back, and is used again
     # past the program's 30 minutes, a use stays
@@ -164,6 +168,8 @@ def test_grants_and_definitions_are_checked(admin: Api, database: Database) -> N
     ):
         refused = put_grants(admin, "free_parking", grants)
         assert (refused.status_code, refused.json()["code"]) == (422, code), grants
+    too_many = put_grants(admin, "free_parking", [{"tier": "regular"}] * 51)
+    assert (too_many.status_code, too_many.json()["code"]) == (422, "validation_error")
     discount = put_grants(admin, "tier_discount", [{"tier": "gold", "value": 0}])
     assert (discount.status_code, discount.json()["code"]) == (422, "invalid_benefit")
     for bad in ({**PARKING, "code": "Bad Code"}, {**PARKING, "code": "y", "name": ""}):
@@ -194,5 +200,5 @@ def test_a_used_benefit_is_kept_and_a_store_key_undoes_only_its_stores_uses(
     assert (refused.status_code, refused.json()["code"]) == (403, "store_mismatch")
     assert use(bj, no, "U-BJ", store_code="SH001").json()["code"] == "store_mismatch"
     kept = admin.client.delete("/api/v1/benefits/free_parking", headers=admin.headers)
-    assert (kept.status_code, kept.json()["code"]) == (422, "invalid_benefit")
+    assert (kept.status_code, kept.json()["code"]) == (409, "benefit_used")
     assert undo(sh, no, "U-SH").status_code == 201

@@ -155,6 +155,11 @@ def test_the_window_closes_after_the_programs_refund_days_unless_it_stopped_serv
     assert put.status_code == 200, put.text
     done = refund(admin, no, "RC-1", "WR-1", occurred_at="2026-11-30T11:00:00+08:00")
     assert (done.status_code, done.json()["amount"]) == (201, "500.00")
+    # and it takes no more prepaid money
+    before = table_contents(database)
+    more = recharge(admin, no, "RC-2", "100.00", occurred_at="2026-11-30T11:00:00+08:00")
+    assert (more.status_code, more.json()["code"]) == (409, "wallet_stopped_serving")
+    assert table_contents(database) == before
 
 
 def test_refusals_change_nothing_and_speak_the_callers_language(
@@ -208,7 +213,13 @@ def test_a_store_bound_key_refunds_only_recharges_taken_at_its_store(
 
 def test_wallet_rules_refuse_a_bad_refund_window(admin: Api) -> None:
     rules = admin.get("/api/v1/wallet/rules").json()
-    for bad in ({"refund_days": -1}, {"refund_days": 4000}, {"stopped_serving": "yes"}):
+    for bad in (
+        {"refund_days": -1},
+        {"refund_days": 4000},
+        {"refund_days": True},
+        {"refund_days": 7.0},
+        {"stopped_serving": "yes"},
+    ):
         put = admin.client.put("/api/v1/wallet/rules", json={**rules, **bad}, headers=admin.headers)
         assert put.status_code == 422, (bad, put.text)
 

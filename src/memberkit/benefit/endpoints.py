@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,7 @@ def change_benefit(code: BenefitCode, body: BenefitPatch, context: ChainAdminCon
 
 @router.delete("/benefits/{code}", status_code=204)
 def delete_benefit(code: BenefitCode, context: ChainAdminContext) -> Response:
-    """Delete a benefit never used; a used one is switched off instead (its history stays)."""
+    """Delete a benefit never used; a used one is refused (409 ``benefit_used``): switch it off."""
     with context.transaction() as session:
         service.delete(session, program=context.program, code=code)
     return Response(status_code=204)
@@ -101,16 +101,18 @@ def delete_benefit(code: BenefitCode, context: ChainAdminContext) -> Response:
 
 @router.put("/benefits/{code}/grants", response_model=BenefitOut)
 def grant_benefit(
-    code: BenefitCode, body: list[GrantBody], context: ChainAdminContext
+    code: BenefitCode,
+    body: Annotated[list[GrantBody], Body(max_length=50)],
+    context: ChainAdminContext,
 ) -> BenefitOut:
     """Replace which tiers have the benefit: each with a quota per period and a value.
 
     ``period``: ``day``, ``week`` (from Monday), ``month``, ``quarter``, ``year`` — from local
     midnight in the program's timezone — or ``once`` (while the member holds the tier). No
     ``quota``: no limit. ``value``: the rate paid for a ``discount`` (9500 = 95 %), the hours of
-    ``parking``. At most one grant per tier.
+    ``parking``. At most one grant per tier, 50 in all.
     """
-    grants = [service.GrantIn(g.tier, g.quota, g.period, g.value) for g in body[:50]]
+    grants = [service.GrantIn(g.tier, g.quota, g.period, g.value) for g in body]
     with context.transaction() as session:
         service.grant(session, program=context.program, code=code, grants=grants)
         return _view(context, session, code)
@@ -167,7 +169,6 @@ def use_benefit(
             quantity=body.quantity,
             store_code=store_code,
             actor=context.principal.actor,
-            occurred_at=body.occurred_at,
         )
         return UseOut.of(result)
 

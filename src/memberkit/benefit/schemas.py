@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from memberkit.benefit import service
 from memberkit.benefit.rules import BenefitKind, Period
-from memberkit.kit.schemas import ONE_LINE, ClientTime, Input, LocalTime, PlainText
+from memberkit.kit.schemas import ONE_LINE, Input, LocalTime, PlainText
 
 CODE = r"^[a-z0-9_]{1,32}$"
 
@@ -96,12 +96,11 @@ class MemberBenefitOut(BaseModel):
 
 
 class UseIn(Input):
-    """A verification at a store; ``external_id`` makes it unique."""
+    """A verification at a store, made now (never dated back); ``external_id`` makes it unique."""
 
     external_id: PlainText = Field(min_length=1, max_length=100)
     quantity: int = Field(default=1, ge=1, le=100)
     store_code: str | None = Field(default=None, max_length=32)
-    occurred_at: ClientTime | None = None
 
 
 class UndoIn(Input):

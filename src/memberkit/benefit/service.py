@@ -60,6 +60,13 @@ class SystemBenefit(Conflict):
     )
 
 
+class BenefitUsed(Conflict):
+    """A benefit with uses is kept: it may be switched off, not deleted."""
+
+    code = "benefit_used"
+    message = _("Benefit {code} has been used: switch it off instead, its history stays.")
+
+
 class BenefitInactive(Conflict):
     """The benefit is switched off."""
 
@@ -248,9 +255,7 @@ def delete(session: Session, *, program: ProgramConfig, code: str) -> None:
     if is_system(BenefitKind(benefit.kind)):
         raise SystemBenefit(code=code)
     if repository.was_used(session, benefit_id=benefit.id):
-        raise InvalidBenefit(
-            problem=Text(_("it has been used: switch it off instead, its history stays"))
-        )
+        raise BenefitUsed(code=code)
     repository.remove(session, benefit=benefit)
 
 
@@ -317,20 +322,20 @@ def use(
     quantity: int,
     store_code: str | None,
     actor: str,
-    occurred_at: datetime | None = None,
     timing: Timing | None = None,
 ) -> UseResult:
     """Verify (核销) ``quantity`` of a benefit for a member, within their tier's quota.
 
-    Through the pipeline: the member is locked and must be active; the quota period is the
-    one holding the moment of use, on the program's clock. The caller makes it idempotent by
-    ``external_id``; a second use with the same id is refused.
+    Through the pipeline: the member is locked and must be active. A use is made now, never
+    dated back: the quota period is the one holding the real moment on the program's clock,
+    so a past period's unused quota cannot be spent late, and the undo window starts when the
+    use was made. The caller makes it idempotent by ``external_id``; a second use with the same
+    id is refused.
     """
     if not 1 <= quantity <= 100:
         raise InvalidBenefit(problem=Text(_("the quantity is 1 to 100")))
     timing = timing or Timing.live()
-    at = occurred_at or timing.now
-    timing.check(at, backdate_days=program.policies.backdate_days)
+    at = timing.now
 
     def post(session: Session, applied: Applied) -> UseResult:
         member = applied.member
@@ -346,11 +351,7 @@ def use(
         if repository.use_exists(session, program_id=program.id, external_id=external_id):
             raise Conflict()  # the idempotent runner answers a true repeat before this
         window = rules.period_of(given.period, applied.at, program.tz)
-        start = (
-            repository.tier_since(session, member_id=member.id)
-            if given.period is Period.once
-            else window.start
-        )
+        start = _period_start(session, given, member.id, applied.at, program)
         used = repository.used_in(
             session, member_id=member.id, benefit_id=benefit.id, period_start=start
         )
@@ -464,7 +465,20 @@ def undo(
                     "reason": reason,
                 },
             )
-        return _result(found, applied.member.member_no, benefit.code, None)
+        given = _grant_of(
+            next(v for v in catalog(session, program=program) if v.benefit.id == benefit.id),
+            applied.member.tier_code,
+        )
+        left = None
+        if given is not None and given.quota is not None:
+            used = repository.used_in(
+                session,
+                member_id=applied.member.id,
+                benefit_id=benefit.id,
+                period_start=_period_start(session, given, applied.member.id, timing.now, program),
+            )
+            left = rules.left(given.quota, used)
+        return _result(found, applied.member.member_no, benefit.code, left)
 
     _applied, result = pipeline.apply(
         session,
@@ -478,6 +492,15 @@ def undo(
         requires=Requires.any,
     )
     return result
+
+
+def _period_start(
+    session: Session, given: GrantIn, member_id: int, at: datetime, program: ProgramConfig
+) -> datetime | None:
+    """The start of the quota period holding ``at`` (for ``once``: when the tier was reached)."""
+    if given.period is Period.once:
+        return repository.tier_since(session, member_id=member_id)
+    return rules.period_of(given.period, at, program.tz).start
 
 
 def _result(use: BenefitUse, member_no: str, code: str, left: int | None) -> UseResult:

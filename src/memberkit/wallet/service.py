@@ -53,6 +53,16 @@ class WalletFull(Conflict):
     )
 
 
+class StoppedServing(Conflict):
+    """The program has stopped serving: it takes no more prepaid money."""
+
+    code = "wallet_stopped_serving"
+    message = _(
+        "The program has stopped serving: it takes no more recharges; what members hold is "
+        "refundable."
+    )
+
+
 class RechargeExists(Conflict):
     """The external id was used for a recharge already."""
 
@@ -121,6 +131,8 @@ def recharge(
                 method=method,
             )
         )
+    if program.wallet.stopped_serving:
+        raise StoppedServing()
     timing = timing or Timing.live()
     timing.check(occurred_at, backdate_days=program.policies.backdate_days)
 

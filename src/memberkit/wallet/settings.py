@@ -24,7 +24,9 @@ class WalletRulesIn(Input):
         default_factory=list, max_length=20, examples=[DEFAULT_WALLET_RULES["bonuses"]]
     )
     max_balance: str = Field(examples=["5000.00"])
-    refund_days: int = Field(default=DEFAULT_WALLET_RULES["refund_days"], ge=0, le=3650)
+    refund_days: int = Field(
+        default=DEFAULT_WALLET_RULES["refund_days"], ge=0, le=3650, strict=True
+    )
     stopped_serving: bool = Field(default=False, strict=True)
 
 
