@@ -3,6 +3,7 @@
 from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
+from memberkit.coupon.models import Coupon, CouponTemplate, OrderCoupon
 from memberkit.db import Base
 from memberkit.events import OutboxEvent
 from memberkit.idempotency.models import IdempotencyRecord
@@ -24,6 +25,8 @@ __all__ = [
     "Benefit",
     "BenefitGrant",
     "BenefitUse",
+    "Coupon",
+    "CouponTemplate",
     "IdempotencyRecord",
     "LedgerEntry",
     "LedgerTransaction",
@@ -31,6 +34,7 @@ __all__ = [
     "Member",
     "MemberTag",
     "Order",
+    "OrderCoupon",
     "OrderLine",
     "OrderPayment",
     "OutboxEvent",
