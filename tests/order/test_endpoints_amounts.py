@@ -23,8 +23,8 @@ def priced(member_no: str, external_id: str, amount: str, **overrides: Any) -> d
     )
 
 
-def put_earning(admin: Api, value: dict[str, Any]) -> Any:
-    return admin.client.put(
+def patch_earning(admin: Api, value: dict[str, Any]) -> Any:
+    return admin.client.patch(
         "/api/v1/settings/earning",
         content=json.dumps(value),
         headers={**admin.headers, "Content-Type": "application/json"},
@@ -73,7 +73,7 @@ def test_an_order_of_exactly_the_cap_is_taken_and_a_raised_cap_takes_larger_ones
     assert (at_cap.status_code, at_cap.json()["total_amount"]) == (201, "50000.00"), at_cap.text
 
     # when a merchant with larger tickets raises the cap
-    raised = put_earning(admin, {"max_order_amount": "200000"})
+    raised = patch_earning(admin, {"max_order_amount": "200000"})
     assert (raised.status_code, raised.json()["max_order_amount"]) == (200, "200000.00")
 
     # then a larger order is taken, and one above the new cap is refused naming it
@@ -110,7 +110,7 @@ def test_a_replay_returns_the_first_result_whatever_the_cap_became_since(
     assert first.status_code == 201, first.text
 
     # when the cap is lowered below it and the till repeats the request
-    assert put_earning(admin, {"max_order_amount": "30000.00"}).status_code == 200
+    assert patch_earning(admin, {"max_order_amount": "30000.00"}).status_code == 200
     before = table_contents(database)
     again = admin.post("/api/v1/orders", body)
 
@@ -139,8 +139,14 @@ def test_a_replay_returns_the_first_result_whatever_the_cap_became_since(
 def test_the_cap_is_a_positive_amount_within_bounds(
     admin: Api, database: Database, value: Any
 ) -> None:
+    # (a PUT of the whole section: in a PATCH, null resets the cap to its default)
+    whole = {**admin.get("/api/v1/settings/earning").json(), "max_order_amount": value}
     before = table_contents(database)
-    refused = put_earning(admin, {"max_order_amount": value})
+    refused = admin.client.put(
+        "/api/v1/settings/earning",
+        content=json.dumps(whole),
+        headers={**admin.headers, "Content-Type": "application/json"},
+    )
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
     assert table_contents(database) == before
 

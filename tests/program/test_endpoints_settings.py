@@ -45,6 +45,14 @@ def put(api: Api, section: str, value: Any, **headers: str) -> Any:
     )
 
 
+def patch(api: Api, section: str, value: Any, **headers: str) -> Any:
+    return api.client.patch(
+        f"/api/v1/settings/{section}",
+        content=json.dumps(value),
+        headers={**api.headers, "Content-Type": "application/json", **headers},
+    )
+
+
 def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None:
     # when a new program's settings are listed, in Chinese and in English
     listed = admin.get("/api/v1/settings")
@@ -104,9 +112,9 @@ def test_a_section_put_here_is_what_the_older_endpoints_show_and_apply(
 ) -> None:
     # when the earning rules, policies and wallet rules change through the generic API
     earning = {"points_per_unit": "2", "growth_per_unit": "1", "excluded_categories": ["gift"]}
-    assert put(admin, "earning", earning).json() == {**EARNING_DEFAULTS, **earning}
-    changed = put(admin, "policies", {"backdate_days": 7})
-    wallet = put(
+    assert patch(admin, "earning", earning).json() == {**EARNING_DEFAULTS, **earning}
+    changed = patch(admin, "policies", {"backdate_days": 7})
+    wallet = patch(
         admin, "wallet", {"bonuses": [{"at_least": "100", "bonus": "10"}], "max_balance": "900"}
     )
 

@@ -14,7 +14,7 @@ import pytest
 from memberkit.db import Database
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
 from memberkit.program.policies import DEFAULT_POLICIES
-from tests.program.test_endpoints_settings import EARNING_DEFAULTS, put
+from tests.program.test_endpoints_settings import EARNING_DEFAULTS, patch, put
 from tests.rest import Api, table_contents
 
 
@@ -122,11 +122,11 @@ def test_growth_is_stored_with_every_behaviour_spelled_out(admin: Api) -> None:
         ("policies", {}, DEFAULT_POLICIES),
     ],
 )
-def test_a_section_without_required_fields_is_stored_with_its_defaults_filled_in(
+def test_a_section_patched_is_stored_with_its_defaults_filled_in(
     admin: Api, database: Database, section: str, value: dict[str, Any], expected: Any
 ) -> None:
-    # when the value is put
-    stored = put(admin, section, value)
+    # when the value is patched onto a new program's defaults
+    stored = patch(admin, section, value)
 
     # then its canonical form is stored, and is what every reader shows
     assert (stored.status_code, stored.json()) == (200, expected), stored.text
@@ -150,3 +150,52 @@ def test_what_the_older_endpoint_stores_is_the_canonical_form_too(admin: Api) ->
     assert changed.json()["earning_rules"] == {**EARNING_DEFAULTS, "points_per_unit": "3"}
     assert changed.json()["points_validity"] == {"type": "never", "days": 365, "years": 1}
     assert admin.get("/api/v1/settings/earning").json()["points_per_unit"] == "3"
+
+
+def test_a_put_of_part_of_a_section_is_refused_naming_what_it_leaves_out(
+    admin: Api, database: Database
+) -> None:
+    # given earning rules changed from their defaults
+    assert (
+        patch(admin, "earning", {"points_per_unit": "2", "rounding": "half_up"}).status_code == 200
+    )
+    before = table_contents(database)
+
+    # when a client puts only the field it means to change
+    refused = put(admin, "earning", {"growth_per_unit": "3"}, **{"Accept-Language": "en"})
+
+    # then it is refused, naming every field it would have reset, and nothing changed
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
+    assert refused.json()["detail"] == (
+        "Invalid program settings: a PUT replaces the whole section, and these fields are "
+        "missing: points_per_unit, rounding, min_order_amount, max_order_amount, "
+        "excluded_categories, category_multipliers, store_multipliers, date_multipliers; send "
+        "them too, or change only some fields with PATCH"
+    )
+    assert table_contents(database) == before
+
+
+def test_a_patch_changes_the_fields_given_and_keeps_the_others(admin: Api) -> None:
+    # given earning rules changed from their defaults
+    patch(admin, "earning", {"points_per_unit": "2", "excluded_categories": ["gift"]})
+
+    # when one field is patched, and another reset with null
+    patched = patch(admin, "earning", {"growth_per_unit": "3", "excluded_categories": None})
+
+    # then the others are kept, and the nulled one is back at its default
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == {
+        **EARNING_DEFAULTS,
+        "points_per_unit": "2",
+        "growth_per_unit": "3",
+        "excluded_categories": [],
+    }
+    assert admin.get("/api/v1/settings/earning").json() == patched.json()
+
+
+@pytest.mark.parametrize("body", [[], "x", 3])
+def test_a_patch_that_is_no_object_is_refused(admin: Api, database: Database, body: Any) -> None:
+    before = table_contents(database)
+    refused = patch(admin, "earning", body)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
+    assert table_contents(database) == before

@@ -33,7 +33,7 @@ def test_a_section_put_through_one_process_applies_in_the_other_within_a_second(
             assert api.get("/api/v1/settings/earning").json()["points_per_unit"] == "1"
 
         # when the earning rules are tripled through the first
-        changed = one.put(
+        changed = one.patch(
             "/api/v1/settings/earning", json={"points_per_unit": "3", "growth_per_unit": "1"}
         )
         assert changed.status_code == 200, changed.text

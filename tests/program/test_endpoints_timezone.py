@@ -14,7 +14,7 @@ from tests.rest import Api, order_body
 
 
 def put(admin: Api, section: str, value: Any) -> None:
-    response = admin.client.put(f"/api/v1/settings/{section}", json=value, headers=admin.headers)
+    response = admin.client.patch(f"/api/v1/settings/{section}", json=value, headers=admin.headers)
     assert response.status_code == 200, response.text
 
 

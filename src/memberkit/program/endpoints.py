@@ -105,8 +105,10 @@ def put_setting(
 ) -> Any:
     """Replace one section's value (admin keys not bound to a store); returns it as stored.
 
-    An invalid value is refused with 422 ``invalid_program_settings`` and changes nothing; the
-    same value again changes nothing. A section with checks of its own applies them as its
+    The value is the whole section: one that leaves out a field the section holds is refused
+    (422 ``invalid_program_settings``, naming them; ``PATCH`` changes some fields). An invalid
+    value is refused with 422 ``invalid_program_settings`` and changes nothing; the same value
+    again changes nothing. A section with checks of its own applies them as its
     older endpoint does (the ladder: ``moves`` and 409 ``tiers_in_use``, as ``PUT /tiers``).
     """
     named = service.section_named(section)
@@ -114,11 +116,35 @@ def put_setting(
         # Not sent as JSON: FastAPI hands a body of another content type over as bytes.
         raise SectionNotJson(section=named.name)
     with context.transaction() as session:
-        config = service.change(
+        config = service.replace(
             session,
             program=context.program,
             section=named,
             value=body.root if body is not None else None,
+            actor=f"api:{context.principal.name}",
+        )
+    return config.shown(named)
+
+
+@settings_router.patch("/{section}")
+def patch_setting(
+    section: str, context: ChainAdminContext, body: Annotated[FreeInput | None, Body()] = None
+) -> Any:
+    """Change some fields of one section, keeping the others; returns it as stored.
+
+    A JSON merge patch of the section's top level: a field given replaces it, a field given as
+    null resets it to its default. The result is checked as a PUT of it would be (422
+    ``invalid_program_settings``, nothing changed); the same patch again changes nothing.
+    """
+    named = service.section_named(section)
+    if body is not None and isinstance(body.root, bytes | bytearray):
+        raise SectionNotJson(section=named.name)
+    with context.transaction() as session:
+        config = service.patch(
+            session,
+            program=context.program,
+            section=named,
+            changes=body.root if body is not None else None,
             actor=f"api:{context.principal.name}",
         )
     return config.shown(named)

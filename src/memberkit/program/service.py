@@ -320,6 +320,70 @@ def change(
         raise InvalidProgramSettings(problem=exc.text) from exc
 
 
+def replace(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    section: Section[Any],
+    value: Any,
+    actor: str | None = None,
+) -> ProgramConfig:
+    """Replace one section with a whole new value (``PUT``); refuses a part of one.
+
+    A value that leaves out a field the section holds now is refused, naming the fields, so a
+    client that sends only what it means to change cannot reset the rest to their defaults
+    unawares; :func:`patch` changes some fields and keeps the others.
+    """
+    if section.apply is not None:
+        # Its own use case reads its own shape (the ladder takes ``moves`` beside the tiers).
+        return change(session, program=program, section=section, value=value, actor=actor)
+    # What is wrong with the value itself is told first: it says more than what is missing.
+    _require_fields(section, value)
+    with _refusing_invalid():
+        section.parse(value)
+    current = program.shown(section)
+    if isinstance(value, Mapping) and isinstance(current, Mapping):
+        left_out = [name for name in current if name not in value]
+        if left_out:
+            raise InvalidProgramSettings(
+                problem=Text(
+                    _(
+                        "a PUT replaces the whole section, and these fields are missing: "
+                        "{fields}; send them too, or change only some fields with PATCH"
+                    ),
+                    fields=", ".join(left_out),
+                )
+            )
+    return change(session, program=program, section=section, value=value, actor=actor)
+
+
+def patch(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    section: Section[Any],
+    changes: Any,
+    actor: str | None = None,
+) -> ProgramConfig:
+    """Change some fields of one section (``PATCH``, a JSON merge patch of its top level).
+
+    A field given replaces the field held; a field given as null is reset to its default;
+    every other field keeps its value. The merged value is then checked and stored as a whole
+    (:func:`change`), so a patch is refused for exactly what a PUT of the result would be.
+    """
+    if not isinstance(changes, Mapping):
+        raise InvalidProgramSettings(
+            problem=Text(_("the {section} section is a JSON object"), section=section.name)
+        )
+    merged = dict(program.shown(section))
+    for name, given in changes.items():
+        if given is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = given
+    return change(session, program=program, section=section, value=merged, actor=actor)
+
+
 def store(
     session: Session,
     *,
