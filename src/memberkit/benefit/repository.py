@@ -93,6 +93,15 @@ def replace_grants(
         )
 
 
+def grant_for(session: Session, *, benefit_id: int, tier_code: str) -> BenefitGrant | None:
+    """Return the grant of one benefit to one tier, if it has one (read under the member lock)."""
+    return session.scalars(
+        select(BenefitGrant).where(
+            BenefitGrant.benefit_id == benefit_id, BenefitGrant.tier_code == tier_code
+        )
+    ).one_or_none()
+
+
 def use_exists(session: Session, *, program_id: int, external_id: str) -> bool:
     """Tell whether the program has recorded a use with this external id."""
     return bool(

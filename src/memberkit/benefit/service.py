@@ -344,10 +344,10 @@ def use(
             raise SystemBenefit(code=code)
         if not benefit.active:
             raise BenefitInactive(code=code)
-        view = next(v for v in catalog(session, program=program) if v.benefit.id == benefit.id)
-        given = _grant_of(view, member.tier_code)
-        if given is None:
+        row = repository.grant_for(session, benefit_id=benefit.id, tier_code=member.tier_code)
+        if row is None:
             raise NotGranted(tier=member.tier_code, code=code)
+        given = GrantIn(row.tier_code, row.quota, Period(row.period), row.value)
         if repository.use_exists(session, program_id=program.id, external_id=external_id):
             raise Conflict()  # the idempotent runner answers a true repeat before this
         window = rules.period_of(given.period, applied.at, program.tz)
@@ -465,12 +465,12 @@ def undo(
                     "reason": reason,
                 },
             )
-        given = _grant_of(
-            next(v for v in catalog(session, program=program) if v.benefit.id == benefit.id),
-            applied.member.tier_code,
+        row = repository.grant_for(
+            session, benefit_id=benefit.id, tier_code=applied.member.tier_code
         )
         left = None
-        if given is not None and given.quota is not None:
+        if row is not None and row.quota is not None:
+            given = GrantIn(row.tier_code, row.quota, Period(row.period), row.value)
             used = repository.used_in(
                 session,
                 member_id=applied.member.id,
