@@ -18,7 +18,7 @@ from tests.rest import Api, order_body, table_contents
 
 #: One of each kind refused: C0 controls (line feed, tab, escape), DEL, a bidi override and
 #: a bidi isolate.
-CONTROLS = ["\n", "\t", "\x1b", "\x7f", "\u202e", "\u2066"]
+CONTROLS = ["\n", "\t", "\x1b", "\x7f", "\x85", "\u2028", "\u200f", "\u202e", "\u2066"]
 
 Send = Callable[[Api, dict[str, Any], str], Any]
 
@@ -142,12 +142,19 @@ def test_text_without_them_is_taken_as_sent(admin: Api, member: dict[str, Any]) 
         ("\x1f", True),
         (" ", False),
         ("\x7f", True),
-        ("\x80", False),  # a C1 control is not in the refused set
-        ("\u2029", False),
+        ("\x80", True),  # C1 controls, NEL (U+0085) among them, are line breaks to some readers
+        ("\x85", True),
+        ("\x9f", True),
+        ("\xa0", False),  # a no-break space is text
+        ("\u2028", True),
+        ("\u2029", True),
+        ("\u061c", True),
+        ("\u200e", True),
         ("\u202a", True),
         ("\u202d", True),
         ("\u2069", True),
-        ("\u200f", False),  # a direction mark, not an override
+        ("\u200f", True),  # a direction mark reorders what is shown around it, unseen
+        ("\u200d", False),  # a zero-width joiner is part of emoji and scripts
     ],
 )
 def test_which_characters_are_controls(text: str, held: bool) -> None:

@@ -127,10 +127,11 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> None:
             _plain(item, where, depth + 1)
 
 
-#: Characters no single-line text may hold: C0 controls (line breaks and tabs among them), DEL,
-#: and the bidirectional embeddings, overrides and isolates that make a text display other
-#: than it reads (U+202A–U+202E, U+2066–U+2069).
-CONTROL = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: Characters no single-line text may hold: C0 and C1 controls (line breaks and tabs among
+#: them, and NEL, U+0085), DEL, the line and paragraph separators (U+2028, U+2029), and the
+#: bidirectional marks, embeddings, overrides and isolates that make a text display other than
+#: it reads (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 #: The error type (and the problem's code) of a text holding one of them.
 CONTROL_CHARACTERS = "control_characters"
 #: What the API says of such a field, and what a console form says next to it.
