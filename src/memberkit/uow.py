@@ -55,6 +55,16 @@ class Work:
         with self.database.session_scope(read_only=self.read_only) as session:
             yield session
 
+    def _fingerprinted(self, request: dict[str, Any], subject: str | None) -> dict[str, Any]:
+        """What a request's fingerprint is made of: it, what it names, the actor's store."""
+        fingerprinted = request
+        if subject is not None:
+            fingerprinted = {"subject": subject, "body": fingerprinted}
+        if self.store_code is not None:
+            # Unbound actors keep the plain fingerprint, so their records stay valid.
+            fingerprinted = {"store": self.store_code, "request": fingerprinted}
+        return fingerprinted
+
     def once(
         self,
         *,
@@ -62,8 +72,12 @@ class Work:
         request: dict[str, Any],
         action: Callable[[Session], dict[str, Any]],
         subject: str | None = None,
+        as_sent: dict[str, Any] | None = None,
     ) -> Outcome:
         """Run ``action`` once per key and return its result; a repeat returns the first result.
+
+        ``as_sent``, when given, is the request as it was fingerprinted before its instants
+        were read in UTC: a record made then still answers its repeat.
 
         ``request`` is the change asked for (JSON-ready); with ``subject`` (what a path names,
         such as a member number) and the actor's store binding it makes the request's
@@ -78,13 +92,11 @@ class Work:
         first and answers a duplicate from it, so identical requests sent at once get one
         created result and then replays.
         """
-        fingerprinted: dict[str, Any] = request
-        if subject is not None:
-            fingerprinted = {"subject": subject, "body": fingerprinted}
-        if self.store_code is not None:
-            # Unbound actors keep the plain fingerprint, so their records stay valid.
-            fingerprinted = {"store": self.store_code, "request": fingerprinted}
+        fingerprinted = self._fingerprinted(request, subject)
         request_hash = idempotency.fingerprint(fingerprinted)
+        earlier: tuple[str, ...] = ()
+        if as_sent is not None and as_sent != request:
+            earlier = (idempotency.fingerprint(self._fingerprinted(as_sent, subject)),)
 
         def replayed(session: Session) -> Outcome | None:
             stored = idempotency.replay(
@@ -93,6 +105,7 @@ class Work:
                 key=key,
                 request_hash=request_hash,
                 payload=fingerprinted,
+                also=earlier,
             )
             return None if stored is None else Outcome(stored[1], created=False)
 

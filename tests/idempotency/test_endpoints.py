@@ -15,6 +15,7 @@ from memberkit.idempotency import service as idempotency
 from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.kit.i18n import translate
 from memberkit.kit.time import iso, utcnow
+from memberkit.order.schemas import OrderIn
 from memberkit.program import service as program_service
 from tests.rest import Api, order_body, table_contents
 
@@ -234,3 +235,44 @@ def test_a_stored_response_moved_to_another_key_is_refused_not_a_500(
     # then the bound ciphertext does not open under the other key: a clear 409
     assert (again.status_code, again.json()["code"]) == (409, "stored_response_unreadable")
     assert table_contents(database) == before
+
+
+def test_the_same_instant_written_with_another_offset_is_a_replay(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given an order posted with its time in Shanghai's offset
+    body = order_body(member["member_no"], "O-OFFSET", occurred_at="2026-11-22T10:00:00+08:00")
+    first = admin.post("/api/v1/orders", body)
+    assert first.status_code == 201, first.text
+    before = table_contents(database)
+
+    # when a retry writes the same moment in UTC, and another in New York's offset
+    in_utc = admin.post("/api/v1/orders", {**body, "occurred_at": "2026-11-22T02:00:00Z"})
+    in_new_york = admin.post("/api/v1/orders", {**body, "occurred_at": "2026-11-21T21:00:00-05:00"})
+
+    # then both are replays of the first answer, and nothing more was written
+    assert (in_utc.status_code, in_utc.json()) == (200, first.json())
+    assert (in_new_york.status_code, in_new_york.json()) == (200, first.json())
+    assert table_contents(database) == before
+
+    # and another moment under the same key is still a conflict
+    later = admin.post("/api/v1/orders", {**body, "occurred_at": "2026-11-22T10:00:01+08:00"})
+    assert (later.status_code, later.json()["code"]) == (409, "idempotency_conflict")
+
+
+def test_a_record_fingerprinted_with_the_offset_as_sent_still_replays(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given an order's record as the previous version fingerprinted it: the time as sent
+    body = order_body(member["member_no"], "O-OLD", occurred_at="2026-11-22T10:00:00+08:00")
+    first = admin.post("/api/v1/orders", body)
+    as_sent = OrderIn.model_validate(body).model_dump(mode="json")
+    assert as_sent["occurred_at"].endswith("+08:00")
+    with database.session_scope() as session:
+        session.execute(
+            update(IdempotencyRecord).values(request_hash=idempotency.fingerprint(as_sent))
+        )
+
+    # when it is repeated as it was sent, then it replays
+    again = admin.post("/api/v1/orders", body)
+    assert (again.status_code, again.json()) == (200, first.json())

@@ -18,6 +18,7 @@ from memberkit.auth.service import Principal
 from memberkit.db import Database, get_database
 from memberkit.errors import InvalidInput
 from memberkit.kit.i18n import _
+from memberkit.kit.schemas import in_utc
 from memberkit.kit.time import show_in
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
@@ -71,9 +72,11 @@ class ApiContext:
 
         ``present`` shapes the stored result for the response (e.g. unmasking for this caller).
         """
+        as_sent = payload.model_dump(mode="json")
         outcome = self.work.once(
             key=key,
-            request=payload.model_dump(mode="json"),
+            request=in_utc(payload, as_sent),
+            as_sent=as_sent,
             action=lambda session: action(session).model_dump(mode="json"),
             subject=subject,
         )

@@ -75,16 +75,18 @@ def replay(
     key: str,
     request_hash: str,
     payload: Any = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[int, dict[str, Any]] | None:
     """Return the stored (status, response) for ``key``; refuse other content under it.
 
     ``payload`` (what ``request_hash`` was made from) also matches records written before
-    fingerprints were keyed.
+    fingerprints were keyed; ``also`` are other fingerprints the same request had in earlier
+    versions (before its instants were read in UTC).
     """
     row = repository.find_record(session, program_id=program_id, key=key)
     if row is None:
         return None
-    if row.request_hash != request_hash and (
+    if row.request_hash not in (request_hash, *also) and (
         payload is None or row.request_hash != _legacy_fingerprint(payload)
     ):
         raise IdempotencyConflict(key=key.partition(":")[2] or key)

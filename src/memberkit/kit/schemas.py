@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     RootModel,
+    TypeAdapter,
     WithJsonSchema,
     model_validator,
 )
@@ -200,3 +201,30 @@ class Page(BaseModel):
 
 PageNumber = Annotated[int, Field(ge=1, le=100_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
+
+
+_INSTANT = TypeAdapter(datetime)
+
+
+def in_utc(model: BaseModel, as_json: Any) -> Any:
+    """Return ``as_json`` (``model`` dumped in JSON mode) with every instant written in UTC.
+
+    So a request's fingerprint is the same whichever offset a client wrote the same instant
+    in: ``10:00+08:00`` and ``02:00Z`` are one moment, and a retry that spells it otherwise is
+    a replay, not a conflict. Instants already in UTC are left as they were written.
+    """
+    return _utc_like(model.model_dump(), as_json)
+
+
+def _utc_like(python: Any, as_json: Any) -> Any:
+    if isinstance(python, datetime) and python.tzinfo is not None:
+        return _INSTANT.dump_python(python.astimezone(UTC), mode="json")
+    if isinstance(python, dict) and isinstance(as_json, dict):
+        return {k: _utc_like(python.get(k), v) for k, v in as_json.items()}
+    if (
+        isinstance(python, list | tuple)
+        and isinstance(as_json, list)
+        and len(python) == len(as_json)
+    ):
+        return [_utc_like(p, j) for p, j in zip(python, as_json, strict=True)]
+    return as_json
