@@ -211,6 +211,27 @@ def test_a_store_bound_key_refunds_only_recharges_taken_at_its_store(
     assert refund(pos, no, "RC-SH", "WR-SH").status_code == 201
 
 
+def test_a_store_an_unbound_key_names_must_be_the_recharges(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a recharge at SH001
+    no = member["member_no"]
+    admin.post("/api/v1/stores", {"code": "BJ001", "name": "北京店", "type": "direct"})
+    recharge(admin, no, "RC-SH", "500.00", store_code="SH001")
+    before = table_contents(database)
+
+    # when a chain-wide key pays it back naming another store, it is refused, changing nothing
+    named = refund(admin, no, "RC-SH", "WR-BJ", store_code="BJ001")
+    assert (named.status_code, named.json()["code"]) == (403, "store_mismatch")
+    assert table_contents(database) == before
+
+    # and naming the recharge's own store, or none, it is paid back
+    assert (
+        refund(admin, no, "RC-SH", "WR-SH", store_code="SH001", amount="100.00").status_code == 201
+    )
+    assert refund(admin, no, "RC-SH", "WR-ANY", amount="100.00").status_code == 201
+
+
 def test_wallet_rules_refuse_a_bad_refund_window(admin: Api) -> None:
     rules = admin.get("/api/v1/wallet/rules").json()
     for bad in (

@@ -131,11 +131,13 @@ def refund_recharge(
     ``stopped_serving`` (409 ``recharge_refund_closed``). At most what the recharge paid in,
     less earlier refunds of it, and never more than the principal the wallet holds (409
     ``recharge_refund_exceeds``, or ``recharge_nothing_refundable``). A store-bound key refunds
-    only recharges taken at its store (403 ``store_mismatch``). Idempotent by ``external_id``:
+    only recharges taken at its store, and a ``store_code`` an unbound key names must be the
+    recharge's store (403 ``store_mismatch``). Idempotent by ``external_id``:
     the same refund again returns the first response with 200.
     """
-    # A store-bound key refunds at its own store only; what it names must be that store.
-    context.principal.store_for(body.store_code)
+    # A store-bound key refunds at its own store only; what it names must be that store. A
+    # store an unbound key names is checked the same way: it pays back only what it took.
+    store_code = context.principal.store_for(body.store_code)
 
     def action(session: Session) -> WalletRefundOut:
         result = service.refund_recharge(
@@ -147,7 +149,7 @@ def refund_recharge(
             amount_minor=body.amount,
             method=body.method,
             reason=body.reason,
-            store_code=context.principal.store_code,
+            store_code=store_code,
             occurred_at=body.occurred_at,
         )
         return WalletRefundOut(
