@@ -583,11 +583,12 @@ def test_changing_ones_password_ends_every_other_session(
     assert before is not None and after is not None
     assert (sorted(before), sorted(after)) == (
         ["password_changed_at", "username"],
-        ["password_changed_at", "sessions_ended", "username"],
+        ["must_change_password", "password_changed_at", "sessions_ended", "username"],
     )
     assert (before["username"], after["username"], after["sessions_ended"]) == ("cashier",) * 2 + (
         1,
     )
+    assert after["must_change_password"] is False  # chosen by the account itself
     changed = [datetime.fromisoformat(side["password_changed_at"]) for side in (before, after)]
     assert changed[1] > changed[0]
 

@@ -303,7 +303,61 @@ def test_a_password_reset_replaces_the_old_one_and_ends_sessions(
         data={"username": "cashier", "password": "新的密码-2026-收银", "next": "/admin"},
         follow_redirects=False,
     )
-    assert (signed.status_code, signed.headers["location"]) == (303, "/pos")
+    # the password an admin chose opens only the page to choose one's own
+    assert (signed.status_code, signed.headers["location"]) == (303, "/account/password")
+    forced = client.get("/account/password")
+    assert 'id="password-forced"' in forced.text and 'href="/pos"' not in forced.text
+    for elsewhere in ("/pos", "/admin/members", "/admin"):
+        answer = client.get(elsewhere, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/account/password")
+    token = csrf(forced.text)
+    contents = table_contents(database)
+    refused = client.post("/pos/identify", data={"csrf_token": token, "q": "13800138000"})
+    assert refused.url.path == "/account/password"
+    assert table_contents(database) == contents
+
+    # the same password again is refused; one of the account's own opens the till again
+    same = client.post(
+        "/account/password",
+        data={"csrf_token": token, "current": "新的密码-2026-收银", "new": "新的密码-2026-收银"}
+        | {"again": "新的密码-2026-收银"},
+    )
+    assert same.status_code == 422 and "新密码不能与当前密码相同。" in same.text
+    own = "收银员自己的-密码-2026"
+    changed = client.post(
+        "/account/password",
+        data={"csrf_token": token, "current": "新的密码-2026-收银", "new": own, "again": own},
+    )
+    assert changed.status_code == 200 and 'id="password-continue"' in changed.text
+    assert client.get("/pos", follow_redirects=False).status_code == 200
+
+
+def test_an_account_an_admin_makes_chooses_its_own_password_at_first_sign_in(
+    client: TestClient, database: Database, staff: dict[str, Actor]
+) -> None:
+    # given an account made by an admin in the console
+    sign_in(client, "admin")
+    page = client.get("/admin/staff")
+    made = client.post(
+        "/admin/staff",
+        data={
+            "csrf_token": csrf(page.text),
+            "username": "analyst2",
+            "password": "分析员的-初始-密码-2026",
+            "role": "analyst",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    client.cookies.clear()
+
+    # when it signs in, it is sent to choose its own password first
+    signed = client.post(
+        "/login",
+        data={"username": "analyst2", "password": "分析员的-初始-密码-2026", "next": "/admin"},
+        follow_redirects=False,
+    )
+    assert (signed.status_code, signed.headers["location"]) == (303, "/account/password")
 
 
 def test_a_forged_token_an_unknown_account_and_a_store_role_change_nothing(

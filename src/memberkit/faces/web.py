@@ -54,6 +54,15 @@ class SignInFirst(Exception):
         self.path = path
 
 
+class ChangePasswordFirst(Exception):
+    """An account whose password an admin chose asked for another page: choose one first."""
+
+
+#: The pages an account that must change its password may still use.
+PASSWORD_FIRST_PATHS = frozenset({"/account/password", "/account/locale"})
+PASSWORD_PAGE = "/account/password"
+
+
 def sign_in_url(path: str) -> str:
     """The sign-in page, coming back to ``path`` (a local path only) afterwards."""
     return f"/login?next={quote(safe_next(path))}"
@@ -140,7 +149,8 @@ class StaffContext:
             locale=self.locale,
             status_code=status_code,
             staff=self,
-            nav=entries(self.actor),
+            # Until a password an admin chose is replaced, no other page opens: no menu either.
+            nav=[] if self.principal.must_change_password else entries(self.actor),
             here=self.request.url.path,
             csrf_token=self.principal.csrf_token,
             **context,
@@ -152,6 +162,8 @@ def _staff(request: Request) -> StaffContext:
     principal = staff_service.resolve(database, token=request.cookies.get(COOKIE))
     if principal is None:
         raise SignInFirst(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if principal.must_change_password and request.url.path not in PASSWORD_FIRST_PATHS:
+        raise ChangePasswordFirst()
     program = _program(database, principal.program_id)
     return StaffContext(request, database, principal, program)
 
@@ -230,6 +242,12 @@ def install(app: FastAPI) -> None:
             detail=exc.detail(locale),
             code=exc.code,
         )
+
+    @app.exception_handler(ChangePasswordFirst)
+    async def _password_first(request: Request, exc: ChangePasswordFirst) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": PASSWORD_PAGE})
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     @app.exception_handler(SignInFirst)
     async def _sign_in(request: Request, exc: SignInFirst) -> Response:

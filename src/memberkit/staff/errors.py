@@ -79,6 +79,13 @@ class PasswordIsUsername(InvalidInput):
     message = _("A password must not be the user name.")
 
 
+class SamePassword(InvalidInput):
+    """A new password that is the current one (a password an admin chose is to be replaced)."""
+
+    code = "same_password"
+    message = _("The new password must differ from the current one.")
+
+
 class WrongPassword(Forbidden):
     """The current password given to change it is not right."""
 

@@ -40,6 +40,7 @@ from memberkit.staff.errors import (
     LoginFailed,
     LoginRateLimited,
     NotSignedIn,
+    SamePassword,
     StaffExists,
     StaffNotFound,
     UnknownAuditActor,
@@ -205,6 +206,8 @@ def create_user(
                     created_at=now,
                     updated_at=now,
                     password_changed_at=now,
+                    # A password an admin chose is theirs to know: the account picks its own.
+                    must_change_password=actor is not None,
                 ),
             )
     except IntegrityError:  # the same name made at the same moment
@@ -329,7 +332,12 @@ def reset_password(
     if actor is not None:
         actor.require_manage(Role(account.role))
     return _set_password(
-        session, account=account, password=password, keep=None, origin=_origin(origin, actor)
+        session,
+        account=account,
+        password=password,
+        keep=None,
+        origin=_origin(origin, actor),
+        chosen_by_other=actor is not None and actor.staff_id != account.id,
     )
 
 
@@ -349,6 +357,8 @@ def change_password(
     right, _rehash = passwords.verify(account.password_hash, current)
     if not right:
         raise WrongPassword()
+    if new == current:
+        raise SamePassword()
     return _set_password(
         session,
         account=account,
@@ -359,8 +369,19 @@ def change_password(
 
 
 def _set_password(
-    session: Session, *, account: StaffUser, password: str, keep: int | None, origin: Origin
+    session: Session,
+    *,
+    account: StaffUser,
+    password: str,
+    keep: int | None,
+    origin: Origin,
+    chosen_by_other: bool = False,
 ) -> int:
+    """Set ``account``'s password and end its other sessions.
+
+    ``chosen_by_other``: an admin chose it (the account must choose its own at its next
+    sign-in); otherwise the account chose it, and any such demand is met.
+    """
     rules.check_password(password, username=account.username)
     # The entry says when the password changed, before and after: never the password.
     before = {"username": account.username, "password_changed_at": account.password_changed_at}
@@ -369,6 +390,7 @@ def _set_password(
         user=account,
         password_hash=passwords.hash_password(password),
         password_changed_at=utcnow(),
+        must_change_password=chosen_by_other,
     )
     ended = repository.end_sessions(session, staff_id=account.id, keep=keep)
     _audit(
@@ -380,6 +402,7 @@ def _set_password(
         after={
             "username": account.username,
             "password_changed_at": account.password_changed_at,
+            "must_change_password": account.must_change_password,
             "sessions_ended": ended,
         },
     )
@@ -407,6 +430,8 @@ class Principal:
     csrf_token: str
     #: When the session ends if it is not used again (idle timeout or lifetime).
     ends_at: datetime
+    #: Whether the account must choose its own password before anything else.
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -470,6 +495,7 @@ def _principal(
         ends_at=rules.session_ends_at(
             created_at=created_at, last_seen_at=last_seen_at, limits=session_limits()
         ),
+        must_change_password=account.must_change_password,
     )
 
 

@@ -104,6 +104,8 @@ def login(
     target = safe_next(next)
     if target == "/admin":
         target = HOME[signed.principal.actor.role]
+    if signed.principal.must_change_password:
+        target = "/account/password"
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, signed.token)
     return response
@@ -128,8 +130,8 @@ async def logout(request: Request) -> Response:
 
 @router.get("/account/password")
 def password_page(staff: StaffPage) -> Response:
-    """The form to change one's own password."""
-    return staff.render("staff/password.html", error=None, done=False)
+    """The form to change one's own password (the one page open until an admin's is replaced)."""
+    return _password_page(staff)
 
 
 @router.post("/account/password")
@@ -139,20 +141,29 @@ async def change_password(staff: StaffPage) -> Response:
     current, new, again = (str(form.get(name, ""))[:200] for name in ("current", "new", "again"))
     if new != again:
         error = translate(_("The new password and its repetition differ."), staff.locale)
-        return staff.render("staff/password.html", status_code=422, error=error, done=False)
+        return _password_page(staff, status_code=422, error=error)
     try:
         with staff.work.transaction() as session:
             service.change_password(
                 session, principal=staff.principal, current=current, new=new, origin=staff.origin
             )
     except MemberkitError as exc:
-        return staff.render(
-            "staff/password.html",
-            status_code=exc.status,
-            error=exc.detail(staff.locale),
-            done=False,
-        )
-    return staff.render("staff/password.html", error=None, done=True)
+        return _password_page(staff, status_code=exc.status, error=exc.detail(staff.locale))
+    return _password_page(staff, done=True)
+
+
+def _password_page(
+    staff: StaffContext, *, status_code: int = 200, error: str | None = None, done: bool = False
+) -> Response:
+    """The password form; for an account whose password an admin chose, saying so."""
+    return staff.render(
+        "staff/password.html",
+        status_code=status_code,
+        error=error,
+        done=done,
+        forced=staff.principal.must_change_password,
+        home=HOME[staff.actor.role],
+    )
 
 
 @router.post("/account/locale")
