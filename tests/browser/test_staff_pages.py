@@ -26,9 +26,9 @@ MORE = {"marketer": "marketer-pass-2026", "analyst": "analyst-pass-2026"}
 ALL_PAGES = [
     "/admin",
     "/admin/members",
+    "/admin/tiers",
     "/admin/liability",
     "/admin/settings",
-    "/admin/tiers",
     "/admin/stores",
     "/admin/staff",
     "/admin/api-keys",
@@ -89,7 +89,10 @@ def sign_in(tab: Tab, username: str, *, english: bool = True) -> None:
 
 def menu(page: Page) -> list[str]:
     return [
-        str(link.get_attribute("href")) for link in page.locator("#navbar-menu a.nav-link").all()
+        str(link.get_attribute("href"))
+        for link in page.locator(
+            "#navbar-menu a.nav-link:not(.dropdown-toggle), #navbar-menu a.dropdown-item"
+        ).all()
     ]
 
 
@@ -297,3 +300,29 @@ def test_the_audit_log_is_filtered_by_actor_and_days_and_says_what_it_cannot_rea
     assert page.locator("tr.audit-entry").count() >= 5
     assert tab.left_the_machine() == []
     assert [error for error in tab.errors if "422" not in error] == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_owners_menu_fits_one_line_and_its_dropdowns_lead_to_their_pages(
+    new_tab: Callable[..., Tab], six_roles: str, lang: str
+) -> None:
+    # given the owner, with the longest menu, on a 1280-pixel screen
+    tab = new_tab(lang)
+    tab.page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(tab, "owner", english=lang == "en")
+    page = tab.page
+
+    # then the menu's lines stand on one row
+    tops = page.locator("#navbar-menu > ul > li").evaluate_all(
+        "items => items.map(item => Math.round(item.getBoundingClientRect().top))"
+    )
+    assert len(tops) == 6 and len(set(tops)) == 1, tops
+
+    # and the system dropdown opens on a tap and leads to the staff page
+    page.click("#nav-system")
+    expect(page.locator("#navbar-menu a.dropdown-item[href='/admin/staff']")).to_be_visible()
+    screenshot(page, f"console-menu-system-{'en' if lang == 'en' else 'zh_CN'}")
+    page.click("#navbar-menu a.dropdown-item[href='/admin/staff']")
+    page.wait_for_url("**/admin/staff")
+    assert page.locator("#nav-system").evaluate("e => e.parentElement.className").endswith("active")
+    assert tab.errors == []

@@ -16,26 +16,49 @@ from memberkit.staff.rules import Action, Actor, may
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of the console's menu."""
+    """One line of the console's menu; ``group`` names the dropdown it is listed in."""
 
     label: str
     path: str
     icon: str
     action: Action
+    group: str | None = None
 
+
+@dataclass(frozen=True)
+class Group:
+    """A dropdown of the menu: the lines of one part of the console."""
+
+    key: str
+    label: str
+    icon: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def paths(self) -> frozenset[str]:
+        """The pages it leads to (the menu marks it while one of them is shown)."""
+        return frozenset(entry.path for entry in self.entries)
+
+
+#: The dropdowns, by key: their name and icon.
+GROUPS: dict[str, tuple[str, str]] = {
+    "marketing": (_("Marketing"), "ti-speakerphone"),
+    "reports": (_("Reports"), "ti-chart-bar"),
+    "system": (_("System"), "ti-adjustments"),
+}
 
 NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
-    Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports),
-    Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
-    Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),
-    Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),
-    Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff),
-    Entry(_("API keys"), "/admin/api-keys", "ti-key", Action.manage_api_keys),
-    Entry(_("Webhooks"), "/admin/webhooks", "ti-webhook", Action.manage_webhooks),
-    Entry(_("Jobs"), "/admin/jobs", "ti-player-play", Action.run_jobs),
-    Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit),
+    Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings, "marketing"),
+    Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports, "reports"),
+    Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings, "system"),
+    Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores, "system"),
+    Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff, "system"),
+    Entry(_("API keys"), "/admin/api-keys", "ti-key", Action.manage_api_keys, "system"),
+    Entry(_("Webhooks"), "/admin/webhooks", "ti-webhook", Action.manage_webhooks, "system"),
+    Entry(_("Jobs"), "/admin/jobs", "ti-player-play", Action.run_jobs, "system"),
+    Entry(_("Audit log"), "/admin/audit", "ti-history", Action.view_audit, "system"),
     Entry(_("Cashier"), "/pos", "ti-cash-register", Action.post_orders),
 )
 
@@ -43,3 +66,27 @@ NAV: tuple[Entry, ...] = (
 def entries(actor: Actor) -> list[Entry]:
     """The menu lines this staff member's role may use (store-bound roles: for their stores)."""
     return [entry for entry in NAV if may(actor.role, entry.action)]
+
+
+def menu(actor: Actor) -> list[Entry | Group]:
+    """The menu as shown: lines of no group, and each group's lines in one dropdown.
+
+    A group stands where its first line is listed; a group none of whose lines the role may
+    use is not shown.
+    """
+    shown: list[Entry | Group] = []
+    grouped: dict[str, list[Entry]] = {}
+    for entry in entries(actor):
+        if entry.group is None:
+            shown.append(entry)
+            continue
+        if entry.group not in grouped:
+            grouped[entry.group] = []
+            shown.append(Group(entry.group, *GROUPS[entry.group], entries=()))
+        grouped[entry.group].append(entry)
+    return [
+        Group(item.key, item.label, item.icon, tuple(grouped[item.key]))
+        if isinstance(item, Group)
+        else item
+        for item in shown
+    ]

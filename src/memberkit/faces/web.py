@@ -27,7 +27,7 @@ from starlette.datastructures import FormData
 from memberkit.audit.rules import Origin
 from memberkit.db import Database, get_database
 from memberkit.errors import MemberkitError
-from memberkit.faces.nav import entries
+from memberkit.faces.nav import menu
 from memberkit.faces.templating import render
 from memberkit.kit.i18n import negotiate
 from memberkit.kit.time import show_in
@@ -150,7 +150,7 @@ class StaffContext:
             status_code=status_code,
             staff=self,
             # Until a password an admin chose is replaced, no other page opens: no menu either.
-            nav=[] if self.principal.must_change_password else entries(self.actor),
+            nav=[] if self.principal.must_change_password else menu(self.actor),
             here=self.request.url.path,
             csrf_token=self.principal.csrf_token,
             **context,
