@@ -6,15 +6,17 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from memberkit.db import Database
 from memberkit.kit.time import Timing, utcnow
 from memberkit.program.service import ProgramConfig
 from memberkit.staff.rules import Actor
+from memberkit.store.models import Store
 from memberkit.wallet import service as wallet_service
 from tests.admin.conftest import PASSWORDS, cheap_hashes, staff
 from tests.admin.test_views import csrf
-from tests.factories import make_member
+from tests.factories import make_member, make_store
 from tests.member.test_views import form_of, signed
 from tests.rest import table_contents
 
@@ -81,6 +83,38 @@ def test_a_store_manager_pays_back_only_recharges_taken_at_their_store(
     assert table_contents(database) == before
     done = client.post(refund_path(card, "RC-SH"), data=form_of(client, card))
     assert done.status_code == 200 and 'id="wallet-principal">¥200.00<' in done.text
+
+
+def test_a_store_manager_may_not_pay_back_another_stores_recharge_past_the_latest_shown(
+    client: TestClient, database: Database, program: ProgramConfig, card: str
+) -> None:
+    # given a recharge of the member at another store, then 50 small ones at SH001 after it
+    with database.session_scope() as session:
+        if not session.scalar(select(Store.id).where(Store.code == "BJ001")):
+            make_store(session, program, code="BJ001", city="北京")
+        for number in range(51):
+            wallet_service.recharge(
+                session,
+                program=program,
+                member_no=card,
+                external_id=f"RC-{number:02}",
+                amount_minor=100,
+                method="cash",
+                store_code="BJ001" if number == 0 else "SH001",
+                occurred_at=utcnow() - timedelta(minutes=4) + timedelta(seconds=number),
+            )
+    signed(client, "manager")
+    before = table_contents(database)
+
+    # when SH001's manager posts a pay-back of the old BJ001 one, it is refused
+    refused = client.post(refund_path(card, "RC-00"), data=form_of(client, card))
+    assert refused.status_code == 403
+    assert table_contents(database) == before
+
+    # and one the member does not have is not found, changing nothing
+    missing = client.post(refund_path(card, "RC-NONE"), data=form_of(client, card))
+    assert missing.status_code == 404
+    assert table_contents(database) == before
 
 
 def test_a_cashier_sees_no_refund_and_may_not_post_one(

@@ -41,6 +41,11 @@ def get(session: Session, *, program_id: int, code: str) -> Store:
     return store
 
 
+def code_of(session: Session, *, store_id: int) -> str | None:
+    """Return the code of the store with this id (None if there is none)."""
+    return queries.code_of(session, store_id=store_id)
+
+
 def active_store_id(session: Session, *, program_id: int, code: str) -> int:
     """Return the id of an active store by code; refuse unknown and inactive stores."""
     row = repository.id_and_active(session, program_id=program_id, code=code)

@@ -21,6 +21,7 @@ from memberkit.ledger.models import AccountCode, Asset, TransactionKind
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting
 from memberkit.member import service as member_service
+from memberkit.member.models import Member
 from memberkit.member.service import MemberRef, TierOutcome
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
@@ -329,6 +330,23 @@ class RechargeNotFound(NotFound):
 
     code = "recharge_not_found"
     message = _("Member {member_no} has no recharge with external id {external_id}.")
+
+
+def recharge_store(
+    session: Session, *, program: ProgramConfig, member: Member, external_id: str
+) -> str | None:
+    """Return the code of the store that took the member's recharge (None: taken online).
+
+    Refuses a recharge the member does not have (404 ``recharge_not_found``), however old.
+    """
+    found = repository.recharge_of(
+        session, program_id=program.id, member_id=member.id, external_id=external_id
+    )
+    if found is None:
+        raise RechargeNotFound(member_no=member.member_no, external_id=external_id)
+    return (
+        None if found.store_id is None else store_service.code_of(session, store_id=found.store_id)
+    )
 
 
 class RefundClosed(Conflict):

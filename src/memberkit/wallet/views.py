@@ -80,11 +80,11 @@ async def refund_recharge(staff: Viewer, member_no: str, recharge_id: str) -> Re
     recharge_id = recharge_id[:100]
 
     def change(session: Session, member: Member) -> tuple[Any, Any, dict[str, Any]]:
-        lines = service.recharges(session, program=staff.program, member_no=member.member_no)
-        line = next((line for line in lines if line.external_id == recharge_id), None)
-        store_code = line.store_code if line is not None else None
-        if line is not None:  # an online recharge (no store) only by chain-wide roles
-            staff.actor.require(Action.refund_wallet, store_code=store_code)
+        store_code = service.recharge_store(
+            session, program=staff.program, member=member, external_id=recharge_id
+        )
+        # The store that took it answers for paying it back; an online one: chain-wide roles.
+        staff.actor.require(Action.refund_wallet, store_code=store_code)
         before = service.balance(session, member_id=member.id)
         paid = service.refund_recharge(
             session,
