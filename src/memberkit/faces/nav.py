@@ -30,6 +30,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),
+    Entry(_("Benefits"), "/admin/benefits", "ti-gift", Action.view_settings),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),
     Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff),
     Entry(_("API keys"), "/admin/api-keys", "ti-key", Action.manage_api_keys),
