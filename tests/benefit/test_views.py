@@ -476,3 +476,27 @@ def test_the_member_page_shows_what_is_left_and_the_last_uses(
     row = page.text.split('id="member-benefit-free_parking"')[1].split("</tr>")[0]
     assert "剩余 1 / 2" in row
     assert 'data-use="USE-1"' in page.text
+
+
+def test_a_used_benefit_is_not_deleted_and_a_system_one_cannot_be(
+    client: TestClient, database: Database, program: ProgramConfig, member: str, parking: str
+) -> None:
+    use_through_the_api(database, program, member, "USE-1", "SH001")
+    sign_in(client, "admin")
+    page = client.get("/admin/benefits").text
+    assert 'id="form-delete-tier_discount"' not in page
+    before = table_contents(database)
+    used = client.post(
+        "/admin/benefits/free_parking/delete", data=form_of(page, "form-delete-free_parking")
+    )
+    assert used.status_code == 409 and 'id="refusal"' in used.text
+    system = client.post(
+        "/admin/benefits/tier_discount/delete", data=form_of(page, "form-delete-free_parking")
+    )
+    assert system.status_code == 409
+    switched = client.post(
+        "/admin/benefits/tier_discount",
+        data={**form_of(page, "form-change-tier_discount"), "name": "会员折扣", "active": ""},
+    )
+    assert switched.status_code == 200  # the switch of a system benefit is not read
+    assert table_contents(database) == before
