@@ -15,6 +15,7 @@ from memberkit.admin import views as admin_views
 from memberkit.api import docs, problems
 from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
+from memberkit.benefit import views as benefit_views
 from memberkit.benefit.endpoints import router as benefit_router
 from memberkit.config import settings
 from memberkit.db import get_database
@@ -86,6 +87,8 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_views.router)
     app.include_router(tier_views.router)
     app.include_router(wallet_views.router)
+    app.include_router(benefit_views.router)
+    app.include_router(benefit_views.pos_router)
     app.include_router(ledger_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)

@@ -51,6 +51,8 @@ post_orders         yes   yes   -        store         store   -
 refund_orders       yes   yes   -        store         store   -
 recharge_wallet     yes   yes   -        store         store   -
 refund_wallet       yes   yes   -        store         -       -
+use_benefits        yes   yes   -        store         store   -
+manage_benefits     yes   yes   yes      -             -       -
 view_settings       yes   yes   yes      yes           -       yes
 edit_settings       yes   yes   yes      -             -       -
 manage_stores       yes   yes   -        -             -       -

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
+from memberkit.store.models import Store
 
 
 def benefits(session: Session, *, program_id: int) -> list[Benefit]:
@@ -38,3 +39,19 @@ def uses_of(session: Session, *, member_id: int, limit: int = 50) -> list[Benefi
             .limit(limit)
         )
     )
+
+
+def recent_uses(
+    session: Session, *, member_id: int, store_code: str | None, limit: int
+) -> list[tuple[BenefitUse, str, str, str | None]]:
+    """The member's latest uses (at one store, if given), newest first, named, with a store."""
+    statement = (
+        select(BenefitUse, Benefit.code, Benefit.name, Store.code)
+        .join(Benefit, Benefit.id == BenefitUse.benefit_id)
+        .outerjoin(Store, Store.id == BenefitUse.store_id)
+        .where(BenefitUse.member_id == member_id)
+    )
+    if store_code is not None:
+        statement = statement.where(Store.code == store_code)
+    statement = statement.order_by(BenefitUse.used_at.desc(), BenefitUse.id.desc()).limit(limit)
+    return [(use, code, name, store) for use, code, name, store in session.execute(statement)]

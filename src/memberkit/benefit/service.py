@@ -160,6 +160,21 @@ class UseResult:
     left: int | None
 
 
+@dataclass(frozen=True)
+class UseLine:
+    """A use as a screen lists it: which benefit, where, and whether it may still be undone."""
+
+    external_id: str
+    benefit_code: str
+    benefit_name: str
+    quantity: int
+    store_code: str | None
+    used_at: datetime
+    undone_at: datetime | None
+    undo_reason: str
+    undoable: bool
+
+
 def catalog(session: Session, *, program: ProgramConfig) -> list[BenefitView]:
     """Return every benefit of the program with its grants."""
     by_benefit: dict[int, list[GrantIn]] = {}
@@ -492,6 +507,38 @@ def undo(
         requires=Requires.any,
     )
     return result
+
+
+def uses(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member: Member,
+    store_code: str | None = None,
+    limit: int = 20,
+) -> list[UseLine]:
+    """Return the member's latest uses (at ``store_code`` only, if given), newest first.
+
+    ``undoable`` says whether :func:`undo` would undo it now: not undone, within the window.
+    """
+    now = utcnow()
+    window = program.section(BENEFITS).undo_window
+    return [
+        UseLine(
+            external_id=use.external_id,
+            benefit_code=code,
+            benefit_name=name,
+            quantity=use.quantity,
+            store_code=store,
+            used_at=use.used_at,
+            undone_at=use.undone_at,
+            undo_reason=use.undo_reason,
+            undoable=use.undone_at is None and rules.may_undo(use.used_at, now, window=window),
+        )
+        for use, code, name, store in queries.recent_uses(
+            session, member_id=member.id, store_code=store_code, limit=limit
+        )
+    ]
 
 
 def _period_start(

@@ -51,6 +51,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings, "marketing"),
+    Entry(_("Benefits"), "/admin/benefits", "ti-gift", Action.view_settings, "marketing"),
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports, "reports"),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings, "system"),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores, "system"),

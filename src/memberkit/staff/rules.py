@@ -61,6 +61,8 @@ class Action(StrEnum):
     refund_orders = "refund_orders"
     recharge_wallet = "recharge_wallet"
     refund_wallet = "refund_wallet"
+    use_benefits = "use_benefits"
+    manage_benefits = "manage_benefits"
     view_settings = "view_settings"
     edit_settings = "edit_settings"
     manage_stores = "manage_stores"
@@ -96,6 +98,8 @@ ACTION_NAMES: dict[Action, str] = {
     Action.refund_orders: _("refund orders"),
     Action.recharge_wallet: _("recharge stored value"),
     Action.refund_wallet: _("pay back stored value"),
+    Action.use_benefits: _("verify and undo members' benefits at the till"),
+    Action.manage_benefits: _("define benefits and grant them to tiers"),
     Action.view_settings: _("view the program's settings"),
     Action.edit_settings: _("change the program's settings"),
     Action.manage_stores: _("create, change or close stores"),
@@ -128,6 +132,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.recharge_wallet: _TILL,
     # Money out of a wallet: not at the till, by whoever answers for the store's cash.
     Action.refund_wallet: frozenset({Role.owner, Role.admin, Role.store_manager}),
+    Action.use_benefits: _TILL,
+    Action.manage_benefits: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.view_settings: _EVERYONE - {Role.cashier},
     Action.edit_settings: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.manage_stores: _CHAIN_ADMINS,
@@ -155,6 +161,7 @@ STORE_SCOPED = frozenset(
         Action.refund_orders,
         Action.recharge_wallet,
         Action.refund_wallet,
+        Action.use_benefits,
         Action.view_reports,
     }
 )
