@@ -34,6 +34,7 @@ from memberkit.program import service as program_service
 from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
+from memberkit.reward.endpoints import router as reward_router
 from memberkit.staff import views as staff_views
 from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
@@ -126,6 +127,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         growth_router,
         wallet_router,
         benefit_router,
+        reward_router,
         apikey_router,
         webhook_router,
     ):
