@@ -26,9 +26,11 @@ MORE = {"marketer": "marketer-pass-2026", "analyst": "analyst-pass-2026"}
 ALL_PAGES = [
     "/admin",
     "/admin/members",
+    "/admin/redemptions",
     "/admin/liability",
     "/admin/settings",
     "/admin/tiers",
+    "/admin/rewards",
     "/admin/stores",
     "/admin/staff",
     "/admin/api-keys",
@@ -41,10 +43,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:5],
-    "manager": [*ALL_PAGES[:5], "/pos"],
-    "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:5],
+    "marketer": ALL_PAGES[:7],
+    "manager": [*ALL_PAGES[:7], "/pos"],
+    "cashier": ["/admin/members", "/admin/redemptions", "/pos"],
+    "analyst": ALL_PAGES[:7],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {
