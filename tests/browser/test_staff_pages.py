@@ -26,7 +26,6 @@ MORE = {"marketer": "marketer-pass-2026", "analyst": "analyst-pass-2026"}
 ALL_PAGES = [
     "/admin",
     "/admin/members",
-    "/admin/redemptions",
     "/admin/liability",
     "/admin/settings",
     "/admin/tiers",
@@ -43,10 +42,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:7],
-    "manager": [*ALL_PAGES[:7], "/pos"],
-    "cashier": ["/admin/members", "/admin/redemptions", "/pos"],
-    "analyst": ALL_PAGES[:7],
+    "marketer": ALL_PAGES[:6],
+    "manager": [*ALL_PAGES[:6], "/pos"],
+    "cashier": ["/admin/members", "/pos"],
+    "analyst": ALL_PAGES[:6],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

@@ -27,7 +27,6 @@ class Entry:
 NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
-    Entry(_("Redemptions"), "/admin/redemptions", "ti-package", Action.view_orders),
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),

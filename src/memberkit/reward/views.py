@@ -200,6 +200,7 @@ def _choices(staff: StaffContext) -> dict[str, Any]:
         "kinds": {kind: KIND_NAMES[kind] for kind in RewardKind if kind in AVAILABLE_KINDS},
         "periods": PERIOD_NAMES,
         "tiers": [(tier.code, tier.name) for tier in staff.program.ladder.tiers],
+        "tier_names": {tier.code: tier.name for tier in staff.program.ladder.tiers},
         "may_edit": may_do(staff, Action.edit_settings),
     }
 
