@@ -57,7 +57,7 @@ FIELD_PROBLEMS: dict[str, str] = {
     "code": _("1 to 32 lower-case letters, digits or _"),
     "name": _("1 to 50 characters."),
     "description": _("At most 500 characters."),
-    "picture_url": _("An image's address starting with https://"),
+    "picture_url": _("An image's web address, starting with http:// or https://"),
     "points": _("A whole number of points, at least 1."),
     "cash": _("An amount such as 9.90, or empty."),
     "stock": _("A whole number, 0 or more; empty: unlimited."),
