@@ -17,7 +17,7 @@ from memberkit.program.service import ProgramConfig
 from memberkit.reward import service
 from memberkit.reward.models import Redemption, Reward
 from memberkit.reward.rules import RewardKind
-from tests.factories import make_member
+from tests.factories import make_member, make_store
 from tests.ledger.test_concurrency import THREADS, in_threads
 from tests.reward.test_service import credit
 
@@ -106,3 +106,55 @@ def test_one_member_redeeming_from_many_tills_never_overspends(
         reward = session.scalars(select(Reward)).one()
         assert (reward.stock, reward.redeemed) == (95, 5)
         assert check(session).ok
+
+
+@pytest.mark.postgres_only
+def test_a_pickup_and_cancellations_racing_on_one_redemption_settle_it_once(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given one pending redemption of 500 points, and a store to pick it up at
+    with database.session_scope() as session:
+        member = make_member(session, program)
+        session.expunge(member)
+        make_store(session, program, code="SH001")
+    credit(database, program, member, 500)
+    _define(database, program, stock=1)
+    assert _redeem(database, program, member.member_no, 0) == "redeemed"
+
+    # when eight tills hand it over and eight desks cancel it, all at once
+    def settle(n: int) -> str:
+        try:
+            with database.session_scope() as session:
+                if n % 2:
+                    service.fulfil(
+                        session,
+                        program=program,
+                        external_id="R-0",
+                        store_code="SH001",
+                        origin=Origin("till"),
+                    )
+                    return "fulfilled"
+                service.cancel(
+                    session,
+                    program=program,
+                    external_id="R-0",
+                    reason="race",
+                    store_code=None,
+                    origin=Origin("desk"),
+                )
+                return "cancelled"
+        except service.RedemptionNotPending:
+            return "refused"
+
+    outcomes = in_threads(settle)
+
+    # then exactly one of them settled it, and points and stock agree with which
+    assert outcomes.count("refused") == THREADS - 1
+    [won] = [outcome for outcome in outcomes if outcome != "refused"]
+    with database.session_scope(read_only=True) as session:
+        redemption = session.scalars(select(Redemption)).one()
+        reward = session.scalars(select(Reward)).one()
+        points = member_balances(session, member_id=member.id)["points"]
+        assert check(session).ok
+    assert redemption.status == won
+    assert (reward.stock, points) == ((0, 0) if won == "fulfilled" else (1, 500))
