@@ -240,3 +240,17 @@ def _program(database: Database) -> ProgramConfig:
 
     with database.session_scope(read_only=True) as session:
         return program_service.get(session)
+
+
+def test_a_cancellation_without_a_reason_is_refused_and_changes_nothing(
+    client: TestClient, database: Database, card: str
+) -> None:
+    signed(client, "owner")
+    before = table_contents(database)
+    refused = client.post(
+        "/admin/redemptions/R-SH/cancel",
+        data={"csrf_token": token(client, "/admin/redemptions"), "reason": " "},
+    )
+    assert refused.status_code == 422
+    assert "请填写取消原因" in refused.text
+    assert table_contents(database) == before

@@ -421,7 +421,10 @@ async def cancel_redemption(external_id: str, staff: ViewRedemptions) -> Respons
             row = service.find(session, program=staff.program, external_id=external_id)
         staff.actor.require(Action.refund_orders, store_code=row.store_code)
         if not reason or len(reason) > 200:
-            raise service.InvalidReward(problem=translate(_("give a reason"), staff.locale))
+            error = translate(
+                _("Give a reason for cancelling, at most 200 characters."), staff.locale
+            )
+            return _redemptions_page(staff, error=error, status_code=422)
 
         def action(session: Any) -> dict[str, Any]:
             done = service.cancel(
