@@ -35,6 +35,8 @@ from memberkit.program import service as program_service
 from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
+from memberkit.reward import views as reward_views
+from memberkit.reward.endpoints import router as reward_router
 from memberkit.staff import views as staff_views
 from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
@@ -92,6 +94,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(ledger_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
+    app.include_router(reward_views.router)
     app.include_router(pos_views.router)
     app.include_router(tier_views.thresholds_router)
     app.include_router(program_views.router)
@@ -129,6 +132,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         growth_router,
         wallet_router,
         benefit_router,
+        reward_router,
         apikey_router,
         webhook_router,
     ):

@@ -11,6 +11,7 @@ from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, Poi
 from memberkit.member.models import Member, MemberTag
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program, ProgramSetting
+from memberkit.reward.models import Redemption, Reward
 from memberkit.staff.models import LoginAttempt, StaffSession, StaffStore, StaffUser
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
@@ -41,8 +42,10 @@ __all__ = [
     "PointsLot",
     "Program",
     "ProgramSetting",
+    "Redemption",
     "Refund",
     "RefundLine",
+    "Reward",
     "StaffSession",
     "StaffStore",
     "StaffUser",

@@ -28,6 +28,8 @@ ALL_PAGES = [
     "/admin/members",
     "/admin/tiers",
     "/admin/benefits",
+    "/admin/rewards",
+    "/admin/redemptions",
     "/admin/liability",
     "/admin/settings",
     "/admin/stores",
@@ -42,10 +44,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:6],
-    "manager": [*ALL_PAGES[:6], "/pos"],
+    "marketer": ALL_PAGES[:8],
+    "manager": [*ALL_PAGES[:8], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:6],
+    "analyst": ALL_PAGES[:8],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

@@ -125,3 +125,18 @@ def benefit_use(external_id: str) -> str:
 def benefit_undo(external_id: str) -> str:
     """The undoing of a benefit's use, by the use's external id."""
     return f"benefit-undo:{external_id}"
+
+
+def redemption(external_id: str) -> str:
+    """A redemption of a catalog reward, by its external id: the request and its burn."""
+    return f"redemption:{external_id}"
+
+
+def redemption_cancel(external_id: str) -> str:
+    """The cancelling of a redemption: the request and the posting giving its points back."""
+    return f"redemption-cancel:{external_id}"
+
+
+def redemption_fulfil(external_id: str) -> str:
+    """The pickup (fulfilment) of a redemption."""
+    return f"redemption-fulfil:{external_id}"

@@ -59,6 +59,8 @@ class TransactionKind(StrEnum):
     decay = "decay"  # growth taken from a member who earned none for a while
     recharge = "recharge"  # stored value paid into a member's wallet
     wallet_refund = "wallet_refund"  # unspent principal of a recharge paid back, bonus forfeited
+    reward = "reward"  # points burnt for a reward of the catalog (积分兑换)
+    reward_cancel = "reward_cancel"  # a cancelled redemption's points given back to their lots
 
 
 class Account(Base):

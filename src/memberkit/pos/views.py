@@ -231,7 +231,8 @@ def till(staff: Till, m: str | None = None) -> Response:
 async def identify(staff: Till) -> Response:
     """Find the member typed or scanned (card number, phone or QR token) and show them.
 
-    Posted, so a phone number never lands in a URL; the page shown is the member's by card.
+    Posted, so a phone number never lands in a URL; the page shown is the member's by card
+    (``then=rewards``: their rewards waiting for pickup, the catalog's step of the till).
     """
     form = await staff.form()
     typed = _text(form, "q")
@@ -247,7 +248,8 @@ async def identify(staff: Till) -> Response:
             error = translate(_("No member found for what was entered."), staff.locale)
             return _till(staff, status_code=exc.status, identify_error=error)
         member_no = member.member_no
-    return RedirectResponse(f"/pos?m={member_no}", status_code=303)
+    shown = "/pos/rewards" if _text(form, "then") == "rewards" else "/pos"
+    return RedirectResponse(f"{shown}?m={member_no}", status_code=303)
 
 
 # --- sales ----------------------------------------------------------------------------
