@@ -89,6 +89,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_views.router)
     app.include_router(tier_views.router)
     app.include_router(wallet_views.router)
+    app.include_router(wallet_views.pos_router)
     app.include_router(benefit_views.router)
     app.include_router(benefit_views.pos_router)
     app.include_router(ledger_views.router)
