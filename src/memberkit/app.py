@@ -17,6 +17,8 @@ from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
 from memberkit.benefit.endpoints import router as benefit_router
 from memberkit.config import settings
+from memberkit.coupon import views as coupon_views
+from memberkit.coupon.endpoints import router as coupon_router
 from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
@@ -86,6 +88,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_views.router)
     app.include_router(tier_views.router)
     app.include_router(wallet_views.router)
+    app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
@@ -126,6 +129,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         growth_router,
         wallet_router,
         benefit_router,
+        coupon_router,
         apikey_router,
         webhook_router,
     ):

@@ -38,6 +38,8 @@ class EventType(StrEnum):
     wallet_refunded = "wallet.refunded"
     benefit_used = "benefit.used"
     benefit_use_undone = "benefit.use_undone"
+    coupon_issued = "coupon.issued"
+    coupon_revoked = "coupon.revoked"
     points_adjusted = "points.adjusted"
     points_expired = "points.expired"
     tier_changed = "tier.changed"

@@ -125,3 +125,13 @@ def benefit_use(external_id: str) -> str:
 def benefit_undo(external_id: str) -> str:
     """The undoing of a benefit's use, by the use's external id."""
     return f"benefit-undo:{external_id}"
+
+
+def coupon_issue(template_code: str, external_id: str) -> str:
+    """A coupon issued by hand, by the caller's external id (per template)."""
+    return f"coupon-issue:{template_code}:{external_id}"
+
+
+def coupon_revoke(code: str) -> str:
+    """A coupon's revocation."""
+    return f"coupon-revoke:{code}"
