@@ -34,6 +34,8 @@ def test_the_event_types_are_exactly_those_integrators_subscribe_to() -> None:
         "wallet.refunded",
         "benefit.used",
         "benefit.use_undone",
+        "coupon.issued",
+        "coupon.revoked",
         "points.adjusted",
         "points.expired",
         "tier.changed",

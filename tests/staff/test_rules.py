@@ -51,6 +51,8 @@ post_orders         yes   yes   -        store         store   -
 refund_orders       yes   yes   -        store         store   -
 recharge_wallet     yes   yes   -        store         store   -
 refund_wallet       yes   yes   -        store         -       -
+view_coupons        yes   yes   yes      -             -       yes
+manage_coupons      yes   yes   yes      -             -       -
 view_settings       yes   yes   yes      yes           -       yes
 edit_settings       yes   yes   yes      -             -       -
 manage_stores       yes   yes   -        -             -       -

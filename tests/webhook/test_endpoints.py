@@ -94,6 +94,21 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         assert used.status_code == 201, used.text
         undone = admin.post(f"/api/v1/members/{no}/benefit-uses/B-1/undo", {"reason": "误操作"})
         assert undone.status_code == 201, undone.text
+        cash = {
+            "code": "cash10",
+            "name": "代金券",
+            "kind": "cash",
+            "off": "10.00",
+            "valid_days": 30,
+        }
+        assert admin.post("/api/v1/coupon-templates", cash).status_code == 201
+        issued = admin.post(
+            "/api/v1/coupon-templates/cash10/issues", {"member_no": no, "external_id": "C-1"}
+        )
+        assert issued.status_code == 201, issued.text
+        coupon = issued.json()
+        revoked = admin.post(f"/api/v1/coupons/{issued.json()['code']}/revoke", {"reason": "错发"})
+        assert revoked.status_code == 201, revoked.text
         on_day(clock, "2026-12-02")
         jobs("review-tiers", "--as-of", "2026-12-02")  # a grace notice
         on_day(clock, "2027-01-01")
@@ -122,6 +137,8 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         "wallet.refunded",
         "benefit.used",
         "benefit.use_undone",
+        "coupon.issued",
+        "coupon.revoked",
         "tier.notice",
         "tier.changed",
         "growth.decayed",
@@ -129,8 +146,8 @@ def test_every_event_type_arrives_signed_in_the_members_order(
     ]
     fixed = {2: "2026-11-22T10:00:00+08:00", 3: "2026-11-22T10:00:00+08:00"}
     fixed |= {4: "2026-11-22T11:00:00+08:00", 7: "2026-11-23T11:00:00+08:00"}
-    fixed |= {10: "2026-12-02T00:00:00+08:00", 11: "2027-01-01T00:00:00+08:00"}
-    fixed |= {12: "2027-11-23T00:00:00+08:00", 13: "2028-01-01T00:00:00+08:00"}
+    fixed |= {12: "2026-12-02T00:00:00+08:00", 13: "2027-01-01T00:00:00+08:00"}
+    fixed |= {14: "2027-11-23T00:00:00+08:00", 15: "2028-01-01T00:00:00+08:00"}
     assert {n: got[n].json["occurred_at"] for n in fixed} == fixed
     assert {r.json["type"] for r in got} == {str(t) for t in EventType}
     data = [r.json["data"] for r in got]
@@ -220,6 +237,15 @@ def test_every_event_type_arrives_signed_in_the_members_order(
             "left": 1,
         },
         {"external_id": "B-1", "benefit": "free_parking", "quantity": 1, "reason": "误操作"},
+        {
+            "code": coupon["code"],
+            "template": "cash10",
+            "kind": "cash",
+            "source": "hand",
+            "valid_from": coupon["valid_from"],
+            "valid_until": "2026-12-23T00:00:00+08:00",
+        },
+        {"code": coupon["code"], "template": "cash10", "reason": "错发", "by": "api:test-admin"},
         {"tier": "gold", "expected_tier": "silver", "review_at": "2027-01-01T00:00:00+08:00"},
         {
             "from_tier": "gold",

@@ -63,7 +63,8 @@ class TemplateFields(Input):
     def given(self) -> service.TemplateIn:
         """The template as the service takes it."""
         return service.TemplateIn(
-            **_service_fields(self.model_dump(exclude={"scope"})), scope=self.scope.model_dump()
+            **_service_fields(_raw(self, exclude={"scope", "code"})),
+            scope=self.scope.model_dump(),
         )
 
 
@@ -75,6 +76,12 @@ _RENAMED = {
     "min_spend": "min_spend_minor",
     "budget": "budget_minor",
 }
+
+
+def _raw(model: BaseModel, *, exclude: set[str], only_set: bool = False) -> dict[str, Any]:
+    """A model's values as parsed (money in minor units; ``model_dump`` would format it)."""
+    names = model.model_fields_set if only_set else set(type(model).model_fields)
+    return {name: getattr(model, name) for name in names - exclude}
 
 
 def _service_fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +123,7 @@ class TemplatePatch(Input):
 
     def changes(self) -> dict[str, Any]:
         """The fields given (an explicit null clears an optional one), as the service names them."""
-        values = self.model_dump(exclude_unset=True, exclude={"scope"})
+        values = _raw(self, exclude={"scope"}, only_set=True)
         if "scope" in self.model_fields_set:
             values["scope"] = self.scope.model_dump() if self.scope is not None else {}
         return _service_fields(values)

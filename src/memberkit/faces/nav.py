@@ -28,6 +28,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Dashboard"), "/admin", "ti-dashboard", Action.view_reports),
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports),
+    Entry(_("Coupons"), "/admin/coupons", "ti-ticket", Action.view_coupons),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores),

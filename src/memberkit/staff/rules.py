@@ -61,6 +61,8 @@ class Action(StrEnum):
     refund_orders = "refund_orders"
     recharge_wallet = "recharge_wallet"
     refund_wallet = "refund_wallet"
+    view_coupons = "view_coupons"
+    manage_coupons = "manage_coupons"
     view_settings = "view_settings"
     edit_settings = "edit_settings"
     manage_stores = "manage_stores"
@@ -96,6 +98,8 @@ ACTION_NAMES: dict[Action, str] = {
     Action.refund_orders: _("refund orders"),
     Action.recharge_wallet: _("recharge stored value"),
     Action.refund_wallet: _("pay back stored value"),
+    Action.view_coupons: _("see coupon templates, batches and their figures"),
+    Action.manage_coupons: _("define coupon templates, issue and revoke coupons"),
     Action.view_settings: _("view the program's settings"),
     Action.edit_settings: _("change the program's settings"),
     Action.manage_stores: _("create, change or close stores"),
@@ -128,6 +132,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.recharge_wallet: _TILL,
     # Money out of a wallet: not at the till, by whoever answers for the store's cash.
     Action.refund_wallet: frozenset({Role.owner, Role.admin, Role.store_manager}),
+    # Coupons are the chain's offers: its marketers give them, store-bound roles see a
+    # member's coupons on the member page only (of their stores' members).
+    Action.view_coupons: frozenset({Role.owner, Role.admin, Role.marketer, Role.analyst}),
+    Action.manage_coupons: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.view_settings: _EVERYONE - {Role.cashier},
     Action.edit_settings: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.manage_stores: _CHAIN_ADMINS,
