@@ -27,6 +27,7 @@ ALL_PAGES = [
     "/admin",
     "/admin/members",
     "/admin/liability",
+    "/admin/coupons",
     "/admin/settings",
     "/admin/tiers",
     "/admin/stores",
@@ -41,10 +42,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:5],
-    "manager": [*ALL_PAGES[:5], "/pos"],
+    "marketer": ALL_PAGES[:6],
+    "manager": [*ALL_PAGES[:3], *ALL_PAGES[4:6], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:5],
+    "analyst": ALL_PAGES[:6],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {
