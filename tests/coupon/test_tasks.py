@@ -63,7 +63,23 @@ def test_the_birthday_job_does_nothing_without_a_birthday_template(
     assert result == service.BirthdayResult(0, 0, 0)
 
 
-def test_a_background_batch_cut_short_is_finished_by_running_it_again(
+def test_a_batch_started_in_the_background_is_done_once(
+    database: Database, program: ProgramConfig
+) -> None:
+    gift(database, program)
+    with database.session_scope() as session:
+        make_member(session, program)
+        batch, _created = service.start_batch(
+            session, program=program, template_code="bday", external_id="A", actor="test"
+        )
+        batch_id = batch.id
+    tasks.run_in_background(database, program=program, batch_id=batch_id).join(timeout=60)
+    with database.session_scope(read_only=True) as session:
+        done = session.get(CouponBatch, batch_id)
+        assert done is not None and (done.state, done.issued) == ("done", 1)
+
+
+def test_a_batch_cut_short_is_resumed_at_the_next_start(
     database: Database, program: ProgramConfig
 ) -> None:
     gift(database, program)
@@ -98,8 +114,9 @@ def test_a_background_batch_cut_short_is_finished_by_running_it_again(
                 actor="test",
             )
 
-    # then running it again in the background finishes it, giving nobody a second coupon
-    tasks.run_in_background(database, program=program, batch_id=batch_id).join(timeout=60)
+    # then the next start resumes it and finishes it, giving nobody a second coupon
+    assert tasks.resume(database) == [batch_id]
+    assert tasks.resume(database) == []
     with database.session_scope(read_only=True) as session:
         done = session.get(CouponBatch, batch_id)
         assert done is not None

@@ -182,3 +182,13 @@ def batch(session: Session, *, program_id: int, batch_id: int) -> CouponBatch | 
     return session.scalar(
         select(CouponBatch).where(CouponBatch.program_id == program_id, CouponBatch.id == batch_id)
     )
+
+
+def unfinished_batches(session: Session) -> list[tuple[int, int]]:
+    """The (id, program id) of the batches not finished, oldest first (a restart resumes them)."""
+    rows = session.execute(
+        select(CouponBatch.id, CouponBatch.program_id)
+        .where(CouponBatch.state.in_(("pending", "running")))
+        .order_by(CouponBatch.id)
+    ).all()
+    return [(batch_id, program_id) for batch_id, program_id in rows]
