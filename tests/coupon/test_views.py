@@ -197,3 +197,24 @@ def test_store_roles_see_no_coupon_pages_and_an_analyst_only_reads(
     listed = client.get("/admin/coupons")
     assert listed.status_code == 200 and 'id="new-template"' not in listed.text
     assert client.get("/admin/coupons/new").status_code == 403
+
+
+def test_an_issued_templates_form_renames_it_but_refuses_new_terms(
+    client: TestClient, database: Database, cards: list[str]
+) -> None:
+    signed(client, "owner")
+    create(client)
+    page = client.get("/admin/coupons/templates/cash10").text
+    issue = {"csrf_token": csrf(page), "key": "d" * 32, "member_no": cards[0]}
+    client.post("/admin/coupons/templates/cash10/issue", data=issue, follow_redirects=False)
+    edit = {**NEW, "csrf_token": csrf(page)}
+    edit.pop("code")
+    renamed = client.post(
+        "/admin/coupons/templates/cash10", data={**edit, "name": "十元券"}, follow_redirects=False
+    )
+    assert renamed.status_code == 303
+    assert 'id="terms-frozen"' in client.get("/admin/coupons/templates/cash10").text
+    before = table_contents(database)
+    refused = client.post("/admin/coupons/templates/cash10", data={**edit, "off": "50.00"})
+    assert refused.status_code == 409 and 'id="page-error"' in refused.text
+    assert table_contents(database) == before

@@ -632,8 +632,11 @@ def welcome(session: Session, *, member: Member, registered_at: datetime) -> Non
     """
     if utcnow() - registered_at > WELCOME_WINDOW:
         return
+    gifts = repository.flagged(session, program_id=member.program_id, on_registration=True)
+    if not gifts:
+        return
     program = program_service.by_id(session, member.program_id)
-    for template in repository.flagged(session, program_id=program.id, on_registration=True):
+    for template in gifts:
         _quietly(
             session,
             program=program,
