@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from memberkit.audit.models import AuditEntry
+from memberkit.coupon.models import CouponBatch
 from memberkit.db import Database
 from tests.rest import Api, make_key, table_contents
 
@@ -189,7 +190,9 @@ def test_a_bulk_issue_to_a_filter_runs_in_the_background_once(
     assert neither.status_code == 422
 
 
-def test_a_bulk_issue_to_a_list_reports_unknown_rows(admin: Api, member: dict[str, Any]) -> None:
+def test_a_bulk_issue_to_a_list_reports_unknown_rows(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
     define(admin)
     body = {
         "template": "cash10",
@@ -199,7 +202,14 @@ def test_a_bulk_issue_to_a_list_reports_unknown_rows(admin: Api, member: dict[st
     started = admin.post("/api/v1/coupon-batches", body)
     done = wait_for(admin, started.json()["id"])
     assert (done["issued"], done["skipped"], done["failed"]) == (1, 1, 1)
-    assert [p["code"] for p in done["problems"]] == ["duplicate_row", "member_not_found"]
+    assert [(p["identifier"], p["code"]) for p in done["problems"]] == [
+        ("138****8000", "duplicate_row"),
+        ("139****0000", "member_not_found"),
+    ]
+    # the list is kept as its digest: no phone number is stored in clear
+    with database.session_scope(read_only=True) as session:
+        spec = session.scalars(select(CouponBatch.spec)).one()
+    assert "13800138000" not in str(spec) and spec["rows"] == 3
 
 
 def test_partner_codes_are_imported_with_duplicates_reported(

@@ -14,6 +14,7 @@ is given on by itself may still change (a change of terms is a 409 ``coupon_temp
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
@@ -40,7 +41,7 @@ from memberkit.kit.schemas import has_control_characters
 from memberkit.kit.time import iso, start_of_local_day, utcnow
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
-from memberkit.member.rules import normalize_phone, valid_member_no
+from memberkit.member.rules import mask_phone, normalize_phone, valid_member_no
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.store import repository as store_repository
@@ -762,6 +763,12 @@ def _problem(row: int, identifier: str, code: str) -> dict[str, Any]:
     return {"row": row, "identifier": identifier[:40], "code": code}
 
 
+def _shown_identifier(identifier: str) -> str:
+    """A row's card number as given, a phone masked (a batch keeps no phone in clear)."""
+    identifier = identifier.strip()[:40]
+    return identifier if valid_member_no(identifier) else mask_phone(identifier)
+
+
 def start_batch(
     session: Session,
     *,
@@ -779,8 +786,12 @@ def start_batch(
     Idempotent by ``external_id``: the same batch again answers it (``False``: not made now).
     """
     template = found(session, program=program, code=template_code)
+    # A list is kept as its digest: it may hold phone numbers, never stored in clear.
     spec: dict[str, Any] = (
-        {"identifiers": list(identifiers)}
+        {
+            "list": hashlib.sha256("\n".join(identifiers).encode()).hexdigest(),
+            "rows": len(identifiers),
+        }
         if identifiers is not None
         else {
             "filter": {
@@ -813,11 +824,13 @@ def start_batch(
             if member_id is None:
                 failed += 1
                 if len(problems) < MAX_PROBLEMS:
-                    problems.append(_problem(row, identifier, "member_not_found"))
+                    problems.append(
+                        _problem(row, _shown_identifier(identifier), "member_not_found")
+                    )
             elif member_id in seen:
                 skipped += 1
                 if len(problems) < MAX_PROBLEMS:
-                    problems.append(_problem(row, identifier, "duplicate_row"))
+                    problems.append(_problem(row, _shown_identifier(identifier), "duplicate_row"))
             else:
                 seen.add(member_id)
                 member_ids.append(member_id)
@@ -976,9 +989,6 @@ def import_codes(
 
 
 # --- reading --------------------------------------------------------------------------------
-
-
-STATES = ("available", "used", "expired", "revoked")
 
 
 def state_of(coupon: Coupon, now: datetime) -> str:
