@@ -65,3 +65,45 @@ def test_concurrent_issues_never_pass_the_budget(
     with database.session_scope(read_only=True) as session:
         assert session.scalar(select(CouponTemplate.issued)) == BUDGET
         assert session.scalar(select(func.count()).select_from(Coupon)) == BUDGET
+
+
+@pytest.mark.postgres_only
+def test_concurrent_issues_to_one_member_keep_the_limit_and_replay_one_coupon(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a template of one coupon per member, and one member
+    given = service.TemplateIn(
+        kind=CouponKind.cash, name="每人一张", off_minor=500, valid_days=7, per_member_limit=1
+    )
+    with database.session_scope() as session:
+        service.define(session, program=program, code="one", given=given)
+        member_id = make_member(session, program).id
+
+    def issue(n: int) -> str:
+        try:
+            with database.session_scope() as session:
+                template = service.found(session, program=program, code="one")
+                issued = service.issue(
+                    session,
+                    program=program,
+                    template=template,
+                    member_id=member_id,
+                    # half the threads replay one key, the others each try a key of their own
+                    batch_key="same" if n % 2 else f"own-{n}",
+                    source=CouponSource.hand,
+                    actor="test",
+                )
+        except service.MemberLimit:
+            return "limit"
+        return issued.coupon.code
+
+    # when every thread issues to the member at the same moment
+    outcomes = in_threads(issue)
+
+    # then the member holds exactly one coupon: every other thread was told the limit, or
+    # (replaying the key that won) answered the same coupon
+    codes = {outcome for outcome in outcomes if outcome != "limit"}
+    assert len(codes) == 1
+    with database.session_scope(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Coupon)) == 1
+        assert session.scalar(select(CouponTemplate.issued)) == 1
