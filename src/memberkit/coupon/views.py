@@ -89,6 +89,7 @@ FLAGS = (
     "on_registration",
     "on_birthday",
 )
+_INSTANT = timedelta(microseconds=1)
 #: Rows of a CSV upload read at most.
 MAX_UPLOAD = 2_000_000
 
@@ -103,8 +104,13 @@ def _load(session: Session, seen: Seen) -> dict[str, Any]:
         if seen.in_scope
         else []
     )
+    tz = seen.program.tz
     return {
-        "coupons": held,
+        # The last local day a coupon may be used (``valid_until`` is the moment it lapses).
+        "coupons": [
+            (coupon, template, state, (coupon.valid_until.astimezone(tz) - _INSTANT).date())
+            for coupon, template, state in held
+        ],
         "state_names": STATE_NAMES,
         "may_revoke": seen.in_scope and seen.actor.may(Action.manage_coupons),
     }
