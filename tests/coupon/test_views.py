@@ -137,6 +137,10 @@ def test_a_csv_list_and_partner_codes_are_uploaded(client: TestClient, cards: li
         follow_redirects=False,
     )
     assert listed.status_code == 303
+    for _attempt in range(100):  # the batch runs in a thread: let it finish within the test
+        if 'data-state="done"' in client.get(listed.headers["location"]).text:
+            break
+        time.sleep(0.05)
     imported = client.post(
         "/admin/coupons/templates/cash10/imports",
         data={"csrf_token": csrf(page)},
