@@ -37,6 +37,8 @@ def test_the_event_types_are_exactly_those_integrators_subscribe_to() -> None:
         "reward.redeemed",
         "reward.fulfilled",
         "reward.cancelled",
+        "coupon.issued",
+        "coupon.revoked",
         "points.adjusted",
         "points.expired",
         "tier.changed",

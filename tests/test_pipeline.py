@@ -29,11 +29,12 @@ from tests.rest import table_contents
 
 def test_every_kind_that_can_move_a_tier_is_judged_and_no_other() -> None:
     # An adjustment or a grant moves no tier by itself: a grant sets one, an adjustment
-    # changes points only.
+    # changes points only. An upgrade's coupons (升级礼包) follow the upgrade that gave them.
+    gaining = ["upgrade_on_gain", "gift_on_upgrade"]
     assert {kind: [r.__name__ for r in reactions] for kind, reactions in REACTIONS.items()} == {
-        EventKind.order: ["upgrade_on_gain"],
-        EventKind.recharge: ["upgrade_on_gain"],
-        EventKind.behaviour: ["upgrade_on_gain"],
+        EventKind.order: gaining,
+        EventKind.recharge: gaining,
+        EventKind.behaviour: gaining,
         EventKind.refund: ["revert_on_refund"],
     }
     assert REACTIONS[EventKind.order][0] is tier_service.upgrade_on_gain

@@ -121,6 +121,7 @@ def test_the_registry_names_every_job_in_running_order() -> None:
         "expire-points",
         "decay-growth",
         "review-tiers",
+        "birthday-coupons",
         "purge-idempotency",
         "purge-sessions",
         "purge-outbox",

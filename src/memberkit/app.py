@@ -18,6 +18,8 @@ from memberkit.auth.endpoints import router as apikey_router
 from memberkit.benefit import views as benefit_views
 from memberkit.benefit.endpoints import router as benefit_router
 from memberkit.config import settings
+from memberkit.coupon import views as coupon_views
+from memberkit.coupon.endpoints import router as coupon_router
 from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
@@ -31,6 +33,7 @@ from memberkit.member.endpoints import router as member_router
 from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
 from memberkit.pos import views as pos_views
+from memberkit.pos import wallet as pos_wallet
 from memberkit.program import service as program_service
 from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
@@ -89,9 +92,10 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(admin_views.router)
     app.include_router(tier_views.router)
     app.include_router(wallet_views.router)
-    app.include_router(wallet_views.pos_router)
+    app.include_router(pos_wallet.pos_router)
     app.include_router(benefit_views.router)
     app.include_router(benefit_views.pos_router)
+    app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
@@ -134,6 +138,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         wallet_router,
         benefit_router,
         reward_router,
+        coupon_router,
         apikey_router,
         webhook_router,
     ):

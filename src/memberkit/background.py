@@ -1,7 +1,8 @@
 """Background services: what runs once per deployment beside the API, not once per process.
 
-That is the daily scheduler and the outbox worker (webhook deliveries), each with its own
-switch (``settings.scheduler``, ``settings.outbox_worker``). Who starts them:
+That is the daily scheduler (with the resuming of bulk coupon issues a stopped server left
+unfinished) and the outbox worker (webhook deliveries), each with its own switch
+(``settings.scheduler``, ``settings.outbox_worker``). Who starts them:
 
 - ``memberkit serve`` (one process): the app's lifespan (:func:`memberkit.app.create_app`).
 - ``memberkit serve --workers N``: the serving parent, uvicorn's supervisor, runs them itself
@@ -41,12 +42,15 @@ def services(
     database: Database, *, scheduler: bool | None = None, outbox_worker: bool | None = None
 ) -> list[Service]:
     """Return the background services switched on, in starting order (None: as settings say)."""
+    from memberkit.coupon.tasks import BatchResumer
     from memberkit.scheduler import Scheduler
     from memberkit.webhook.tasks import OutboxWorker
 
     found: list[Service] = []
     if settings.scheduler if scheduler is None else scheduler:
         found.append(Scheduler(database))
+        # Bulk coupon issues a stopped server left unfinished, once per deployment too.
+        found.append(BatchResumer(database))
     if settings.outbox_worker if outbox_worker is None else outbox_worker:
         found.append(OutboxWorker(database))
     return found

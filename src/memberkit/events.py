@@ -41,6 +41,8 @@ class EventType(StrEnum):
     reward_redeemed = "reward.redeemed"
     reward_fulfilled = "reward.fulfilled"
     reward_cancelled = "reward.cancelled"
+    coupon_issued = "coupon.issued"
+    coupon_revoked = "coupon.revoked"
     points_adjusted = "points.adjusted"
     points_expired = "points.expired"
     tier_changed = "tier.changed"

@@ -3,7 +3,7 @@
 from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
-from memberkit.coupon.models import Coupon, CouponTemplate, OrderCoupon
+from memberkit.coupon.models import Coupon, CouponBatch, CouponTemplate, OrderCoupon
 from memberkit.db import Base
 from memberkit.events import OutboxEvent
 from memberkit.idempotency.models import IdempotencyRecord
@@ -27,6 +27,7 @@ __all__ = [
     "BenefitGrant",
     "BenefitUse",
     "Coupon",
+    "CouponBatch",
     "CouponTemplate",
     "IdempotencyRecord",
     "LedgerEntry",

@@ -1,19 +1,35 @@
 """What each kind of member event sets off, in its own transaction: the one list to extend.
 
-A domain that reacts to member events (tiers today; coupons on upgrade, achievements and
-segment membership later) registers its reaction here, in the order they run.
+A domain that reacts to member events (tiers, coupons on upgrade; achievements and segment
+membership later) registers its reaction here, in the order they run. A registration is not a
+pipeline event (nothing is posted yet); what it sets off is in :data:`ON_REGISTERED`, which
+:func:`memberkit.member.service.register` reads late, so members never import the domains
+above them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from memberkit.coupon import service as coupon_service
+from memberkit.member.models import Member
 from memberkit.pipeline import EventKind, Reaction
 from memberkit.tier import service as tier_service
 
+#: The coupons an upgrade gives (升级礼包) come after the tier reaction that made it.
+_GAINING = (tier_service.upgrade_on_gain, coupon_service.gift_on_upgrade)
+
 REACTIONS: Mapping[EventKind, tuple[Reaction, ...]] = {
-    EventKind.order: (tier_service.upgrade_on_gain,),
-    EventKind.recharge: (tier_service.upgrade_on_gain,),
-    EventKind.behaviour: (tier_service.upgrade_on_gain,),
+    EventKind.order: _GAINING,
+    EventKind.recharge: _GAINING,
+    EventKind.behaviour: _GAINING,
     EventKind.refund: (tier_service.revert_on_refund,),
 }
+
+#: What a registration sets off, in its transaction: ``(session, member, registered_at)``.
+ON_REGISTERED: tuple[Callable[[Session, Member, datetime], None], ...] = (
+    lambda session, member, at: coupon_service.welcome(session, member=member, registered_at=at),
+)

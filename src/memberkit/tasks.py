@@ -7,6 +7,7 @@ in the database.
 
 from __future__ import annotations
 
+from memberkit.coupon.tasks import BIRTHDAY_COUPONS
 from memberkit.db import Database
 from memberkit.growth.tasks import DECAY_GROWTH
 from memberkit.idempotency.tasks import PURGE_IDEMPOTENCY
@@ -24,6 +25,7 @@ TASKS: tuple[Task, ...] = (
     EXPIRE_POINTS,
     DECAY_GROWTH,
     REVIEW_TIERS,
+    BIRTHDAY_COUPONS,
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
     PURGE_OUTBOX,

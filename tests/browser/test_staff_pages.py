@@ -28,6 +28,7 @@ ALL_PAGES = [
     "/admin/members",
     "/admin/tiers",
     "/admin/benefits",
+    "/admin/coupons",
     "/admin/rewards",
     "/admin/redemptions",
     "/admin/liability",
@@ -44,10 +45,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:8],
-    "manager": [*ALL_PAGES[:8], "/pos"],
+    "marketer": ALL_PAGES[:9],
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:9], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:8],
+    "analyst": ALL_PAGES[:9],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

@@ -53,6 +53,8 @@ recharge_wallet     yes   yes   -        store         store   -
 refund_wallet       yes   yes   -        store         -       -
 use_benefits        yes   yes   -        store         store   -
 manage_benefits     yes   yes   yes      -             -       -
+view_coupons        yes   yes   yes      -             -       yes
+manage_coupons      yes   yes   yes      -             -       -
 view_settings       yes   yes   yes      yes           -       yes
 edit_settings       yes   yes   yes      -             -       -
 manage_stores       yes   yes   -        -             -       -

@@ -45,6 +45,20 @@ def jobs(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def cup_taken(external_id: str, status: str) -> dict[str, Any]:
+    """A ``reward.*`` payload of one cup redeemed online (no store)."""
+    return {
+        "external_id": external_id,
+        "reward": "cup",
+        "kind": "goods",
+        "quantity": 1,
+        "points": 50,
+        "cash": "0.00",
+        "status": status,
+        "store_code": None,
+    }
+
+
 def test_every_event_type_arrives_signed_in_the_members_order(
     admin: Api, store: dict[str, Any], database: Database, clock: time_machine.Coordinates
 ) -> None:
@@ -94,6 +108,37 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         assert used.status_code == 201, used.text
         undone = admin.post(f"/api/v1/members/{no}/benefit-uses/B-1/undo", {"reason": "误操作"})
         assert undone.status_code == 201, undone.text
+        cash = {
+            "code": "cash10",
+            "name": "代金券",
+            "kind": "cash",
+            "off": "10.00",
+            "valid_days": 30,
+        }
+        assert admin.post("/api/v1/coupon-templates", cash).status_code == 201
+        issued = admin.post(
+            "/api/v1/coupon-templates/cash10/issues", {"member_no": no, "external_id": "C-1"}
+        )
+        assert issued.status_code == 201, issued.text
+        coupon = issued.json()
+        revoked = admin.post(f"/api/v1/coupons/{issued.json()['code']}/revoke", {"reason": "错发"})
+        assert revoked.status_code == 201, revoked.text
+        cup = {"code": "cup", "kind": "goods", "name": "杯子", "points": 50, "stock": 5}
+        assert admin.post("/api/v1/rewards", cup).status_code == 201
+        redemptions = []
+        for external_id in ("RD-1", "RD-2"):
+            made = admin.post(
+                f"/api/v1/members/{no}/redemptions", {"reward": "cup", "external_id": external_id}
+            )
+            assert made.status_code == 201, made.text
+            redemptions.append(made.json())
+            if external_id == "RD-1":  # cancelled: its points go back to their lots
+                path = f"/api/v1/redemptions/{external_id}/cancel"
+                cancelled = admin.post(path, {"reason": "不要了"})
+                assert cancelled.status_code == 201, cancelled.text
+        path = "/api/v1/redemptions/RD-2/fulfil"
+        fulfilled = admin.post(path, {"store_code": "SH001"})
+        assert fulfilled.status_code == 201, fulfilled.text
         on_day(clock, "2026-12-02")
         jobs("review-tiers", "--as-of", "2026-12-02")  # a grace notice
         on_day(clock, "2027-01-01")
@@ -122,6 +167,12 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         "wallet.refunded",
         "benefit.used",
         "benefit.use_undone",
+        "coupon.issued",
+        "coupon.revoked",
+        "reward.redeemed",
+        "reward.cancelled",
+        "reward.redeemed",
+        "reward.fulfilled",
         "tier.notice",
         "tier.changed",
         "growth.decayed",
@@ -129,8 +180,8 @@ def test_every_event_type_arrives_signed_in_the_members_order(
     ]
     fixed = {2: "2026-11-22T10:00:00+08:00", 3: "2026-11-22T10:00:00+08:00"}
     fixed |= {4: "2026-11-22T11:00:00+08:00", 7: "2026-11-23T11:00:00+08:00"}
-    fixed |= {10: "2026-12-02T00:00:00+08:00", 11: "2027-01-01T00:00:00+08:00"}
-    fixed |= {12: "2027-11-23T00:00:00+08:00", 13: "2028-01-01T00:00:00+08:00"}
+    fixed |= {16: "2026-12-02T00:00:00+08:00", 17: "2027-01-01T00:00:00+08:00"}
+    fixed |= {18: "2027-11-23T00:00:00+08:00", 19: "2028-01-01T00:00:00+08:00"}
     assert {n: got[n].json["occurred_at"] for n in fixed} == fixed
     assert {r.json["type"] for r in got} == {str(t) for t in EventType}
     data = [r.json["data"] for r in got]
@@ -220,6 +271,19 @@ def test_every_event_type_arrives_signed_in_the_members_order(
             "left": 1,
         },
         {"external_id": "B-1", "benefit": "free_parking", "quantity": 1, "reason": "误操作"},
+        {
+            "code": coupon["code"],
+            "template": "cash10",
+            "kind": "cash",
+            "source": "hand",
+            "valid_from": coupon["valid_from"],
+            "valid_until": "2026-12-23T00:00:00+08:00",
+        },
+        {"code": coupon["code"], "template": "cash10", "reason": "错发", "by": "api:test-admin"},
+        {**cup_taken("RD-1", "pending"), "points_balance": 800},
+        {**cup_taken("RD-1", "cancelled"), "reason": "不要了", "points_balance": 850},
+        {**cup_taken("RD-2", "pending"), "points_balance": 800},
+        {**cup_taken("RD-2", "fulfilled"), "pickup_store_code": "SH001"},
         {"tier": "gold", "expected_tier": "silver", "review_at": "2027-01-01T00:00:00+08:00"},
         {
             "from_tier": "gold",
@@ -231,9 +295,11 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         },
         {"growth_decayed": 160, "growth_balance": 640, "since": "2026-11-22"},
         {
-            "points": 850,
+            # the cancelled cup's 50 points came back with their lot's own expiry
+            "points": 800,
             "lots": [
-                {"points": 800, "expires_at": "2028-01-01T00:00:00+08:00"},
+                {"points": 700, "expires_at": "2028-01-01T00:00:00+08:00"},
+                {"points": 50, "expires_at": "2028-01-01T00:00:00+08:00"},
                 {"points": 50, "expires_at": "2028-01-01T00:00:00+08:00"},
             ],
             "points_balance": 0,

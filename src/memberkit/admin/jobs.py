@@ -31,6 +31,7 @@ TITLES: dict[str, str] = {
     "expire-points": _("Expire points"),
     "decay-growth": _("Decay growth"),
     "review-tiers": _("Review tiers"),
+    "birthday-coupons": _("Give birthday coupons"),
     "purge-idempotency": _("Purge old idempotency keys"),
     "purge-sessions": _("Purge ended staff sessions"),
     "purge-outbox": _("Purge the delivered outbox"),

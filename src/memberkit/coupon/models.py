@@ -89,6 +89,12 @@ class CouponTemplate(Base):
     #: (when it is still valid then).
     return_on_refund: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Given to every member who registers (新人礼), when active (migration 0017).
+    on_registration: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Given once to a member who is upgraded to this tier (升级礼包), when active.
+    on_upgrade_tier: Mapped[str | None] = mapped_column(String(32))
+    #: Given on the member's birthday, once a year, by the daily job, when active.
+    on_birthday: Mapped[bool] = mapped_column(Boolean, default=False)
     issued: Mapped[int] = mapped_column(Integer, default=0)
     discount_used_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -145,3 +151,44 @@ class OrderCoupon(Base):
     discount_minor: Mapped[int] = mapped_column(BigInteger)
     taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BatchState(StrEnum):
+    """Where a bulk issue stands."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class CouponBatch(Base):
+    """A bulk issue of one template to a list of members, run in the background.
+
+    ``member_ids`` is the list resolved when the batch was made (from a CSV of card numbers or
+    phones, or from a filter of members); ``done`` members of it have been handled, so a run
+    resumes there. Each coupon is issued with the batch key ``batch:<id>``: a member handled
+    twice (a run cut short before its progress was saved) gets nothing twice. ``problems``
+    holds the first refusals, row by row (migration 0017).
+    """
+
+    __tablename__ = "coupon_batches"
+    __table_args__ = (UniqueConstraint("program_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_templates.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    member_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.pending)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,6 +52,7 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Member list"), "/admin/members", "ti-users", Action.view_members),
     Entry(_("Tiers"), "/admin/tiers", "ti-stairs-up", Action.view_settings, "marketing"),
     Entry(_("Benefits"), "/admin/benefits", "ti-gift", Action.view_settings, "marketing"),
+    Entry(_("Coupons"), "/admin/coupons", "ti-ticket", Action.view_coupons, "marketing"),
     Entry(_("Rewards"), "/admin/rewards", "ti-shopping-bag", Action.view_settings, "marketing"),
     # Shown to whoever sees reports; a cashier hands rewards over at the till instead.
     Entry(_("Redemptions"), "/admin/redemptions", "ti-package", Action.view_reports, "marketing"),

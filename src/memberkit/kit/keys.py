@@ -140,3 +140,13 @@ def redemption_cancel(external_id: str) -> str:
 def redemption_fulfil(external_id: str) -> str:
     """The pickup (fulfilment) of a redemption."""
     return f"redemption-fulfil:{external_id}"
+
+
+def coupon_issue(template_code: str, external_id: str) -> str:
+    """A coupon issued by hand, by the caller's external id (per template)."""
+    return f"coupon-issue:{template_code}:{external_id}"
+
+
+def coupon_revoke(code: str) -> str:
+    """A coupon's revocation."""
+    return f"coupon-revoke:{code}"

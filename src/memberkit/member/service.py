@@ -209,8 +209,18 @@ def register(
                 "tags": member.tags,
             },
         )
+        _react_to_registration(session, member, moment)
         return member
     raise RuntimeError("could not allocate a card number")
+
+
+def _react_to_registration(session: Session, member: Member, at: datetime) -> None:
+    """Run what the domains above members do on a registration (welcome coupons …)."""
+    # The registry imports the domains that react, which import this module: read it late.
+    from memberkit.reactions import ON_REGISTERED
+
+    for react in ON_REGISTERED:
+        react(session, member, at)
 
 
 @dataclass(frozen=True)

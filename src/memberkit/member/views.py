@@ -74,6 +74,7 @@ DONE = {
     "tier": _("The tier was granted."),
     "qr": _("A new QR token was issued."),
     "wallet-refund": _("The stored value was paid back."),
+    "coupon-revoke": _("The coupon was revoked."),
 }
 CSV_COLUMNS = ("member_no", "phone", "name", "status", "tier", "store", "tags", "registered_at")
 

@@ -63,6 +63,8 @@ class Action(StrEnum):
     refund_wallet = "refund_wallet"
     use_benefits = "use_benefits"
     manage_benefits = "manage_benefits"
+    view_coupons = "view_coupons"
+    manage_coupons = "manage_coupons"
     view_settings = "view_settings"
     edit_settings = "edit_settings"
     manage_stores = "manage_stores"
@@ -100,6 +102,8 @@ ACTION_NAMES: dict[Action, str] = {
     Action.refund_wallet: _("pay back stored value"),
     Action.use_benefits: _("verify and undo members' benefits at the till"),
     Action.manage_benefits: _("define benefits and grant them to tiers"),
+    Action.view_coupons: _("see coupon templates, batches and their figures"),
+    Action.manage_coupons: _("define coupon templates, issue and revoke coupons"),
     Action.view_settings: _("view the program's settings"),
     Action.edit_settings: _("change the program's settings"),
     Action.manage_stores: _("create, change or close stores"),
@@ -134,6 +138,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.refund_wallet: frozenset({Role.owner, Role.admin, Role.store_manager}),
     Action.use_benefits: _TILL,
     Action.manage_benefits: frozenset({Role.owner, Role.admin, Role.marketer}),
+    # Coupons are the chain's offers: its marketers give them, store-bound roles see a
+    # member's coupons on the member page only (of their stores' members).
+    Action.view_coupons: frozenset({Role.owner, Role.admin, Role.marketer, Role.analyst}),
+    Action.manage_coupons: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.view_settings: _EVERYONE - {Role.cashier},
     Action.edit_settings: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.manage_stores: _CHAIN_ADMINS,

@@ -1,7 +1,7 @@
 """rewards: the points catalog (积分商城) and each redemption of one
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 21:20:00
 
 A reward is defined per program with its points price, cash part, stock (NULL: unlimited),
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
