@@ -79,10 +79,24 @@ def test_definitions_that_make_no_sense_are_refused_and_change_nothing(
     define(admin)
     before = table_contents(database)
     refused(admin.post("/api/v1/rewards", {**TUMBLER, "name": "别的"}), 409, "reward_exists")
+    # a coupon reward names its template, an existing one, and takes no cash; others name none
     refused(
         admin.post("/api/v1/rewards", {**TUMBLER, "code": "c1", "kind": "coupon"}),
         422,
-        "reward_kind_not_available",
+        "invalid_reward",
+    )
+    refused(
+        admin.post(
+            "/api/v1/rewards",
+            {**TUMBLER, "code": "c1", "kind": "coupon", "coupon_template": "nope"},
+        ),
+        404,
+        "coupon_template_not_found",
+    )
+    refused(
+        admin.post("/api/v1/rewards", {**TUMBLER, "code": "t1", "coupon_template": "cash10"}),
+        422,
+        "invalid_reward",
     )
     refused(
         admin.post("/api/v1/rewards", {**TUMBLER, "code": "t2", "tiers": ["diamond"]}),

@@ -101,8 +101,18 @@ def test_only_a_pending_redemption_is_picked_up_or_cancelled() -> None:
     assert [rules.may_fulfil(s) for s in RedemptionStatus] == [True, False, False]
 
 
-def test_coupon_rewards_are_not_available_yet() -> None:
-    assert rules.kind_problem(RewardKind.goods) is None
-    assert rules.kind_problem(RewardKind.service) is None
-    problem = rules.kind_problem(RewardKind.coupon)
-    assert str(problem) == "coupon rewards are not available yet: coupon issuance is not built"
+def test_a_coupon_reward_names_its_template_and_takes_no_cash_and_others_name_none() -> None:
+    def said(kind: RewardKind, template: str | None, cash: int) -> str | None:
+        problem = rules.kind_problem(kind, coupon_template=template, cash_minor=cash)
+        return None if problem is None else str(problem)
+
+    assert said(RewardKind.goods, None, 990) is None
+    assert said(RewardKind.service, None, 0) is None
+    assert said(RewardKind.coupon, "cash10", 0) is None
+    assert said(RewardKind.coupon, None, 0) == (
+        "a coupon reward names its coupon template (coupon_template)"
+    )
+    assert said(RewardKind.coupon, "cash10", 1) == (
+        "a coupon reward has no cash part: nothing is picked up at a till"
+    )
+    assert said(RewardKind.goods, "cash10", 0) == "only a coupon reward names a coupon template"

@@ -192,3 +192,14 @@ def unfinished_batches(session: Session) -> list[tuple[int, int]]:
         .order_by(CouponBatch.id)
     ).all()
     return [(batch_id, program_id) for batch_id, program_id in rows]
+
+
+def codes_under(session: Session, *, program_id: int, batch_prefix: str) -> list[str]:
+    """The codes of the program's coupons issued under batch keys starting ``batch_prefix``."""
+    return list(
+        session.scalars(
+            select(Coupon.code)
+            .where(Coupon.program_id == program_id, Coupon.batch_key.startswith(batch_prefix))
+            .order_by(Coupon.batch_key, Coupon.id)
+        )
+    )

@@ -558,6 +558,11 @@ def issue(
     return Issued(made, template, True)
 
 
+def codes_under(session: Session, *, program: ProgramConfig, batch_prefix: str) -> list[str]:
+    """The codes of coupons issued under one prefix of batch keys (a redemption's)."""
+    return queries.codes_under(session, program_id=program.id, batch_prefix=batch_prefix)
+
+
 def issue_by_hand(
     session: Session,
     *,

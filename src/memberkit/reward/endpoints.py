@@ -63,12 +63,13 @@ def get_reward(code: RewardCode, context: ReadContext) -> RewardOut:
     responses={200: {"description": "The same reward existed already"}},
 )
 def define_reward(body: RewardIn, context: ChainAdminContext) -> JSONResponse:
-    """Define a reward of the catalog: goods or a service, for points and an optional cash part.
+    """Define a reward of the catalog: goods, a service or coupons, for points (and cash).
 
     ``stock`` left out: unlimited. ``limit_count`` per member per ``limit_period`` (``day``,
     ``week``, ``month``, ``quarter``, ``year`` from local midnight on the program's clock, or
     ``once``). ``tiers`` empty: every tier. ``available_from``/``available_until``: the window.
-    Kind ``coupon`` is refused for now (422 ``reward_kind_not_available``). The same
+    Kind ``coupon`` names its ``coupon_template`` and has no cash part: redeeming it issues the
+    coupons at once (the template's budget and limit hold) and settles it. The same
     definition again returns it with 200; another one under a code in use is a 409
     ``reward_exists``. Audited.
     """
@@ -87,6 +88,7 @@ def define_reward(body: RewardIn, context: ChainAdminContext) -> JSONResponse:
         available_until=body.available_until,
         tiers=tuple(body.tiers),
         active=body.active,
+        coupon_template=body.coupon_template,
     )
     with context.transaction() as session:
         reward, created = service.define(

@@ -41,6 +41,8 @@ class RedemptionRow:
     fulfilled_store_code: str | None
     cancelled_at: datetime | None
     cancel_reason: str
+    #: The codes of the coupons a coupon reward's redemption issued (read by the service).
+    coupons: tuple[str, ...] = ()
 
 
 _MADE_AT = aliased(Store)
@@ -68,7 +70,7 @@ def _rows() -> Select[Redemption, str, str, str, str, str, str]:
 
 
 def _row(found: Row[Redemption, str, str, str, str, str, str]) -> RedemptionRow:
-    made, member_no, code, name, kind, store_code, pickup_code = found.tuple()
+    made, member_no, code, name, kind, store_code, pickup_code = found
     return RedemptionRow(
         external_id=made.external_id,
         member_no=member_no,

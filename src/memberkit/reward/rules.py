@@ -30,11 +30,11 @@ class RewardKind(StrEnum):
 
     goods = "goods"  # a thing picked up at a store
     service = "service"  # a service given at a store (a car wash, an alteration)
-    coupon = "coupon"  # a coupon issued from a template (not available yet)
+    coupon = "coupon"  # coupons issued from a template at once (nothing to pick up)
 
 
-#: Kinds a reward may be defined with today; ``coupon`` waits for coupon issuance.
-AVAILABLE_KINDS = frozenset({RewardKind.goods, RewardKind.service})
+#: Kinds a reward may be defined with (every kind, now that coupons are issued).
+AVAILABLE_KINDS = frozenset(RewardKind)
 
 
 class RedemptionStatus(StrEnum):
@@ -148,8 +148,19 @@ def may_fulfil(status: RedemptionStatus) -> bool:
     return status is RedemptionStatus.pending
 
 
-def kind_problem(kind: RewardKind) -> Text | None:
-    """Say why a reward of ``kind`` cannot be defined yet (None: it can)."""
-    if kind in AVAILABLE_KINDS:
+def kind_problem(kind: RewardKind, *, coupon_template: str | None, cash_minor: int) -> Text | None:
+    """Say why a reward of ``kind`` cannot be defined so (None: it can).
+
+    A coupon reward names the template its coupons come from and has no cash part: it is
+    delivered at once, with nothing to pick up at a till where cash could be taken. Other
+    kinds name no template.
+    """
+    if kind is RewardKind.coupon:
+        if not coupon_template:
+            return Text(_("a coupon reward names its coupon template (coupon_template)"))
+        if cash_minor:
+            return Text(_("a coupon reward has no cash part: nothing is picked up at a till"))
         return None
-    return Text(_("coupon rewards are not available yet: coupon issuance is not built"))
+    if coupon_template:
+        return Text(_("only a coupon reward names a coupon template"))
+    return None

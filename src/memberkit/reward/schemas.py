@@ -36,6 +36,11 @@ class RewardIn(Input):
     available_until: ClientTime | None = None
     tiers: list[TierCode] = Field(default_factory=list, max_length=50)
     active: bool = True
+    coupon_template: str | None = Field(
+        default=None,
+        max_length=32,
+        description="For kind coupon: the code of the coupon template its coupons come from.",
+    )
 
 
 class RewardPatch(Input):
@@ -150,6 +155,8 @@ class RedemptionOut(BaseModel):
     pickup_store_code: str | None
     cancelled_at: LocalTime | None
     cancel_reason: str
+    #: A coupon reward's coupons, issued at once (its redemption is then fulfilled).
+    coupons: list[str] = []
 
     @classmethod
     def of(cls, row: RedemptionRow) -> RedemptionOut:
@@ -175,6 +182,7 @@ class RedemptionOut(BaseModel):
             pickup_store_code=row.fulfilled_store_code,
             cancelled_at=row.cancelled_at,
             cancel_reason=row.cancel_reason,
+            coupons=list(row.coupons),
         )
 
 

@@ -11,7 +11,7 @@ lots they came from, with those lots' own expiry (as a refund gives back points 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from memberkit import events, pipeline
 from memberkit.audit import service as audit_service
 from memberkit.audit.rules import Origin
 from memberkit.benefit.rules import Period
+from memberkit.coupon import service as coupon_service
+from memberkit.coupon.models import CouponSource, CouponTemplate
 from memberkit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from memberkit.kit import keys
 from memberkit.kit.i18n import Text, _
@@ -59,13 +61,6 @@ class InvalidReward(InvalidInput):
 
     code = "invalid_reward"
     message = _("Invalid reward: {problem}")
-
-
-class RewardKindNotAvailable(InvalidInput):
-    """A kind of reward the platform cannot deliver yet (coupons)."""
-
-    code = "reward_kind_not_available"
-    message = _("Rewards of kind {kind} are not available yet: {problem}")
 
 
 class RewardNotAvailable(Conflict):
@@ -166,6 +161,8 @@ class RewardSpec:
     available_until: datetime | None = None
     tiers: tuple[str, ...] = field(default_factory=tuple)
     active: bool = True
+    #: The code of the coupon template a ``coupon`` reward issues from.
+    coupon_template: str | None = None
 
 
 def terms_of(reward: Reward) -> Terms:
@@ -200,6 +197,7 @@ def shown(reward: Reward) -> dict[str, Any]:
         "available_until": iso(reward.available_until),
         "tiers": list(reward.tiers or ()),
         "active": reward.active,
+        "coupon_template_id": reward.coupon_template_id,
     }
 
 
@@ -241,12 +239,19 @@ def define(
 
     Idempotent by code: the same definition again returns it (``False``: not made now); a
     different one under a code in use is refused (409 ``reward_exists``). A ``coupon`` reward
-    is refused until coupon issuance exists (422 ``reward_kind_not_available``).
+    names an existing coupon template (404 ``coupon_template_not_found``) and has no cash part
+    (422 ``invalid_reward``).
     """
-    problem = rules.kind_problem(spec.kind)
+    problem = rules.kind_problem(
+        spec.kind, coupon_template=spec.coupon_template, cash_minor=spec.cash_minor
+    )
     if problem is not None:
-        raise RewardKindNotAvailable(kind=str(spec.kind), problem=problem)
-    values = {name: getattr(spec, name) for name in CHANGEABLE}
+        raise InvalidReward(problem=problem)
+    values: dict[str, Any] = {name: getattr(spec, name) for name in CHANGEABLE}
+    if spec.coupon_template:
+        values["coupon_template_id"] = coupon_service.found(
+            session, program=program, code=spec.coupon_template
+        ).id
     values["tiers"] = sorted(set(values["tiers"]))
     _check(program, values)
     there = repository.by_code(session, program_id=program.id, code=spec.code)
@@ -390,6 +395,8 @@ def redeem(
             redeemed_at=applied.at,
             actor=actor,
         )
+        if reward.kind == RewardKind.coupon:
+            _deliver_coupons(session, program, reward, member.id, external_id, quantity, applied)
         row = _row(session, program, external_id)
         events.emit(
             session,
@@ -433,11 +440,64 @@ def _require_available(reward: Reward, terms: Terms, *, at: datetime, tier_code:
         )
 
 
+def _deliver_coupons(
+    session: Session,
+    program: ProgramConfig,
+    reward: Reward,
+    member_id: int,
+    external_id: str,
+    quantity: int,
+    applied: Applied,
+) -> None:
+    """Issue a coupon reward's coupons and settle its redemption at once (nothing to pick up).
+
+    One coupon per unit, each under its own batch key of the redemption
+    (``reward:<external id>:<n>``), through the one issuing path: the template's budget and
+    per-member limit hold, and a refusal (budget spent, template off) refuses the redemption
+    whole, its points and stock included.
+    """
+    template = session.get(CouponTemplate, reward.coupon_template_id)
+    assert template is not None  # a coupon reward names its template (define checks)
+    for unit in range(1, quantity + 1):
+        coupon_service.issue(
+            session,
+            program=program,
+            template=template,
+            member_id=member_id,
+            batch_key=f"{COUPON_BATCH}{external_id}:{unit}",
+            source=CouponSource.reward,
+            actor=f"reward:{reward.code}",
+            at=applied.at,
+        )
+    redemption = repository.redemption_of(session, program_id=program.id, external_id=external_id)
+    assert redemption is not None
+    repository.settle(
+        session,
+        redemption_id=redemption.id,
+        status=RedemptionStatus.fulfilled,
+        values={"fulfilled_at": applied.at},
+    )
+
+
+#: The batch keys of a redemption's coupons begin so (then its external id and the unit).
+COUPON_BATCH = "reward:"
+
+
+def _with_coupons(session: Session, program: ProgramConfig, row: RedemptionRow) -> RedemptionRow:
+    """``row`` with the codes of the coupons it issued (a coupon reward's; none otherwise)."""
+    if row.kind != RewardKind.coupon:
+        return row
+    codes = coupon_service.codes_under(
+        session, program=program, batch_prefix=f"{COUPON_BATCH}{row.external_id}:"
+    )
+    return replace(row, coupons=tuple(codes))
+
+
 def _row(session: Session, program: ProgramConfig, external_id: str) -> RedemptionRow:
     row = queries.redemption(session, program_id=program.id, external_id=external_id)
     if row is None:
         raise RedemptionNotFound(external_id=external_id)
-    return row
+    return _with_coupons(session, program, row)
 
 
 def _payload(row: RedemptionRow) -> dict[str, Any]:
@@ -451,6 +511,7 @@ def _payload(row: RedemptionRow) -> dict[str, Any]:
         "cash": format_money(row.cash_minor),
         "status": row.status,
         "store_code": row.store_code,
+        **({"coupons": list(row.coupons)} if row.kind == RewardKind.coupon else {}),
     }
 
 
@@ -460,8 +521,9 @@ def find(session: Session, *, program: ProgramConfig, external_id: str) -> Redem
 
 
 def of_member(session: Session, *, program: ProgramConfig, member_id: int) -> list[RedemptionRow]:
-    """The member's redemptions, newest first."""
-    return queries.redemptions(session, program_id=program.id, member_id=member_id)
+    """The member's redemptions, newest first (a coupon reward's with its coupons)."""
+    rows = queries.redemptions(session, program_id=program.id, member_id=member_id)
+    return [_with_coupons(session, program, row) for row in rows]
 
 
 def pending_of(session: Session, *, program: ProgramConfig, member_id: int) -> list[RedemptionRow]:

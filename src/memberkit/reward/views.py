@@ -31,7 +31,7 @@ from memberkit.member.rules import valid_member_no
 from memberkit.reward import service
 from memberkit.reward.models import Reward
 from memberkit.reward.queries import RedemptionRow
-from memberkit.reward.rules import AVAILABLE_KINDS, STATUS_NAMES, RedemptionStatus, RewardKind
+from memberkit.reward.rules import STATUS_NAMES, RedemptionStatus, RewardKind
 from memberkit.reward.schemas import RewardIn
 from memberkit.store import service as store_service
 
@@ -43,7 +43,14 @@ ViewRedemptions = Annotated[StaffContext, Depends(require_action(Action.view_ord
 Till = Annotated[StaffContext, Depends(require_action(Action.identify_members))]
 
 #: What each kind and limit period is called on the pages.
-KIND_NAMES = {RewardKind.goods: _("goods"), RewardKind.service: _("service")}
+KIND_NAMES = {
+    RewardKind.goods: _("goods"),
+    RewardKind.service: _("service"),
+    RewardKind.coupon: _("coupons"),
+}
+#: The kinds the console's form defines; a coupon reward (naming its template) is defined
+#: through the API for now.
+FORM_KINDS = (RewardKind.goods, RewardKind.service)
 PERIOD_NAMES = {
     Period.day: _("a day"),
     Period.week: _("a week"),
@@ -197,7 +204,7 @@ def _spec(checked: RewardIn) -> service.RewardSpec:
 
 def _choices(staff: StaffContext) -> dict[str, Any]:
     return {
-        "kinds": {kind: KIND_NAMES[kind] for kind in RewardKind if kind in AVAILABLE_KINDS},
+        "kinds": {kind: KIND_NAMES[kind] for kind in FORM_KINDS},
         "periods": PERIOD_NAMES,
         "tiers": [(tier.code, tier.name) for tier in staff.program.ladder.tiers],
         "tier_names": {tier.code: tier.name for tier in staff.program.ladder.tiers},
