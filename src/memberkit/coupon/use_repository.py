@@ -45,6 +45,15 @@ _RELEASE = (
     .values(discount_used_minor=_templates.c.discount_used_minor - bindparam("b_minor"))
 )
 _INSERT_USE = insert(_order_coupons)
+#: Built once: the order path names coupons on every order that uses one.
+_BY_CODES = (
+    select(Coupon, CouponTemplate)
+    .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+    .where(
+        Coupon.program_id == bindparam("b_program_id"),
+        Coupon.code.in_(bindparam("b_codes", expanding=True)),
+    )
+)
 
 
 def by_codes(
@@ -56,9 +65,7 @@ def by_codes(
     return [
         (coupon, template)
         for coupon, template in session.execute(
-            select(Coupon, CouponTemplate)
-            .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-            .where(Coupon.program_id == program_id, Coupon.code.in_(set(codes)))
+            _BY_CODES, {"b_program_id": program_id, "b_codes": sorted(set(codes))}
         )
     ]
 
