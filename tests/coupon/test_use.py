@@ -13,6 +13,7 @@ from memberkit.coupon import use as coupon_use
 from memberkit.coupon.models import Coupon, CouponTemplate, OrderCoupon
 from memberkit.db import Database
 from memberkit.errors import MemberkitError
+from memberkit.events import OutboxEvent
 from memberkit.kit.time import utcnow
 from memberkit.member.models import Member
 from memberkit.member.service import MemberRef
@@ -528,3 +529,60 @@ def test_a_plain_order_after_an_earlier_one_still_earns_as_before(
         assert held is not None
         result = post_plain_order(session, program, held, amount_minor=6000)
     assert (result.total_minor, result.points_earned, result.discount_minor) == (6000, 60, 0)
+
+
+def test_a_coupon_named_twice_even_typed_differently_is_refused(
+    database: Database, program: ProgramConfig, member: Member
+) -> None:
+    code = coupon_of(database, program, member, off_minor=1000, with_coupons=True)
+
+    refusal = _refused(
+        database,
+        lambda: post(database, program, member, pay=[("cash", 7333)], coupons=(code, code.lower())),
+    )
+
+    assert (refusal.code, refusal.status) == ("coupon_named_twice", 422)
+
+
+def test_the_order_posted_and_refunded_events_tell_the_discounts(
+    database: Database, program: ProgramConfig, member: Member
+) -> None:
+    with database.session_scope() as session:
+        grant_tier_discount(session, program, rate=9500)
+    code = coupon_of(database, program, member, off_minor=1000)
+    order = post(database, program, member, pay=[("cash", 7867)], coupons=(code,))
+    refund(database, order.external_id)
+
+    with database.session_scope(read_only=True) as session:
+        events = {
+            e.type: e.payload for e in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+        }
+    assert events["order.posted"]["discounts"] == {
+        "lines_amount": "93.33",
+        "tier_discount": "4.66",
+        "coupon_discount": "10.00",
+        "due_amount": "78.67",
+        "coupons": [{"code": code, "discount": "10.00", "lines": {"1": "6.43", "2": "3.57"}}],
+        "lines": [
+            {
+                "line_no": 1,
+                "amount": "60.00",
+                "tier_discount": "3.00",
+                "coupon_discount": "6.43",
+                "due": "50.57",
+            },
+            {
+                "line_no": 2,
+                "amount": "33.33",
+                "tier_discount": "1.66",
+                "coupon_discount": "3.57",
+                "due": "28.10",
+            },
+        ],
+    }
+    refunded = events["order.refunded"]
+    assert (
+        refunded["tier_discount_taken_back"],
+        refunded["coupon_discount_taken_back"],
+        refunded["coupons_returned"],
+    ) == ("4.66", "10.00", [code])

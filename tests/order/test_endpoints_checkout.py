@@ -11,6 +11,7 @@ from sqlalchemy import select
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
 from memberkit.member.models import Member
+from memberkit.order.schemas import OrderIn
 from memberkit.program import service as program_service
 from tests.coupon.factories import grant_tier_discount, make_coupon, make_template
 from tests.rest import Api, make_key, table_contents
@@ -271,3 +272,26 @@ def test_an_order_with_a_coupon_then_its_refund_over_rest(
         [code],
     )
     assert admin.get("/api/v1/orders/O-1").json()["status"] == "refunded"
+
+
+def test_an_order_naming_no_coupon_is_fingerprinted_as_before_and_coupons_count(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # an order naming no coupon dumps without the field: a retry across the upgrade replays
+    body = {
+        **cart(member["member_no"]),
+        "external_id": "O-1",
+        "payments": [{"method": "cash", "amount": "93.33"}],
+    }
+    assert "coupons" not in OrderIn.model_validate(body).model_dump(mode="json")
+    first = admin.post("/api/v1/orders", body)
+    again = admin.post("/api/v1/orders", {**body, "coupons": []})
+    assert (first.status_code, again.status_code) == (201, 200)
+
+    # the same external id naming a coupon is another request
+    code = coupon(database, member["member_no"], off_minor=1000)
+    other = admin.post(
+        "/api/v1/orders",
+        {**body, "coupons": [code], "payments": [{"method": "cash", "amount": "83.33"}]},
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
