@@ -85,3 +85,22 @@ def test_a_coupon_that_does_not_fit_is_said_on_the_page_and_changes_nothing(
         assert refused.status_code == 409, refused.text
         assert re.search(r'id="sale-error">[^<]*' + code, refused.text)
     assert table_contents(database) == before
+
+
+def test_a_refund_at_the_till_says_the_coupon_was_given_back(
+    client: TestClient, database: Database, program: ProgramConfig, member: str
+) -> None:
+    code = _coupon(database, program, member, off_minor=1000)
+    sign_in(client, "cashier")
+    page = till(client, member)
+    preview = client.post("/pos/sale/preview", data=sale_form(page, amount="100.00", coupons=code))
+    posted = client.post(
+        "/pos/sale", data=form_of(preview.text, "confirm-form"), follow_redirects=False
+    )
+    order_no = posted.headers["location"].rsplit("/", 1)[1]
+
+    found = client.get(f"/pos/refund?order={order_no}").text
+    done = client.post("/pos/refund", data={**form_of(found, "refund-form"), "how": "all"})
+
+    assert done.status_code == 200, done.text
+    assert re.search(r'id="refund-coupons-returned">[^<]*' + code, done.text)

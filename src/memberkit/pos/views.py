@@ -700,6 +700,8 @@ async def refund(staff: Till) -> Response:
             "points_balance": result.points_balance,
             "points_debt": result.points_debt,
         }
+        if result.coupons_returned:
+            body["coupons_returned"] = list(result.coupons_returned)
         _audit(staff, session, "order.refund", "order", order_no, body)
         return body
 
