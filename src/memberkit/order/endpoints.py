@@ -81,7 +81,7 @@ def _lines_in(lines: list[LineIn]) -> list[service.LineIn]:
     ]
 
 
-@router.post("/checkout/preview", response_model=CheckoutOut, tags=["checkout"])
+@router.post("/checkout/preview", response_model=CheckoutOut)
 def preview_checkout(
     body: CheckoutIn,
     context: PosContext,
