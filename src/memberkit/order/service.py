@@ -296,8 +296,11 @@ def post_order(
 ) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
-    A member event (:mod:`memberkit.pipeline`); what it pays and earns is decided by
-    :func:`memberkit.order.rules.decide`. Too few points or too little stored value refuses the
+    A member event (:mod:`memberkit.pipeline`). Under the member's lock the tier discount and
+    the coupons the order names are decided (:func:`checkout`), the payments must add up to
+    what is left (the due), and the coupons are used (:func:`memberkit.coupon.use.redeem`);
+    what it pays and earns is decided by :func:`memberkit.order.rules.decide` on the lines at
+    what is left to pay for them. Too few points or too little stored value refuses the
     whole order. ``timing`` is when it is processed (default: live, now, within the program's
     back-dating bound). The caller checks idempotency first; a second order with the same
     external id is refused (``order_exists``), or fails on the unique constraint.
@@ -738,6 +741,9 @@ def post_refund(
 ) -> RefundResult:
     """Refund all or part of an order.
 
+    Amounts are of what the customer paid for the lines (after the tier discount and
+    coupons); the refund takes back the same share of the discounts and gives a coupon back
+    once all it took off is back (:func:`memberkit.coupon.use.take_back`).
     Earned points and growth are taken back in proportion; points and stored value that paid
     for the refunded part are returned (stored value as the same split of principal and
     bonus). Shares are cumulative over the order's refunds, so refunding an order in pieces
