@@ -74,14 +74,20 @@ def make_coupon(
 
 
 def grant_tier_discount(
-    session: Session, program: ProgramConfig, *, rate: int = 9500, tier: str = "regular"
+    session: Session,
+    program: ProgramConfig,
+    *,
+    rate: int = 9500,
+    tier: str = "regular",
+    every_tier: bool = False,
 ) -> None:
-    """Give ``tier`` the tier discount: its members pay ``rate`` (9500 = 95 %)."""
+    """Give ``tier`` (or every tier) the tier discount: its members pay ``rate`` (9500 = 95 %)."""
+    tiers = [t.code for t in program.ladder.tiers] if every_tier else [tier]
     benefit_service.grant(
         session,
         program=program,
         code="tier_discount",
-        grants=[benefit_service.GrantIn(tier, None, Period.month, rate)],
+        grants=[benefit_service.GrantIn(code, None, Period.month, rate) for code in tiers],
     )
 
 

@@ -154,9 +154,10 @@ def test_refunds_in_pieces_take_back_what_one_refund_takes_back(
     terms: dict[str, Any],
     pieces: list[int],
 ) -> None:
-    # given two identical orders with the tier discount and one coupon each
+    # given two identical orders with the tier discount and one coupon each (every tier has
+    # the discount: the first order may move the member up)
     with database.session_scope() as session:
-        grant_tier_discount(session, program, rate=9500)
+        grant_tier_discount(session, program, rate=9500, every_tier=True)
     member_no = _setup(database, program, [(terms, False, True), (terms, False, True)])
     at = utcnow()
     orders = []
@@ -192,6 +193,10 @@ def test_refunds_in_pieces_take_back_what_one_refund_takes_back(
                 )
             )
     one, split = orders
+    assert (one.tier_discount_minor, one.coupon_discount_minor) == (
+        split.tier_discount_minor,
+        split.coupon_discount_minor,
+    )
 
     # when one is refunded at once and the other in pieces of its due (the last: all left)
     def refund(order: order_service.OrderResult, amount: int | None) -> Any:
