@@ -32,6 +32,7 @@ from memberkit.member import views as member_views
 from memberkit.member.endpoints import router as member_router
 from memberkit.order import views as order_views
 from memberkit.order.endpoints import router as order_router
+from memberkit.pos import benefits as pos_benefits
 from memberkit.pos import views as pos_views
 from memberkit.pos import wallet as pos_wallet
 from memberkit.program import service as program_service
@@ -94,7 +95,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(wallet_views.router)
     app.include_router(pos_wallet.pos_router)
     app.include_router(benefit_views.router)
-    app.include_router(benefit_views.pos_router)
+    app.include_router(pos_benefits.pos_router)
     app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
     app.include_router(order_views.router)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
+from memberkit.benefit.rules import BenefitKind
 from memberkit.store.models import Store
 
 
@@ -55,3 +56,25 @@ def recent_uses(
         statement = statement.where(Store.code == store_code)
     statement = statement.order_by(BenefitUse.used_at.desc(), BenefitUse.id.desc()).limit(limit)
     return [(use, code, name, store) for use, code, name, store in session.execute(statement)]
+
+
+_DISCOUNT_RATE = (
+    select(func.min(BenefitGrant.value))
+    .join(Benefit, Benefit.id == BenefitGrant.benefit_id)
+    .where(
+        Benefit.program_id == bindparam("program_id"),
+        Benefit.kind == BenefitKind.discount,
+        Benefit.active.is_(True),
+        BenefitGrant.tier_code == bindparam("tier_code"),
+    )
+)
+
+
+def discount_rate(session: Session, *, program_id: int, tier_code: str) -> int | None:
+    """The rate a member of ``tier_code`` pays (9500 = 95 %) by the tier discount, or None."""
+    rate: int | None = (
+        session.connection()
+        .execute(_DISCOUNT_RATE, {"program_id": program_id, "tier_code": tier_code})
+        .scalar()
+    )
+    return rate

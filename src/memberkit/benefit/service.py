@@ -175,6 +175,16 @@ class UseLine:
     undoable: bool
 
 
+def tier_discount_rate(session: Session, *, program: ProgramConfig, tier_code: str) -> int:
+    """The rate a member of ``tier_code`` pays at a checkout (10000: no tier discount).
+
+    The tier discount is the system benefit of kind ``discount`` granted to the tier; its
+    grant's value is the rate paid (9500 = 95 %).
+    """
+    rate = queries.discount_rate(session, program_id=program.id, tier_code=tier_code)
+    return rules.WHOLE if rate is None else rate
+
+
 def catalog(session: Session, *, program: ProgramConfig) -> list[BenefitView]:
     """Return every benefit of the program with its grants."""
     by_benefit: dict[int, list[GrantIn]] = {}

@@ -21,19 +21,16 @@ from sqlalchemy.orm import Session
 from memberkit.benefit import service
 from memberkit.benefit.models import Benefit
 from memberkit.benefit.rules import SYSTEM_KINDS, WHOLE, BenefitKind, Period
-from memberkit.benefit.schemas import BenefitIn, BenefitPatch, GrantBody, UndoIn
+from memberkit.benefit.schemas import BenefitIn, BenefitPatch, GrantBody
 from memberkit.errors import MemberkitError
 from memberkit.faces.pages import Action, may_do, record
 from memberkit.faces.web import StaffContext, require_action
-from memberkit.kit import keys
 from memberkit.kit.i18n import _, translate
-from memberkit.member.models import Member, MemberStatus
+from memberkit.member.models import Member
 from memberkit.member.panels import Panel, Seen, register
 from memberkit.member.views import field_errors, read_form
-from memberkit.pos.views import _KEY, FIELD_MAX, Till, _member, _shown, _store, _text, new_key
 
 router = APIRouter(prefix="/admin/benefits", include_in_schema=False)
-pos_router = APIRouter(prefix="/pos", include_in_schema=False)
 
 Readers = Annotated[StaffContext, Depends(require_action(Action.view_settings))]
 Managers = Annotated[StaffContext, Depends(require_action(Action.manage_benefits))]
@@ -68,7 +65,7 @@ DONE = {
 USES_SHOWN = 10
 
 
-def _names(staff: StaffContext) -> dict[str, Any]:
+def names(staff: StaffContext) -> dict[str, Any]:
     """The kinds' and periods' names in the staff member's language, for every page."""
     return {
         "kind_names": {k: translate(v, staff.locale) for k, v in KIND_NAMES.items()},
@@ -131,7 +128,7 @@ def _catalog(
         done=done,
         done_messages=DONE,
         whole=WHOLE,
-        **_names(staff),
+        **names(staff),
     )
 
 
@@ -313,7 +310,7 @@ async def grant_benefit(staff: Managers, code: str) -> Response:
 # --- the member's benefits (member page panel and till) ------------------------------------
 
 
-def _mine(session: Session, program: Any, member: Member) -> list[dict[str, Any]]:
+def of_member(session: Session, program: Any, member: Member) -> list[dict[str, Any]]:
     """The benefits of the member's tier with what is left, as the member's API answers."""
     return [
         {
@@ -342,180 +339,10 @@ def _panel(session: Session, seen: Seen) -> dict[str, Any]:
         else []
     )
     return {
-        "benefits": _mine(session, seen.program, seen.member),
+        "benefits": of_member(session, seen.program, seen.member),
         "uses": uses,
         "periods": PERIOD_NAMES,
     }
 
 
 register(Panel("benefits", "benefit/panel.html", _panel, order=25))
-
-
-def _till_page(
-    staff: StaffContext,
-    member_no: str,
-    *,
-    status_code: int = 200,
-    done: dict[str, Any] | None = None,
-    error: str | None = None,
-    errors: dict[str, str] | None = None,
-) -> Response:
-    """The till's benefits page of a member: what is left, verify forms, this store's uses."""
-    store_code = staff.store_code
-    with staff.work.transaction() as session:
-        member = _member(staff, session, member_no)
-        shown = _shown(staff, session, member)
-        benefits = _mine(session, staff.program, member)
-        uses = (
-            service.uses(
-                session,
-                program=staff.program,
-                member=member,
-                store_code=store_code,
-                limit=USES_SHOWN,
-            )
-            if store_code is not None
-            else []
-        )
-        active = member.status == MemberStatus.active
-    may_use = store_code is not None and staff.actor.may(Action.use_benefits, store_code=store_code)
-    return staff.render(
-        "benefit/pos.html",
-        status_code=status_code,
-        member=shown,
-        active=active,
-        benefits=benefits,
-        names={b["code"]: b["name"] for b in benefits},
-        uses=uses,
-        may_use=may_use,
-        store_code=store_code,
-        keys={b["code"]: new_key() for b in benefits},
-        done=done,
-        error=error,
-        errors=errors or {},
-        **_names(staff),
-    )
-
-
-@pos_router.get("/benefits")
-def till_benefits(staff: Till, m: str = "") -> Response:
-    """The identified member's benefits at the till, what is left of each and when it renews.
-
-    A verify form for each benefit the store verifies, and this store's latest uses.
-    """
-    return _till_page(staff, m.strip()[:FIELD_MAX])
-
-
-def _out_of_date(staff: StaffContext, member_no: str) -> Response:
-    error = translate(_("This form is out of date: identify the member again."), staff.locale)
-    return _till_page(staff, member_no, status_code=422, error=error)
-
-
-def _at_till(
-    staff: StaffContext,
-    member_no: str,
-    what: str,
-    key: str,
-    request: dict[str, Any],
-    change: Callable[[Session], dict[str, Any]],
-) -> Response:
-    """Run a use or an undo once per key, audited as ``benefit.<what>``; show what it did.
-
-    A repeat of the key answers the first result; a refusal is said on the page.
-    """
-
-    def action(session: Session) -> dict[str, Any]:
-        body = {"member_no": member_no, **change(session)}
-        record(
-            staff,
-            session,
-            action=f"benefit.{what}",
-            subject_type="member",
-            subject_id=member_no,
-            before=None,
-            after=body,
-        )
-        return body
-
-    try:
-        outcome = staff.work.once(key=key, request=request, action=action, subject=member_no)
-    except MemberkitError as exc:
-        return _till_page(staff, member_no, status_code=exc.status, error=exc.detail(staff.locale))
-    return _till_page(staff, member_no, done={"what": what, **outcome.body})
-
-
-@pos_router.post("/benefits/use")
-async def use_benefit(staff: Till) -> Response:
-    """Verify (核销) a benefit at this store, once per form key, within the tier's quota."""
-    form = await staff.form()
-    store_code = _store(staff, Action.use_benefits, form)
-    member_no, code, key = _text(form, "member"), _text(form, "benefit"), _text(form, "key")
-    if not _KEY.fullmatch(key) or not code or len(code) > 32:
-        return _out_of_date(staff, member_no)
-    raw = _text(form, "quantity") or "1"
-    if not raw.isdecimal() or len(raw) > 3 or not 1 <= int(raw) <= 100:
-        message = translate(_("Enter a whole number from 1 to {most}."), staff.locale, most=100)
-        return _till_page(staff, member_no, status_code=422, errors={f"quantity-{code}": message})
-    quantity = int(raw)
-    external_id = f"POSB-{key}"
-
-    def use(session: Session) -> dict[str, Any]:
-        result = service.use(
-            session,
-            program=staff.program,
-            member_no=member_no,
-            code=code,
-            external_id=external_id,
-            quantity=quantity,
-            store_code=store_code,
-            actor=f"staff:{staff.actor.username}",
-        )
-        return {
-            "external_id": result.external_id,
-            "benefit": code,
-            "quantity": quantity,
-            "store_code": store_code,
-            "left": result.left,
-        }
-
-    request = {"benefit": code, "quantity": quantity}
-    return _at_till(staff, member_no, "use", keys.benefit_use(external_id), request, use)
-
-
-@pos_router.post("/benefits/undo")
-async def undo_use(staff: Till) -> Response:
-    """Undo a use made at this store within the program's undo window, with a reason."""
-    form = await staff.form()
-    store_code = _store(staff, Action.use_benefits, form)
-    member_no, use_id = _text(form, "member"), _text(form, "use")
-    if not use_id or len(use_id) > FIELD_MAX:
-        return _out_of_date(staff, member_no)
-    try:
-        reason = UndoIn.model_validate({"reason": _text(form, "reason")}).reason
-    except ValidationError as exc:
-        errors = {
-            f"reason-{use_id}": message
-            for message in field_errors(exc, staff.locale, prefix="undo").values()
-        }
-        return _till_page(staff, member_no, status_code=422, errors=errors)
-
-    def undo(session: Session) -> dict[str, Any]:
-        result = service.undo(
-            session,
-            program=staff.program,
-            member_no=member_no,
-            external_id=use_id,
-            reason=reason,
-            store_code=store_code,
-        )
-        return {
-            "external_id": use_id,
-            "benefit": result.benefit_code,
-            "quantity": result.quantity,
-            "store_code": store_code,
-            "reason": reason,
-            "left": result.left,
-        }
-
-    request = {"reason": reason}
-    return _at_till(staff, member_no, "undo", keys.benefit_undo(use_id), request, undo)

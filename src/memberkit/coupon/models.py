@@ -150,6 +150,8 @@ class OrderCoupon(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("coupon_templates.id"), index=True)
     discount_minor: Mapped[int] = mapped_column(BigInteger)
     taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: What it took off each line ({line_no: minor units}): a refund takes back a line's share.
+    by_line: Mapped[dict[str, int] | None] = mapped_column(JSON)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

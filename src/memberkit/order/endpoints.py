@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from memberkit.api.context import PosContext, ReadContext
+from memberkit.coupon.use import UNFIT_MESSAGES
 from memberkit.kit import keys
+from memberkit.kit.i18n import negotiate, translate
+from memberkit.kit.time import Timing, utcnow
 from memberkit.member.schemas import RefundTierOut, TierOut
-from memberkit.order import service
+from memberkit.order import checkout, service
 from memberkit.order.schemas import (
+    CheckoutIn,
+    CheckoutOut,
+    CouponDiscountOut,
+    LineDiscountOut,
+    LineIn,
+    OfferedCouponOut,
     OrderDetailOut,
     OrderIn,
     OrderOut,
@@ -46,25 +55,97 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
         store_code=store_code,
         channel=body.channel,
         occurred_at=body.occurred_at,
-        lines=[
-            service.LineIn(
-                line.sku,
-                line.name,
-                line.category,
-                line.quantity,
-                line.unit_price,
-                line.amount,
-                line.discount,
-            )
-            for line in body.lines
-        ],
+        lines=_lines_in(body.lines),
         payments=[service.PaymentIn(p.method, p.amount, p.points) for p in body.payments],
+        coupons=tuple(body.coupons),
     )
 
     def action(session: Session) -> OrderOut:
         return _order_out(service.post_order(session, program=context.program, order=order))
 
     return context.idempotent(key=keys.order(body.external_id), payload=body, action=action)
+
+
+def _lines_in(lines: list[LineIn]) -> list[service.LineIn]:
+    return [
+        service.LineIn(
+            line.sku,
+            line.name,
+            line.category,
+            line.quantity,
+            line.unit_price,
+            line.amount,
+            line.discount,
+        )
+        for line in lines
+    ]
+
+
+@router.post("/checkout/preview", response_model=CheckoutOut)
+def preview_checkout(
+    body: CheckoutIn,
+    context: PosContext,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> CheckoutOut:
+    """Preview a cart: the tier discount, the coupons, what is due and what it would earn.
+
+    Posts nothing and writes nothing (no idempotency key needed). Lists every coupon the
+    member holds, whether it fits the cart alone and, if not, why (``reason_code``: the same
+    codes an order is refused with, such as ``coupon_expired``). With no ``coupons`` named
+    the best combination is chosen; named coupons are refused as the order would refuse
+    them (409 with the coupon's code). The same functions decide the order, so posting the
+    cart with the plan's coupons and payments adding up to ``due_amount`` does what the
+    preview says. A store-bound key previews for its own store only (403 ``store_mismatch``).
+    """
+    store_code = context.principal.store_for(body.store_code)
+    locale = negotiate(accept_language)
+    now = utcnow()
+    at = body.occurred_at or now
+    Timing(now).check(at, backdate_days=context.program.policies.backdate_days)
+    cart = checkout.CartIn(
+        member=body.ref(),
+        store_code=store_code,
+        channel=body.channel,
+        occurred_at=at,
+        lines=_lines_in(body.lines),
+        coupons=tuple(body.coupons) if body.coupons is not None else None,
+        points=body.points,
+        wallet_minor=body.wallet,
+    )
+    with context.database.session_scope(read_only=True, rollback=True) as session:
+        seen = checkout.preview(session, program=context.program, cart=cart, now=now)
+    return CheckoutOut(
+        member_no=seen.member_no,
+        tier=seen.tier_code,
+        tier_rate_bp=seen.tier_rate_bp,
+        best=seen.best,
+        **_discounts(seen.order),
+        offered=[
+            OfferedCouponOut(
+                code=offered.code,
+                name=offered.name,
+                kind=offered.kind,
+                valid_until=offered.valid_until,
+                fits=offered.unfit is None,
+                chosen=offered.chosen,
+                reason_code=offered.unfit.value if offered.unfit else None,
+                reason=translate(UNFIT_MESSAGES[offered.unfit], locale, code=offered.code)
+                if offered.unfit
+                else None,
+            )
+            for offered in seen.offered
+        ],
+        points_balance=seen.points_balance,
+        most_points_payable=seen.most_points_payable,
+        points=seen.points,
+        points_value=seen.points_value_minor,
+        wallet_available=seen.wallet_available,
+        wallet=seen.wallet_minor,
+        left_to_pay=seen.left_to_pay_minor,
+        eligible_amount=seen.order.eligible_minor,
+        points_earned=seen.order.points_earned,
+        growth_earned=seen.order.growth_earned,
+    )
 
 
 def _order_out(result: service.OrderResult) -> OrderOut:
@@ -83,6 +164,36 @@ def _order_out(result: service.OrderResult) -> OrderOut:
         tier=TierOut.of(result.tier) if result.tier is not None else None,
         wallet_principal_paid=result.wallet_principal_paid,
         wallet_bonus_paid=result.wallet_bonus_paid,
+        **_discounts(result),
+    )
+
+
+def _discounts(result: service.OrderResult) -> dict[str, Any]:
+    """An order's (or a preview's) discounts, as the fields of its answer."""
+    return dict(
+        lines_amount=result.lines_minor,
+        tier_discount=result.tier_discount_minor,
+        coupon_discount=result.coupon_discount_minor,
+        due_amount=result.total_minor,
+        coupons=[
+            CouponDiscountOut(
+                code=coupon.code,
+                name=coupon.name,
+                discount=coupon.discount_minor,
+                lines={str(number): off for number, off in coupon.by_line.items()},
+            )
+            for coupon in result.coupons
+        ],
+        line_discounts=[
+            LineDiscountOut(
+                line_no=line.line_no,
+                amount=line.amount_minor,
+                tier_discount=line.tier_discount_minor,
+                coupon_discount=line.coupon_discount_minor,
+                due=line.due_minor,
+            )
+            for line in result.line_discounts
+        ],
     )
 
 
@@ -200,6 +311,9 @@ def post_refund(body: RefundIn, context: PosContext) -> JSONResponse:
             wallet_principal_returned=result.wallet_principal_returned,
             wallet_bonus_returned=result.wallet_bonus_returned,
             points_already_expired=result.points_already_expired,
+            tier_discount_taken_back=result.tier_taken_back_minor,
+            coupon_discount_taken_back=result.coupon_taken_back_minor,
+            coupons_returned=list(result.coupons_returned),
             tier=RefundTierOut.of(result.tier) if result.tier is not None else None,
         )
 

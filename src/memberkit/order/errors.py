@@ -27,6 +27,11 @@ class PaymentsMismatch(InvalidOrder):
 
     code = "payments_mismatch"
     message = _("Payments add up to {paid} but the lines add up to {total}.")
+    #: With discounts: the payments pay what is due, not the lines' total.
+    discounted = _(
+        "Payments add up to {paid} but {due} is due: the lines' {total} less {discount} of "
+        "discounts."
+    )
 
 
 class OrderAmountZero(InvalidOrder):

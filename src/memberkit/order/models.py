@@ -22,6 +22,8 @@ class PaymentMethod(StrEnum):
     alipay = "alipay"
     points = "points"
     wallet = "wallet"
+    #: A voucher settled outside Memberkit (a partner's, a mall's): paid, but earning nothing.
+    #: Memberkit's own coupons are named by the order's ``coupons`` and come off the lines.
     coupon = "coupon"
 
 
@@ -61,11 +63,21 @@ class Order(Base):
         BigInteger, default=0, server_default="0"
     )
     wallet_bonus_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What the tier discount and the coupons took off the lines (``total_minor`` is what was
+    # left to pay), and what refunds took back of them.
+    tier_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tier_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OrderLine(Base):
-    """One line of an order; ``earn_weight`` is its share of the earned points (micro-points)."""
+    """One line of an order; ``earn_weight`` is its share of the earned points (micro-points).
+
+    ``amount_minor`` is what the customer pays for the line: quantity × unit price, less the
+    till's own discount, the tier discount and the coupons' (the last two kept beside it).
+    """
 
     __tablename__ = "order_lines"
     __table_args__ = (UniqueConstraint("order_id", "line_no"),)
@@ -83,6 +95,8 @@ class OrderLine(Base):
     growth_weight: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tier_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class OrderPayment(Base):
@@ -117,6 +131,9 @@ class Refund(Base):
         BigInteger, default=0, server_default="0"
     )
     wallet_bonus_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What this refund took back of the order's tier discount and coupons' discount.
+    tier_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from memberkit.coupon.models import Coupon, CouponTemplate, OrderCoupon
 from memberkit.db import table
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import LedgerEntry, LedgerTransaction
@@ -309,5 +310,38 @@ def payments_of(session: Session, *, order_id: int) -> list[OrderPayment]:
     return list(
         session.scalars(
             select(OrderPayment).where(OrderPayment.order_id == order_id).order_by(OrderPayment.id)
+        )
+    )
+
+
+def line_discounts(session: Session, *, order_id: int) -> list[tuple[int, int, int, int]]:
+    """An order's lines as (line_no, amount paid, tier discount, coupon discount), in order."""
+    return list(
+        session.execute(
+            select(
+                OrderLine.line_no,
+                OrderLine.amount_minor,
+                OrderLine.tier_discount_minor,
+                OrderLine.coupon_discount_minor,
+            )
+            .where(OrderLine.order_id == order_id)
+            .order_by(OrderLine.line_no)
+        )
+    )
+
+
+def coupon_uses(
+    session: Session, *, order_id: int
+) -> list[tuple[str, str, int, dict[str, int] | None]]:
+    """An order's coupons as (code, template name, discount, by line), as they applied."""
+    return list(
+        session.execute(
+            select(
+                Coupon.code, CouponTemplate.name, OrderCoupon.discount_minor, OrderCoupon.by_line
+            )
+            .join(Coupon, Coupon.id == OrderCoupon.coupon_id)
+            .join(CouponTemplate, CouponTemplate.id == OrderCoupon.template_id)
+            .where(OrderCoupon.order_id == order_id)
+            .order_by(OrderCoupon.id)
         )
     )

@@ -34,7 +34,9 @@ from memberkit.order.errors import (
 )
 from memberkit.wallet.rules import split_payment
 
-#: Payments that earn: money that actually changed hands. Points and coupons do not.
+#: Payments that earn: money that actually changed hands. Points and outside vouchers
+#: (``coupon``) do not; Memberkit's coupons and the tier discount are not payments at all
+#: (they lower what is due, :mod:`memberkit.coupon.rules`).
 EARNING_METHODS = frozenset({"cash", "card", "wechat", "alipay", "wallet"})
 #: Line weights for proportional refunds are kept in thousandths of a point.
 MICRO = 1_000
@@ -349,14 +351,29 @@ MAX_ORDER_MINOR = int(MAX_AMOUNT) * 100
 
 
 def price(
-    lines: Sequence[LineIn], payments: Sequence[PaymentIn], *, points_per_unit: int
+    lines: Sequence[LineIn],
+    payments: Sequence[PaymentIn],
+    *,
+    points_per_unit: int,
+    discount_minor: int = 0,
 ) -> list[Priced]:
     """Check an order's lines and payments add up; return each payment priced.
 
     A points payment gives points; its amount is what they are worth at ``points_per_unit``
     points to one currency unit, in whole cents. Refuses an order with no line, a line whose
-    amount is not quantity × unit price − discount, or payments that do not add up.
+    amount is not quantity × unit price − discount, or payments that do not add up to what
+    is due: the lines less ``discount_minor`` (the tier discount and coupons).
     """
+    check_lines(lines)
+    priced = price_payments(payments, points_per_unit=points_per_unit)
+    check_paid(
+        priced, lines_minor=sum(line.amount_minor for line in lines), discount_minor=discount_minor
+    )
+    return priced
+
+
+def check_lines(lines: Sequence[LineIn]) -> None:
+    """Refuse an order with no line, or a line not quantity × unit price − its discount."""
     if not lines:
         raise InvalidOrder(problem=Text(_("an order needs at least one line")))
     for number, line in enumerate(lines, start=1):
@@ -382,6 +399,10 @@ def price(
                 most=format_money(MAX_ORDER_MINOR - 1),
             )
         )
+
+
+def price_payments(payments: Sequence[PaymentIn], *, points_per_unit: int) -> list[Priced]:
+    """Return each payment priced: a points payment's amount is what its points are worth."""
     priced: list[Priced] = []
     for payment in payments:
         if payment.method == "points":
@@ -419,11 +440,24 @@ def price(
                     )
                 )
             priced.append(Priced(payment.method, payment.amount_minor, 0))
-    total = sum(line.amount_minor for line in lines)
-    paid = sum(payment.amount_minor for payment in priced)
-    if paid != total:
-        raise PaymentsMismatch(paid=format_money(paid), total=format_money(total))
     return priced
+
+
+def check_paid(priced: Sequence[Priced], *, lines_minor: int, discount_minor: int) -> None:
+    """Refuse payments that do not add up to what is due: the lines less their discounts."""
+    paid = sum(payment.amount_minor for payment in priced)
+    due = lines_minor - discount_minor
+    if paid == due:
+        return
+    if discount_minor:
+        raise PaymentsMismatch(
+            PaymentsMismatch.discounted,
+            paid=format_money(paid),
+            due=format_money(due),
+            total=format_money(lines_minor),
+            discount=format_money(discount_minor),
+        )
+    raise PaymentsMismatch(paid=format_money(paid), total=format_money(lines_minor))
 
 
 def most_points_payable(*, total_minor: int, balance: int, points_per_unit: int) -> int:
@@ -468,6 +502,8 @@ class OrderFacts:
     #: The growth an order earns for being an order, and what it earned in its period so far.
     order_behaviour: Behaviour | None = None
     order_growth_so_far: int = 0
+    #: What the tier discount and the coupons took off: ``lines`` are what is left to pay.
+    discount_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -502,10 +538,11 @@ def decide(rules: EarningRules, facts: OrderFacts) -> OrderDecision:
     part earns nothing (like a coupon), the principal part earns as money does. Growth for
     spending is capped by the spend cap, net of what earlier orders of the period earned.
     An order that costs nothing, or more than the program's cap, is refused
-    (:func:`check_amount`).
+    (:func:`check_amount`, on the lines before the tier discount and coupons: an order the
+    discounts make free is an order). ``total_minor`` is what was left to pay.
     """
     total_minor = sum(line.amount_minor for line in facts.lines)
-    check_amount(total_minor, most_minor=rules.max_order_minor)
+    check_amount(total_minor + facts.discount_minor, most_minor=rules.max_order_minor)
     points_paid = sum(payment.points for payment in facts.payments)
     wallet_paid = sum(p.amount_minor for p in facts.payments if p.method == "wallet")
     principal, bonus = split_payment(

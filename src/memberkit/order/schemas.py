@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from memberkit.kit.i18n import TextError, _
 from memberkit.kit.schemas import (
@@ -23,6 +29,10 @@ from memberkit.order.models import PaymentMethod
 from memberkit.order.rules import OrderStatus
 
 Text = Annotated[str, Field(max_length=200), ONE_LINE]
+#: A coupon's code as typed, scanned or imported.
+CouponCode = Annotated[str, Field(min_length=1, max_length=40), ONE_LINE]
+#: The most coupons one order names.
+MAX_COUPONS = 10
 #: The most lines one order holds, and units one line (or one refund of it) counts.
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -76,10 +86,48 @@ class OrderIn(MemberNaming):
     occurred_at: ClientTime
     lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
     payments: list[PaymentIn] = Field(min_length=1, max_length=20)
+    coupons: list[CouponCode] = Field(
+        default_factory=list,
+        max_length=MAX_COUPONS,
+        description="Codes of the member's coupons to use, as typed or scanned. The tier "
+        "discount and the coupons come off the lines; the payments pay what is left (the due).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _fingerprint(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An order naming no coupon dumps (and so fingerprints) as before coupons existed:
+        # a till's retry across the upgrade is still a replay, not a conflict.
+        dumped: dict[str, Any] = handler(self)
+        if not self.coupons:
+            dumped.pop("coupons", None)
+        return dumped
+
+
+class CouponDiscountOut(BaseModel):
+    """What one coupon took off, in all and by line number."""
+
+    code: str
+    name: str
+    discount: MoneyOut
+    lines: dict[str, MoneyOut]
+
+
+class LineDiscountOut(BaseModel):
+    """One line's discounts: ``amount`` before them, ``due`` what is left to pay for it."""
+
+    line_no: int
+    amount: MoneyOut
+    tier_discount: MoneyOut
+    coupon_discount: MoneyOut
+    due: MoneyOut
 
 
 class OrderOut(BaseModel):
-    """What an order earned and cost in points, and the member's balances after it."""
+    """What an order earned and cost in points, and the member's balances after it.
+
+    ``total_amount`` is what was due: ``lines_amount`` less the tier discount and the
+    coupons' discount; ``line_discounts`` lists them by line when anything came off.
+    """
 
     order_id: str
     external_id: str
@@ -95,6 +143,12 @@ class OrderOut(BaseModel):
     tier: TierOut | None = None
     wallet_principal_paid: MoneyOut = 0
     wallet_bonus_paid: MoneyOut = 0
+    lines_amount: MoneyOut = 0
+    tier_discount: MoneyOut = 0
+    coupon_discount: MoneyOut = 0
+    due_amount: MoneyOut = 0
+    coupons: list[CouponDiscountOut] = Field(default_factory=list)
+    line_discounts: list[LineDiscountOut] = Field(default_factory=list)
 
 
 class OrderRefundOut(BaseModel):
@@ -172,9 +226,79 @@ class RefundOut(BaseModel):
     wallet_principal_returned: MoneyOut = 0
     wallet_bonus_returned: MoneyOut = 0
     points_already_expired: int = 0
+    tier_discount_taken_back: MoneyOut = 0
+    coupon_discount_taken_back: MoneyOut = 0
+    coupons_returned: list[str] = Field(
+        default_factory=list,
+        description="Coupons given back to the member: all they took off is refunded, their "
+        "template returns coupons on refund and they are still valid.",
+    )
     status: Literal["refunded"] = "refunded"
     tier: RefundTierOut | None = Field(
         default=None,
         description="The member's tier after the refund; ``reverted`` when the refund undid "
         "the upgrade the order gave them.",
     )
+
+
+class CheckoutIn(MemberNaming):
+    """A cart to preview: nothing is posted or written.
+
+    ``coupons`` omitted (or null): the best combination of the member's coupons is chosen;
+    a list: those coupons (an empty list: none). ``points`` and ``wallet``: what the member
+    means to pay with points and stored value; the rest is money.
+    """
+
+    store_code: str | None = Field(default=None, max_length=32)
+    channel: Channel = Channel.store
+    occurred_at: ClientTime | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    coupons: list[CouponCode] | None = Field(default=None, max_length=MAX_COUPONS)
+    points: int = Field(default=0, ge=0, le=10**12)
+    wallet: Money = 0
+
+
+class OfferedCouponOut(BaseModel):
+    """One of the member's coupons: whether it fits the cart alone and is in the plan."""
+
+    code: str
+    name: str
+    kind: str
+    valid_until: LocalTime
+    fits: bool
+    chosen: bool
+    reason_code: str | None = Field(
+        default=None, description="Why it does not fit (a stable code), when it does not."
+    )
+    reason: str | None = Field(default=None, description="The same, in the caller's language.")
+
+
+class CheckoutOut(BaseModel):
+    """What the cart would take off, cost and earn if posted as an order now.
+
+    ``due_amount`` is what the payments of the order must add up to; ``left_to_pay`` what is
+    left for money after ``points`` and ``wallet``. ``best``: the coupons were chosen as the
+    best combination (none were named).
+    """
+
+    member_no: str
+    tier: str
+    tier_rate_bp: int
+    best: bool
+    lines_amount: MoneyOut
+    tier_discount: MoneyOut
+    coupon_discount: MoneyOut
+    due_amount: MoneyOut
+    coupons: list[CouponDiscountOut]
+    line_discounts: list[LineDiscountOut]
+    offered: list[OfferedCouponOut]
+    points_balance: int
+    most_points_payable: int
+    points: int
+    points_value: MoneyOut
+    wallet_available: MoneyOut
+    wallet: MoneyOut
+    left_to_pay: MoneyOut
+    eligible_amount: MoneyOut
+    points_earned: int
+    growth_earned: int

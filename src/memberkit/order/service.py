@@ -7,6 +7,7 @@ the same transaction as the order. A refusal raises before anything is committed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from memberkit import events, pipeline
 from memberkit.auth.service import require_order_access
+from memberkit.benefit import service as benefit_service
+from memberkit.coupon import rules as coupon_rules
+from memberkit.coupon import use as coupon_use
 from memberkit.growth import service as growth_service
 from memberkit.growth.rules import ORDER
 from memberkit.kit import keys
@@ -40,7 +44,7 @@ from memberkit.order.errors import (
     RefundExceedsOrder,
     RefundExists,
 )
-from memberkit.order.models import Order
+from memberkit.order.models import Order, OrderLine
 from memberkit.order.rules import LineIn, PaymentIn
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
@@ -59,6 +63,29 @@ class OrderIn:
     occurred_at: datetime
     lines: list[LineIn]
     payments: list[PaymentIn]
+    #: The codes of the member's coupons it uses, as typed or scanned.
+    coupons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CouponDiscount:
+    """What one coupon took off an order, in all and by line number."""
+
+    code: str
+    name: str
+    discount_minor: int
+    by_line: dict[int, int]
+
+
+@dataclass(frozen=True)
+class LineDiscount:
+    """One line's discounts: ``amount_minor`` before them, ``due_minor`` what is left to pay."""
+
+    line_no: int
+    amount_minor: int
+    tier_discount_minor: int
+    coupon_discount_minor: int
+    due_minor: int
 
 
 @dataclass(frozen=True)
@@ -79,6 +106,22 @@ class OrderResult:
     tier: TierOutcome | None = None
     wallet_principal_paid: int = 0
     wallet_bonus_paid: int = 0
+    #: What the tier discount and the coupons took off (``total_minor`` is what was due).
+    tier_discount_minor: int = 0
+    coupon_discount_minor: int = 0
+    coupons: tuple[CouponDiscount, ...] = ()
+    #: Line by line, when anything was taken off.
+    line_discounts: tuple[LineDiscount, ...] = ()
+
+    @property
+    def discount_minor(self) -> int:
+        """Everything taken off the lines: the tier discount and the coupons'."""
+        return self.tier_discount_minor + self.coupon_discount_minor
+
+    @property
+    def lines_minor(self) -> int:
+        """What the lines came to before the tier discount and the coupons."""
+        return self.total_minor + self.discount_minor
 
 
 @dataclass(frozen=True)
@@ -118,6 +161,134 @@ class RefundResult:
     wallet_bonus_returned: int = 0
     points_already_expired: int = 0
     tier: TierOutcome | None = None
+    #: What the refund took back of the order's tier discount and coupons' discount, and the
+    #: coupons it gave back to the member.
+    tier_taken_back_minor: int = 0
+    coupon_taken_back_minor: int = 0
+    coupons_returned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """An order's discounts as decided: the plan, the coupons it uses, the lines' total."""
+
+    plan: coupon_rules.Plan
+    coupons: list[coupon_use.Held]
+    lines_minor: int
+
+    def net_lines(self, lines: Sequence[LineIn]) -> list[rules.EarnLine]:
+        """The lines at what is left to pay for them (what earns and what refunds return)."""
+        due = self.plan.due_by_line
+        return [
+            rules.EarnLine(due[number], line.category) for number, line in enumerate(lines, start=1)
+        ]
+
+    def discounts(self, lines: Sequence[LineIn]) -> tuple[LineDiscount, ...]:
+        """Line by line, what came off (empty when nothing did)."""
+        plan = self.plan
+        if not plan.discount_minor:
+            return ()
+        coupon_off = self.coupon_by_line()
+        return tuple(
+            LineDiscount(
+                number,
+                line.amount_minor,
+                plan.tier_by_line[number],
+                coupon_off.get(number, 0),
+                plan.due_by_line[number],
+            )
+            for number, line in enumerate(lines, start=1)
+        )
+
+    def coupon_by_line(self) -> dict[int, int]:
+        """What all the coupons took off each line."""
+        off: dict[int, int] = {}
+        for applied in self.plan.coupons:
+            for number, share in applied.by_line.items():
+                off[number] = off.get(number, 0) + share
+        return off
+
+    def coupon_discounts(self) -> tuple[CouponDiscount, ...]:
+        """Each coupon's discount, in the order they applied."""
+        names = {held.coupon.code: held.template.name for held in self.coupons}
+        return tuple(
+            CouponDiscount(
+                applied.code,
+                names[applied.code],
+                applied.total_minor,
+                {number: off for number, off in applied.by_line.items() if off},
+            )
+            for applied in self.plan.coupons
+        )
+
+
+def checkout(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    member_id: int,
+    tier_code: str,
+    lines: Sequence[LineIn],
+    store_code: str | None,
+    channel: str,
+    at: datetime,
+    codes: Sequence[str],
+    pays_with_points: bool,
+) -> Checkout:
+    """Decide an order's discounts: the member's tier discount, then the coupons it names.
+
+    The one decision of both the order (under the member's lock) and the checkout preview:
+    a :class:`memberkit.coupon.rules.Cart` of the lines at their price, the tier's rate
+    (:func:`memberkit.benefit.service.tier_discount_rate`) and
+    :func:`memberkit.coupon.use.plan`. Refuses a named coupon that cannot be used
+    (:mod:`memberkit.coupon.use`'s errors, the unfit code of :class:`coupon_rules.Unfit`).
+    """
+    cart = cart_of(
+        session,
+        program=program,
+        tier_code=tier_code,
+        lines=lines,
+        store_code=store_code,
+        channel=channel,
+        at=at,
+        pays_with_points=pays_with_points,
+    )
+    held = (
+        coupon_use.named(session, program_id=program.id, member_id=member_id, codes=codes)
+        if codes
+        else []
+    )
+    return Checkout(coupon_use.plan(cart, held), held, sum(line.amount_minor for line in lines))
+
+
+def cart_of(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    tier_code: str,
+    lines: Sequence[LineIn],
+    store_code: str | None,
+    channel: str,
+    at: datetime,
+    pays_with_points: bool,
+) -> coupon_rules.Cart:
+    """The cart the coupon rules judge: the lines at their price, and the tier's rate.
+
+    Lines are numbered from 1, as the order stores them.
+    """
+    return coupon_rules.Cart(
+        lines=tuple(
+            coupon_rules.Line(number, line.sku, line.category, line.quantity, line.amount_minor)
+            for number, line in enumerate(lines, start=1)
+        ),
+        at=at,
+        store_code=store_code,
+        channel=channel,
+        pays_with_points=pays_with_points,
+        tier_rate_bp=benefit_service.tier_discount_rate(
+            session, program=program, tier_code=tier_code
+        ),
+    )
 
 
 def post_order(
@@ -125,16 +296,24 @@ def post_order(
 ) -> OrderResult:
     """Record an order: burn the points that paid for it, earn points and growth on the rest.
 
-    A member event (:mod:`memberkit.pipeline`); what it pays and earns is decided by
-    :func:`memberkit.order.rules.decide`. Too few points or too little stored value refuses the
+    A member event (:mod:`memberkit.pipeline`). Under the member's lock the tier discount and
+    the coupons the order names are decided (:func:`checkout`), the payments must add up to
+    what is left (the due), and the coupons are used (:func:`memberkit.coupon.use.redeem`);
+    what it pays and earns is decided by :func:`memberkit.order.rules.decide` on the lines at
+    what is left to pay for them. Too few points or too little stored value refuses the
     whole order. ``timing`` is when it is processed (default: live, now, within the program's
     back-dating bound). The caller checks idempotency first; a second order with the same
     external id is refused (``order_exists``), or fails on the unique constraint.
     """
     timing = timing or Timing.live()
-    payments = rules.price(
-        order.lines, order.payments, points_per_unit=program.points_per_currency_unit
+    rules.check_lines(order.lines)
+    payments = rules.price_payments(
+        order.payments, points_per_unit=program.points_per_currency_unit
     )
+    lines_minor = sum(line.amount_minor for line in order.lines)
+    if sum(payment.amount_minor for payment in payments) > lines_minor:
+        # More than the lines: too much whatever the discounts (refused before the lock).
+        rules.check_paid(payments, lines_minor=lines_minor, discount_minor=0)
     timing.check(order.occurred_at, backdate_days=program.policies.backdate_days)
 
     def post(session: Session, applied: Applied) -> OrderResult:
@@ -145,9 +324,35 @@ def post_order(
             )
         if repository.order_exists(session, program_id=program.id, external_id=order.external_id):
             raise OrderExists(external_id=order.external_id)
+        decided = checkout(
+            session,
+            program=program,
+            member_id=applied.member.id,
+            tier_code=applied.member.tier_code,
+            lines=order.lines,
+            store_code=order.store_code,
+            channel=order.channel,
+            at=order.occurred_at,
+            codes=order.coupons,
+            pays_with_points=any(payment.points for payment in payments),
+        )
+        rules.check_paid(
+            payments, lines_minor=lines_minor, discount_minor=decided.plan.discount_minor
+        )
         decision = rules.decide(
             program.earning,
-            _facts(session, program=program, order=order, applied=applied, payments=payments),
+            facts(
+                session,
+                program=program,
+                member_id=applied.member.id,
+                tier_code=applied.member.tier_code,
+                now=applied.now,
+                lines=decided.net_lines(order.lines),
+                store_code=order.store_code,
+                at=order.occurred_at,
+                payments=payments,
+                discount_minor=decided.plan.discount_minor,
+            ),
         )
         applied.order_id = _insert_order(
             session,
@@ -157,7 +362,17 @@ def post_order(
             store_id=store_id,
             payments=payments,
             decision=decision,
+            decided=decided,
         )
+        if decided.coupons:
+            coupon_use.redeem(
+                session,
+                order_id=applied.order_id,
+                member_id=applied.member.id,
+                at=order.occurred_at,
+                coupons=decided.coupons,
+                plan=decided.plan,
+            )
         _post_order(session, order=order, applied=applied, decision=decision)
         return OrderResult(
             order_id=applied.order_id,
@@ -173,6 +388,10 @@ def post_order(
             occurred_at=order.occurred_at,
             wallet_principal_paid=decision.wallet_principal,
             wallet_bonus_paid=decision.wallet_bonus,
+            tier_discount_minor=decided.plan.tier_minor,
+            coupon_discount_minor=decided.plan.discount_minor - decided.plan.tier_minor,
+            coupons=decided.coupon_discounts(),
+            line_discounts=decided.discounts(order.lines),
         )
 
     def finish(session: Session, applied: Applied, result: OrderResult) -> OrderResult:
@@ -209,7 +428,7 @@ def post_order(
 def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
     """The ``order.posted`` payload: the order as the API answers it."""
     tier = result.tier
-    return {
+    payload: dict[str, object] = {
         "order_id": str(result.order_id),
         "external_id": result.external_id,
         "store_code": order.store_code,
@@ -225,6 +444,37 @@ def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
         "wallet_bonus_paid": format_money(result.wallet_bonus_paid),
         "tier": tier.code if tier else None,
         "upgraded": bool(tier and tier.upgraded),
+    }
+    if result.discount_minor:
+        payload["discounts"] = discounts_payload(result)
+    return payload
+
+
+def discounts_payload(result: OrderResult) -> dict[str, object]:
+    """An order's discounts as its event tells them (only an order that had some)."""
+    return {
+        "lines_amount": format_money(result.lines_minor),
+        "tier_discount": format_money(result.tier_discount_minor),
+        "coupon_discount": format_money(result.coupon_discount_minor),
+        "due_amount": format_money(result.total_minor),
+        "coupons": [
+            {
+                "code": coupon.code,
+                "discount": format_money(coupon.discount_minor),
+                "lines": {str(n): format_money(off) for n, off in coupon.by_line.items()},
+            }
+            for coupon in result.coupons
+        ],
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "amount": format_money(line.amount_minor),
+                "tier_discount": format_money(line.tier_discount_minor),
+                "coupon_discount": format_money(line.coupon_discount_minor),
+                "due": format_money(line.due_minor),
+            }
+            for line in result.line_discounts
+        ],
     }
 
 
@@ -310,25 +560,32 @@ def order_growth_so_far(
     )
 
 
-def _facts(
+def facts(
     session: Session,
     *,
     program: ProgramConfig,
-    order: OrderIn,
-    applied: Applied,
-    payments: list[rules.Priced],
+    member_id: int,
+    tier_code: str,
+    now: datetime,
+    lines: list[rules.EarnLine],
+    store_code: str | None,
+    at: datetime,
+    payments: Sequence[rules.Priced],
+    discount_minor: int = 0,
 ) -> rules.OrderFacts:
-    """Read what deciding the order needs: the member's wallet and the growth caps so far."""
+    """Read what deciding an order needs: the member's wallet and the growth caps so far.
+
+    ``lines`` are at what is left to pay for them (after the tier discount and coupons).
+    """
     held: dict[str, int] = {}
     if any(payment.method == "wallet" and payment.amount_minor for payment in payments):
-        held = member_balances(session, member_id=applied.member.id)
-    member_id, at, now = applied.member.id, order.occurred_at, applied.now
+        held = member_balances(session, member_id=member_id)
     return rules.OrderFacts(
-        lines=[rules.EarnLine(line.amount_minor, line.category) for line in order.lines],
+        lines=lines,
         payments=payments,
-        store_code=order.store_code,
-        day=order.occurred_at.astimezone(program.tz).date(),
-        tier_multiplier=program.ladder.tier(applied.member.tier_code).multiplier,
+        store_code=store_code,
+        day=at.astimezone(program.tz).date(),
+        tier_multiplier=program.ladder.tier(tier_code).multiplier,
         wallet_principal=held.get(Asset.wallet_principal, 0),
         wallet_bonus=held.get(Asset.wallet_bonus, 0),
         spend_cap=program.spend_cap,
@@ -339,6 +596,7 @@ def _facts(
         order_growth_so_far=order_growth_so_far(
             session, program=program, member_id=member_id, at=at, now=now
         ),
+        discount_minor=discount_minor,
     )
 
 
@@ -351,9 +609,16 @@ def _insert_order(
     store_id: int | None,
     payments: list[rules.Priced],
     decision: rules.OrderDecision,
+    decided: Checkout,
 ) -> int:
-    """Write the order, its lines and its payments; return the order's id."""
+    """Write the order, its lines and its payments; return the order's id.
+
+    A line's ``amount_minor`` is what is left to pay for it, its tier and coupon discounts
+    beside it.
+    """
     earning = decision.earning
+    plan = decided.plan
+    coupon_off = decided.coupon_by_line()
     return repository.insert_order(
         session,
         order={
@@ -376,6 +641,10 @@ def _insert_order(
             "wallet_bonus_paid": decision.wallet_bonus,
             "wallet_principal_returned": 0,
             "wallet_bonus_returned": 0,
+            "tier_discount_minor": plan.tier_minor,
+            "coupon_discount_minor": plan.discount_minor - plan.tier_minor,
+            "tier_taken_back_minor": 0,
+            "coupon_taken_back_minor": 0,
             "created_at": utcnow(),
         },
         lines=[
@@ -386,11 +655,13 @@ def _insert_order(
                 "category": line.category,
                 "quantity": line.quantity,
                 "unit_price_minor": line.unit_price_minor,
-                "amount_minor": line.amount_minor,
+                "amount_minor": plan.due_by_line[number],
                 "earn_weight": earning.line_points_weight[number - 1],
                 "growth_weight": earning.line_growth_weight[number - 1],
                 "refunded_quantity": 0,
                 "refunded_minor": 0,
+                "tier_discount_minor": plan.tier_by_line[number],
+                "coupon_discount_minor": coupon_off.get(number, 0),
             }
             for number, line in enumerate(order.lines, start=1)
         ],
@@ -470,6 +741,9 @@ def post_refund(
 ) -> RefundResult:
     """Refund all or part of an order.
 
+    Amounts are of what the customer paid for the lines (after the tier discount and
+    coupons); the refund takes back the same share of the discounts and gives a coupon back
+    once all it took off is back (:func:`memberkit.coupon.use.take_back`).
     Earned points and growth are taken back in proportion; points and stored value that paid
     for the refunded part are returned (stored value as the same split of principal and
     bonus). Shares are cumulative over the order's refunds, so refunding an order in pieces
@@ -548,6 +822,15 @@ def _refunded(result: RefundResult) -> dict[str, object]:
         "wallet_bonus_returned": format_money(result.wallet_bonus_returned),
         "tier": result.tier.code if result.tier else None,
         "reverted": bool(result.tier and result.tier.reverted),
+        **(
+            {
+                "tier_discount_taken_back": format_money(result.tier_taken_back_minor),
+                "coupon_discount_taken_back": format_money(result.coupon_taken_back_minor),
+                "coupons_returned": list(result.coupons_returned),
+            }
+            if result.tier_taken_back_minor or result.coupon_taken_back_minor
+            else {}
+        ),
     }
 
 
@@ -596,6 +879,9 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
     ) and any(quantity for quantity, _part in parts)
     if amount == 0 and not free_items_only:
         raise RefundExceedsOrder(problem=Text(_("nothing is left to refund")))
+    tier_back, coupons_back = _discounts_back(
+        session, order=order, lines=lines, parts=parts, at=occurred_at
+    )
     shares = []
     for line, (quantity, part) in zip(lines, parts, strict=True):
         line.refunded_quantity += quantity
@@ -646,6 +932,8 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
             "points_already_expired": order.points_already_expired + already_expired,
             "wallet_principal_returned": order.wallet_principal_returned + principal_returned,
             "wallet_bonus_returned": order.wallet_bonus_returned + bonus_returned,
+            "tier_taken_back_minor": order.tier_taken_back_minor + tier_back,
+            "coupon_taken_back_minor": order.coupon_taken_back_minor + coupons_back.minor,
         },
         refund={
             "program_id": program.id,
@@ -657,6 +945,8 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
             "points_already_expired": already_expired,
             "wallet_principal_returned": principal_returned,
             "wallet_bonus_returned": bonus_returned,
+            "tier_taken_back_minor": tier_back,
+            "coupon_taken_back_minor": coupons_back.minor,
             "occurred_at": occurred_at,
         },
         lines=[
@@ -712,7 +1002,47 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
         wallet_principal_returned=principal_returned,
         wallet_bonus_returned=bonus_returned,
         points_already_expired=already_expired,
+        tier_taken_back_minor=tier_back,
+        coupon_taken_back_minor=coupons_back.minor,
+        coupons_returned=coupons_back.returned,
     )
+
+
+_NOTHING_BACK = coupon_use.TakenBack(0, {}, ())
+
+
+def _discounts_back(
+    session: Session,
+    *,
+    order: Order,
+    lines: Sequence[OrderLine],
+    parts: Sequence[tuple[int, int]],
+    at: datetime,
+) -> tuple[int, coupon_use.TakenBack]:
+    """Take back the tier's and each coupon's share of a refund of ``parts`` of ``lines``.
+
+    Read before the lines' refunded counters move. A line is measured by what the customer
+    paid for it, or by its units when the discounts made it free; the shares are on running
+    totals (:func:`memberkit.coupon.rules.taken_back`), so refunds in pieces take back what
+    one refund would. A coupon all taken back is given back when its template says so.
+    """
+    if not (order.tier_discount_minor or order.coupon_discount_minor):
+        return 0, _NOTHING_BACK
+    refunding = [
+        coupon_use.LineRefund(line.line_no, line.amount_minor, line.refunded_minor, part)
+        if line.amount_minor
+        else coupon_use.LineRefund(line.line_no, line.quantity, line.refunded_quantity, quantity)
+        for line, (quantity, part) in zip(lines, parts, strict=True)
+    ]
+    tier_back = coupon_use.taken_back(
+        {line.line_no: line.tier_discount_minor for line in lines}, refunding
+    )
+    coupons_back = (
+        coupon_use.take_back(session, order_id=order.id, at=at, lines=refunding)
+        if order.coupon_discount_minor
+        else _NOTHING_BACK
+    )
+    return tier_back, coupons_back
 
 
 def _returned_to(
@@ -792,6 +1122,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         for refund in queries.refunds_of(session, order_id=order.id)
     ]
     tier = TierOutcome.of(program.ladder.tier(tier_code))
+    coupons, line_discounts = _stored_discounts(session, order)
     return OrderView(
         order=OrderResult(
             order_id=order.id,
@@ -808,6 +1139,10 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
             tier=tier,
             wallet_principal_paid=order.wallet_principal_paid,
             wallet_bonus_paid=order.wallet_bonus_paid,
+            tier_discount_minor=order.tier_discount_minor,
+            coupon_discount_minor=order.coupon_discount_minor,
+            coupons=coupons,
+            line_discounts=line_discounts,
         ),
         tier=tier,
         status=rules.order_status(
@@ -825,6 +1160,23 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         wallet_bonus_returned=order.wallet_bonus_returned,
         refunds=refunds,
     )
+
+
+def _stored_discounts(
+    session: Session, order: Order
+) -> tuple[tuple[CouponDiscount, ...], tuple[LineDiscount, ...]]:
+    """An order's coupons and line discounts as stored (none when nothing came off)."""
+    if not (order.tier_discount_minor or order.coupon_discount_minor):
+        return (), ()
+    coupons = tuple(
+        CouponDiscount(code, name, discount, {int(n): off for n, off in (by_line or {}).items()})
+        for code, name, discount, by_line in queries.coupon_uses(session, order_id=order.id)
+    )
+    lines = tuple(
+        LineDiscount(number, paid + tier + coupon, tier, coupon, paid)
+        for number, paid, tier, coupon in queries.line_discounts(session, order_id=order.id)
+    )
+    return coupons, lines
 
 
 def require_order_store(

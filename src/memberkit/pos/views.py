@@ -9,7 +9,10 @@ double tap or a retry posts once; each writes an audit entry in its own transact
 
 A sale's preview posts the order for real with :func:`memberkit.order.service.post_order` in
 a transaction that is always rolled back (there is no preview endpoint in the API): what it
-shows is exactly what confirming would do, and nothing of it is kept.
+shows is exactly what confirming would do, and nothing of it is kept. A sale may name coupon
+codes (typed or scanned); the member's tier discount and the coupons come off the lines, and
+cash, when no cash amount is typed, pays what the other payments leave of the due, decided in
+the posting's own unit of work.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from memberkit.order import queries as order_queries
 from memberkit.order import rules as order_rules
 from memberkit.order import service as order_service
 from memberkit.order.errors import OrderAmountImplausible, OrderAmountZero
-from memberkit.order.schemas import MAX_QUANTITY
+from memberkit.order.schemas import MAX_COUPONS, MAX_QUANTITY
 from memberkit.pos.errors import OrderOfAnotherStore, TillNeedsStore
 from memberkit.staff.rules import Action
 from memberkit.tier import service as tier_service
@@ -67,6 +70,8 @@ METHOD_NAMES = {
 #: The most lines one sale form takes, and the longest text of any field.
 MAX_LINES = 20
 FIELD_MAX = 100
+#: The coupons field holds several codes.
+COUPONS_MAX = 500
 
 
 def new_key() -> str:
@@ -74,9 +79,9 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _text(form: Mapping[str, Any], name: str) -> str:
+def _text(form: Mapping[str, Any], name: str, *, most: int = FIELD_MAX) -> str:
     value = form.get(name)
-    return value.strip()[: FIELD_MAX + 1] if isinstance(value, str) else ""
+    return value.strip()[: most + 1] if isinstance(value, str) else ""
 
 
 def _texts(form: Any, name: str) -> list[str]:
@@ -267,6 +272,10 @@ class Sale:
     errors: dict[str, str]
     #: The form's fields as typed, to show the form again (and carry it to the confirmation).
     typed: dict[str, Any] = field(default_factory=dict)
+    #: The coupon codes typed or scanned.
+    coupons: tuple[str, ...] = ()
+    #: Whether cash pays what the other payments leave of the due (no cash amount typed).
+    cash_rest: bool = False
 
     @property
     def external_id(self) -> str:
@@ -343,29 +352,82 @@ def _parse_sale(staff: StaffContext, form: Any) -> Sale:
         for method in MONEY_METHODS
     }
     points = _count(_text(form, "pay-points"), "pay-points", errors, locale, most=10**12)
-    total = sum(line.amount_minor for line in lines)
-    if paid["cash"] is None and not errors:
-        # The rest is cash unless told otherwise: what a till does.
-        points_value = (points or 0) * 100 // staff.program.points_per_currency_unit
-        rest = total - sum(v or 0 for v in paid.values()) - points_value
-        if rest > 0:
-            paid["cash"] = rest
+    coupons = _coupon_codes(_text(form, "coupons", most=COUPONS_MAX), errors, locale)
     payments: list[order_service.PaymentIn] = []
     if points:
         payments.append(order_service.PaymentIn("points", points=points))
     payments += [order_service.PaymentIn(m, paid[m]) for m in MONEY_METHODS if paid[m]]
     fields = {
         "lines": [[line.sku, line.quantity, line.unit_price_minor] for line in lines],
-        "payments": {m: paid[m] or 0 for m in MONEY_METHODS} | {"points": points or 0},
+        # No cash typed: cash pays the rest of what is due (known under the member's lock).
+        "payments": {m: paid[m] or 0 for m in MONEY_METHODS}
+        | {"points": points or 0, "cash_rest": paid["cash"] is None},
+        "coupons": list(coupons),
     }
     typed: dict[str, Any] = {
         name: _text(form, name) for name in ("amount", *(f"pay-{m}" for m in PAY_FIELDS))
     }
+    typed["coupons"] = " ".join(coupons)
     typed["rows"] = rows[:MAX_LINES]
-    return Sale(member_no, key, lines, payments, fields, errors, typed)
+    return Sale(
+        member_no,
+        key,
+        lines,
+        payments,
+        fields,
+        errors,
+        typed,
+        coupons=coupons,
+        cash_rest=paid["cash"] is None,
+    )
 
 
-def _order(staff: StaffContext, sale: Sale, store_code: str) -> order_service.OrderIn:
+def _coupon_codes(raw: str, errors: dict[str, str], locale: str) -> tuple[str, ...]:
+    """The coupon codes of the form: one a line or apart by spaces or commas (a scanner's)."""
+    codes = tuple(dict.fromkeys(code for code in re.split(r"[\s,，;；]+", raw) if code))
+    if len(codes) > MAX_COUPONS or any(len(code) > 40 for code in codes):
+        errors["coupons"] = translate(
+            _("At most {most} coupon codes of up to 40 characters."), locale, most=MAX_COUPONS
+        )
+    return codes
+
+
+def _settled(
+    staff: StaffContext, session: Session, sale: Sale, store_code: str
+) -> list[order_service.PaymentIn]:
+    """The sale's payments, cash paying the rest of what is due when no cash was typed.
+
+    What is due is decided as the order decides it (:func:`order_service.checkout`: the
+    member's tier discount and the coupons named), in the same unit of work.
+    """
+    if not sale.cash_rest:
+        return sale.payments
+    member = _member(staff, session, sale.member_no)
+    points = sum(payment.points or 0 for payment in sale.payments)
+    decided = order_service.checkout(
+        session,
+        program=staff.program,
+        member_id=member.id,
+        tier_code=member.tier_code,
+        lines=sale.lines,
+        store_code=store_code,
+        channel="store",
+        at=utcnow(),
+        codes=sale.coupons,
+        pays_with_points=points > 0,
+    )
+    points_value = points * 100 // staff.program.points_per_currency_unit
+    others = sum(p.amount_minor or 0 for p in sale.payments if p.method != "points")
+    rest = decided.plan.due_minor - others - points_value
+    if rest <= 0:
+        return sale.payments
+    cash = order_service.PaymentIn("cash", rest)
+    return [*sale.payments[: 1 if points else 0], cash, *sale.payments[1 if points else 0 :]]
+
+
+def _order(
+    staff: StaffContext, session: Session, sale: Sale, store_code: str
+) -> order_service.OrderIn:
     return order_service.OrderIn(
         external_id=sale.external_id,
         member=MemberRef(member_no=sale.member_no),
@@ -373,7 +435,8 @@ def _order(staff: StaffContext, sale: Sale, store_code: str) -> order_service.Or
         channel="store",
         occurred_at=utcnow(),
         lines=sale.lines,
-        payments=sale.payments,
+        payments=_settled(staff, session, sale, store_code),
+        coupons=sale.coupons,
     )
 
 
@@ -416,6 +479,10 @@ class Preview:
     upgraded: bool
     most_points: int
     most_wallet: int
+    #: What the lines came to, what the tier discount and the coupons took off.
+    lines_minor: int = 0
+    tier_discount_minor: int = 0
+    coupons: tuple[order_service.CouponDiscount, ...] = ()
 
 
 async def _sale_sent(staff: StaffContext) -> tuple[str, Sale]:
@@ -439,7 +506,7 @@ async def preview_sale(staff: Till) -> Response:
             view = member_service.view(session, member)
             held_points, held_wallet = view.points_balance, view.wallet_balance
             result = order_service.post_order(
-                session, program=staff.program, order=_order(staff, sale, store_code)
+                session, program=staff.program, order=_order(staff, session, sale, store_code)
             )
     except MemberkitError as exc:
         return _sale_refused(staff, sale, exc)
@@ -459,6 +526,9 @@ async def preview_sale(staff: Till) -> Response:
             points_per_unit=staff.program.points_per_currency_unit,
         ),
         most_wallet=min(held_wallet, total),
+        lines_minor=result.lines_minor,
+        tier_discount_minor=result.tier_discount_minor,
+        coupons=result.coupons,
     )
     return _sale_form(staff, sale, status_code=200, preview=preview)
 
@@ -469,9 +539,9 @@ async def post_sale(staff: Till) -> Response:
     store_code, sale = await _sale_sent(staff)
     if sale.errors:
         return _sale_form(staff, sale, status_code=422)
-    order = _order(staff, sale, store_code)
 
     def action(session: Session) -> dict[str, Any]:
+        order = _order(staff, session, sale, store_code)
         result = order_service.post_order(session, program=staff.program, order=order)
         body = {
             "external_id": result.external_id,
@@ -482,6 +552,14 @@ async def post_sale(staff: Till) -> Response:
             "points_earned": result.points_earned,
             "wallet_paid": result.wallet_principal_paid + result.wallet_bonus_paid,
             "tier": result.tier.code if result.tier else None,
+            **(
+                {
+                    "tier_discount": result.tier_discount_minor,
+                    "coupons": {c.code: c.discount_minor for c in result.coupons},
+                }
+                if result.discount_minor
+                else {}
+            ),
         }
         _audit(staff, session, "order.post", "order", result.external_id, body)
         return body
@@ -624,6 +702,8 @@ async def refund(staff: Till) -> Response:
             "points_balance": result.points_balance,
             "points_debt": result.points_debt,
         }
+        if result.coupons_returned:
+            body["coupons_returned"] = list(result.coupons_returned)
         _audit(staff, session, "order.refund", "order", order_no, body)
         return body
 
