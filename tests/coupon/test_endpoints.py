@@ -87,6 +87,20 @@ def test_bad_terms_are_a_422_in_both_languages_and_change_nothing(
     assert table_contents(database) == before
 
 
+def test_a_free_shipping_template_is_refused_while_orders_carry_no_shipping_fee(
+    admin: Api, database: Database
+) -> None:
+    before = table_contents(database)
+    refused = admin.post(
+        "/api/v1/coupon-templates",
+        {**CASH, "kind": "free_shipping", "off": "0"},
+        **{"Accept-Language": "en"},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_coupon_template")
+    assert "orders carry no shipping fee" in refused.json()["detail"]
+    assert table_contents(database) == before
+
+
 def test_issuing_by_hand_is_idempotent_audited_and_listed_for_the_member(
     admin: Api, member: dict[str, Any], database: Database
 ) -> None:

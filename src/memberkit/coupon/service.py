@@ -287,6 +287,11 @@ def _checked(session: Session, program: ProgramConfig, given: TemplateIn) -> dic
     kind = given.kind
     if not given.name.strip():
         raise _refuse(_("a template has a name"))
+    if kind is CouponKind.free_shipping:
+        # Orders carry no shipping fee yet: such a coupon would be held and never apply.
+        raise _refuse(
+            _("free-shipping coupons are not available yet: orders carry no shipping fee")
+        )
     if kind in (CouponKind.amount_off, CouponKind.cash) and given.off_minor < 1:
         raise _refuse(_("an amount-off or cash coupon takes off an amount above zero"))
     if kind not in (CouponKind.amount_off, CouponKind.cash) and given.off_minor:

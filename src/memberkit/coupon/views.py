@@ -55,6 +55,8 @@ KIND_NAMES = {
     CouponKind.gift: _("gift (兑换券)"),
     CouponKind.free_shipping: _("free shipping"),
 }
+#: What the template form offers: free shipping waits for orders with a shipping fee.
+FORM_KINDS = {kind: name for kind, name in KIND_NAMES.items() if kind != CouponKind.free_shipping}
 BATCH_STATES = {
     "pending": _("waiting"),
     "running": _("running"),
@@ -269,7 +271,7 @@ def _form(
         entered=entered,
         template=template,
         figures=figures,
-        kinds=KIND_NAMES,
+        kinds=FORM_KINDS,
         scope_fields=SCOPE_FIELDS,
         tiers=[(t.code, t.name) for t in staff.program.ladder.tiers[1:]],
         all_tiers=[(t.code, t.name) for t in staff.program.ladder.tiers],
