@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
 
@@ -202,3 +203,24 @@ def test_a_used_benefit_is_kept_and_a_store_key_undoes_only_its_stores_uses(
     kept = admin.client.delete("/api/v1/benefits/free_parking", headers=admin.headers)
     assert (kept.status_code, kept.json()["code"]) == (409, "benefit_used")
     assert undo(sh, no, "U-SH").status_code == 201
+
+
+@pytest.mark.parametrize("code", ["member_price", "free_shipping"])
+def test_a_system_benefit_nothing_applies_yet_cannot_be_granted(
+    admin: Api, database: Database, code: str
+) -> None:
+    # given the system benefits orders do not carry yet (member prices, a shipping fee)
+    before = table_contents(database)
+
+    # when one is granted to a tier, it is refused, saying why, and nothing changes
+    refused = admin.client.put(
+        f"/api/v1/benefits/{code}/grants",
+        json=[{"tier": "gold", "quota": None}],
+        headers={**admin.headers, "Accept-Language": "en"},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_benefit")
+    assert "not applied at checkout yet" in refused.json()["detail"]
+    assert table_contents(database) == before
+
+    # while the tier discount, which checkout applies, is granted
+    assert put_grants(admin, "tier_discount", [{"tier": "gold", "value": 9000}]).status_code == 200

@@ -41,6 +41,16 @@ SYSTEM_KINDS = frozenset(
 )
 
 
+#: System benefits the checkout applies today; member prices and free shipping wait for orders
+#: that carry price lists and a shipping fee, so they may not be granted yet.
+APPLIED_KINDS = frozenset({BenefitKind.discount})
+
+
+def is_applied(kind: BenefitKind) -> bool:
+    """Tell whether the platform applies a benefit of ``kind`` (at checkout) today."""
+    return kind in APPLIED_KINDS
+
+
 def is_system(kind: BenefitKind) -> bool:
     """Tell whether benefits of ``kind`` are verified by the platform (not by store staff)."""
     return kind in SYSTEM_KINDS

@@ -289,6 +289,18 @@ def grant(
 ) -> BenefitView:
     """Replace which tiers have a benefit, each with its quota, period and value."""
     benefit = _found(session, program, code)
+    kind = BenefitKind(benefit.kind)
+    if grants and is_system(kind) and not rules.is_applied(kind):
+        # A grant nothing applies would promise members what no order gives them.
+        raise InvalidBenefit(
+            problem=Text(
+                _(
+                    "{name} is not applied at checkout yet (orders carry no member prices or "
+                    "shipping fee), so it cannot be granted"
+                ),
+                name=benefit.name,
+            )
+        )
     tiers = {tier.code for tier in program.ladder.tiers}
     seen: set[str] = set()
     for given in grants:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.benefit import service
 from memberkit.benefit.models import Benefit
-from memberkit.benefit.rules import SYSTEM_KINDS, WHOLE, BenefitKind, Period
+from memberkit.benefit.rules import SYSTEM_KINDS, WHOLE, BenefitKind, Period, is_applied
 from memberkit.benefit.schemas import BenefitIn, BenefitPatch, GrantBody
 from memberkit.errors import MemberkitError
 from memberkit.faces.pages import Action, may_do, record
@@ -110,6 +110,7 @@ def _catalog(
             {
                 **_snapshot(view.benefit),
                 "system": view.system,
+                "applied": is_applied(BenefitKind(view.benefit.kind)),
                 "grants": {g.tier_code: g for g in view.grants},
             }
             for view in service.catalog(session, program=staff.program)
@@ -320,6 +321,7 @@ def of_member(session: Session, program: Any, member: Member) -> list[dict[str, 
             "description": item.benefit.description,
             "icon": item.benefit.icon,
             "system": item.benefit.kind in SYSTEM_KINDS,
+            "applied": is_applied(BenefitKind(item.benefit.kind)),
             "quota": item.grant.quota,
             "period": str(item.grant.period),
             "value": item.grant.value,
