@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from memberkit.audit.models import AuditEntry
@@ -280,3 +281,20 @@ def test_reading_keys_may_not_define_or_issue(
     assert reader.post("/api/v1/coupon-templates", CASH).status_code == 403
     define(admin)
     assert issue(reader, member["member_no"]).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "field", ["name", "description", "off", "threshold", "min_spend", "active", "on_birthday"]
+)
+def test_a_patch_clearing_a_field_that_cannot_be_empty_is_a_422_naming_it(
+    admin: Api, database: Database, field: str
+) -> None:
+    define(admin)
+    before = table_contents(database)
+    refused = admin.patch(
+        "/api/v1/coupon-templates/cash10", {field: None}, **{"Accept-Language": "en"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    assert refused.json()["errors"][0]["field"] == field
+    assert "cannot be null" in refused.json()["errors"][0]["message"]
+    assert table_contents(database) == before

@@ -18,7 +18,7 @@ from memberkit.config import settings
 from memberkit.db import RETRY_AFTER_SECONDS, DatabaseBusy, is_busy
 from memberkit.errors import MemberkitError
 from memberkit.kit.i18n import Text, TextError, _, negotiate, translate
-from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_PROBLEM
+from memberkit.kit.schemas import CONTROL_CHARACTERS, CONTROL_PROBLEM, NOT_NULL
 from memberkit.uow import ConcurrentChange
 
 log = logging.getLogger("memberkit.api")
@@ -98,6 +98,7 @@ _FIELD_MESSAGES = {
     "timezone_aware": _("must carry a UTC offset, such as +08:00"),
     "greater_than_equal_date": _("must be on or after {ge}"),
     CONTROL_CHARACTERS: CONTROL_PROBLEM,
+    NOT_NULL: _("cannot be null: leave it out to keep it"),
 }
 _INVALID_VALUE = _("is not a valid value")
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from memberkit.coupon import queries, service
 from memberkit.coupon.models import Coupon, CouponBatch, CouponTemplate
 from memberkit.coupon.rules import WHOLE, CouponKind
-from memberkit.kit.schemas import ONE_LINE, Input, LocalTime, Money, MoneyOut, PlainText
+from memberkit.kit.schemas import (
+    ONE_LINE,
+    Input,
+    LocalTime,
+    Money,
+    MoneyOut,
+    PlainText,
+    refuse_null,
+)
 
 CODE = r"^[a-z0-9_]{1,32}$"
 #: A scope list entry: a store code, a channel, a category or a SKU.
@@ -120,6 +128,23 @@ class TemplatePatch(Input):
     on_registration: bool | None = None
     on_upgrade_tier: str | None = Field(default=None, max_length=32)
     on_birthday: bool | None = None
+
+    # Fields that may be left out but never cleared: a null would be stored as nothing.
+    _not_null = field_validator(
+        "name",
+        "description",
+        "off",
+        "threshold",
+        "percent_bp",
+        "min_spend",
+        "with_coupons",
+        "with_tier_discount",
+        "with_points",
+        "return_on_refund",
+        "active",
+        "on_registration",
+        "on_birthday",
+    )(refuse_null)
 
     def changes(self) -> dict[str, Any]:
         """The fields given (an explicit null clears an optional one), as the service names them."""

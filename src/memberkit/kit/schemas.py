@@ -228,3 +228,14 @@ def _utc_like(python: Any, as_json: Any) -> Any:
     ):
         return [_utc_like(p, j) for p, j in zip(python, as_json, strict=True)]
     return as_json
+
+
+#: The error type of an explicit null where a field may be left out but not cleared.
+NOT_NULL = "not_null"
+
+
+def refuse_null(value: Any) -> Any:
+    """Refuse an explicit null (a PATCH field that may be left out, never cleared)."""
+    if value is None:
+        raise PydanticCustomError(NOT_NULL, "this field cannot be null")
+    return value
