@@ -199,3 +199,20 @@ def test_a_patch_that_is_no_object_is_refused(admin: Api, database: Database, bo
     refused = patch(admin, "earning", body)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
     assert table_contents(database) == before
+
+
+def test_a_patched_null_goes_back_to_the_sections_own_default(admin: Api) -> None:
+    # given the wallet's bonus steps and limit changed
+    changed = patch(admin, "wallet", {"bonuses": [], "max_balance": "900.00"})
+    assert changed.status_code == 200, changed.text
+
+    # when both are patched to null
+    reset = patch(admin, "wallet", {"bonuses": None, "max_balance": None})
+
+    # then they are the section's defaults again (充500送50, 充1000送150; ¥5,000), not empty
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["bonuses"] == [
+        {"at_least": "500.00", "bonus": "50.00"},
+        {"at_least": "1000.00", "bonus": "150.00"},
+    ]
+    assert reset.json()["max_balance"] == "5000.00"

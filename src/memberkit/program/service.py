@@ -367,7 +367,9 @@ def patch(
 ) -> ProgramConfig:
     """Change some fields of one section (``PATCH``, a JSON merge patch of its top level).
 
-    A field given replaces the field held; a field given as null is reset to its default;
+    A field given replaces the field held; a field given as null is reset to the section's
+    default (what a program that never set the section has; a field it has none of is left
+    out, as a null optional field is);
     every other field keeps its value. The merged value is then checked and stored as a whole
     (:func:`change`), so a patch is refused for exactly what a PUT of the result would be.
     """
@@ -376,11 +378,15 @@ def patch(
             problem=Text(_("the {section} section is a JSON object"), section=section.name)
         )
     merged = dict(program.shown(section))
+    default = section.default()
+    defaults = default if isinstance(default, Mapping) else {}
     for name, given in changes.items():
-        if given is None:
-            merged.pop(name, None)
-        else:
+        if given is not None:
             merged[name] = given
+        elif name in defaults:
+            merged[name] = defaults[name]  # the section's own default, not an empty value
+        else:
+            merged.pop(name, None)
     return change(session, program=program, section=section, value=merged, actor=actor)
 
 
