@@ -4,6 +4,7 @@ batches run in the background, partner codes, the report."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy import select
 from memberkit.audit.models import AuditEntry
 from memberkit.coupon.models import CouponBatch
 from memberkit.db import Database
-from tests.rest import Api, make_key, table_contents
+from memberkit.kit.time import iso, utcnow
+from tests.rest import Api, make_key, order_body, table_contents
 
 CASH = {"code": "cash10", "name": "代金券10元", "kind": "cash", "off": "10.00", "valid_days": 30}
 
@@ -298,3 +300,27 @@ def test_a_patch_clearing_a_field_that_cannot_be_empty_is_a_422_naming_it(
     assert refused.json()["errors"][0]["field"] == field
     assert "cannot be null" in refused.json()["errors"][0]["message"]
     assert table_contents(database) == before
+
+
+def test_a_coupon_issued_today_is_good_for_an_order_rung_up_just_before(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a coupon issued now (the tests' clock), valid from the day of issue
+    define(admin)
+    issued = issue(admin, member["member_no"])
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["valid_from"].endswith("T00:00:00+08:00")
+
+    # when a till whose clock runs a minute behind rings up an order with it, in whole seconds
+    body = order_body(
+        member["member_no"],
+        "O-EARLY",
+        occurred_at=iso(utcnow().replace(microsecond=0) - timedelta(minutes=1)),
+        payments=[{"method": "wechat", "amount": "50.00"}],
+        coupons=[issued.json()["code"]],
+    )
+    posted = admin.post("/api/v1/orders", body)
+
+    # then the coupon takes its ¥10.00 off
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["coupon_discount"] == "10.00"

@@ -461,14 +461,17 @@ def window(
 ) -> tuple[datetime, datetime]:
     """When a coupon of ``template`` issued at ``at`` may be used ([from, until), UTC).
 
-    ``valid_days`` counts the day of issue (local) as the first; a template's last day caps it.
+    ``valid_days`` counts the day of issue (local) as the first, whole: the coupon is valid
+    from that day's local midnight, so an order of the same day rung up by a till whose clock
+    runs a little behind (or in whole seconds) is not refused as "not yet valid". A template's
+    last day caps it.
     """
     if template.valid_days is not None:
         issued_on = at.astimezone(program.tz).date()
         until = start_of_local_day(issued_on + timedelta(days=template.valid_days), program.tz)
         if template.valid_until is not None:
             until = min(until, template.valid_until)
-        return at, until
+        return start_of_local_day(issued_on, program.tz), until
     assert template.valid_from is not None and template.valid_until is not None
     return template.valid_from, template.valid_until
 
