@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from memberkit.db import Database
-from memberkit.kit.time import utcnow
+from memberkit.kit.time import iso, utcnow
 from memberkit.member.models import Member
 from memberkit.order.schemas import OrderIn
 from memberkit.program import service as program_service
@@ -295,3 +295,64 @@ def test_an_order_naming_no_coupon_is_fingerprinted_as_before_and_coupons_count(
         {**body, "coupons": [code], "payments": [{"method": "cash", "amount": "83.33"}]},
     )
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_conflict")
+
+
+def test_a_back_dated_order_does_not_revive_a_coupon_that_has_lapsed(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a coupon that lapsed an hour ago, valid until then
+    no = member["member_no"]
+    lapsed = coupon(
+        database,
+        no,
+        off_minor=1000,
+        coupon={
+            "valid_from": utcnow() - timedelta(days=5),
+            "valid_until": utcnow() - timedelta(hours=1),
+        },
+    )
+    before = table_contents(database)
+
+    # when an order dated two days back (within the back-dating bound) names it
+    back = iso(utcnow() - timedelta(days=2))
+    body = {
+        **cart(no, coupons=[lapsed]),
+        "external_id": "O-BACK",
+        "occurred_at": back,
+        "payments": [{"method": "cash", "amount": "83.33"}],
+    }
+    refused = admin.post("/api/v1/orders", body)
+
+    # then it is refused as expired, and nothing changed; the preview says the same
+    assert (refused.status_code, refused.json()["code"]) == (409, "coupon_expired"), refused.text
+    assert table_contents(database) == before
+    seen = admin.post("/api/v1/checkout/preview", cart(no, occurred_at=back))
+    offered = {o["code"]: o["reason_code"] for o in seen.json()["offered"]}
+    assert offered[lapsed] == "coupon_expired"
+
+
+def test_the_preview_says_a_spent_budget_as_the_order_would(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a ¥10.00 voucher whose campaign has ¥5.00 of its budget left
+    no = member["member_no"]
+    voucher = coupon(database, no, off_minor=1000, budget_minor=5000, discount_used_minor=4500)
+
+    # when the cart is previewed, choosing the best, and with the voucher named
+    best = admin.post("/api/v1/checkout/preview", cart(no))
+    named = admin.post("/api/v1/checkout/preview", cart(no, coupons=[voucher]))
+
+    # then the voucher is not chosen and says why; named, it is refused as the order is
+    assert best.status_code == 200, best.text
+    offered = {
+        o["code"]: (o["fits"], o["chosen"], o["reason_code"]) for o in best.json()["offered"]
+    }
+    assert offered[voucher] == (False, False, "coupon_budget_spent")
+    assert (named.status_code, named.json()["code"]) == (409, "coupon_budget_spent")
+    body = {
+        **cart(no, coupons=[voucher]),
+        "external_id": "O-B",
+        "payments": [{"method": "cash", "amount": "83.33"}],
+    }
+    ordered = admin.post("/api/v1/orders", body)
+    assert (ordered.status_code, ordered.json()["code"]) == (409, "coupon_budget_spent")

@@ -67,6 +67,9 @@ class Unfit(StrEnum):
     no_shipping = "coupon_no_shipping"
     not_stackable = "coupon_not_stackable"
     nothing_off = "coupon_nothing_off"
+    #: Judged beside the rules, by the checkout: the template's money budget has less left
+    #: than this coupon would take off (the order's atomic UPDATE decides in the end).
+    budget_spent = "coupon_budget_spent"
 
 
 @dataclass(frozen=True)

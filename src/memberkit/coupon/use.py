@@ -21,6 +21,7 @@ from memberkit.coupon.models import Coupon, CouponStatus, CouponTemplate
 from memberkit.coupon.terms import held
 from memberkit.errors import Conflict, InvalidInput, NotFound
 from memberkit.kit.i18n import _
+from memberkit.kit.time import utcnow
 
 #: The most coupons one order may name.
 MAX_NAMED = 10
@@ -81,6 +82,7 @@ class CouponBudgetSpent(Conflict):
 UNFIT_MESSAGES: Mapping[rules.Unfit, str] = {
     rules.Unfit.not_yet_valid: _("Coupon {code} is not valid yet."),
     rules.Unfit.expired: _("Coupon {code} has expired."),
+    rules.Unfit.budget_spent: _("Coupon {code}: the campaign's budget is spent."),
     rules.Unfit.wrong_store: _("Coupon {code} is not for this store."),
     rules.Unfit.wrong_channel: _("Coupon {code} is not for this channel."),
     rules.Unfit.no_eligible_line: _("Coupon {code} applies to none of these items."),
@@ -199,11 +201,20 @@ class Judged:
     unfit: rules.Unfit | None
 
 
-def judged(session: Session, *, program_id: int, member_id: int, cart: rules.Cart) -> list[Judged]:
+def judged(
+    session: Session,
+    *,
+    program_id: int,
+    member_id: int,
+    cart: rules.Cart,
+    now: datetime | None = None,
+) -> list[Judged]:
     """The member's available coupons (soonest to lapse first), each judged alone on ``cart``.
 
     A coupon that fits alone may still take nothing off once the tier discount is applied:
-    it is judged with :func:`rules.apply` as the only coupon.
+    it is judged with :func:`rules.apply` as the only coupon. One that has lapsed by ``now``
+    (the real moment) is expired whatever time the cart gives, and one whose template's budget
+    has less left than it would take off is ``budget_spent``, as the order would find them.
     """
     rows = use_repository.available_of(
         session, program_id=program_id, member_id=member_id, limit=MAX_JUDGED
@@ -211,9 +222,27 @@ def judged(session: Session, *, program_id: int, member_id: int, cart: rules.Car
     out = []
     for coupon, template in rows:
         held_coupon = Held(coupon, template)
-        outcome = rules.apply(cart, [held_coupon.terms])
-        out.append(Judged(held_coupon, outcome if isinstance(outcome, rules.Unfit) else None))
+        out.append(Judged(held_coupon, unfit_now(held_coupon, cart, now or utcnow())))
     return out
+
+
+def unfit_now(coupon: Held, cart: rules.Cart, now: datetime) -> rules.Unfit | None:
+    """Why ``coupon`` alone cannot be used on ``cart`` at the real moment ``now`` (or None)."""
+    if now >= coupon.coupon.valid_until:
+        return rules.Unfit.expired
+    outcome = rules.apply(cart, [coupon.terms])
+    if isinstance(outcome, rules.Unfit):
+        return outcome
+    return rules.Unfit.budget_spent if over_budget(coupon, outcome) else None
+
+
+def over_budget(coupon: Held, plan: rules.Plan) -> bool:
+    """Tell whether ``plan`` takes more off with ``coupon`` than its template has left."""
+    budget = coupon.template.budget_minor
+    if budget is None:
+        return False
+    off = sum(a.total_minor for a in plan.coupons if a.code == coupon.coupon.code)
+    return coupon.template.discount_used_minor + off > budget
 
 
 def redeem(
@@ -317,6 +346,7 @@ def take_back(
             and use.returned_at is None
             and template.return_on_refund
             and coupon.valid_from <= at < coupon.valid_until
+            and utcnow() < coupon.valid_until  # lapsed by now: a back-dated refund gives none
             and use_repository.give_back(
                 session, use_id=use.id, coupon_id=coupon.id, order_id=order_id, at=at
             )

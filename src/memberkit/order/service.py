@@ -234,6 +234,7 @@ def checkout(
     at: datetime,
     codes: Sequence[str],
     pays_with_points: bool,
+    now: datetime | None = None,
 ) -> Checkout:
     """Decide an order's discounts: the member's tier discount, then the coupons it names.
 
@@ -241,7 +242,9 @@ def checkout(
     a :class:`memberkit.coupon.rules.Cart` of the lines at their price, the tier's rate
     (:func:`memberkit.benefit.service.tier_discount_rate`) and
     :func:`memberkit.coupon.use.plan`. Refuses a named coupon that cannot be used
-    (:mod:`memberkit.coupon.use`'s errors, the unfit code of :class:`coupon_rules.Unfit`).
+    (:mod:`memberkit.coupon.use`'s errors, the unfit code of :class:`coupon_rules.Unfit`),
+    one that has lapsed by ``now`` (the real moment: a back-dated order does not revive an
+    expired coupon), and one whose template's budget has less left than it would take off.
     """
     cart = cart_of(
         session,
@@ -258,7 +261,15 @@ def checkout(
         if codes
         else []
     )
-    return Checkout(coupon_use.plan(cart, held), held, sum(line.amount_minor for line in lines))
+    moment = now or utcnow()
+    for coupon in held:
+        if moment >= coupon.coupon.valid_until:
+            raise coupon_use.CouponUnfit(coupon_rules.Unfit.expired, code=coupon.coupon.code)
+    plan = coupon_use.plan(cart, held)
+    for coupon in held:
+        if coupon_use.over_budget(coupon, plan):
+            raise coupon_use.CouponBudgetSpent(code=coupon.coupon.code)
+    return Checkout(plan, held, sum(line.amount_minor for line in lines))
 
 
 def cart_of(
@@ -333,6 +344,7 @@ def post_order(
             store_code=order.store_code,
             channel=order.channel,
             at=order.occurred_at,
+            now=applied.now,
             codes=order.coupons,
             pays_with_points=any(payment.points for payment in payments),
         )
