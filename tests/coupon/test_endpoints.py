@@ -248,6 +248,26 @@ def test_partner_codes_are_imported_with_duplicates_reported(
     assert [(c["code"], c["source"]) for c in mine] == [("JD-0002", "imported")]
 
 
+def test_a_partner_code_that_reads_as_anothers_coupon_is_refused(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a coupon issued with a generated code
+    define(admin)
+    taken = issue(admin, member["member_no"]).json()["code"]
+    before = table_contents(database)
+
+    # when a partner's file holds that code in lower case, with dashes
+    spelled = f"{taken[:5]}-{taken[5:]}".lower()
+    imported = admin.post("/api/v1/coupon-templates/cash10/imports", {"rows": [{"code": spelled}]})
+
+    # then the row is refused as taken (a till would read it as the other coupon)
+    assert imported.json() == {
+        "imported": 0,
+        "refused": [imported.json()["refused"][0] | {"row": 1, "code": "coupon_code_taken"}],
+    }
+    assert table_contents(database) == before
+
+
 def test_the_report_counts_each_templates_coupons(
     admin: Api, member: dict[str, Any], database: Database
 ) -> None:
@@ -324,3 +344,21 @@ def test_a_coupon_issued_today_is_good_for_an_order_rung_up_just_before(
     # then the coupon takes its ¥10.00 off
     assert posted.status_code == 201, posted.text
     assert posted.json()["coupon_discount"] == "10.00"
+
+
+def test_a_bulk_issue_through_the_api_takes_more_than_a_thousand_rows(
+    admin: Api, member: dict[str, Any]
+) -> None:
+    # given a list of 1,500 identifiers (the member once, and numbers of nobody)
+    define(admin)
+    members = [member["member_no"], *(f"139{n:08}" for n in range(1499))]
+
+    # when it is sent as a bulk issue
+    started = admin.post(
+        "/api/v1/coupon-batches",
+        {"template": "cash10", "external_id": "B-WIDE", "members": members},
+    )
+
+    # then it is taken (each row is judged by the batch, not refused by a list bound)
+    assert started.status_code == 201, started.text
+    assert started.json()["total"] == 1500

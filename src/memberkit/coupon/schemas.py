@@ -304,6 +304,8 @@ class FilterIn(Input):
 class BatchIn(Input):
     """A bulk issue: to ``members`` (card numbers or phones) or to the members a filter finds."""
 
+    wide_lists = frozenset({"members"})
+
     template: str = Field(pattern=CODE)
     external_id: PlainText = Field(min_length=1, max_length=100)
     members: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
@@ -352,12 +354,14 @@ class BatchOut(BaseModel):
 class CodeRow(Input):
     """One partner code, optionally held by a member (card number)."""
 
-    code: str = Field(min_length=1, max_length=60)
+    code: str = Field(min_length=1, max_length=40)
     member_no: str | None = Field(default=None, max_length=40)
 
 
 class ImportIn(Input):
     """A partner's codes for a template, kept as given (stripped)."""
+
+    wide_lists = frozenset({"rows"})
 
     rows: list[CodeRow] = Field(min_length=1, max_length=service.MAX_ROWS)
 

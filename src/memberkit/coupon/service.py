@@ -32,7 +32,7 @@ from memberkit.coupon.models import (
     CouponStatus,
     CouponTemplate,
 )
-from memberkit.coupon.rules import WHOLE, CouponKind, new_code
+from memberkit.coupon.rules import WHOLE, CouponKind, new_code, normalize_code
 from memberkit.coupon.terms import SCOPE_FIELDS
 from memberkit.db import Database
 from memberkit.errors import Conflict, InvalidInput, MemberkitError, NotFound
@@ -523,7 +523,11 @@ def issue(
             raise MemberLimit(
                 member_no=member_no, held=held, code=template.code, limit=template.per_member_limit
             )
-    if code is not None and repository.code_taken(session, program_id=program.id, code=code):
+    if code is not None and any(
+        repository.code_taken(session, program_id=program.id, code=spelling)
+        for spelling in {code, normalize_code(code) or code}
+    ):
+        # Taken also when it reads as another coupon's code (a till normalizes what is typed).
         raise CodeTaken(coupon=code)
     if not repository.consume_budget(session, template_id=template.id):
         raise BudgetSpent(code=template.code, budget=template.budget_count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -90,11 +90,13 @@ MAX_TEXT = 2000
 MAX_INTEGER = 2**53 - 1
 
 
-def _plain(value: Any, path: str = "", depth: int = 0) -> None:
+def _plain(value: Any, path: str = "", depth: int = 0, wide: frozenset[str] = frozenset()) -> None:
     """Refuse what no field should hold, anywhere in a body.
 
     That is NUL characters (no database stores them faithfully), non-finite numbers, integers
-    beyond :data:`MAX_INTEGER`, and values nested, long or wide beyond the bounds above.
+    beyond :data:`MAX_INTEGER`, and values nested, long or wide beyond the bounds above. The
+    lists at the top-level fields named in ``wide`` may hold more items (their own typed
+    bound, such as a bulk issue's rows, decides); their items are bounded as usual.
     """
     if isinstance(value, str):
         if "\x00" in value:
@@ -118,14 +120,14 @@ def _plain(value: Any, path: str = "", depth: int = 0) -> None:
             raise TextError(
                 _("{path}: nested deeper than {limit} levels"), path=path or ".", limit=MAX_DEPTH
             )
-        if len(value) > MAX_ITEMS:
+        if len(value) > MAX_ITEMS and not (depth == 1 and path in wide):
             raise TextError(_("{path}: more than {limit} items"), path=path or ".", limit=MAX_ITEMS)
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             where = f"{path}.{key}" if path else str(key)
             if isinstance(key, str):
-                _plain(key, where, depth + 1)
-            _plain(item, where, depth + 1)
+                _plain(key, where, depth + 1, wide)
+            _plain(item, where, depth + 1, wide)
 
 
 #: Characters no single-line text may hold: C0 and C1 controls (line breaks and tabs among
@@ -173,11 +175,13 @@ class Input(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    #: Top-level list fields bounded by their own ``max_length`` rather than :data:`MAX_ITEMS`.
+    wide_lists: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _bounded(cls, data: Any) -> Any:
-        _plain(data)
+        _plain(data, wide=cls.wide_lists)
         return data
 
 
