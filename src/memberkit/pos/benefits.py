@@ -25,7 +25,16 @@ from memberkit.kit import keys
 from memberkit.kit.i18n import _, translate
 from memberkit.member.models import MemberStatus
 from memberkit.member.views import field_errors
-from memberkit.pos.views import _KEY, FIELD_MAX, Till, _member, _shown, _store, _text, new_key
+from memberkit.pos.views import (
+    FIELD_MAX,
+    FORM_KEY,
+    Till,
+    form_text,
+    member_named,
+    member_shown,
+    new_key,
+    till_store,
+)
 
 pos_router = APIRouter(prefix="/pos", include_in_schema=False)
 
@@ -42,8 +51,8 @@ def _till_page(
     """The till's benefits page of a member: what is left, verify forms, this store's uses."""
     store_code = staff.store_code
     with staff.work.transaction() as session:
-        member = _member(staff, session, member_no)
-        shown = _shown(staff, session, member)
+        member = member_named(staff, session, member_no)
+        shown = member_shown(staff, session, member)
         benefits = benefit_views.of_member(session, staff.program, member)
         uses = (
             service.uses(
@@ -127,11 +136,15 @@ def _at_till(
 async def use_benefit(staff: Till) -> Response:
     """Verify (核销) a benefit at this store, once per form key, within the tier's quota."""
     form = await staff.form()
-    store_code = _store(staff, Action.use_benefits, form)
-    member_no, code, key = _text(form, "member"), _text(form, "benefit"), _text(form, "key")
-    if not _KEY.fullmatch(key) or not code or len(code) > 32:
+    store_code = till_store(staff, Action.use_benefits, form)
+    member_no, code, key = (
+        form_text(form, "member"),
+        form_text(form, "benefit"),
+        form_text(form, "key"),
+    )
+    if not FORM_KEY.fullmatch(key) or not code or len(code) > 32:
         return _out_of_date(staff, member_no)
-    raw = _text(form, "quantity") or "1"
+    raw = form_text(form, "quantity") or "1"
     if not raw.isdecimal() or len(raw) > 3 or not 1 <= int(raw) <= 100:
         message = translate(_("Enter a whole number from 1 to {most}."), staff.locale, most=100)
         return _till_page(staff, member_no, status_code=422, errors={f"quantity-{code}": message})
@@ -165,12 +178,12 @@ async def use_benefit(staff: Till) -> Response:
 async def undo_use(staff: Till) -> Response:
     """Undo a use made at this store within the program's undo window, with a reason."""
     form = await staff.form()
-    store_code = _store(staff, Action.use_benefits, form)
-    member_no, use_id = _text(form, "member"), _text(form, "use")
+    store_code = till_store(staff, Action.use_benefits, form)
+    member_no, use_id = form_text(form, "member"), form_text(form, "use")
     if not use_id or len(use_id) > FIELD_MAX:
         return _out_of_date(staff, member_no)
     try:
-        reason = UndoIn.model_validate({"reason": _text(form, "reason")}).reason
+        reason = UndoIn.model_validate({"reason": form_text(form, "reason")}).reason
     except ValidationError as exc:
         errors = {
             f"reason-{use_id}": message

@@ -53,7 +53,7 @@ router = APIRouter(prefix="/pos", include_in_schema=False)
 Till = Annotated[StaffContext, Depends(require_action(Action.identify_members))]
 
 #: A form's key: what :func:`new_key` makes (a retry of the same form carries the same one).
-_KEY = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
+FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
 #: Payment fields of the sale form, in the order they are shown; points are counted in points.
 MONEY_METHODS = ("cash", "wechat", "alipay", "card", "wallet")
 PAY_FIELDS = (*MONEY_METHODS, "points")
@@ -79,7 +79,8 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _text(form: Mapping[str, Any], name: str, *, most: int = FIELD_MAX) -> str:
+def form_text(form: Mapping[str, Any], name: str, *, most: int = FIELD_MAX) -> str:
+    """A form field's text, stripped and cut one past ``most`` (so a longer one is told)."""
     value = form.get(name)
     return value.strip()[: most + 1] if isinstance(value, str) else ""
 
@@ -88,7 +89,7 @@ def _texts(form: Any, name: str) -> list[str]:
     return [v.strip()[: FIELD_MAX + 1] for v in form.getlist(name) if isinstance(v, str)]
 
 
-def _store(staff: StaffContext, action: Action, form: Mapping[str, Any] | None = None) -> str:
+def till_store(staff: StaffContext, action: Action, form: Mapping[str, Any] | None = None) -> str:
     """The store the staff member books to (the one they work for), once they may ``action``.
 
     A form's hidden ``store`` must be that store: one made for another is refused.
@@ -99,7 +100,7 @@ def _store(staff: StaffContext, action: Action, form: Mapping[str, Any] | None =
         raise TillNeedsStore()
     staff.actor.require(action, store_code=store_code)
     if form is not None:
-        staff.actor.require_same_store(_text(form, "store")[:32], working=store_code)
+        staff.actor.require_same_store(form_text(form, "store")[:32], working=store_code)
     return store_code
 
 
@@ -151,7 +152,8 @@ class Shown:
     orders: list[Any] = field(default_factory=list)
 
 
-def _shown(staff: StaffContext, session: Session, member: Member) -> Shown:
+def member_shown(staff: StaffContext, session: Session, member: Member) -> Shown:
+    """The member as the till's pages show them (masked unless the role sees personal data)."""
     view = member_service.view(session, member)
     personal = staff.actor.sees_personal_data
     tier = staff.program.ladder.tier(member.tier_code)
@@ -188,7 +190,8 @@ def naming(raw: str) -> MemberRef:
     return MemberRef(qr_token=raw)
 
 
-def _member(staff: StaffContext, session: Session, member_no: str) -> Member:
+def member_named(staff: StaffContext, session: Session, member_no: str) -> Member:
+    """The member of a card number a till's form carries (refused if it is none)."""
     if not valid_member_no(member_no):
         raise member_service.InvalidMember(problem=Text(_("not a card number")))
     return member_service.find(session, program_id=staff.program.id, member_no=member_no)
@@ -225,10 +228,10 @@ def till(staff: Till, m: str | None = None) -> Response:
         return _till(staff)
     with staff.work.transaction() as session:
         try:
-            member = _member(staff, session, m[:FIELD_MAX])
+            member = member_named(staff, session, m[:FIELD_MAX])
         except MemberkitError as exc:
             return _till(staff, status_code=exc.status, identify_error=exc.detail(staff.locale))
-        shown = _shown(staff, session, member)
+        shown = member_shown(staff, session, member)
     return _till(staff, member=shown)
 
 
@@ -240,7 +243,7 @@ async def identify(staff: Till) -> Response:
     (``then=rewards``: their rewards waiting for pickup, the catalog's step of the till).
     """
     form = await staff.form()
-    typed = _text(form, "q")
+    typed = form_text(form, "q")
     if not typed or len(typed) > FIELD_MAX:
         error = translate(_("Scan the member's card or type a card number or phone."), staff.locale)
         return _till(staff, status_code=422, identify_error=error)
@@ -253,7 +256,7 @@ async def identify(staff: Till) -> Response:
             error = translate(_("No member found for what was entered."), staff.locale)
             return _till(staff, status_code=exc.status, identify_error=error)
         member_no = member.member_no
-    shown = "/pos/rewards" if _text(form, "then") == "rewards" else "/pos"
+    shown = "/pos/rewards" if form_text(form, "then") == "rewards" else "/pos"
     return RedirectResponse(f"{shown}?m={member_no}", status_code=303)
 
 
@@ -323,8 +326,8 @@ def _count(raw: str, name: str, errors: dict[str, str], locale: str, *, most: in
 def _parse_sale(staff: StaffContext, form: Any) -> Sale:
     """Read the sale form: the lines (or one amount) and the payments; errors by field."""
     locale, errors = staff.locale, {}
-    member_no, key = _text(form, "member"), _text(form, "key")
-    if not valid_member_no(member_no) or not _KEY.fullmatch(key):
+    member_no, key = form_text(form, "member"), form_text(form, "key")
+    if not valid_member_no(member_no) or not FORM_KEY.fullmatch(key):
         errors["form"] = translate(
             _("This form is out of date: identify the member again."), locale
         )
@@ -342,17 +345,17 @@ def _parse_sale(staff: StaffContext, form: Any) -> Sale:
         if quantity is not None and unit is not None:
             code = sku or f"ITEM{number}"
             lines.append(order_service.LineIn(code, "", "", quantity, unit, quantity * unit))
-    amount = _money(_text(form, "amount"), "amount", errors, locale)
+    amount = _money(form_text(form, "amount"), "amount", errors, locale)
     if not lines and amount is not None:
         lines.append(order_service.LineIn("SALE", "", "", 1, amount, amount))
     if not lines and not errors:
         errors["amount"] = translate(_("Enter the amount, or the lines, of the sale."), locale)
     paid: dict[str, int | None] = {
-        method: _money(_text(form, f"pay-{method}"), f"pay-{method}", errors, locale)
+        method: _money(form_text(form, f"pay-{method}"), f"pay-{method}", errors, locale)
         for method in MONEY_METHODS
     }
-    points = _count(_text(form, "pay-points"), "pay-points", errors, locale, most=10**12)
-    coupons = _coupon_codes(_text(form, "coupons", most=COUPONS_MAX), errors, locale)
+    points = _count(form_text(form, "pay-points"), "pay-points", errors, locale, most=10**12)
+    coupons = _coupon_codes(form_text(form, "coupons", most=COUPONS_MAX), errors, locale)
     payments: list[order_service.PaymentIn] = []
     if points:
         payments.append(order_service.PaymentIn("points", points=points))
@@ -365,7 +368,7 @@ def _parse_sale(staff: StaffContext, form: Any) -> Sale:
         "coupons": list(coupons),
     }
     typed: dict[str, Any] = {
-        name: _text(form, name) for name in ("amount", *(f"pay-{m}" for m in PAY_FIELDS))
+        name: form_text(form, name) for name in ("amount", *(f"pay-{m}" for m in PAY_FIELDS))
     }
     typed["coupons"] = " ".join(coupons)
     typed["rows"] = rows[:MAX_LINES]
@@ -402,7 +405,7 @@ def _settled(
     """
     if not sale.cash_rest:
         return sale.payments
-    member = _member(staff, session, sale.member_no)
+    member = member_named(staff, session, sale.member_no)
     points = sum(payment.points or 0 for payment in sale.payments)
     decided = order_service.checkout(
         session,
@@ -444,7 +447,7 @@ def _sale_form(staff: StaffContext, sale: Sale, *, status_code: int, **context: 
     """The till again with the sale form as it was sent, its errors next to its fields."""
     with staff.work.transaction() as session:
         try:
-            shown = _shown(staff, session, _member(staff, session, sale.member_no))
+            shown = member_shown(staff, session, member_named(staff, session, sale.member_no))
         except MemberkitError as exc:
             return _till(staff, status_code=exc.status, identify_error=exc.detail(staff.locale))
     return _till(
@@ -488,7 +491,7 @@ class Preview:
 async def _sale_sent(staff: StaffContext) -> tuple[str, Sale]:
     """The sale sent (its token checked) and the store it is booked to, the staff's own."""
     form = await staff.form()
-    store_code = _store(staff, Action.post_orders, form)
+    store_code = till_store(staff, Action.post_orders, form)
     return store_code, _parse_sale(staff, form)
 
 
@@ -502,7 +505,7 @@ async def preview_sale(staff: Till) -> Response:
     try:
         # Always rolled back: the real posting, so the preview is what confirming would do.
         with staff.database.session_scope(rollback=True) as session:
-            member = _member(staff, session, sale.member_no)
+            member = member_named(staff, session, sale.member_no)
             view = member_service.view(session, member)
             held_points, held_wallet = view.points_balance, view.wallet_balance
             result = order_service.post_order(
@@ -647,11 +650,11 @@ async def refund(staff: Till) -> Response:
     """Refund the order in whole, by lines or by amount, once per form key."""
     form = await staff.form()
     if staff.store_code is not None:
-        staff.actor.require_same_store(_text(form, "store")[:32], working=staff.store_code)
+        staff.actor.require_same_store(form_text(form, "store")[:32], working=staff.store_code)
     locale = staff.locale
-    order_no, key, how = _text(form, "order"), _text(form, "key"), _text(form, "how")
+    order_no, key, how = form_text(form, "order"), form_text(form, "key"), form_text(form, "how")
     errors: dict[str, str] = {}
-    if not order_no or len(order_no) > FIELD_MAX or not _KEY.fullmatch(key):
+    if not order_no or len(order_no) > FIELD_MAX or not FORM_KEY.fullmatch(key):
         return _refund_page(
             staff,
             "",
@@ -661,13 +664,13 @@ async def refund(staff: Till) -> Response:
     amount: int | None = None
     quantities: dict[int, int] = {}
     if how == "amount":
-        amount = _money(_text(form, "amount"), "amount", errors, locale)
+        amount = _money(form_text(form, "amount"), "amount", errors, locale)
         if amount is None and not errors:
             errors["amount"] = translate(_("Enter an amount such as 60.00."), locale)
     elif how == "lines":
         for name in list(form.keys())[: MAX_LINES * 5]:
             if name.startswith("line-") and name[5:].isdecimal() and len(name) < 12:
-                count = _count(_text(form, name), name, errors, locale, most=MAX_QUANTITY)
+                count = _count(form_text(form, name), name, errors, locale, most=MAX_QUANTITY)
                 if count:
                     quantities[int(name[5:])] = count
         if not quantities and not errors:
@@ -725,12 +728,16 @@ def _recharge_form(
     staff: StaffContext, form: Any
 ) -> tuple[str, str, int | None, str, dict[str, str]]:
     locale, errors = staff.locale, {}
-    member_no, key, method = _text(form, "member"), _text(form, "key"), _text(form, "method")
-    if not valid_member_no(member_no) or not _KEY.fullmatch(key):
+    member_no, key, method = (
+        form_text(form, "member"),
+        form_text(form, "key"),
+        form_text(form, "method"),
+    )
+    if not valid_member_no(member_no) or not FORM_KEY.fullmatch(key):
         errors["form"] = translate(
             _("This form is out of date: identify the member again."), locale
         )
-    amount = _money(_text(form, "amount"), "amount", errors, locale)
+    amount = _money(form_text(form, "amount"), "amount", errors, locale)
     if not amount and "amount" not in errors:
         errors["amount"] = translate(_("Enter an amount such as 60.00."), locale)
     if method not in {str(m) for m in RechargeMethod}:
@@ -746,7 +753,7 @@ def _recharge_page(
     values.update(context)
     with staff.work.transaction() as session:
         try:
-            shown = _shown(staff, session, _member(staff, session, member_no))
+            shown = member_shown(staff, session, member_named(staff, session, member_no))
         except MemberkitError as exc:
             return _till(staff, status_code=exc.status, identify_error=exc.detail(staff.locale))
     return _render(staff, "pos/recharge.html", status_code=status_code, member=shown, **values)
@@ -756,7 +763,7 @@ def _recharge_page(
 async def preview_recharge(staff: Till) -> Response:
     """Show the bonus a recharge would earn (the program's wallet rules) before it is taken."""
     form = await staff.form()
-    _store(staff, Action.recharge_wallet, form)
+    till_store(staff, Action.recharge_wallet, form)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
         return _till(staff, status_code=422, identify_error=errors["form"])
@@ -772,7 +779,7 @@ async def preview_recharge(staff: Till) -> Response:
 async def recharge(staff: Till) -> Response:
     """Take the recharge once per form key; the bonus comes from the program's steps."""
     form = await staff.form()
-    store_code = _store(staff, Action.recharge_wallet, form)
+    store_code = till_store(staff, Action.recharge_wallet, form)
     member_no, key, amount, method, errors = _recharge_form(staff, form)
     if errors.get("form"):
         return _till(staff, status_code=422, identify_error=errors["form"])
@@ -833,16 +840,16 @@ async def recharge(staff: Till) -> Response:
 async def register(staff: Till) -> Response:
     """Register a member at this store by phone (a name if given); then show them."""
     form = await staff.form()
-    store_code = _store(staff, Action.register_members, form)
+    store_code = till_store(staff, Action.register_members, form)
     locale, errors = staff.locale, {}
-    phone, name, key = _text(form, "phone"), _text(form, "name"), _text(form, "key")
+    phone, name, key = form_text(form, "phone"), form_text(form, "name"), form_text(form, "key")
     typed = {"phone": phone[:FIELD_MAX], "name": name[:FIELD_MAX]}
     normalized = normalize_phone(phone) if len(phone) <= 20 else None
     if normalized is None:
         errors["phone"] = translate(_("Enter a mainland China mobile number."), locale)
     if len(name) > 50 or not name.isprintable():
         errors["name"] = translate(_("At most 50 characters, no control characters."), locale)
-    if not _KEY.fullmatch(key):
+    if not FORM_KEY.fullmatch(key):
         errors["phone"] = translate(_("This form is out of date: try again."), locale)
     if errors or normalized is None:
         return _till(staff, status_code=422, register_errors=errors, register=typed)

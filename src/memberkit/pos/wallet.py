@@ -21,7 +21,16 @@ from memberkit.kit import keys
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.time import utcnow
 from memberkit.member.views import field_errors
-from memberkit.pos.views import _KEY, FIELD_MAX, Till, _member, _shown, _store, _text, new_key
+from memberkit.pos.views import (
+    FIELD_MAX,
+    FORM_KEY,
+    Till,
+    form_text,
+    member_named,
+    member_shown,
+    new_key,
+    till_store,
+)
 from memberkit.wallet import service
 from memberkit.wallet.schemas import WalletRefundIn
 from memberkit.wallet.views import METHOD_NAMES
@@ -41,8 +50,8 @@ def _till_page(
     """The member's recharges at this store, with what each could be paid back of now."""
     store_code = staff.store_code
     with staff.work.transaction() as session:
-        member = _member(staff, session, member_no)
-        shown = _shown(staff, session, member)
+        member = member_named(staff, session, member_no)
+        shown = member_shown(staff, session, member)
         lines = [
             line
             for line in service.recharges(
@@ -82,18 +91,18 @@ async def till_refund(staff: Till) -> Response:
     bonus forfeited in proportion. Paying money out is the store manager's (not a cashier's).
     """
     form = await staff.form()
-    store_code = _store(staff, Action.refund_wallet, form)
-    member_no, recharge_id, key = (_text(form, name) for name in ("member", "recharge", "key"))
-    if not _KEY.fullmatch(key) or not recharge_id:
+    store_code = till_store(staff, Action.refund_wallet, form)
+    member_no, recharge_id, key = (form_text(form, name) for name in ("member", "recharge", "key"))
+    if not FORM_KEY.fullmatch(key) or not recharge_id:
         error = translate(_("This form is out of date: identify the member again."), staff.locale)
         return _till_page(staff, member_no, status_code=422, error=error)
     try:
         body = WalletRefundIn.model_validate(
             {
                 "external_id": f"POSWR-{key}",
-                "amount": _text(form, "amount") or None,
-                "method": _text(form, "method") or None,
-                "reason": _text(form, "reason"),
+                "amount": form_text(form, "amount") or None,
+                "method": form_text(form, "method") or None,
+                "reason": form_text(form, "reason"),
                 "occurred_at": utcnow(),
             }
         )
