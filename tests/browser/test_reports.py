@@ -19,7 +19,8 @@ from tests.staff.conftest import cheap_hashes, staff
 
 __all__ = ["cheap_hashes", "staff"]
 
-PERIOD = "from=2026-09-01&to=2026-11-30&grain=month"
+PERIOD = "from=2026-10-01&to=2026-11-30&grain=month"
+AUTUMN = "from=2026-09-01&to=2026-11-30&grain=month"
 
 
 def _open(tab: Tab, username: str, lang: str) -> None:
@@ -91,7 +92,7 @@ def test_the_members_report_draws_the_cohort_heat_map(
     tab = new_tab(lang)
     _open(tab, "owner", lang)
     page = tab.page
-    page.goto(f"/admin/reports/members?{PERIOD}")
+    page.goto(f"/admin/reports/members?{AUTUMN}")
     page.wait_for_selector("#section-cohorts .chart canvas")
     assert "100.00%" in page.locator("#table-cohorts").inner_text()
     screenshot(page, f"console-report-members-{'zh_CN' if lang == 'zh-CN' else 'en'}")

@@ -163,7 +163,7 @@ def _option(chart: Chart, locale: str) -> dict[str, Any]:
         ]
         return {
             "tooltip": {"position": "top"},
-            "grid": {"left": 80, "right": 20, "top": 20, "bottom": 60},
+            "grid": {"left": 80, "right": 20, "top": 20, "bottom": 80},
             "xAxis": {"type": "category", "data": chart.categories},
             "yAxis": {"type": "category", "data": chart.rows, "inverse": True},
             "visualMap": {
