@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,15 +10,15 @@ from fastapi.responses import Response
 
 from memberkit.api.context import ApiContext, ReadContext
 from memberkit.kit.i18n import negotiate
-from memberkit.kit.schemas import QueryDate
 from memberkit.report import reading
-from memberkit.report.rules import EARLIEST
 from memberkit.report.service import MembersReport, PointsReport, SalesReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-From = Annotated[QueryDate | None, Query(alias="from", ge=EARLIEST)]
-To = Annotated[QueryDate | None, Query(alias="to")]
+#: Days as YYYY-MM-DD; their range (1990-01-01 on, for imported history) is the filters' to
+#: check (422 ``report_date_out_of_range``).
+From = Annotated[date | None, Query(alias="from")]
+To = Annotated[date | None, Query(alias="to")]
 GrainQuery = Annotated[str | None, Query(max_length=8, description="day, week or month")]
 Code = Annotated[str | None, Query(max_length=32)]
 Format = Annotated[str | None, Query(max_length=8, description="json (default), xlsx or pdf")]

@@ -52,9 +52,15 @@ def xlsx(document: Document) -> bytes:
                     target.number_format = "0.00%"
                 elif column.kind == "count":
                     target.number_format = "#,##0"
+
         for index, column in enumerate(section.columns, start=1):
             letter = sheet.cell(row=2, column=index).column_letter
             sheet.column_dimensions[letter].width = max(12, len(column.label) * 2)
+    for written in book.worksheets:
+        for line in written.iter_rows():
+            for target in line:
+                if target.data_type == "f":
+                    target.data_type = "s"  # a name such as "=1+1" stays text: no formulas
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from memberkit.db import Database
@@ -85,7 +85,7 @@ def filters(
     if grain and grain not in Grain.__members__:
         raise UnknownGrain()
     end = date_to or (last if date_from is None else max(date_from, last))
-    start = date_from or min(first, end - timedelta(days=0))
+    start = date_from or min(first, end)
     return Filters(
         start,
         end,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -89,7 +90,7 @@ def report_page(name: str, request: Request, staff: Reports) -> Response:
     except MemberkitError as exc:
         error, status = exc.detail(staff.locale), exc.status
     scope = staff.actor.store_scope
-    query = "&".join(f"{key}={value}" for key, value in typed.items() if value)
+    query = urlencode({key: value for key, value in typed.items() if value})
     return staff.render(
         "report/report.html",
         status_code=status,
