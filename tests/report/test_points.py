@@ -13,10 +13,12 @@ from memberkit.kit.time import Timing
 from memberkit.ledger import expiry, liability
 from memberkit.ledger.models import Account, AccountCode, Asset, LedgerEntry, LedgerTransaction
 from memberkit.member import service as member_service
+from memberkit.member.models import Member
 from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.report import service
 from memberkit.report.rules import Filters, Grain
+from memberkit.store.models import Store
 from tests.conftest import set_rules
 from tests.factories import post_order
 from tests.report.history import at, build
@@ -95,3 +97,22 @@ def test_the_flows_add_up_to_the_ledgers_balances_and_the_liability(
     assert report.breakage_rate == Decimal(flows.expired / flows.issued).quantize(Decimal("0.0001"))
     assert sum(b.issued for b in report.points_by_period) == flows.issued
     assert [b.key for b in report.points_by_period] == ["2026-09", "2026-10", "2026-11"]
+
+
+def test_a_store_bound_viewer_sees_its_home_members_points_and_stored_value(
+    database: Database, program: ProgramConfig
+) -> None:
+    program = _history(database, program)
+    with database.session_scope(read_only=True) as session:
+        own = service.points(session, program=program, filters=WHOLE, viewer={"SH002"})
+        owed = liability.report(session, program=program, on=WHOLE.date_to, stores=["SH002"])
+        b_earned = session.scalar(
+            select(func.sum(Order.points_earned - Order.points_reversed))
+            .join(Member, Member.id == Order.member_id)
+            .join(Store, Store.id == Member.store_id)
+            .where(Store.code == "SH002")
+        )
+    # B (home SH002) earned and bought at SH001 too: the figures follow the home store
+    assert (own.points.issued, own.points.redeemed) == (b_earned, 0)
+    assert (own.wallet.recharged_principal, own.outstanding.wallet_principal) == (0, 0)
+    assert own.outstanding.points == owed.total.points
