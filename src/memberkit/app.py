@@ -39,6 +39,8 @@ from memberkit.program import service as program_service
 from memberkit.program import views as program_views
 from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
+from memberkit.report import views as report_views
+from memberkit.report.endpoints import router as report_router
 from memberkit.reward import views as reward_views
 from memberkit.reward.endpoints import router as reward_router
 from memberkit.staff import views as staff_views
@@ -108,6 +110,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(store_views.router)
     app.include_router(apikey_views.router)
     app.include_router(webhook_views.router)
+    app.include_router(report_views.router)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, object]:
@@ -134,6 +137,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         points_router,
         program_points_router,
         liability_router,
+        report_router,
         tier_router,
         growth_router,
         wallet_router,

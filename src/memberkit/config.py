@@ -33,6 +33,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     database_url: str = ""
+    #: Where reports read (a PostgreSQL read replica). Unset: on SQLite a read-only connection
+    #: of the same file (WAL readers never block the order path's writers); on PostgreSQL the
+    #: main database, in ``READ ONLY`` transactions.
+    analytics_database_url: str = ""
     secret_key: str = ""
     default_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"

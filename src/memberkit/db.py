@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from memberkit.config import settings
 from memberkit.errors import MemberkitError
@@ -210,6 +212,43 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _sqlite_reader(url: str) -> Engine:
+    """An engine that opens the SQLite file read-only: ``mode=ro`` and ``PRAGMA query_only``."""
+    path = Path(make_url(url).database or "").resolve()
+    timeout_ms = int(settings.lock_timeout * 1000)
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"{path.as_uri()}?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            timeout=settings.lock_timeout,
+        )
+
+    engine = create_engine(
+        "sqlite://",
+        creator=connect,
+        poolclass=QueuePool,
+        pool_size=min(8, settings.threads),
+        max_overflow=0,
+        pool_timeout=settings.lock_timeout,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _reader_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the durability and locking settings described above.
 
@@ -272,9 +311,43 @@ class Database:
         finally:
             session.close()
 
+    @cached_property
+    def analytics_engine(self) -> Engine:
+        """The engine reports read with: never one that can write or hold the write lock.
+
+        ``settings.analytics_database_url`` when set (a read replica); else on SQLite an
+        engine of its own over the same file opened ``mode=ro`` with ``PRAGMA query_only``,
+        whose transactions are plain deferred ``BEGIN`` (a WAL snapshot: no writer waits for
+        it, and it waits for none); else the main pool's ``READ ONLY`` transactions.
+        """
+        url = settings.analytics_database_url
+        if url:
+            if url.startswith("sqlite"):
+                return _sqlite_reader(url)
+            return make_engine(url).execution_options(postgresql_readonly=True)
+        if self.engine.dialect.name == "sqlite" and make_url(self.url).database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            return _sqlite_reader(self.url)
+        return self.read_engine
+
+    @contextmanager
+    def analytics_scope(self) -> Iterator[Session]:
+        """A read-only unit of work on :attr:`analytics_engine`, for reports' heavy reads."""
+        session = Session(self.analytics_engine, expire_on_commit=False, autoflush=False)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if "analytics_engine" in self.__dict__ and self.analytics_engine is not self.read_engine:
+            self.analytics_engine.dispose()
 
 
 _database: Database | None = None

@@ -32,6 +32,9 @@ ALL_PAGES = [
     "/admin/rewards",
     "/admin/redemptions",
     "/admin/liability",
+    "/admin/reports/sales",
+    "/admin/reports/points",
+    "/admin/reports/members",
     "/admin/settings",
     "/admin/stores",
     "/admin/staff",
@@ -45,10 +48,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:9],
-    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:9], "/pos"],
+    "marketer": ALL_PAGES[:12],
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:12], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:9],
+    "analyst": ALL_PAGES[:12],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

@@ -41,14 +41,16 @@ def report(
     program: ProgramConfig,
     on: date | None = None,
     stores: Collection[str] | None = None,
+    tier: str | None = None,
 ) -> Liability:
     """Return the liability at the end of the program's local day ``on`` (default today).
 
-    ``stores`` narrows it to members of those stores (what a store-bound viewer sees).
+    ``stores`` narrows it to members of those stores (what a store-bound viewer sees), ``tier``
+    to members now in that tier (the reports' filter).
     """
     on = on or today(program.tz)
     at = datetime.combine(on + timedelta(days=1), time(0), tzinfo=program.tz).astimezone(UTC)
-    rows = queries.liability(session, program_id=program.id, at=at, stores=stores)
+    rows = queries.liability(session, program_id=program.id, at=at, stores=stores, tier=tier)
     total = StoreLiability(None)
     for row in rows:
         total.points += row.points

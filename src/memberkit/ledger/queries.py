@@ -334,12 +334,14 @@ def liability(
     program_id: int,
     at: datetime,
     stores: Collection[str] | None = None,
+    tier: str | None = None,
 ) -> list[StoreLiability]:
     """Return the program's liability at the moment ``at``, by the members' home store.
 
     Computed from the ledger's entries dated (``occurred_at``) before ``at`` alone, so a
     past date shows what was owed then, whenever the expiry job ran: a lot past its expiry at
-    ``at`` counts nowhere, expired or not. ``stores`` limits it to members of those stores.
+    ``at`` counts nowhere, expired or not. ``stores`` limits it to members of those stores,
+    ``tier`` to members now in that tier.
     """
     by_store: dict[str | None, StoreLiability] = {}
 
@@ -354,6 +356,8 @@ def liability(
     scope = [Account.program_id == program_id, Account.code == AccountCode.member]
     if stores is not None:
         scope.append(Store.code.in_(stores))
+    if tier is not None:
+        scope.append(Member.tier_code == tier)
     dated = LedgerTransaction.occurred_at < at
     lotted = (
         select(

@@ -1,0 +1,1 @@
+"""Reports (报表): sales, points and stored value, members — filtered, charted, exported."""

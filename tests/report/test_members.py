@@ -1,0 +1,71 @@
+"""The members report on a hand-built history: counts, cohorts cell by cell, rates, tier moves."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from memberkit.db import Database
+from memberkit.program.service import ProgramConfig
+from memberkit.report import service
+from memberkit.report.rules import Filters, Grain
+from tests.report.history import build
+
+AUTUMN = Filters(date(2026, 9, 1), date(2026, 11, 30), Grain.month)
+
+
+def test_the_cohorts_are_the_share_of_each_joining_month_that_bought_month_by_month(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given A joined in September and bought in September and October; B and C joined in
+    # October and bought in November (B's other order was fully refunded: no purchase)
+    build(database, program)
+
+    with database.session_scope(read_only=True) as session:
+        report = service.members(session, program=program, filters=AUTUMN, viewer=None)
+
+    cohorts = [(c.month, c.members, c.buyers, c.retention) for c in report.cohorts]
+    one, none = Decimal("1.0000"), Decimal("0.0000")
+    assert cohorts == [
+        ("2026-09", 1, [1, 1, 0], [one, one, none]),
+        ("2026-10", 2, [0, 2], [none, one]),
+        ("2026-11", 0, [0], [None]),
+    ]
+
+
+def test_members_by_group_and_the_rates(database: Database, program: ProgramConfig) -> None:
+    build(database, program)
+    autumn_end = Filters(date(2026, 10, 1), date(2026, 11, 30), Grain.month)
+    with database.session_scope(read_only=True) as session:
+        whole = service.members(session, program=program, filters=AUTUMN, viewer=None)
+        late = service.members(session, program=program, filters=autumn_end, viewer=None)
+        own = service.members(session, program=program, filters=AUTUMN, viewer={"SH002"})
+
+    assert (whole.total, whole.new, whole.referred) == (3, 3, 1)
+    assert [(g.key, g.new) for g in whole.new_by_period] == [
+        ("2026-09", 1),
+        ("2026-10", 2),
+        ("2026-11", 0),
+    ]
+    assert [(g.key, g.members) for g in whole.by_channel] == [("online", 1), ("store", 2)]
+    assert [(g.key, g.members) for g in whole.by_store] == [("SH001", 1), ("SH002", 1), (None, 1)]
+    assert [(g.key, g.members) for g in whole.by_tier] == [("regular", 2), ("gold", 1)]
+    # A bought three times, B and C once: one of three bought again
+    assert (whole.buyers, whole.repeat_buyers, whole.repurchase_rate) == (
+        3,
+        1,
+        Decimal("0.3333"),
+    )
+    assert whole.referral_rate == Decimal("0.3333")
+    # from October: A (joined before) counts in the total, not among the new
+    assert (late.total, late.new, late.referral_rate) == (3, 2, Decimal("0.5000"))
+    # A's ¥999.00 of 09-30 moved them up from regular to gold
+    assert [(m.key, m.upgrades, m.downgrades) for m in whole.tier_moves] == [
+        ("2026-09", 1, 0),
+        ("2026-10", 0, 0),
+        ("2026-11", 0, 0),
+    ]
+    assert whole.lifecycle is None  # the analytics domain fills it (not on this branch)
+    # a manager of SH002 sees B alone
+    assert (own.total, own.new, own.by_store[0].key) == (1, 1, "SH002")
+    assert [(c.month, c.members, c.buyers) for c in own.cohorts][1] == ("2026-10", 1, [0, 1])
