@@ -72,10 +72,12 @@ def main() -> None:
     )
     print(f"fit + every member's forecast {total:6.2f} s (target < {TARGET_SECONDS:.0f} s)")
     print(
-        f"  BG/NBD   r={bgp.r:.3f} α={bgp.alpha:.2f} a={bgp.a:.3f} b={bgp.b:.3f}   truth r={TRUTH.r} α={TRUTH.alpha} a={TRUTH.a} b={TRUTH.b}"
+        f"  BG/NBD   r={bgp.r:.3f} α={bgp.alpha:.2f} a={bgp.a:.3f} b={bgp.b:.3f}"
+        f"   truth r={TRUTH.r} α={TRUTH.alpha} a={TRUTH.a} b={TRUTH.b}"
     )
     print(
-        f"  Gamma-Gamma p={ggp.p:.3f} q={ggp.q:.3f} v={ggp.v:.1f}   truth p={SPEND.p} q={SPEND.q} v={SPEND.v}"
+        f"  Gamma-Gamma p={ggp.p:.3f} q={ggp.q:.3f} v={ggp.v:.1f}"
+        f"   truth p={SPEND.p} q={SPEND.q} v={SPEND.v}"
     )
     print(
         f"  mean P(alive) {alive.mean():.3f}, 90-day purchases {soon.mean():.3f}, "
