@@ -120,6 +120,16 @@ def latest_fit(session: Session, *, program_id: int) -> ForecastFit | None:
     ).first()
 
 
+def latest_fitted(session: Session, *, program_id: int) -> ForecastFit | None:
+    """The program's most recent successful fit (the one its member forecasts come from)."""
+    return session.scalars(
+        select(ForecastFit)
+        .where(ForecastFit.program_id == program_id, ForecastFit.status == "fitted")
+        .order_by(ForecastFit.fitted_at.desc(), ForecastFit.id.desc())
+        .limit(1)
+    ).first()
+
+
 def member_forecast(session: Session, *, program_id: int, member_id: int) -> MemberForecast | None:
     """A member's current forecast, if a fit has written one."""
     return session.scalars(

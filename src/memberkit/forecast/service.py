@@ -8,6 +8,7 @@ member forecasts as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -26,6 +27,8 @@ HOLDOUT_DAYS = 182
 PURCHASES_HORIZON = 90
 VALUE_HORIZON = 365
 _EPOCH = date(1970, 1, 1)
+#: The stages ``progress`` counts: summaries read, model fitted, holdout compared, written.
+STAGES = 4
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,15 @@ def fit(
     program: ProgramConfig,
     as_of: date | None = None,
     holdout_days: int = HOLDOUT_DAYS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ForecastFit:
     """Fit BG/NBD + Gamma-Gamma on the program's orders up to ``as_of`` (inclusive, local day).
 
     Stores the fit with its parameters and calibration/holdout diagnostics and replaces every
     member forecast of the program; a refused fit is stored as failed and changes no forecast.
-    Never commits.
+    ``progress(done, 4)`` is called after each stage (read, fit, holdout, write). Never commits.
     """
+    step = progress or (lambda _done, _total: None)
     tz = shown_in()
     as_of = as_of or today(tz)
     offset = tz.utcoffset(datetime.combine(as_of, time(12)))
@@ -109,6 +114,7 @@ def fit(
         cal_end_day=cal_end,
     )
     data = _prepare(summaries, until_day=until_day)
+    step(1, STAGES)
     row = ForecastFit(
         program_id=program.id,
         fitted_at=utcnow(),
@@ -124,7 +130,9 @@ def fit(
         row.status = FitStatus.failed.value
         row.message = refused.reason
         row.diagnostics = {"figures": dict(refused.figures)}
+        step(STAGES, STAGES)
         return repository.add_fit(session, row)
+    step(2, STAGES)
     bgp, ggp = bg.params, gg.params
     assert isinstance(bgp, rules.BgNbdParams) and isinstance(ggp, rules.GammaGammaParams)
     row.status = FitStatus.fitted.value
@@ -138,6 +146,7 @@ def fit(
         "holdout": _holdout(summaries, cal_end=cal_end, holdout_days=holdout_days),
     }
     repository.add_fit(session, row)
+    step(3, STAGES)
     alive = rules.p_alive(bgp, data.x, data.t_x, data.T)
     soon = rules.expected_purchases(bgp, PURCHASES_HORIZON, data.x, data.t_x, data.T)
     year = rules.expected_purchases(bgp, VALUE_HORIZON, data.x, data.t_x, data.T)
@@ -162,4 +171,5 @@ def fit(
             for i, member_id in enumerate(data.member_id)
         ),
     )
+    step(STAGES, STAGES)
     return row
