@@ -23,6 +23,8 @@ from memberkit.coupon.endpoints import router as coupon_router
 from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
+from memberkit.forecast.endpoints import member_router as member_forecast_router
+from memberkit.forecast.endpoints import router as forecast_router
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger import views as ledger_views
 from memberkit.ledger.endpoints import liability_router
@@ -142,6 +144,8 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         coupon_router,
         apikey_router,
         webhook_router,
+        forecast_router,
+        member_forecast_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

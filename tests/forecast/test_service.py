@@ -243,15 +243,15 @@ def test_a_refused_fit_is_stored_and_leaves_the_last_forecasts(
 
 
 def test_a_refit_replaces_the_member_forecasts(database: Database, program: ProgramConfig) -> None:
-    # given a program fitted as of 30 November
+    # given a program fitted as of 23 November
     with database.session_scope() as session:
         simulated_history(session, program, 120, seed=13)
     with database.session_scope() as session:
-        forecast_service.fit(session, program=program, as_of=AS_OF)
+        forecast_service.fit(session, program=program, as_of=AS_OF - timedelta(days=7))
 
     # when it is fitted again a week later
     with database.session_scope() as session:
-        second = forecast_service.fit(session, program=program, as_of=AS_OF + timedelta(days=7)).id
+        second = forecast_service.fit(session, program=program, as_of=AS_OF).id
 
     # then each member has one forecast, from the second fit
     with database.session_scope() as session:

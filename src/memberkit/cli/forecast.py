@@ -53,7 +53,7 @@ def forecast_fit(
             holdout = fit.diagnostics.get("holdout", {})
     except MemberkitError as exc:
         refuse(exc)
-    console.print(str(sentence), markup=False)
+    console.print(sentence.translate(), markup=False)
     if holdout.get("status") == "fitted":
         say(
             _(

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from memberkit.errors import InvalidInput
 from memberkit.forecast import queries, repository, rules
 from memberkit.forecast.models import FitStatus, ForecastFit
+from memberkit.kit.i18n import _
 from memberkit.kit.time import shown_in, today, utcnow
 from memberkit.program.service import ProgramConfig
 
@@ -29,6 +31,13 @@ VALUE_HORIZON = 365
 _EPOCH = date(1970, 1, 1)
 #: The stages ``progress`` counts: summaries read, model fitted, holdout compared, written.
 STAGES = 4
+
+
+class AsOfInFuture(InvalidInput):
+    """A fit as of a day that has not come yet."""
+
+    code = "as_of_in_future"
+    message = _("A forecast cannot be fitted as of {as_of}: that day has not come yet.")
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,8 @@ def fit(
     """
     step = progress or (lambda _done, _total: None)
     tz = shown_in()
+    if as_of is not None and as_of > today(tz):
+        raise AsOfInFuture(as_of=as_of.isoformat())
     as_of = as_of or today(tz)
     offset = tz.utcoffset(datetime.combine(as_of, time(12)))
     offset_seconds = int(offset.total_seconds()) if offset is not None else 0

@@ -16,13 +16,21 @@ from memberkit.program.service import ProgramConfig
 REFIT_EVERY = timedelta(days=7)
 
 
+#: What each reason of a refused fit (``ForecastFit.message``) means, for people.
+REASONS: dict[str, str] = {
+    "too_few_repeat_buyers": _("too few members bought again"),
+    "no_observation_time": _("no member has been observed for a day yet"),
+    "not_converged": _("the fit did not converge"),
+}
+
+
 def said(fit: ForecastFit) -> Text:
     """The sentence that says what a fit did (the job's and the CLI's)."""
     if fit.status == FitStatus.failed.value:
         return Text(
             _("No fit as of {as_of}: {reason} ({members} members, {repeat} repeat buyers)."),
             as_of=fit.as_of.isoformat(),
-            reason=fit.message,
+            reason=Text(REASONS.get(fit.message, fit.message)),
             members=fit.members_used,
             repeat=fit.repeat_buyers,
         )
@@ -76,6 +84,6 @@ REFIT_FORECAST = Task(
     name="forecast-refit",
     help="Refit churn risk and lifetime value (BG/NBD + Gamma-Gamma) when a week has passed.",
     run=refit,
-    label="Refitting the forecast",
+    label=_("Refitting the forecast"),
     as_of_help="Fit on the orders up to this local date (YYYY-MM-DD); default today.",
 )
