@@ -23,6 +23,7 @@ from memberkit.coupon.endpoints import router as coupon_router
 from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
+from memberkit.forecast import views as forecast_views
 from memberkit.forecast.endpoints import member_router as member_forecast_router
 from memberkit.forecast.endpoints import router as forecast_router
 from memberkit.growth.endpoints import router as growth_router
@@ -100,6 +101,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(pos_benefits.pos_router)
     app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
+    app.include_router(forecast_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
     app.include_router(reward_views.router)
