@@ -89,3 +89,20 @@ def test_a_store_manager_and_a_cashier_may_not_see_or_refit(
     signed(client, "cashier")
     assert client.get("/admin/forecast", follow_redirects=False).status_code == 403
     assert fits(database) == []
+
+
+def test_a_failed_refit_is_told_with_its_reason(
+    client: TestClient, database: Database, staff: dict[str, Actor]
+) -> None:
+    # given a program without orders
+    signed(client, "owner")
+    page = client.get("/admin/forecast")
+
+    # when the refit button is pressed
+    client.post("/admin/forecast/fit", data={"csrf_token": csrf(page.text)})
+
+    # then the failed fit is stored and the page says why, in the console's language
+    assert [status for _id, status in fits(database)] == ["failed"]
+    shown = client.get("/admin/forecast").text
+    assert 'id="forecast-failed"' in shown and "复购会员太少" in shown
+    assert 'id="no-fit"' in shown and 'id="no-holdout"' in shown

@@ -26,11 +26,21 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+from memberkit.kit.i18n import _
+
 Array = NDArray[np.float64]
 
 # Log-parameters are kept within e^±20: past that a parameter has run off to a boundary
 # (e.g. b → ∞ when nobody drops out) and the likelihood is flat there.
 _LOG_BOUND = 20.0
+
+
+#: What each reason of a refused fit (``ForecastFit.message``) means, for people.
+REASONS: dict[str, str] = {
+    "too_few_repeat_buyers": _("too few members bought again"),
+    "no_observation_time": _("no member has been observed for a day yet"),
+    "not_converged": _("the fit did not converge"),
+}
 
 
 class FitRefused(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from memberkit.db import Database
-from memberkit.forecast import queries, service
+from memberkit.forecast import queries, rules, service
 from memberkit.forecast.models import FitStatus, ForecastFit
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.tasks import Outcome, Progress, Task
@@ -16,21 +16,13 @@ from memberkit.program.service import ProgramConfig
 REFIT_EVERY = timedelta(days=7)
 
 
-#: What each reason of a refused fit (``ForecastFit.message``) means, for people.
-REASONS: dict[str, str] = {
-    "too_few_repeat_buyers": _("too few members bought again"),
-    "no_observation_time": _("no member has been observed for a day yet"),
-    "not_converged": _("the fit did not converge"),
-}
-
-
 def said(fit: ForecastFit) -> Text:
     """The sentence that says what a fit did (the job's and the CLI's)."""
     if fit.status == FitStatus.failed.value:
         return Text(
             _("No fit as of {as_of}: {reason} ({members} members, {repeat} repeat buyers)."),
             as_of=fit.as_of.isoformat(),
-            reason=Text(REASONS.get(fit.message, fit.message)),
+            reason=Text(rules.REASONS.get(fit.message, fit.message)),
             members=fit.members_used,
             repeat=fit.repeat_buyers,
         )

@@ -11,7 +11,7 @@ from memberkit.errors import Forbidden
 from memberkit.faces.pages import Action, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.forecast import queries, service
-from memberkit.forecast.tasks import REASONS
+from memberkit.forecast.rules import REASONS
 from memberkit.kit.i18n import _, translate
 
 router = APIRouter(prefix="/admin/forecast", include_in_schema=False)
