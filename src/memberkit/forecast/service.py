@@ -101,16 +101,19 @@ def fit(
     as_of: date | None = None,
     holdout_days: int = HOLDOUT_DAYS,
     progress: Callable[[int, int], None] | None = None,
+    refuse_future: bool = True,
 ) -> ForecastFit:
     """Fit BG/NBD + Gamma-Gamma on the program's orders up to ``as_of`` (inclusive, local day).
 
     Stores the fit with its parameters and calibration/holdout diagnostics and replaces every
     member forecast of the program; a refused fit is stored as failed and changes no forecast.
-    ``progress(done, 4)`` is called after each stage (read, fit, holdout, write). Never commits.
+    A day not yet come is refused unless ``refuse_future`` is off (the daily jobs, whose
+    runner vets its own as-of moment). ``progress(done, 4)`` is called after each stage (read,
+    fit, holdout, write). Never commits.
     """
     step = progress or (lambda _done, _total: None)
     tz = shown_in()
-    if as_of is not None and as_of > today(tz):
+    if refuse_future and as_of is not None and as_of > today(tz):
         raise AsOfInFuture(as_of=as_of.isoformat())
     as_of = as_of or today(tz)
     offset = tz.utcoffset(datetime.combine(as_of, time(12)))

@@ -67,7 +67,10 @@ def refit(
             )
         )
     with database.session_scope(rollback=dry_run) as session:
-        fit = service.fit(session, program=program, as_of=day, progress=progress)
+        # The jobs' runner vets its as-of moment (the CLI refuses a day after today).
+        fit = service.fit(
+            session, program=program, as_of=day, progress=progress, refuse_future=False
+        )
         sentence = said(fit)
     return Outcome((sentence,))
 
