@@ -125,6 +125,7 @@ def test_the_registry_names_every_job_in_running_order() -> None:
         "purge-idempotency",
         "purge-sessions",
         "purge-outbox",
+        "forecast-refit",
     ]
 
 

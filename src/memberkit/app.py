@@ -23,6 +23,9 @@ from memberkit.coupon.endpoints import router as coupon_router
 from memberkit.db import get_database
 from memberkit.faces import assets, web
 from memberkit.faces.headers import SecurityHeaders
+from memberkit.forecast import views as forecast_views
+from memberkit.forecast.endpoints import member_router as member_forecast_router
+from memberkit.forecast.endpoints import router as forecast_router
 from memberkit.growth.endpoints import router as growth_router
 from memberkit.ledger import views as ledger_views
 from memberkit.ledger.endpoints import liability_router
@@ -100,6 +103,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(pos_benefits.pos_router)
     app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
+    app.include_router(forecast_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
     app.include_router(reward_views.router)
@@ -146,6 +150,8 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         coupon_router,
         apikey_router,
         webhook_router,
+        forecast_router,
+        member_forecast_router,
     ):
         app.include_router(router, responses=problems.RESPONSES)
     return app

@@ -6,6 +6,7 @@ from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
 from memberkit.coupon.models import Coupon, CouponBatch, CouponTemplate, OrderCoupon
 from memberkit.db import Base
 from memberkit.events import OutboxEvent
+from memberkit.forecast.models import ForecastFit, MemberForecast
 from memberkit.idempotency.models import IdempotencyRecord
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction, PointsLot
 from memberkit.member.models import Member, MemberTag
@@ -29,11 +30,13 @@ __all__ = [
     "Coupon",
     "CouponBatch",
     "CouponTemplate",
+    "ForecastFit",
     "IdempotencyRecord",
     "LedgerEntry",
     "LedgerTransaction",
     "LoginAttempt",
     "Member",
+    "MemberForecast",
     "MemberTag",
     "Order",
     "OrderCoupon",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from memberkit.coupon.tasks import BIRTHDAY_COUPONS
 from memberkit.db import Database
+from memberkit.forecast.tasks import REFIT_FORECAST
 from memberkit.growth.tasks import DECAY_GROWTH
 from memberkit.idempotency.tasks import PURGE_IDEMPOTENCY
 from memberkit.kit.tasks import Task
@@ -29,6 +30,8 @@ TASKS: tuple[Task, ...] = (
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
     PURGE_OUTBOX,
+    # Last: a heavy read of every order, after the day's changes to members are done.
+    REFIT_FORECAST,
 )
 
 

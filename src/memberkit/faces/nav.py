@@ -70,6 +70,7 @@ NAV: tuple[Entry, ...] = (
     Entry(
         _("Members report"), "/admin/reports/members", "ti-users", Action.view_reports, "reports"
     ),
+    Entry(_("Forecast"), "/admin/forecast", "ti-crystal-ball", Action.view_reports, "reports"),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings, "system"),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores, "system"),
     Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff, "system"),

@@ -1,0 +1,322 @@
+"""BG/NBD and Gamma-Gamma: fitted by maximum likelihood, then per-member churn risk and value.
+
+Pure: plain numpy arrays in, plain numbers out; no database. The time unit is whatever the
+summaries are in (the service uses **days**); the fitted α carries that unit, r, a and b do not.
+
+- BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive a member
+  buys at rate λ ~ Gamma(r, α); after each purchase they drop out with probability p ~ Beta(a, b).
+- Gamma-Gamma (Fader & Hardie 2013, "The Gamma-Gamma model of monetary value"): a member's spend
+  per purchase is Gamma(p, ν) with ν ~ Gamma(q, v), independent of the purchase process.
+
+A member's summary: ``x`` repeat purchase days (purchases after the first, one per day), ``t_x``
+the time of the last purchase since the first, ``T`` the time from the first purchase to the
+as-of date, ``m`` the mean value of the repeat purchases (minor units).
+
+Identical rows are collapsed into weights before the fit, so the likelihood is evaluated once per
+distinct (x, t_x, T) — with whole days, a million members have far fewer distinct rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import betaln, gammaln, hyp2f1
+
+from memberkit.kit.i18n import _
+
+Array = NDArray[np.float64]
+
+# Log-parameters are kept within e^±20: past that a parameter has run off to a boundary
+# (e.g. b → ∞ when nobody drops out) and the likelihood is flat there.
+_LOG_BOUND = 20.0
+
+
+#: What each reason of a refused fit (``ForecastFit.message``) means, for people.
+REASONS: dict[str, str] = {
+    "too_few_repeat_buyers": _("too few members bought again"),
+    "no_observation_time": _("no member has been observed for a day yet"),
+    "not_converged": _("the fit did not converge"),
+}
+
+
+class FitRefused(ValueError):
+    """The data cannot support a fit (too few members or repeat buyers); ``reason`` says which."""
+
+    def __init__(self, reason: str, **figures: int) -> None:
+        self.reason = reason
+        self.figures = figures
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class BgNbdParams:
+    """Fitted BG/NBD parameters: purchase rate Gamma(r, α), dropout Beta(a, b)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True, slots=True)
+class GammaGammaParams:
+    """Fitted Gamma-Gamma parameters: spend per purchase Gamma(p, ν), ν ~ Gamma(q, v)."""
+
+    p: float
+    q: float
+    v: float
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    """A fitted model: parameters, the log-likelihood at the optimum and the effort it took."""
+
+    params: BgNbdParams | GammaGammaParams
+    log_likelihood: float
+    rows: int
+    distinct_rows: int
+    evaluations: int
+
+
+def collapse(*columns: Array) -> tuple[list[Array], Array]:
+    """Distinct rows of the given columns and how many times each occurs (the fit's weights)."""
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    distinct, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [distinct[:, i] for i in range(distinct.shape[1])], counts.astype(np.float64)
+
+
+def bgnbd_log_likelihood(params: BgNbdParams, x: Array, t_x: Array, T: Array) -> Array:
+    """Per-row log-likelihood of BG/NBD (FHL 2005, eq. 6), vectorised."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = betaln(a, b + x) - betaln(a, b)
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    # The dropout-after-last-purchase term exists only for repeat buyers; log(a/(b+x-1)) is
+    # evaluated on a safe denominator and masked away for x = 0.
+    a4 = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return np.asarray(a1 + a2 + np.logaddexp(a3, a4), dtype=np.float64)
+
+
+def gamma_gamma_log_likelihood(params: GammaGammaParams, x: Array, m: Array) -> Array:
+    """Per-row log-likelihood of the mean spend ``m`` of ``x`` purchases (Fader & Hardie 2013)."""
+    p, q, v = params.p, params.q, params.v
+    px = p * x
+    return np.asarray(
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(v + x * m),
+        dtype=np.float64,
+    )
+
+
+def _maximise(
+    negative: object, start: Array, *, rows: int, distinct: int
+) -> tuple[Array, float, int]:
+    """Minimise a mean negative log-likelihood over log-parameters with L-BFGS-B."""
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
+    result = minimize(negative, start, method="L-BFGS-B", bounds=bounds)
+    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
+        raise FitRefused("not_converged", rows=rows, distinct_rows=distinct)
+    return np.asarray(result.x), float(result.fun), int(result.nfev)
+
+
+def fit_bgnbd(
+    x: Array, t_x: Array, T: Array, *, collapse_rows: bool = True, min_repeat_buyers: int = 2
+) -> FitResult:
+    """Fit BG/NBD by maximum likelihood; refuse when there are too few repeat buyers."""
+    x = np.asarray(x, dtype=np.float64)
+    t_x = np.asarray(t_x, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    rows = len(x)
+    repeat_buyers = int(np.count_nonzero(x > 0))
+    if repeat_buyers < min_repeat_buyers:
+        raise FitRefused("too_few_repeat_buyers", members=rows, repeat_buyers=repeat_buyers)
+    if not np.any(T > 0):
+        raise FitRefused("no_observation_time", members=rows, repeat_buyers=repeat_buyers)
+    if collapse_rows:
+        (ux, ut, uT), w = collapse(x, t_x, T)
+    else:
+        ux, ut, uT, w = x, t_x, T, np.ones(rows)
+    total = float(w.sum())
+
+    def negative(log_params: Array) -> float:
+        r, alpha, a, b = np.exp(log_params)
+        ll = bgnbd_log_likelihood(BgNbdParams(r, alpha, a, b), ux, ut, uT)
+        return -float(np.dot(w, ll)) / total
+
+    # α is a time scale: starting it at the mean observation time keeps the first steps sane
+    # whatever the unit (days or weeks).
+    start = np.log(np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0]))
+    best, fun, evaluations = _maximise(negative, start, rows=rows, distinct=len(ux))
+    r, alpha, a, b = (float(v) for v in np.exp(best))
+    return FitResult(BgNbdParams(r, alpha, a, b), -fun * total, rows, len(ux), evaluations)
+
+
+def fit_gamma_gamma(
+    x: Array, m: Array, *, collapse_rows: bool = True, min_repeat_buyers: int = 2
+) -> FitResult:
+    """Fit Gamma-Gamma on repeat buyers (x > 0, m > 0); rows without repeat spend are ignored."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    keep = (x > 0) & (m > 0)
+    x, m = x[keep], m[keep]
+    rows = len(x)
+    if rows < min_repeat_buyers:
+        raise FitRefused("too_few_repeat_buyers", members=rows, repeat_buyers=rows)
+    if collapse_rows:
+        (ux, um), w = collapse(x, m)
+    else:
+        ux, um, w = x, m, np.ones(rows)
+    total = float(w.sum())
+
+    def negative(log_params: Array) -> float:
+        p, q, v = np.exp(log_params)
+        ll = gamma_gamma_log_likelihood(GammaGammaParams(p, q, v), ux, um)
+        return -float(np.dot(w, ll)) / total
+
+    start = np.log(np.array([1.0, 2.0, max(float(np.mean(m)), 1e-3)]))
+    best, fun, evaluations = _maximise(negative, start, rows=rows, distinct=len(ux))
+    p, q, v = (float(val) for val in np.exp(best))
+    return FitResult(GammaGammaParams(p, q, v), -fun * total, rows, len(ux), evaluations)
+
+
+def p_alive(params: BgNbdParams, x: Array, t_x: Array, T: Array) -> Array:
+    """P(still alive at T | x, t_x, T) (FHL 2005, eq. 11); exactly 1 for members with x = 0."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x = np.asarray(x, dtype=np.float64)
+    repeat = x > 0
+    safe = np.where(repeat, b + x - 1, 1.0)
+    log_ratio = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    # 1 / (1 + e^L) written so that a huge L gives 0, not an overflow warning.
+    alive = np.exp(-np.logaddexp(0.0, log_ratio))
+    return np.asarray(np.where(repeat, alive, 1.0), dtype=np.float64)
+
+
+def expected_purchases(params: BgNbdParams, t: float, x: Array, t_x: Array, T: Array) -> Array:
+    """E[purchases in (T, T + t] | x, t_x, T] (FHL 2005, eq. 10), using Gauss's ₂F₁."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x = np.asarray(x, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    if t <= 0:
+        return np.zeros_like(x)
+    z = t / (alpha + T + t)
+    hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
+    return np.asarray(head * body * p_alive(params, x, t_x, T), dtype=np.float64)
+
+
+def expected_purchases_new(params: BgNbdParams, t: Array) -> Array:
+    """E[X(t)]: purchases of a member just acquired in a period of length t (FHL 2005, eq. 7)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    t = np.asarray(t, dtype=np.float64)
+    z = t / (alpha + t)
+    return np.asarray(
+        (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z)),
+        dtype=np.float64,
+    )
+
+
+def expected_spend(params: GammaGammaParams, x: Array, m: Array, *, fallback: float) -> Array:
+    """E[spend per purchase | x, m] (Fader & Hardie 2013, eq. 5); ``fallback`` where x = 0.
+
+    For a member with no repeat purchase the conditional mean reduces to the population mean
+    p·v/(q−1); when q ≤ 1 that mean does not exist and ``fallback`` (e.g. the sample mean) is used.
+    """
+    p, q, v = params.p, params.q, params.v
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    population = p * v / (q - 1) if q > 1 else fallback
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conditional = p * (v + x * m) / (p * x + q - 1)
+    return np.asarray(np.where(x > 0, conditional, population), dtype=np.float64)
+
+
+def minor_units(value: float) -> int:
+    """A model's float amount as whole minor units, rounded half-up (never stored as a float)."""
+    if not np.isfinite(value) or value <= 0:
+        return 0
+    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def scaled(value: float, scale: int) -> int:
+    """A model's float as an integer count of 1/scale, rounded half-up (e.g. ppm, thousandths)."""
+    if not np.isfinite(value) or value <= 0:
+        return 0
+    return minor_units(float(value) * scale)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutRow:
+    """One bar pair of the Fader-Hardie plot: members with ``repeat`` calibration repeat days."""
+
+    repeat: int
+    members: int
+    actual: float
+    predicted: float
+
+
+def holdout_table(
+    x_cal: Array, actual: Array, predicted: Array, *, top: int = 7
+) -> list[HoldoutRow]:
+    """Mean actual vs predicted holdout purchases by calibration repeat days 0..top-1 and top+."""
+    x_cal = np.asarray(x_cal, dtype=np.int64)
+    bucket = np.minimum(x_cal, top)
+    rows = []
+    for k in range(top + 1):
+        chosen = bucket == k
+        n = int(np.count_nonzero(chosen))
+        rows.append(
+            HoldoutRow(
+                repeat=k,
+                members=n,
+                actual=float(np.mean(actual[chosen])) if n else 0.0,
+                predicted=float(np.mean(predicted[chosen])) if n else 0.0,
+            )
+        )
+    return rows
+
+
+def simulate_bgnbd(
+    params: BgNbdParams, T: Array, rng: np.random.Generator
+) -> tuple[Array, Array, Array]:
+    """Draw (x, t_x, T) for members observed for T from the BG/NBD generative process."""
+    T = np.asarray(T, dtype=np.float64)
+    n = len(T)
+    rate = rng.gamma(params.r, 1.0 / params.alpha, size=n)
+    drop = rng.beta(params.a, params.b, size=n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    now = np.zeros(n)
+    active = np.arange(n)
+    while active.size:
+        now[active] += rng.exponential(1.0, size=active.size) / rate[active]
+        active = active[now[active] <= T[active]]
+        x[active] += 1
+        t_x[active] = now[active]
+        # The member may drop out right after each repeat purchase.
+        active = active[rng.random(active.size) >= drop[active]]
+    return x, t_x, T
+
+
+def simulate_gamma_gamma(params: GammaGammaParams, x: Array, rng: np.random.Generator) -> Array:
+    """Draw each member's mean spend over their ``x`` purchases (0 where x = 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    nu = rng.gamma(params.q, 1.0 / params.v, size=len(x))
+    # The sum of x Gamma(p, ν) spends is Gamma(p·x, ν); its mean divides by x.
+    shape = np.where(x > 0, params.p * x, 1.0)
+    total = rng.gamma(shape, 1.0 / nu)
+    return np.asarray(np.where(x > 0, total / np.maximum(x, 1), 0.0), dtype=np.float64)
