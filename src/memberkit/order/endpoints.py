@@ -221,7 +221,7 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
     return OrderDetailOut(
         # The fields as values, not serialized: amounts stay minor units, not "123.00".
         **{name: value for name, value in _order_out(view.order) if name != "tier"},
-        tier=TierOut.of(view.tier),
+        tier=TierOut.of(view.tier) if view.tier is not None else None,
         status=view.status,
         refunded_amount=view.refunded_minor,
         points_reversed=view.points_reversed,

@@ -131,7 +131,7 @@ class OrderOut(BaseModel):
 
     order_id: str
     external_id: str
-    member_no: str
+    member_no: str | None = Field(description="None for a sale to no member (non-member sale).")
     total_amount: MoneyOut
     eligible_amount: MoneyOut
     points_paid: int
@@ -174,7 +174,7 @@ class OrderDetailOut(OrderOut):
     their share of the earned points that had expired and so was not taken again.
     """
 
-    tier: TierOut
+    tier: TierOut | None
     status: OrderStatus
     refunded_amount: MoneyOut
     points_reversed: int
