@@ -47,13 +47,17 @@ def downgrade() -> None:
         batch_op.drop_column("source")
     # Orders without a member cannot be kept by a column that needs one; they earned nothing,
     # so no ledger entry, coupon or tier change names them.
-    orphans = "SELECT id FROM orders WHERE member_id IS NULL"
     op.execute(
-        "DELETE FROM refund_lines WHERE refund_id IN "
-        f"(SELECT id FROM refunds WHERE order_id IN ({orphans}))"  # noqa: S608
+        "DELETE FROM refund_lines WHERE refund_id IN (SELECT id FROM refunds WHERE order_id IN "
+        "(SELECT id FROM orders WHERE member_id IS NULL))"
     )
-    for name in ("refunds", "order_lines", "order_payments"):
-        op.execute(f"DELETE FROM {name} WHERE order_id IN ({orphans})")  # noqa: S608
+    for statement in (
+        "DELETE FROM refunds WHERE order_id IN (SELECT id FROM orders WHERE member_id IS NULL)",
+        "DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE member_id IS NULL)",
+        "DELETE FROM order_payments WHERE order_id IN "
+        "(SELECT id FROM orders WHERE member_id IS NULL)",
+    ):
+        op.execute(statement)
     op.execute("DELETE FROM orders WHERE member_id IS NULL")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.alter_column("member_id", existing_type=sa.Integer(), nullable=False)
