@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -100,3 +103,94 @@ def record_refund(
     if lines:
         session.execute(_INSERT_REFUND_LINE, [{"refund_id": refund_id, **line} for line in lines])
     return refund_id
+
+
+# The history import: multi-row statements over a batch of rows, no member lock (nothing is
+# earned, so no balance changes).
+
+
+def existing_external_ids(
+    session: Session, *, program_id: int, refunds: bool, external_ids: Sequence[str]
+) -> set[str]:
+    """Which of ``external_ids`` the program's orders (or refunds) already hold; one statement."""
+    if not external_ids:
+        return set()
+    target = table(Refund) if refunds else _orders
+    rows = session.connection().execute(
+        select(target.c.external_id).where(
+            target.c.program_id == program_id, target.c.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {external_id for (external_id,) in rows}
+
+
+def insert_orders(session: Session, *, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert many orders (every row with the same keys); returns their ids by external id."""
+    if not rows:
+        return {}
+    inserted = session.connection().execute(
+        insert(_orders).returning(_orders.c.external_id, _orders.c.id), list(rows)
+    )
+    return {external_id: order_id for external_id, order_id in inserted}
+
+
+def insert_lines(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many order lines in one statement."""
+    if rows:
+        session.connection().execute(_INSERT_LINE, list(rows))
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What a refund needs to know of its order."""
+
+    id: int
+    total_minor: int
+    refunded_minor: int
+    occurred_at: datetime
+    member_id: int | None
+    store_id: int | None
+
+
+def refundable(
+    session: Session, *, program_id: int, external_ids: Sequence[str]
+) -> dict[str, Refundable]:
+    """Orders by external id, with what a refund is checked against; one statement."""
+    if not external_ids:
+        return {}
+    columns = _orders.c
+    rows = session.connection().execute(
+        select(
+            columns.external_id,
+            columns.id,
+            columns.total_minor,
+            columns.refunded_minor,
+            columns.occurred_at,
+            columns.member_id,
+            columns.store_id,
+        ).where(
+            columns.program_id == program_id, columns.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {row[0]: Refundable(*row[1:]) for row in rows}
+
+
+_ADD_REFUNDED = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"))
+    .values(refunded_minor=_orders.c.refunded_minor + bindparam("amount"))
+)
+
+
+def insert_refunds(
+    session: Session, *, rows: Sequence[dict[str, Any]], refunded: dict[int, int]
+) -> None:
+    """Insert many refunds and add ``refunded`` ({order id: minor units}) to their orders."""
+    if not rows:
+        return
+    connection = session.connection()
+    connection.execute(insert(table(Refund)), list(rows))
+    connection.execute(
+        _ADD_REFUNDED,
+        [{"order_id": order_id, "amount": amount} for order_id, amount in refunded.items()],
+    )
