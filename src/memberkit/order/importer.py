@@ -126,6 +126,8 @@ def check_header(columns: Iterable[str]) -> None:
 
 def _text(row: Row, name: str) -> str:
     value = row.get(name)
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
+from memberkit.db import bulk_insert, table
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 
 _orders = table(Order)
@@ -125,19 +125,34 @@ def existing_external_ids(
 
 
 def insert_orders(session: Session, *, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert many orders (every row with the same keys); returns their ids by external id."""
+    """Insert many orders (every row with the same keys); returns their ids by external id.
+
+    By the driver's bulk path (:func:`memberkit.db.bulk_insert`), then one statement for
+    the ids: the rows must all be of one program.
+    """
     if not rows:
         return {}
-    inserted = session.connection().execute(
-        insert(_orders).returning(_orders.c.external_id, _orders.c.id), list(rows)
+    _bulk(session, _orders, rows)
+    found = session.connection().execute(
+        select(_orders.c.external_id, _orders.c.id).where(
+            _orders.c.program_id == rows[0]["program_id"],
+            _orders.c.external_id.in_([row["external_id"] for row in rows]),
+        )
     )
-    return {external_id: order_id for external_id, order_id in inserted}
+    return {external_id: order_id for external_id, order_id in found}
 
 
 def insert_lines(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many order lines in one statement."""
+    """Insert many order lines by the driver's bulk path."""
+    _bulk(session, table(OrderLine), rows)
+
+
+def _bulk(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.connection().execute(_INSERT_LINE, list(rows))
+        columns = list(rows[0])
+        bulk_insert(
+            session.connection(), target, columns, [tuple(row[c] for c in columns) for row in rows]
+        )
 
 
 @dataclass(frozen=True)
@@ -188,9 +203,8 @@ def insert_refunds(
     """Insert many refunds and add ``refunded`` ({order id: minor units}) to their orders."""
     if not rows:
         return
-    connection = session.connection()
-    connection.execute(insert(table(Refund)), list(rows))
-    connection.execute(
+    _bulk(session, table(Refund), rows)
+    session.connection().execute(
         _ADD_REFUNDED,
         [{"order_id": order_id, "amount": amount} for order_id, amount in refunded.items()],
     )
