@@ -20,6 +20,7 @@ database ``memberkit_bench_<random>`` created for it and dropped after it.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -227,9 +228,9 @@ def run(url: str | None, n: int) -> None:
     name = "postgresql" if url else "sqlite"
     with fresh(url) as database:
         cards, phones, ids = members_of(database)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = importer.import_rows(database, rows(n, cards, phones))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if result.errors or result.orders != n:
             sys.exit(f"import went wrong: {result.orders} orders, errors {result.errors[:3]}")
         again = time.perf_counter()
@@ -237,7 +238,9 @@ def run(url: str | None, n: int) -> None:
         repeat_seconds = time.perf_counter() - again
         if repeat.already_present != min(n, 100_000) or repeat.orders:
             sys.exit("the repeat imported something")
+        base_cpu = time.process_time()
         base = baseline(database, n, cards, phones, ids)
+        base_cpu = time.process_time() - base_cpu
         with database.session_scope(read_only=True) as session:
             stored = session.scalar(select(func.count()).select_from(Order))
         if stored != 2 * n:
@@ -245,11 +248,11 @@ def run(url: str | None, n: int) -> None:
         database.dispose()
     print(
         f"{name:10s} import   {n:>9,d} orders in {seconds:6.1f} s  {n / seconds:9,.0f} rows/s"
-        f"  (non-member {result.non_member_orders:,d})"
+        f"  (non-member {result.non_member_orders:,d}; this process's CPU {cpu:.1f} s)"
     )
     print(
         f"{name:10s} baseline {n:>9,d} orders in {base:6.1f} s  {n / base:9,.0f} rows/s"
-        f"  import/baseline {seconds / base:.2f}×"
+        f"  import/baseline {seconds / base:.2f}×  (this process's CPU {base_cpu:.1f} s)"
     )
     print(
         f"{name:10s} repeat   {min(n, 100_000):>9,d} rows already present in {repeat_seconds:.1f} s"
@@ -264,6 +267,7 @@ def main() -> None:
         "--database-url", help="a PostgreSQL server (default: SQLite in a temp dir)"
     )
     args = parser.parse_args()
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     run(args.database_url, args.orders)
 
 
