@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from memberkit.db import Database
+from memberkit.db import Database, bulk_cache
 from memberkit.kit import imports
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.imports import ImportFileError as ImportFileError
@@ -281,7 +281,7 @@ def import_rows(
     done = 0
     line = first_line
     for chunk in _batches(rows, batch):
-        with database.session_scope() as session:
+        with database.session_scope() as session, bulk_cache(session):
             program = program_service.get(session)
             stores = store_queries.ids_by_code(session, program_id=program.id)
             _import_batch(
