@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
@@ -57,6 +58,23 @@ def create_member_accounts(session: Session, *, program_id: int, member_id: int)
             for asset in Asset
         ],
     )
+
+
+def create_accounts_of(session: Session, *, program_id: int, member_ids: Iterable[int]) -> None:
+    """Open the accounts of many new members in one multi-row statement (history import)."""
+    rows = [
+        {
+            "program_id": program_id,
+            "member_id": member_id,
+            "asset": asset,
+            "code": AccountCode.member,
+            "balance": 0,
+        }
+        for member_id in member_ids
+        for asset in Asset
+    ]
+    if rows:
+        session.connection().execute(insert(Account), rows)
 
 
 def ensure_system_accounts(session: Session, *, program_id: int) -> None:

@@ -7,14 +7,16 @@ conveniences: ``tags`` separated by ``;`` and a gender written 男 or 女.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from memberkit.db import Database
 from memberkit.errors import MemberkitError
-from memberkit.kit.i18n import Text, TextError, _
+from memberkit.kit import imports
+from memberkit.kit.i18n import Text, _
+from memberkit.kit.imports import ImportFileError as ImportFileError
 from memberkit.member import service
 from memberkit.member.schemas import MemberIn
 from memberkit.program import service as program_service
@@ -23,10 +25,6 @@ BATCH = 500
 COLUMNS = ("phone", "name", "gender", "birthday", "email", "store_code", "channel", "tags")
 #: Genders as Chinese spreadsheets write them.
 GENDER_WORDS = {"男": "male", "女": "female"}
-
-
-class ImportFileError(TextError):
-    """A file that cannot be imported at all (its header is wrong)."""
 
 
 class InvalidRow(Exception):
@@ -50,21 +48,9 @@ class ImportResult:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def check_header(columns: list[str]) -> None:
-    """Refuse a header without ``phone`` or with a column the importer does not know.
-
-    An unknown column is most often a misspelt known one, whose values would be lost.
-    """
-    names = [column.strip().lower() for column in columns if column]
-    unknown = [name for name in names if name not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            _("unknown columns: {unknown} (known: {known})"),
-            unknown=", ".join(unknown),
-            known=", ".join(COLUMNS),
-        )
-    if "phone" not in names:
-        raise ImportFileError(_("the header has no phone column"))
+def check_header(columns: Iterable[str]) -> None:
+    """Refuse a header missing a required column or naming one the importer does not know."""
+    imports.check_header(columns, known=COLUMNS, required=("phone",))
 
 
 def parse_row(row: dict[str | None, str | list[str] | None]) -> MemberIn:

@@ -36,6 +36,7 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "member_no"),
         UniqueConstraint("program_id", "phone_index"),
+        UniqueConstraint("program_id", "external_ref"),
         # The console's list: each filter, newest first (keyset on id), and the name search.
         Index("ix_members_program_store", "program_id", "store_id", "id"),
         Index("ix_members_program_tier", "program_id", "tier_code", "id"),
@@ -69,6 +70,8 @@ class Member(Base):
     tier_code: Mapped[str] = mapped_column(String(32), server_default="")
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tier_review_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The merchant's old system's customer id (set by the history import), unique per program.
+    external_ref: Mapped[str | None] = mapped_column(String(64))
     qr_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     qr_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -315,3 +315,28 @@ def write_qr_token(
 def count_members(session: Session) -> int:
     """Return how many members the database holds, over every program."""
     return session.scalar(select(func.count(Member.id))) or 0
+
+
+def ids_by(
+    session: Session, *, program_id: int, column: str, values: Sequence[str]
+) -> dict[str, int]:
+    """Member row ids by ``column`` (``member_no``, ``phone_index`` or ``external_ref``).
+
+    One statement per call: the history import resolves a batch's members with three.
+    """
+    if not values:
+        return {}
+    members = table(Member)
+    key = members.c[column]
+    rows = session.connection().execute(
+        select(key, members.c.id).where(
+            members.c.program_id == program_id, key.in_(sorted(set(values)))
+        )
+    )
+    return {value: member_id for value, member_id in rows}
+
+
+def insert_members(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many members in one multi-row statement (every row with the same keys)."""
+    if rows:
+        session.connection().execute(insert(table(Member)), list(rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from random import Random
@@ -464,3 +465,70 @@ def unindexed_names(session: Session) -> int:
 def personal(member: Member) -> dict[str, str | None]:
     """Return a member's personal data decrypted: phone, name, e-mail, birthday (ISO)."""
     return {field: _open(member, field) for field in PERSONAL_FIELDS}
+
+
+@dataclass(frozen=True)
+class HistoryMember:
+    """A customer of the merchant's old system, enrolled by the history import."""
+
+    phone: str  # normalized
+    external_ref: str | None
+    store_id: int | None
+    channel: str
+    joined_at: datetime
+
+
+def enrol_history(
+    session: Session, *, program_id: int, people: Sequence[HistoryMember]
+) -> dict[str, int]:
+    """Enrol customers of the old system in bulk; returns each new member's id by phone index.
+
+    For the history import only: no ``member_registered`` event and no reactions (no welcome
+    coupon for a customer of years ago), the entry tier, empty accounts. The caller has made
+    sure no member holds these phones or external refs; card numbers are drawn and those
+    already taken drawn again before the insert.
+    """
+    if not people:
+        return {}
+    ladder = cast("Ladder", program_service.stored(session, program_id=program_id, name="ladder"))
+    numbers: list[str] = []
+    wanted = len(people)
+    while len(numbers) < wanted:
+        drawn = {new_member_no() for _ in range(wanted - len(numbers))} - set(numbers)
+        taken = repository.ids_by(
+            session, program_id=program_id, column="member_no", values=sorted(drawn)
+        )
+        numbers.extend(sorted(drawn - set(taken)))
+    rows: list[dict[str, Any]] = []
+    for person, member_no in zip(people, numbers, strict=False):
+        rows.append(
+            {
+                "program_id": program_id,
+                "member_no": member_no,
+                "phone_index": crypto.blind_index(person.phone),
+                "phone_enc": _seal(program_id, member_no, "phone", person.phone),
+                "name_enc": None,
+                "name_index": None,
+                "email_enc": None,
+                "birthday_enc": None,
+                "gender": None,
+                "store_id": person.store_id,
+                "channel": person.channel,
+                "referrer_id": None,
+                "tags": [],
+                "status": MemberStatus.active.value,
+                "tier_code": ladder.entry.code,
+                "external_ref": person.external_ref,
+                "created_at": person.joined_at,
+                "updated_at": person.joined_at,
+            }
+        )
+    repository.insert_members(session, rows=rows)
+    ids = repository.ids_by(
+        session,
+        program_id=program_id,
+        column="phone_index",
+        values=[row["phone_index"] for row in rows],
+    )
+    ledger_repository.create_accounts_of(session, program_id=program_id, member_ids=ids.values())
+    return ids

@@ -14,11 +14,13 @@ from memberkit.kit import keys
 from memberkit.kit.i18n import negotiate, translate
 from memberkit.kit.time import Timing, utcnow
 from memberkit.member.schemas import RefundTierOut, TierOut
-from memberkit.order import checkout, service
+from memberkit.order import checkout, importer, service
 from memberkit.order.schemas import (
     CheckoutIn,
     CheckoutOut,
     CouponDiscountOut,
+    HistoryImportIn,
+    HistoryImportOut,
     LineDiscountOut,
     LineIn,
     OfferedCouponOut,
@@ -28,6 +30,7 @@ from memberkit.order.schemas import (
     OrderRefundOut,
     RefundIn,
     RefundOut,
+    RowErrorOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -79,6 +82,41 @@ def _lines_in(lines: list[LineIn]) -> list[service.LineIn]:
         )
         for line in lines
     ]
+
+
+@router.post("/orders/import", response_model=HistoryImportOut)
+def import_orders(
+    body: HistoryImportIn,
+    context: PosContext,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> HistoryImportOut:
+    """Import past orders and refunds from an old system (up to 10,000 rows a request).
+
+    Rows as ``memberkit import orders`` reads a file (see the README's "History import"):
+    history earns no points or growth. Idempotent per row by ``external_id``: rows already
+    imported are counted ``already_present`` and changed nothing. A row that cannot be
+    imported is listed in ``errors`` (its position from 1, a message in the request's
+    language); the others are imported. A store-bound key imports its own store's rows only
+    (a row without ``store_code`` is its store's). Any key that may post orders may import.
+    """
+    locale = negotiate(accept_language)
+    result = importer.import_rows(
+        context.database,
+        [row.model_dump(exclude_none=True) for row in body.rows],
+        create_members=body.create_members,
+        bound_store=context.principal.store_code,
+        first_line=1,
+    )
+    return HistoryImportOut(
+        orders=result.orders,
+        refunds=result.refunds,
+        already_present=result.already_present,
+        members_created=result.members_created,
+        non_member_orders=result.non_member_orders,
+        errors=[
+            RowErrorOut(row=line, message=text.translate(locale)) for line, text in result.errors
+        ],
+    )
 
 
 @router.post("/checkout/preview", response_model=CheckoutOut)
@@ -221,7 +259,7 @@ def get_order(external_id: str, context: ReadContext) -> OrderDetailOut:
     return OrderDetailOut(
         # The fields as values, not serialized: amounts stay minor units, not "123.00".
         **{name: value for name, value in _order_out(view.order) if name != "tier"},
-        tier=TierOut.of(view.tier),
+        tier=TierOut.of(view.tier) if view.tier is not None else None,
         status=view.status,
         refunded_amount=view.refunded_minor,
         points_reversed=view.points_reversed,

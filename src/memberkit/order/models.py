@@ -27,8 +27,19 @@ class PaymentMethod(StrEnum):
     coupon = "coupon"
 
 
+class OrderSource(StrEnum):
+    """Where an order or a refund came from: posted live, or imported from an old system."""
+
+    live = "live"
+    history = "history"
+
+
 class Order(Base):
-    """A purchase; refund counters are caches of its refunds, kept under the member lock."""
+    """A purchase; refund counters are caches of its refunds, kept under the member lock.
+
+    ``member_id`` is None for a sale to no member (a non-member sale): stored and counted,
+    earning nothing. ``source`` tells live orders from history imported (``OrderSource``).
+    """
 
     __tablename__ = "orders"
     __table_args__ = (
@@ -41,7 +52,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     external_id: Mapped[str] = mapped_column(String(100))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     channel: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -69,6 +80,7 @@ class Order(Base):
     coupon_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tier_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     coupon_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    source: Mapped[str] = mapped_column(String(16), default=OrderSource.live, server_default="live")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -135,6 +147,7 @@ class Refund(Base):
     tier_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     coupon_taken_back_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16), default=OrderSource.live, server_default="live")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

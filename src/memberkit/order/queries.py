@@ -75,11 +75,14 @@ def refunded_among(session: Session, *, order_ids: Iterable[int]) -> set[int]:
 
 def order_with_member(
     session: Session, *, program_id: int, external_id: str
-) -> tuple[Order, str, str] | None:
-    """An order by external id with its member's card number and tier code, or None."""
+) -> tuple[Order, str | None, str | None] | None:
+    """An order by external id with its member's card number and tier code, or None.
+
+    A non-member sale has neither (None, None).
+    """
     row = session.execute(
         select(Order, Member.member_no, Member.tier_code)
-        .join(Member, Member.id == Order.member_id)
+        .outerjoin(Member, Member.id == Order.member_id)
         .where(Order.program_id == program_id, Order.external_id == external_id)
     ).one_or_none()
     return None if row is None else (row[0], row[1], row[2])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
+from memberkit.db import bulk_insert, table
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 
 _orders = table(Order)
@@ -100,3 +103,108 @@ def record_refund(
     if lines:
         session.execute(_INSERT_REFUND_LINE, [{"refund_id": refund_id, **line} for line in lines])
     return refund_id
+
+
+# The history import: multi-row statements over a batch of rows, no member lock (nothing is
+# earned, so no balance changes).
+
+
+def existing_external_ids(
+    session: Session, *, program_id: int, refunds: bool, external_ids: Sequence[str]
+) -> set[str]:
+    """Which of ``external_ids`` the program's orders (or refunds) already hold; one statement."""
+    if not external_ids:
+        return set()
+    target = table(Refund) if refunds else _orders
+    rows = session.connection().execute(
+        select(target.c.external_id).where(
+            target.c.program_id == program_id, target.c.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {external_id for (external_id,) in rows}
+
+
+def insert_orders(session: Session, *, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert many orders (every row with the same keys); returns their ids by external id.
+
+    By the driver's bulk path (:func:`memberkit.db.bulk_insert`), then one statement for
+    the ids: the rows must all be of one program.
+    """
+    if not rows:
+        return {}
+    _bulk(session, _orders, rows)
+    found = session.connection().execute(
+        select(_orders.c.external_id, _orders.c.id).where(
+            _orders.c.program_id == rows[0]["program_id"],
+            _orders.c.external_id.in_([row["external_id"] for row in rows]),
+        )
+    )
+    return {external_id: order_id for external_id, order_id in found}
+
+
+def insert_lines(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many order lines by the driver's bulk path."""
+    _bulk(session, table(OrderLine), rows)
+
+
+def _bulk(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        columns = list(rows[0])
+        bulk_insert(
+            session.connection(), target, columns, [tuple(row[c] for c in columns) for row in rows]
+        )
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What a refund needs to know of its order."""
+
+    id: int
+    total_minor: int
+    refunded_minor: int
+    occurred_at: datetime
+    member_id: int | None
+    store_id: int | None
+
+
+def refundable(
+    session: Session, *, program_id: int, external_ids: Sequence[str]
+) -> dict[str, Refundable]:
+    """Orders by external id, with what a refund is checked against; one statement."""
+    if not external_ids:
+        return {}
+    columns = _orders.c
+    rows = session.connection().execute(
+        select(
+            columns.external_id,
+            columns.id,
+            columns.total_minor,
+            columns.refunded_minor,
+            columns.occurred_at,
+            columns.member_id,
+            columns.store_id,
+        ).where(
+            columns.program_id == program_id, columns.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return {row[0]: Refundable(*row[1:]) for row in rows}
+
+
+_ADD_REFUNDED = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"))
+    .values(refunded_minor=_orders.c.refunded_minor + bindparam("amount"))
+)
+
+
+def insert_refunds(
+    session: Session, *, rows: Sequence[dict[str, Any]], refunded: dict[int, int]
+) -> None:
+    """Insert many refunds and add ``refunded`` ({order id: minor units}) to their orders."""
+    if not rows:
+        return
+    _bulk(session, table(Refund), rows)
+    session.connection().execute(
+        _ADD_REFUNDED,
+        [{"order_id": order_id, "amount": amount} for order_id, amount in refunded.items()],
+    )

@@ -131,7 +131,7 @@ class OrderOut(BaseModel):
 
     order_id: str
     external_id: str
-    member_no: str
+    member_no: str | None = Field(description="None for a sale to no member (non-member sale).")
     total_amount: MoneyOut
     eligible_amount: MoneyOut
     points_paid: int
@@ -174,7 +174,7 @@ class OrderDetailOut(OrderOut):
     their share of the earned points that had expired and so was not taken again.
     """
 
-    tier: TierOut
+    tier: TierOut | None
     status: OrderStatus
     refunded_amount: MoneyOut
     points_reversed: int
@@ -302,3 +302,53 @@ class CheckoutOut(BaseModel):
     eligible_amount: MoneyOut
     points_earned: int
     growth_earned: int
+
+
+#: The most rows one ``POST /api/v1/orders/import`` takes.
+MAX_IMPORT_ROWS = 10_000
+_Cell = Annotated[str, Field(max_length=100)]
+
+
+class HistoryRowIn(Input):
+    """One past order or refund, as the history import reads it (every value as text)."""
+
+    type: Literal["order", "refund"] = "order"
+    external_id: _Cell
+    order_external_id: _Cell | None = None
+    occurred_at: _Cell = Field(examples=["2019-05-01 14:30"])
+    member_no: _Cell | None = None
+    external_ref: _Cell | None = None
+    phone: _Cell | None = None
+    store_code: _Cell | None = None
+    channel: _Cell | None = None
+    amount: _Cell = Field(examples=["128.50"])
+    sku: _Cell | None = None
+    category: _Cell | None = None
+    qty: _Cell | None = None
+
+
+class HistoryImportIn(Input):
+    """Rows of history to import, and whether members not found are enrolled (by phone)."""
+
+    wide_lists = frozenset({"rows"})
+
+    rows: list[HistoryRowIn] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+    create_members: bool = False
+
+
+class RowErrorOut(BaseModel):
+    """A row that was not imported: its position in ``rows`` (from 1) and why."""
+
+    row: int
+    message: str
+
+
+class HistoryImportOut(BaseModel):
+    """What an import did: counts, and the rows refused."""
+
+    orders: int
+    refunds: int
+    already_present: int
+    members_created: int
+    non_member_orders: int
+    errors: list[RowErrorOut]

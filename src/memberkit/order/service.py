@@ -94,7 +94,8 @@ class OrderResult:
 
     order_id: int
     external_id: str
-    member_no: str
+    #: None for a sale to no member (a non-member sale).
+    member_no: str | None
     total_minor: int
     eligible_minor: int
     points_paid: int
@@ -1096,7 +1097,8 @@ class OrderView:
     """
 
     order: OrderResult
-    tier: TierOutcome
+    #: None for a non-member sale.
+    tier: TierOutcome | None
     status: rules.OrderStatus
     refunded_minor: int
     points_reversed: int
@@ -1114,10 +1116,12 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
     if row is None:
         raise OrderNotFound(external_id=external_id)
     order, member_no, tier_code = row
-    balances = member_balances(session, member_id=order.member_id)
-    balances[Asset.points] = balances.get(Asset.points, 0) - ledger_repository.due_points(
-        session, member_id=order.member_id, as_of=utcnow()
-    )
+    balances: dict[str, int] = {}
+    if order.member_id is not None:
+        balances = member_balances(session, member_id=order.member_id)
+        balances[Asset.points] = balances.get(Asset.points, 0) - ledger_repository.due_points(
+            session, member_id=order.member_id, as_of=utcnow()
+        )
     refunds = [
         RefundView(
             refund.id,
@@ -1133,7 +1137,7 @@ def get_order(session: Session, *, program: ProgramConfig, external_id: str) -> 
         )
         for refund in queries.refunds_of(session, order_id=order.id)
     ]
-    tier = TierOutcome.of(program.ladder.tier(tier_code))
+    tier = None if tier_code is None else TierOutcome.of(program.ladder.tier(tier_code))
     coupons, line_discounts = _stored_discounts(session, order)
     return OrderView(
         order=OrderResult(

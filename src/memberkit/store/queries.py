@@ -13,6 +13,12 @@ def code_of(session: Session, *, store_id: int) -> str | None:
     return session.scalar(select(Store.code).where(Store.id == store_id))
 
 
+def ids_by_code(session: Session, *, program_id: int) -> dict[str, int]:
+    """Every store of the program, closed ones too: row id by code (the history import's)."""
+    rows = session.execute(select(Store.code, Store.id).where(Store.program_id == program_id))
+    return {code: store_id for code, store_id in rows}
+
+
 def listing(
     session: Session,
     *,

@@ -1,0 +1,593 @@
+"""Past orders and refunds from a merchant's old system, in batches of multi-row statements.
+
+The format is flat, one row per order or refund (the columns of :data:`COLUMNS`):
+
+- ``type``: ``order`` (the default when empty) or ``refund``;
+- ``external_id``: the old system's id of the order (or refund), unique per program;
+- ``order_external_id``: a refund's order (imported before, or earlier in the same file);
+- ``occurred_at``: ISO 8601, ``2019-05-01``, ``2019-05-01 14:30`` or with an offset
+  (``2019-05-01T14:30:00+08:00``); a value without one is in the program's timezone. From
+  1990-01-01 on, never in the future;
+- ``member_no``, ``external_ref``, ``phone``: the member by card number, by the old system's
+  customer id or by phone, the first given of the three in this order; none: a sale to no
+  member. With ``create_members`` a member not found is enrolled when the row has a phone
+  (with its ``external_ref``);
+- ``store_code``, ``channel`` (``store`` the default, ``online``, ``mini_program``);
+- ``amount``: the order's total (or the refund's amount) in yuan as text, ``128.50``;
+- ``sku``, ``category``, ``qty``: optional, the order's one line (its amount the order's).
+
+Idempotent by external id: what the program holds already is counted ``already_present`` and
+left alone. A row that cannot be imported is reported with its line and the rest go in.
+History earns nothing (the ``history`` section's ``earn`` is ``none``): no ledger posting,
+no member lock, no member event — which is what lets a million rows in within a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from memberkit.db import Database, bulk_cache
+from memberkit.kit import imports
+from memberkit.kit.i18n import Text, _
+from memberkit.kit.imports import ImportFileError as ImportFileError
+from memberkit.kit.money import MoneyFormatError, format_money, parse_money
+from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
+from memberkit.member import repository as member_repository
+from memberkit.member import service as member_service
+from memberkit.member.models import Channel
+from memberkit.member.rules import normalize_phone
+from memberkit.order import repository
+from memberkit.order.models import OrderSource
+from memberkit.program import service as program_service
+from memberkit.store import queries as store_queries
+
+#: Rows per transaction: one multi-row statement per table and batch.
+BATCH = 10_000
+COLUMNS = (
+    "type",
+    "external_id",
+    "order_external_id",
+    "occurred_at",
+    "member_no",
+    "external_ref",
+    "phone",
+    "store_code",
+    "channel",
+    "amount",
+    "sku",
+    "category",
+    "qty",
+)
+REQUIRED = ("external_id", "occurred_at", "amount")
+#: The earliest date history may have.
+EARLIEST = date(1990, 1, 1)
+CHANNELS = tuple(channel.value for channel in Channel)
+
+Row = Mapping[str, object]
+
+
+class RowError(Exception):
+    """One row that cannot be imported, and why."""
+
+    def __init__(self, problem: Text) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+@dataclass
+class ImportResult:
+    """Counts of an import, and the rows refused as (line, message in a :class:`Text`)."""
+
+    orders: int = 0
+    refunds: int = 0
+    already_present: int = 0
+    members_created: int = 0
+    non_member_orders: int = 0
+    errors: list[tuple[int, Text]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Order:
+    line: int
+    external_id: str
+    occurred_at: datetime
+    member: tuple[str, str] | None  # (column, value): member_no, external_ref or phone
+    phone: str | None
+    external_ref: str | None
+    store_id: int | None
+    channel: str
+    amount_minor: int
+    sku: str | None
+    category: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class _Refund:
+    line: int
+    external_id: str
+    order_external_id: str
+    occurred_at: datetime
+    amount_minor: int
+
+
+def check_header(columns: Iterable[str]) -> None:
+    """Refuse a header missing a required column or naming one the importer does not know."""
+    imports.check_header(columns, known=COLUMNS, required=REQUIRED)
+
+
+def _text(row: Row, name: str) -> str:
+    value = row.get(name)
+    if type(value) is str:
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        raise RowError(
+            Text(_("{column} is a floating-point number: write it as text"), column=name)
+        )
+    return str(value).strip()
+
+
+def _moment(row: Row, tz: ZoneInfo, now: datetime) -> datetime:
+    value = row.get("occurred_at")
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=tz)
+    else:
+        raw = _text(row, "occurred_at")
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise RowError(
+                Text(_("occurred_at {value} is not a date and time"), value=repr(raw)[:40])
+            ) from None
+    moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+    moment = moment.astimezone(UTC)
+    if moment.astimezone(tz).date() < EARLIEST:
+        raise RowError(Text(_("occurred_at must be on or after 1990-01-01")))
+    if moment > now + FUTURE_TOLERANCE:
+        raise RowError(Text(_("occurred_at is in the future")))
+    return moment
+
+
+def _amount(row: Row, *, positive: bool) -> int:
+    value = row.get("amount")
+    try:
+        minor = parse_money(value if isinstance(value, Decimal | int) else _text(row, "amount"))
+    except MoneyFormatError:
+        raise RowError(
+            Text(
+                _("amount {value} is not an amount in yuan such as 128.50"), value=repr(value)[:40]
+            )
+        ) from None
+    if minor < 0 or (positive and minor == 0):
+        raise RowError(
+            Text(_("amount must be more than 0") if positive else _("amount is negative"))
+        )
+    return minor
+
+
+def _external_id(row: Row, name: str) -> str:
+    value = _text(row, name)
+    if not value:
+        raise RowError(Text(_("{column} is empty"), column=name))
+    if len(value) > 100:
+        raise RowError(Text(_("{column} is longer than 100 characters"), column=name))
+    return value
+
+
+def parse_row(
+    row: Row, *, line: int, tz: ZoneInfo, now: datetime, stores: Mapping[str, int]
+) -> _Order | _Refund:
+    """Read one row as an order or a refund; raises :class:`RowError` saying what is wrong."""
+    if None in row:
+        raise RowError(Text(_("the row has more fields than the header")))
+    kind = _text(row, "type").lower() or "order"
+    if kind not in ("order", "refund"):
+        raise RowError(Text(_("type must be order or refund")))
+    external_id = _external_id(row, "external_id")
+    occurred_at = _moment(row, tz, now)
+    if kind == "refund":
+        return _Refund(
+            line,
+            external_id,
+            _external_id(row, "order_external_id"),
+            occurred_at,
+            _amount(row, positive=True),
+        )
+    amount = _amount(row, positive=False)
+    member: tuple[str, str] | None = None
+    phone: str | None = None
+    raw_phone = _text(row, "phone")
+    if raw_phone:
+        phone = normalize_phone(raw_phone)
+        if phone is None:
+            raise RowError(Text(_("phone {value} is not a mobile number"), value=raw_phone[:20]))
+    external_ref = _text(row, "external_ref") or None
+    if external_ref is not None and len(external_ref) > 64:
+        raise RowError(Text(_("external_ref is longer than 64 characters")))
+    member_no = _text(row, "member_no")
+    if member_no:
+        member = ("member_no", member_no)
+    elif external_ref:
+        member = ("external_ref", external_ref)
+    elif phone:
+        member = ("phone_index", member_service.phone_index(phone))
+    store_code = _text(row, "store_code")
+    store_id = None
+    if store_code:
+        store_id = stores.get(store_code)
+        if store_id is None:
+            raise RowError(Text(_("store {code} does not exist"), code=store_code[:40]))
+    channel = _text(row, "channel") or Channel.store.value
+    if channel not in CHANNELS:
+        raise RowError(Text(_("channel must be one of {choices}"), choices=", ".join(CHANNELS)))
+    sku = _text(row, "sku") or None
+    category = _text(row, "category")
+    qty_text = _text(row, "qty") or "1"
+    if not qty_text.isdigit() or not 1 <= int(qty_text) <= 1_000_000:
+        raise RowError(Text(_("qty must be a whole number from 1 to 1000000")))
+    if (sku is not None and len(sku) > 64) or len(category) > 64:
+        raise RowError(Text(_("sku and category are at most 64 characters")))
+    return _Order(
+        line,
+        external_id,
+        occurred_at,
+        member,
+        phone,
+        external_ref,
+        store_id,
+        channel,
+        amount,
+        sku,
+        category,
+        int(qty_text),
+    )
+
+
+def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def import_rows(
+    database: Database,
+    rows: Iterable[Row],
+    *,
+    create_members: bool = False,
+    bound_store: str | None = None,
+    first_line: int = 2,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import rows of past orders and refunds, one transaction per batch of ``batch`` rows.
+
+    ``first_line`` numbers the first row (2: a CSV's header is line 1). ``bound_store`` is a
+    store-bound caller's store: rows of another store are refused, rows naming none are its.
+    ``progress`` is told how many rows are done after each batch.
+    """
+    result = ImportResult()
+    done = 0
+    line = first_line
+    for chunk in _batches(rows, batch):
+        with database.session_scope() as session, bulk_cache(session):
+            program = program_service.get(session)
+            stores = store_queries.ids_by_code(session, program_id=program.id)
+            _import_batch(
+                session,
+                program_id=program.id,
+                tz=program.tz,
+                stores=stores,
+                rows=chunk,
+                first_line=line,
+                create_members=create_members,
+                bound_store=bound_store,
+                result=result,
+            )
+        line += len(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    result.errors.sort(key=lambda error: error[0])
+    return result
+
+
+def _import_batch(
+    session: Session,
+    *,
+    program_id: int,
+    tz: ZoneInfo,
+    stores: Mapping[str, int],
+    rows: list[Row],
+    first_line: int,
+    create_members: bool,
+    bound_store: str | None,
+    result: ImportResult,
+) -> None:
+    now = utcnow()
+    orders: list[_Order] = []
+    refunds: list[_Refund] = []
+    bound_id = stores.get(bound_store) if bound_store is not None else None
+    for offset, row in enumerate(rows):
+        line = first_line + offset
+        try:
+            parsed = parse_row(row, line=line, tz=tz, now=now, stores=stores)
+            if bound_store is not None and isinstance(parsed, _Order):
+                if parsed.store_id is None and not _text(row, "store_code"):
+                    parsed = _with_store(parsed, bound_id)
+                elif parsed.store_id != bound_id:
+                    raise RowError(
+                        Text(_("this key may import only store {store}'s rows"), store=bound_store)
+                    )
+        except RowError as exc:
+            result.errors.append((line, exc.problem))
+            continue
+        if isinstance(parsed, _Refund):
+            refunds.append(parsed)
+        else:
+            orders.append(parsed)
+    orders = _new_only(session, program_id, orders, refunds=False, result=result)
+    refunds_new = _new_only(session, program_id, refunds, refunds=True, result=result)
+    _insert_orders(
+        session,
+        program_id=program_id,
+        orders=orders,
+        create_members=create_members,
+        now=now,
+        result=result,
+    )
+    _insert_refunds(
+        session,
+        program_id=program_id,
+        refunds=refunds_new,
+        bound_id=bound_id,
+        now=now,
+        bound=bound_store is not None,
+        result=result,
+    )
+
+
+def _with_store(order: _Order, store_id: int | None) -> _Order:
+    return replace(order, store_id=store_id)
+
+
+_Parsed = TypeVar("_Parsed", _Order, _Refund)
+
+
+def _new_only(
+    session: Session, program_id: int, parsed: list[_Parsed], *, refunds: bool, result: ImportResult
+) -> list[_Parsed]:
+    """The rows whose external id the program does not hold yet (nor an earlier row)."""
+    held = repository.existing_external_ids(
+        session,
+        program_id=program_id,
+        refunds=refunds,
+        external_ids=[item.external_id for item in parsed],
+    )
+    fresh: list[_Parsed] = []
+    for item in parsed:
+        if item.external_id in held:
+            result.already_present += 1
+        else:
+            held.add(item.external_id)
+            fresh.append(item)
+    return fresh
+
+
+def _insert_orders(
+    session: Session,
+    *,
+    program_id: int,
+    orders: list[_Order],
+    create_members: bool,
+    now: datetime,
+    result: ImportResult,
+) -> None:
+    """Resolve the orders' members (three statements), enrol the missing, write the orders."""
+    found: dict[tuple[str, str], int] = {}
+    for column in ("member_no", "external_ref", "phone_index"):
+        values = [o.member[1] for o in orders if o.member is not None and o.member[0] == column]
+        ids = member_repository.ids_by(session, program_id=program_id, column=column, values=values)
+        found.update({(column, value): held for value, held in ids.items()})
+    missing = [o for o in orders if o.member is not None and o.member not in found]
+    if missing and create_members:
+        _enrol(session, program_id=program_id, orders=missing, found=found, result=result)
+    rows: list[dict[str, Any]] = []
+    kept: list[_Order] = []
+    for order in orders:
+        member_id: int | None = None
+        if order.member is not None:
+            member_id = found.get(order.member)
+            if member_id is None:
+                result.errors.append((order.line, _not_found(order, create_members)))
+                continue
+        else:
+            result.non_member_orders += 1
+        kept.append(order)
+        rows.append(
+            {
+                "program_id": program_id,
+                "external_id": order.external_id,
+                "member_id": member_id,
+                "store_id": order.store_id,
+                "channel": order.channel,
+                "occurred_at": order.occurred_at,
+                "total_minor": order.amount_minor,
+                "eligible_minor": 0,
+                "points_paid": 0,
+                "points_earned": 0,
+                "growth_earned": 0,
+                "refunded_minor": 0,
+                "points_reversed": 0,
+                "growth_reversed": 0,
+                "points_returned": 0,
+                "source": OrderSource.history.value,
+                "created_at": now,
+            }
+        )
+    ids = repository.insert_orders(session, rows=rows)
+    result.orders += len(rows)
+    repository.insert_lines(
+        session,
+        rows=[
+            {
+                "order_id": ids[order.external_id],
+                "line_no": 1,
+                "sku": order.sku,
+                "name": "",
+                "category": order.category,
+                "quantity": order.qty,
+                "unit_price_minor": order.amount_minor // order.qty,
+                "amount_minor": order.amount_minor,
+                "earn_weight": 0,
+                "growth_weight": 0,
+                "refunded_quantity": 0,
+                "refunded_minor": 0,
+            }
+            for order in kept
+            if order.sku is not None
+        ],
+    )
+
+
+def _not_found(order: _Order, create_members: bool) -> Text:
+    assert order.member is not None
+    column, value = order.member
+    if column == "member_no":
+        return Text(_("no member has card number {value}"), value=value[:20])
+    if column == "external_ref":
+        if create_members and order.phone is None:
+            return Text(
+                _("no member has customer id {value}, and without a phone none is created"),
+                value=value,
+            )
+        return Text(_("no member has customer id {value}"), value=value)
+    return Text(_("no member has this phone number"))
+
+
+def _enrol(
+    session: Session,
+    *,
+    program_id: int,
+    orders: list[_Order],
+    found: dict[tuple[str, str], int],
+    result: ImportResult,
+) -> None:
+    """Enrol the customers of ``orders`` not found who have a phone: one per phone."""
+    people: dict[str, member_service.HistoryMember] = {}
+    for order in orders:
+        if order.phone is None or order.member is None or order.member[0] == "member_no":
+            continue  # a card number is Memberkit's own: one not found is a mistake
+        index = member_service.phone_index(order.phone)
+        if (order.member[0] == "external_ref") and ("phone_index", index) in found:
+            continue  # the phone belongs to a member already, under another customer id
+        people.setdefault(
+            index,
+            member_service.HistoryMember(
+                phone=order.phone,
+                external_ref=order.external_ref,
+                store_id=order.store_id,
+                channel=order.channel,
+                joined_at=order.occurred_at,
+            ),
+        )
+    refs = [person.external_ref for person in people.values() if person.external_ref]
+    taken = member_repository.ids_by(
+        session, program_id=program_id, column="external_ref", values=refs
+    )
+    seen_refs: set[str] = set()
+    wanted: list[member_service.HistoryMember] = []
+    for person in people.values():
+        if person.external_ref in taken or person.external_ref in seen_refs:
+            continue  # one customer id, two phones: the first phone's member keeps it
+        if person.external_ref:
+            seen_refs.add(person.external_ref)
+        wanted.append(person)
+    created = member_service.enrol_history(session, program_id=program_id, people=wanted)
+    result.members_created += len(created)
+    by_ref = {
+        p.external_ref: created[member_service.phone_index(p.phone)]
+        for p in wanted
+        if p.external_ref
+    }
+    for index, member_id in created.items():
+        found[("phone_index", index)] = member_id
+    for ref, member_id in by_ref.items():
+        found[("external_ref", ref)] = member_id
+
+
+def _insert_refunds(
+    session: Session,
+    *,
+    program_id: int,
+    refunds: list[_Refund],
+    bound_id: int | None,
+    bound: bool,
+    now: datetime,
+    result: ImportResult,
+) -> None:
+    """Check each refund against its order and what earlier refunds took; write them."""
+    orders = repository.refundable(
+        session, program_id=program_id, external_ids=[r.order_external_id for r in refunds]
+    )
+    refunded: dict[int, int] = {}
+    rows: list[dict[str, Any]] = []
+    for refund in refunds:
+        order = orders.get(refund.order_external_id)
+        if order is None:
+            result.errors.append(
+                (
+                    refund.line,
+                    Text(_("order {order} is not imported"), order=refund.order_external_id[:100]),
+                )
+            )
+            continue
+        if bound and order.store_id != bound_id:
+            result.errors.append(
+                (refund.line, Text(_("this key may import only its own store's rows")))
+            )
+            continue
+        left = order.total_minor - order.refunded_minor - refunded.get(order.id, 0)
+        if refund.amount_minor > left:
+            result.errors.append(
+                (
+                    refund.line,
+                    Text(
+                        _("the refund is more than is left of order {order} ({left})"),
+                        order=refund.order_external_id[:100],
+                        left=format_money(left),
+                    ),
+                )
+            )
+            continue
+        if refund.occurred_at < order.occurred_at:
+            result.errors.append((refund.line, Text(_("the refund is dated before its order"))))
+            continue
+        refunded[order.id] = refunded.get(order.id, 0) + refund.amount_minor
+        rows.append(
+            {
+                "program_id": program_id,
+                "external_id": refund.external_id,
+                "order_id": order.id,
+                "amount_minor": refund.amount_minor,
+                "points_reversed": 0,
+                "growth_reversed": 0,
+                "points_returned": 0,
+                "occurred_at": refund.occurred_at,
+                "source": OrderSource.history.value,
+                "created_at": now,
+            }
+        )
+    repository.insert_refunds(session, rows=rows, refunded=refunded)
+    result.refunds += len(rows)

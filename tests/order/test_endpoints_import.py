@@ -1,0 +1,114 @@
+"""``POST /api/v1/orders/import``: history rows in bulk, per-row idempotency, store-bound keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from memberkit.db import Database
+from memberkit.order.schemas import MAX_IMPORT_ROWS
+from tests.rest import Api, make_key, table_contents
+
+
+def test_rows_are_imported_once_and_bad_rows_listed_in_the_requests_language(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given rows: the member's order by card number, a non-member sale, a refund, a bad row
+    body = {
+        "rows": [
+            {
+                "external_id": "H-1",
+                "occurred_at": "2019-05-01 10:00",
+                "member_no": member["member_no"],
+                "store_code": "SH001",
+                "amount": "128.50",
+            },
+            {"external_id": "H-2", "occurred_at": "2019-05-02", "amount": "9.90"},
+            {
+                "type": "refund",
+                "external_id": "R-1",
+                "order_external_id": "H-1",
+                "occurred_at": "2019-05-03",
+                "amount": "28.50",
+            },
+            {"external_id": "H-3", "occurred_at": "1989-01-01", "amount": "1.00"},
+        ]
+    }
+    # when they are posted twice, the second time in Chinese
+    first = admin.post("/api/v1/orders/import", body, **{"Accept-Language": "en"})
+    before = table_contents(database)
+    second = admin.post("/api/v1/orders/import", body, **{"Accept-Language": "zh-CN"})
+    # then the first imports three, the second none, and each names the bad row
+    assert first.status_code == 200, first.text
+    assert first.json() == {
+        "orders": 2,
+        "refunds": 1,
+        "already_present": 0,
+        "members_created": 0,
+        "non_member_orders": 1,
+        "errors": [{"row": 4, "message": "occurred_at must be on or after 1990-01-01"}],
+    }
+    assert second.json()["already_present"] == 3
+    assert second.json()["orders"] == 0
+    assert second.json()["errors"][0]["row"] == 4
+    assert second.json()["errors"][0]["message"] != "occurred_at must be on or after 1990-01-01"
+    assert table_contents(database) == before
+    # and the imported order reads back, earning nothing, with its refund
+    order = admin.get("/api/v1/orders/H-1").json()
+    assert (order["points_earned"], order["refunded_amount"], order["status"]) == (
+        0,
+        "28.50",
+        "partially_refunded",
+    )
+    sale = admin.get("/api/v1/orders/H-2").json()
+    assert (sale["member_no"], sale["tier"], sale["total_amount"]) == (None, None, "9.90")
+
+
+def test_a_store_bound_key_imports_only_its_own_stores_rows(
+    client: TestClient, admin: Api, database: Database
+) -> None:
+    # given two stores and a key bound to one
+    for code in ("SH001", "SH002"):
+        admin.post("/api/v1/stores", {"code": code, "name": code, "type": "direct", "city": "上海"})
+    pos = Api(client, make_key(database, "pos", "SH001"))
+    # when it imports a row of its store, one naming none and one of the other store
+    response = pos.post(
+        "/api/v1/orders/import",
+        {
+            "rows": [
+                {"external_id": "A", "occurred_at": "2019-05-01", "amount": "1.00"},
+                {
+                    "external_id": "B",
+                    "occurred_at": "2019-05-01",
+                    "amount": "1.00",
+                    "store_code": "SH001",
+                },
+                {
+                    "external_id": "C",
+                    "occurred_at": "2019-05-01",
+                    "amount": "1.00",
+                    "store_code": "SH002",
+                },
+            ]
+        },
+        **{"Accept-Language": "en"},
+    )
+    # then its store's two are imported (the first as its store's) and the third refused
+    assert response.json()["orders"] == 2
+    assert response.json()["errors"] == [
+        {"row": 3, "message": "this key may import only store SH001's rows"}
+    ]
+    assert admin.get("/api/v1/orders/A").json()["external_id"] == "A"
+    assert admin.get("/api/v1/orders/C").status_code == 404
+
+
+def test_too_many_rows_or_a_wrong_field_are_refused_and_nothing_changes(
+    admin: Api, database: Database
+) -> None:
+    before = table_contents(database)
+    row = {"external_id": "X", "occurred_at": "2019-05-01", "amount": "1.00"}
+    too_many = admin.post("/api/v1/orders/import", {"rows": [row] * (MAX_IMPORT_ROWS + 1)})
+    unknown = admin.post("/api/v1/orders/import", {"rows": [{**row, "totl": "1"}]})
+    assert (too_many.status_code, unknown.status_code) == (422, 422)
+    assert table_contents(database) == before
