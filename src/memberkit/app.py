@@ -41,6 +41,7 @@ from memberkit.program.endpoints import router as program_router
 from memberkit.program.endpoints import settings_router
 from memberkit.reward import views as reward_views
 from memberkit.reward.endpoints import router as reward_router
+from memberkit.segment.endpoints import router as segment_router
 from memberkit.staff import views as staff_views
 from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
@@ -130,6 +131,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         settings_router,
         store_router,
         member_router,
+        segment_router,
         order_router,
         points_router,
         program_points_router,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from memberkit.db import Database
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
+from memberkit.order.models import Order
 from memberkit.program.service import ProgramConfig
 from memberkit.segment import queries, service
 from memberkit.segment.models import (
@@ -20,7 +21,7 @@ from memberkit.segment.models import (
 )
 from memberkit.segment.repository import Moved
 from memberkit.segment.tree import InvalidDefinition
-from tests.factories import make_member
+from tests.factories import make_member, post_order
 
 VIP = {"all": [{"field": "tag", "op": "any_of", "value": ["vip"]}]}
 T1 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -189,3 +190,51 @@ def test_a_static_upload_adds_known_members_and_reports_the_rest(
         again = service.add_listed(session, program=program, segment_id=segment.id, lines=lines)
         assert again.added == 0
         assert service.get(session, program=program, segment_id=segment.id).member_count == 2
+
+
+SPENDERS = {"all": [{"field": "spend", "op": "gte", "value": 5000, "days": 30}]}
+
+
+def test_an_order_refreshes_its_members_segments_after_commit(
+    database: Database, program: ProgramConfig
+) -> None:
+    # Given a segment of members who spent ¥50 in 30 days, and a member who did not yet
+    with database.session_scope() as session:
+        ann = make_member(session, program)
+        segment = service.create(
+            session, program=program, name="Spenders", kind=SegmentKind.rule, definition=SPENDERS
+        )
+    assert members_of(database, segment.id) == set()
+    # When an order of ¥60 is posted and committed
+    with database.session_scope() as session:
+        post_order(session, program, ann, amount_minor=6000)
+    # Then the member entered the segment, written as history
+    assert members_of(database, segment.id) == {ann.id}
+    assert [(m, c) for m, c, _ in history_of(database, segment.id)] == [(ann.id, "entered")]
+
+
+def test_a_rolled_back_order_refreshes_nothing_and_a_failing_refresh_spares_the_order(
+    database: Database, program: ProgramConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with database.session_scope() as session:
+        ann = make_member(session, program)
+        segment = service.create(
+            session, program=program, name="Spenders", kind=SegmentKind.rule, definition=SPENDERS
+        )
+    # When an order is rolled back, then no one enters
+    with database.session_scope(rollback=True) as session:
+        post_order(session, program, ann, amount_minor=6000)
+    assert members_of(database, segment.id) == set()
+
+    # When the refresh fails after the order commits, then the order stands
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "refresh_members", broken)
+    with database.session_scope() as session:
+        result = post_order(session, program, ann, amount_minor=6000, external_id="KEPT")
+    with database.session_scope(read_only=True) as session:
+        assert (
+            session.scalar(select(Order.id).where(Order.external_id == "KEPT")) == result.order_id
+        )
+    assert members_of(database, segment.id) == set()

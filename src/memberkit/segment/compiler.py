@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,6 +59,8 @@ class Context:
     program_id: int
     tz: ZoneInfo
     now: datetime
+    #: The members evaluated, when not all (an incremental refresh): aggregates look at theirs.
+    only: tuple[int, ...] | None = None
 
     def since(self, days: int | None) -> datetime:
         """The start of a window of the last ``days`` days."""
@@ -131,11 +133,17 @@ def _nullable(column: Any, condition: Condition) -> ColumnElement[bool]:
 
 
 def _aggregate(
-    member_id: Any, amount: Any, where: ColumnElement[bool], condition: Condition
+    member_id: Any,
+    amount: Any,
+    where: ColumnElement[bool],
+    condition: Condition,
+    context: Context,
 ) -> ColumnElement[bool]:
     """Members whose ``amount`` summed over the rows ``where`` (0 without rows) compares."""
     total = func.coalesce(amount, 0)
     grouped = select(member_id).where(where, member_id.is_not(None)).group_by(member_id)
+    if context.only is not None:
+        grouped = grouped.where(member_id.in_(context.only))
     if _holds(condition.op, condition.value, 0):
         failing = grouped.having(not_(_compare(total, condition.op, condition.value)))
         return members.c.id.not_in(failing)
@@ -225,12 +233,14 @@ def _tag_rows(codes: Collection[str]) -> Any:
 
 def _spend(condition: Condition, context: Context) -> ColumnElement[bool]:
     amount = func.sum(orders.c.total_minor - orders.c.refunded_minor)
-    return _aggregate(orders.c.member_id, amount, _member_orders(context, condition), condition)
+    return _aggregate(
+        orders.c.member_id, amount, _member_orders(context, condition), condition, context
+    )
 
 
 def _order_count(condition: Condition, context: Context) -> ColumnElement[bool]:
     where = and_(_member_orders(context, condition), orders.c.refunded_minor < orders.c.total_minor)
-    return _aggregate(orders.c.member_id, func.count(), where, condition)
+    return _aggregate(orders.c.member_id, func.count(), where, condition, context)
 
 
 def _bought(
@@ -257,7 +267,9 @@ def _balance(*assets: str) -> Compile:
             accounts.c.code == AccountCode.member,
             accounts.c.asset.in_(assets),
         )
-        return _aggregate(accounts.c.member_id, func.sum(accounts.c.balance), where, condition)
+        return _aggregate(
+            accounts.c.member_id, func.sum(accounts.c.balance), where, condition, context
+        )
 
     return compile_
 
@@ -269,7 +281,9 @@ def _expiring(condition: Condition, context: Context) -> ColumnElement[bool]:
         points_lots.c.expires_at > context.now,
         points_lots.c.expires_at <= context.now + timedelta(days=condition.days or 0),
     )
-    return _aggregate(points_lots.c.member_id, func.sum(points_lots.c.remaining), where, condition)
+    return _aggregate(
+        points_lots.c.member_id, func.sum(points_lots.c.remaining), where, condition, context
+    )
 
 
 def _coupons_unused(condition: Condition, context: Context) -> ColumnElement[bool]:
@@ -278,7 +292,7 @@ def _coupons_unused(condition: Condition, context: Context) -> ColumnElement[boo
         coupons.c.status == CouponStatus.available,
         coupons.c.valid_until > context.now,
     )
-    return _aggregate(coupons.c.member_id, func.count(), where, condition)
+    return _aggregate(coupons.c.member_id, func.count(), where, condition, context)
 
 
 for _field in (
@@ -357,11 +371,13 @@ def member_ids(
     ``only`` restricts it to those members (an incremental refresh); ``store_codes`` to the
     members registered at those stores (a store-bound viewer).
     """
+    if only is not None:
+        context = replace(context, only=tuple(sorted(only)))
     query = select(members.c.id).where(
         members.c.program_id == context.program_id, predicate(group, context)
     )
-    if only is not None:
-        query = query.where(members.c.id.in_(list(only)))
+    if context.only is not None:
+        query = query.where(members.c.id.in_(context.only))
     if store_codes is not None:
         query = query.where(members.c.store_id.in_(_store_ids(context, store_codes)))
     return query

@@ -60,26 +60,12 @@ def _scoped(query: Any, program_id: int, stores: Collection[str] | None) -> Any:
     )
 
 
-def count(
-    session: Session, *, ids: Select[Any], program_id: int, stores: Collection[str] | None
-) -> tuple[int, list[MemberRow]]:
-    """How many members ``ids`` selects (within ``stores``), and the first of them by id."""
-    chosen = ids.subquery()
-    total = session.scalar(
-        _scoped(
-            select(func.count()).select_from(Member).where(Member.id.in_(select(chosen.c.id))),
-            program_id,
-            stores,
-        )
-    )
+def count(session: Session, *, ids: Select[Any]) -> tuple[int, list[MemberRow]]:
+    """How many members ``ids`` selects, and the first of them by id."""
+    total = session.scalar(select(func.count()).select_from(ids.subquery()))
+    first = ids.order_by(Member.id).limit(PREVIEW).subquery()
     rows = session.execute(
-        _scoped(
-            _with_store(select(Member)).where(Member.id.in_(select(chosen.c.id))),
-            program_id,
-            stores,
-        )
-        .order_by(Member.id)
-        .limit(PREVIEW)
+        _with_store(select(Member)).where(Member.id.in_(select(first.c.id))).order_by(Member.id)
     ).all()
     return total or 0, [MemberRow(member, code) for member, code in rows]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy import Select, delete, func, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import table
@@ -161,3 +161,58 @@ def recount(session: Session, *, segment_id: int, now: datetime) -> int:
         .values(member_count=count or 0, refreshed_at=now)
     )
     return count or 0
+
+
+def wanted_memberships(
+    session: Session, *, queries: Mapping[int, Select[Any]]
+) -> set[tuple[int, int]]:
+    """``(segment_id, member_id)`` that each segment's query selects, in one UNION ALL."""
+    parts = [
+        select(literal(segment_id).label("segment_id"), query.subquery().c.id)
+        for segment_id, query in queries.items()
+    ]
+    return {(s, m) for s, m in session.execute(union_all(*parts)).all()}
+
+
+def memberships(
+    session: Session, *, segment_ids: Collection[int], member_ids: Collection[int]
+) -> set[tuple[int, int]]:
+    """``(segment_id, member_id)`` of these members in these segments now."""
+    rows = session.execute(
+        select(segment_members.c.segment_id, segment_members.c.member_id).where(
+            segment_members.c.segment_id.in_(list(segment_ids)),
+            segment_members.c.member_id.in_(list(member_ids)),
+        )
+    )
+    return {(s, m) for s, m in rows.all()}
+
+
+def change_memberships(
+    session: Session,
+    *,
+    entered: Collection[tuple[int, int]],
+    left: Collection[tuple[int, int]],
+    now: datetime,
+) -> None:
+    """Write a few members' entries and exits (``(segment_id, member_id)``), with their events."""
+    for change, pairs in ((MembershipChange.left, left), (MembershipChange.entered, entered)):
+        if not pairs:
+            continue
+        session.execute(
+            insert(events),
+            [
+                {"segment_id": s, "member_id": m, "change": change.value, "at": now}
+                for s, m in pairs
+            ],
+        )
+    if left:
+        session.execute(
+            delete(segment_members).where(
+                tuple_(segment_members.c.segment_id, segment_members.c.member_id).in_(list(left))
+            )
+        )
+    if entered:
+        session.execute(
+            insert(segment_members),
+            [{"segment_id": s, "member_id": m, "since": now} for s, m in entered],
+        )

@@ -177,8 +177,8 @@ def count(
     stores: Collection[str] | None = None,
 ) -> Count:
     """Count what a definition (saved or not) selects, within ``stores`` if given."""
-    ids = compiler.member_ids(rule(definition), context(program))
-    total, preview = queries.count(session, ids=ids, program_id=program.id, stores=stores)
+    ids = compiler.member_ids(rule(definition), context(program), store_codes=stores)
+    total, preview = queries.count(session, ids=ids)
     return Count(total, preview)
 
 
@@ -197,6 +197,34 @@ def refresh(
     return moved
 
 
+def _memberships(
+    session: Session, program: ProgramConfig, member_ids: Collection[int], now: datetime
+) -> tuple[list[Segment], set[tuple[int, int]], set[tuple[int, int]]]:
+    """The live rule segments, and these members' memberships as wanted and as stored."""
+    segments = [
+        s for s in repository.live_rule_segments(session, program_id=program.id) if s.definition
+    ]
+    if not member_ids or not segments:
+        return segments, set(), set()
+    at = context(program, now)
+    wanted = repository.wanted_memberships(
+        session,
+        queries={
+            s.id: compiler.member_ids(rule(s.definition), at, only=member_ids) for s in segments
+        },
+    )
+    current = repository.memberships(
+        session, segment_ids=[s.id for s in segments], member_ids=member_ids
+    )
+    return segments, wanted, current
+
+
+def members_move(session: Session, *, program: ProgramConfig, member_ids: Collection[int]) -> bool:
+    """Tell whether a refresh of these members would move any (a read: no write lock taken)."""
+    _segments, wanted, current = _memberships(session, program, member_ids, utcnow())
+    return wanted != current
+
+
 def refresh_members(
     session: Session,
     *,
@@ -204,25 +232,23 @@ def refresh_members(
     member_ids: Collection[int],
     now: datetime | None = None,
 ) -> Moved:
-    """Re-evaluate every live rule segment of the program for these members only."""
+    """Re-evaluate every live rule segment of the program for these members only.
+
+    The after-commit path of an order: one UNION ALL of every segment's rule restricted to
+    the members, their current memberships, and writes only for what changed.
+    """
     now = now or utcnow()
-    entered = left = 0
-    if not member_ids:
-        return Moved(0, 0)
-    for segment in repository.live_rule_segments(session, program_id=program.id):
-        if segment.definition is None:
-            continue
-        wanted = compiler.member_ids(
-            rule(segment.definition), context(program, now), only=member_ids
+    segments, wanted, current = _memberships(session, program, member_ids, now)
+    entered, left = sorted(wanted - current), sorted(current - wanted)
+    repository.change_memberships(session, entered=entered, left=left, now=now)
+    for segment in segments:
+        delta = sum(1 for s, _ in entered if s == segment.id) - sum(
+            1 for s, _ in left if s == segment.id
         )
-        moved = repository.move(
-            session, segment_id=segment.id, wanted=wanted, now=now, only=member_ids
-        )
-        if moved.entered or moved.left:
-            segment.member_count += moved.entered - moved.left
-        entered, left = entered + moved.entered, left + moved.left
+        if delta:
+            segment.member_count += delta
     session.flush()
-    return Moved(entered, left)
+    return Moved(len(entered), len(left))
 
 
 def refresh_all(session: Session, *, program: ProgramConfig, now: datetime | None = None) -> int:
