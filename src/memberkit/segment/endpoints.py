@@ -101,7 +101,8 @@ def create_segment(body: SegmentIn, context: AdminContext) -> SegmentOut:
 @router.post("/count", response_model=CountOut)
 def count_segment(body: CountIn, context: ReadContext) -> CountOut:
     """Count the members a definition (not yet saved) selects now, with the first 20."""
-    with context.work.transaction() as session:
+    # A POST that only reads: no write lock on SQLite, READ ONLY on PostgreSQL.
+    with context.database.session_scope(read_only=True) as session:
         found = service.count(
             session, program=context.program, definition=body.definition, stores=_stores(context)
         )
