@@ -183,15 +183,21 @@ def _store_ids(context: Context, codes: Collection[str]) -> Select[Any]:
     )
 
 
-def _tags(column: Any, match: Callable[[Collection[str]], ColumnElement[bool]]) -> Compile:
-    """A set field: ``match(codes)`` finds the rows of one member that hold any of the codes."""
+def _tags(match: Callable[[Collection[str], Context, Condition], Any]) -> Compile:
+    """A set field: ``match(codes, …)`` selects the ids of members holding any of the codes.
+
+    Uncorrelated ``IN`` subqueries, so the database reads the (indexed) rows once rather than
+    probing them member by member.
+    """
 
     def compile_(condition: Condition, context: Context) -> ColumnElement[bool]:
         codes = condition.value
         if condition.op is Op.all_of:
-            return and_(*(match((code,)).where(column).exists() for code in codes))
-        found = match(codes).where(column).exists()
-        return found if condition.op is Op.any_of else not_(found)
+            return and_(*(members.c.id.in_(match((code,), context, condition)) for code in codes))
+        found = match(codes, context, condition)
+        if condition.op is Op.any_of:
+            return members.c.id.in_(found)
+        return members.c.id.not_in(found)
 
     return compile_
 
@@ -227,8 +233,10 @@ def _registered(condition: Condition, context: Context) -> ColumnElement[bool]:
     return _day_bounds(condition.op, condition.value, context.tz, members.c.created_at)
 
 
-def _tag_rows(codes: Collection[str]) -> Any:
-    return select(member_tags.c.member_id).where(member_tags.c.tag.in_(codes))
+def _tag_rows(codes: Collection[str], context: Context, _condition: Condition) -> Any:
+    return select(member_tags.c.member_id).where(
+        member_tags.c.program_id == context.program_id, member_tags.c.tag.in_(codes)
+    )
 
 
 def _spend(condition: Condition, context: Context) -> ColumnElement[bool]:
@@ -246,18 +254,19 @@ def _order_count(condition: Condition, context: Context) -> ColumnElement[bool]:
 def _bought(
     column_of: Callable[[Context, Collection[str]], ColumnElement[bool]], lines: bool
 ) -> Compile:
-    def compile_(condition: Condition, context: Context) -> ColumnElement[bool]:
-        def rows(codes: Collection[str]) -> Any:
-            found = select(orders.c.id).where(
-                _member_orders(context, condition), column_of(context, codes)
-            )
-            if lines:
-                found = found.join_from(orders, order_lines, order_lines.c.order_id == orders.c.id)
-            return found
+    def rows(codes: Collection[str], context: Context, condition: Condition) -> Any:
+        found = select(orders.c.member_id).where(
+            _member_orders(context, condition),
+            orders.c.member_id.is_not(None),
+            column_of(context, codes),
+        )
+        if lines:
+            found = found.join_from(orders, order_lines, order_lines.c.order_id == orders.c.id)
+        if context.only is not None:
+            found = found.where(orders.c.member_id.in_(context.only))
+        return found
 
-        return _tags(orders.c.member_id == members.c.id, rows)(condition, context)
-
-    return compile_
+    return _tags(rows)
 
 
 def _balance(*assets: str) -> Compile:
@@ -313,7 +322,7 @@ for _field in (
     ),
     Field(
         FieldSpec("tag", _("tags"), FieldType.tags),
-        _tags(member_tags.c.member_id == members.c.id, _tag_rows),
+        _tags(_tag_rows),
     ),
     Field(FieldSpec("spend", _("spend"), FieldType.money, window=True), _spend),
     Field(FieldSpec("orders", _("number of orders"), FieldType.number, window=True), _order_count),
