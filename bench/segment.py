@@ -176,7 +176,7 @@ def bench_counts(setup: Setup, members: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--orders", type=int, default=200, help="0: counts only")
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--database-url", help="a PostgreSQL server to run on as well")
     args = parser.parse_args()
@@ -187,7 +187,8 @@ def main() -> None:
         with target as (kind, url, data_dir):
             print(kind)
             setup = prepare(kind, url, data_dir, members=100)
-            bench_orders(setup, args.orders)
+            if args.orders:
+                bench_orders(setup, args.orders)
             bench_counts(setup, args.members)
             setup.database.dispose()
 
