@@ -122,6 +122,7 @@ def test_the_registry_names_every_job_in_running_order() -> None:
         "decay-growth",
         "review-tiers",
         "birthday-coupons",
+        "refresh-segments",
         "purge-idempotency",
         "purge-sessions",
         "purge-outbox",

@@ -46,6 +46,7 @@ from memberkit.report import views as report_views
 from memberkit.report.endpoints import router as report_router
 from memberkit.reward import views as reward_views
 from memberkit.reward.endpoints import router as reward_router
+from memberkit.segment.endpoints import router as segment_router
 from memberkit.staff import views as staff_views
 from memberkit.store import views as store_views
 from memberkit.store.endpoints import router as store_router
@@ -137,6 +138,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         settings_router,
         store_router,
         member_router,
+        segment_router,
         order_router,
         points_router,
         program_points_router,

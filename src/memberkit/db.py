@@ -333,19 +333,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine's pool for reads: no write lock on SQLite, ``READ ONLY`` on PostgreSQL."""
+    options = (
+        {"postgresql_readonly": True} if engine.dialect.name == "postgresql" else {_READ_ONLY: True}
+    )
+    return engine.execution_options(**options)
+
+
 class Database:
     """An engine with its session factories: one for units of work, one for reads only."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        read_only = (
-            {"postgresql_readonly": True}
-            if self.engine.dialect.name == "postgresql"
-            else {_READ_ONLY: True}
-        )
         #: The same pool, for reads: no write lock on SQLite, ``READ ONLY`` on PostgreSQL.
-        self.read_engine = self.engine.execution_options(**read_only)
+        self.read_engine = read_only(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 

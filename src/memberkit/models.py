@@ -13,6 +13,7 @@ from memberkit.member.models import Member, MemberTag
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.program.models import Program, ProgramSetting
 from memberkit.reward.models import Redemption, Reward
+from memberkit.segment.models import Segment, SegmentMember, SegmentMembershipEvent
 from memberkit.staff.models import LoginAttempt, StaffSession, StaffStore, StaffUser
 from memberkit.store.models import Store
 from memberkit.tier.models import TierChange, TierNotice
@@ -50,6 +51,9 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Reward",
+    "Segment",
+    "SegmentMember",
+    "SegmentMembershipEvent",
     "StaffSession",
     "StaffStore",
     "StaffUser",

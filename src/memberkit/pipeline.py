@@ -25,12 +25,14 @@ function in its domain, and the reactions it should trigger in :mod:`memberkit.r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from memberkit import events
@@ -45,6 +47,8 @@ from memberkit.program.service import ProgramConfig
 
 if TYPE_CHECKING:
     from memberkit.member.service import TierOutcome
+
+log = logging.getLogger("memberkit.pipeline")
 
 
 class EventKind(StrEnum):
@@ -223,6 +227,7 @@ def _apply(
     result = post(session, applied)
     for reaction in _reactions(kind):
         reaction(session, applied)
+    _after_commit(session, program, locked.id)
     if finish is not None:
         result = finish(session, applied, result)
     return applied, result
@@ -264,6 +269,39 @@ def for_each_member(
         if progress is not None:
             progress(done, len(member_ids))
     return results
+
+
+#: Where a session keeps the members whose events it applied, for the after-commit callbacks.
+_TOUCHED = "memberkit.pipeline.touched"
+
+
+def _after_commit(session: Session, program: ProgramConfig, member_id: int) -> None:
+    """Remember the member; once the unit of work commits, run :data:`AFTER_COMMIT` callbacks."""
+    touched = session.info.get(_TOUCHED)
+    if touched is None:
+        touched = session.info[_TOUCHED] = {}
+        event.listen(session, "after_commit", _committed, once=True)
+        event.listen(session, "after_rollback", _rolled_back, once=True)
+    touched.setdefault(program.id, (program, set()))[1].add(member_id)
+
+
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def _committed(session: Session) -> None:
+    """Run each after-commit callback per program; a failing one is logged, never raised."""
+    from memberkit.reactions import AFTER_COMMIT
+
+    touched = session.info.pop(_TOUCHED, None) or {}
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    for program, member_ids in touched.values():
+        for callback in AFTER_COMMIT:
+            try:
+                callback(engine, program, frozenset(member_ids))
+            except Exception:
+                log.exception("after-commit %s failed for program %s", callback, program.code)
 
 
 def _reactions(kind: EventKind) -> tuple[Reaction, ...]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from memberkit.coupon import service as coupon_service
 from memberkit.member.models import Member
 from memberkit.pipeline import EventKind, Reaction
+from memberkit.program.service import ProgramConfig
+from memberkit.segment import tasks as segment_tasks
 from memberkit.tier import service as tier_service
 
 #: The coupons an upgrade gives (升级礼包) come after the tier reaction that made it.
@@ -32,4 +35,11 @@ REACTIONS: Mapping[EventKind, tuple[Reaction, ...]] = {
 #: What a registration sets off, in its transaction: ``(session, member, registered_at)``.
 ON_REGISTERED: tuple[Callable[[Session, Member, datetime], None], ...] = (
     lambda session, member, at: coupon_service.welcome(session, member=member, registered_at=at),
+)
+
+#: What runs once a unit of work that applied member events has committed, outside it:
+#: ``(engine, program, member_ids)``, each in its own short transaction. A failure is logged
+#: and never reaches the request, whose work is already committed.
+AFTER_COMMIT: tuple[Callable[[Engine, ProgramConfig, frozenset[int]], None], ...] = (
+    segment_tasks.refresh_after_commit,
 )

@@ -17,6 +17,7 @@ from memberkit.ledger.tasks import EXPIRE_POINTS
 from memberkit.program import service as program_service
 from memberkit.program.queries import program_codes
 from memberkit.program.service import ProgramConfig
+from memberkit.segment.tasks import REFRESH_SEGMENTS
 from memberkit.staff.tasks import PURGE_SESSIONS
 from memberkit.tier.tasks import REVIEW_TIERS
 from memberkit.webhook.tasks import PURGE_OUTBOX
@@ -27,6 +28,7 @@ TASKS: tuple[Task, ...] = (
     DECAY_GROWTH,
     REVIEW_TIERS,
     BIRTHDAY_COUPONS,
+    REFRESH_SEGMENTS,
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
     PURGE_OUTBOX,

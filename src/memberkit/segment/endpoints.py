@@ -1,0 +1,218 @@
+"""REST endpoints of segments: define, count while editing, members, history, refresh, upload.
+
+Reading keys (``read``) count and list; ``admin`` keys change. A store-bound key counts and
+lists only the members registered at its store.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from memberkit.api.context import AdminContext, ApiContext, ReadContext
+from memberkit.auth.models import Scope
+from memberkit.kit.pagination import MAX_PAGE_SIZE
+from memberkit.member import service as member_service
+from memberkit.member.rules import mask_personal
+from memberkit.program.service import ProgramConfig
+from memberkit.segment import queries, service
+from memberkit.segment.models import Segment, SegmentKind
+from memberkit.segment.schemas import (
+    CountIn,
+    CountOut,
+    HistoryItem,
+    HistoryOut,
+    MemberBrief,
+    MembersOut,
+    RefreshOut,
+    SegmentIn,
+    SegmentOut,
+    SegmentPatch,
+    UploadIn,
+    UploadOut,
+)
+
+router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
+
+
+def _out(segment: Segment) -> SegmentOut:
+    return SegmentOut(
+        id=segment.id,
+        name=segment.name,
+        description=segment.description,
+        kind=SegmentKind(segment.kind),
+        definition=segment.definition,
+        member_count=segment.member_count,
+        refreshed_at=segment.refreshed_at,
+        created_by=segment.created_by,
+        created_at=segment.created_at,
+    )
+
+
+def _stores(context: ApiContext) -> list[str] | None:
+    code = context.principal.store_code
+    return None if code is None else [code]
+
+
+def brief(program: ProgramConfig, row: queries.MemberRow, *, unmasked: bool) -> MemberBrief:
+    """A member's line in a list, masked unless the caller may see personal data."""
+    personal = member_service.personal(row.member)
+    fields = {"phone": personal["phone"] or "", "name": personal["name"]}
+    shown = fields if unmasked else mask_personal(fields)
+    return MemberBrief(
+        member_no=row.member.member_no,
+        phone=shown["phone"] or "",
+        name=shown["name"],
+        tier=program.ladder.tier(row.member.tier_code).name,
+        store=row.store_code,
+        since=row.since,
+    )
+
+
+def _unmasked(context: ApiContext) -> bool:
+    return context.principal.scope == Scope.admin
+
+
+@router.get("", response_model=list[SegmentOut])
+def list_segments(context: ReadContext) -> list[SegmentOut]:
+    """Every live segment of the program, by name."""
+    with context.transaction() as session:
+        return [_out(s) for s in queries.listing(session, program_id=context.program.id)]
+
+
+@router.post("", status_code=201, response_model=SegmentOut)
+def create_segment(body: SegmentIn, context: AdminContext) -> SegmentOut:
+    """Define a segment; a rule segment is filled at once. A bad rule is a 422 naming where."""
+    context.principal.require_unbound()
+    with context.transaction() as session:
+        segment = service.create(
+            session,
+            program=context.program,
+            name=body.name,
+            kind=body.kind,
+            definition=body.definition,
+            description=body.description,
+            actor=context.principal.actor,
+        )
+        return _out(segment)
+
+
+@router.post("/count", response_model=CountOut)
+def count_segment(body: CountIn, context: ReadContext) -> CountOut:
+    """Count the members a definition (not yet saved) selects now, with the first 20."""
+    # A POST that only reads: no write lock on SQLite, READ ONLY on PostgreSQL.
+    with context.database.session_scope(read_only=True) as session:
+        found = service.count(
+            session, program=context.program, definition=body.definition, stores=_stores(context)
+        )
+        unmasked = _unmasked(context)
+        return CountOut(
+            count=found.total,
+            preview=[brief(context.program, row, unmasked=unmasked) for row in found.preview],
+        )
+
+
+@router.get("/{segment_id}", response_model=SegmentOut)
+def get_segment(segment_id: int, context: ReadContext) -> SegmentOut:
+    """One segment."""
+    with context.transaction() as session:
+        return _out(service.get(session, program=context.program, segment_id=segment_id))
+
+
+@router.patch("/{segment_id}", response_model=SegmentOut)
+def change_segment(segment_id: int, body: SegmentPatch, context: AdminContext) -> SegmentOut:
+    """Rename or redefine a segment; a new rule refreshes it at once."""
+    context.principal.require_unbound()
+    with context.transaction() as session:
+        segment = service.update(
+            session,
+            program=context.program,
+            segment_id=segment_id,
+            name=body.name,
+            description=body.description,
+            definition=body.definition,
+        )
+        return _out(segment)
+
+
+@router.delete("/{segment_id}", status_code=204)
+def delete_segment(segment_id: int, context: AdminContext) -> Response:
+    """Archive a segment: its members leave (kept in its history); it is no longer listed."""
+    context.principal.require_unbound()
+    with context.transaction() as session:
+        service.archive(session, program=context.program, segment_id=segment_id)
+    return Response(status_code=204)
+
+
+@router.get("/{segment_id}/members", response_model=MembersOut)
+def segment_members(
+    segment_id: int,
+    context: ReadContext,
+    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> MembersOut:
+    """A segment's members by id, a page at a time (``after`` = the last page's ``next_after``)."""
+    with context.transaction() as session:
+        segment = service.get(session, program=context.program, segment_id=segment_id)
+        total, page = queries.members(
+            session,
+            segment_id=segment.id,
+            program_id=context.program.id,
+            stores=_stores(context),
+            after=after,
+            limit=limit,
+        )
+        unmasked = _unmasked(context)
+        return MembersOut(
+            total=total,
+            items=[brief(context.program, row, unmasked=unmasked) for row in page.items],
+            next_after=page.next_after,
+        )
+
+
+@router.get("/{segment_id}/history", response_model=HistoryOut)
+def segment_history(
+    segment_id: int,
+    context: ReadContext,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> HistoryOut:
+    """Who entered and left the segment when, newest first."""
+    with context.transaction() as session:
+        segment = service.get(session, program=context.program, segment_id=segment_id)
+        page = queries.history(
+            session,
+            segment_id=segment.id,
+            program_id=context.program.id,
+            stores=_stores(context),
+            before=before,
+            limit=limit,
+        )
+        return HistoryOut(
+            items=[
+                HistoryItem(member_no=r.member_no, change=r.change, at=r.at) for r in page.items
+            ],
+            next_before=page.next_after,
+        )
+
+
+@router.post("/{segment_id}/refresh", response_model=RefreshOut)
+def refresh_segment(segment_id: int, context: AdminContext) -> RefreshOut:
+    """Refresh a segment's members in full now; a repeat moves no one."""
+    context.principal.require_unbound()
+    with context.transaction() as session:
+        segment = service.get(session, program=context.program, segment_id=segment_id)
+        moved = service.refresh(session, program=context.program, segment=segment)
+        return RefreshOut(entered=moved.entered, left=moved.left, member_count=segment.member_count)
+
+
+@router.post("/{segment_id}/members", response_model=UploadOut)
+def upload_members(segment_id: int, body: UploadIn, context: AdminContext) -> UploadOut:
+    """Add members to a static segment, one card number or phone per line; a repeat adds none."""
+    context.principal.require_unbound()
+    with context.transaction() as session:
+        upload = service.add_listed(
+            session, program=context.program, segment_id=segment_id, lines=body.lines
+        )
+        return UploadOut(added=upload.added, found=upload.found, unknown=upload.unknown)
