@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from memberkit.segment.models import (
     SegmentMembershipEvent,
 )
 from memberkit.segment.repository import Moved
+from memberkit.segment.tasks import REFRESHER
 from memberkit.segment.tree import InvalidDefinition
 from tests.factories import make_member, post_order
 
@@ -208,7 +210,8 @@ def test_an_order_refreshes_its_members_segments_after_commit(
     # When an order of ¥60 is posted and committed
     with database.session_scope() as session:
         post_order(session, program, ann, amount_minor=6000)
-    # Then the member entered the segment, written as history
+    # Then, once the background refresh has run, the member entered it, written as history
+    assert REFRESHER.settle()
     assert members_of(database, segment.id) == {ann.id}
     assert [(m, c) for m, c, _ in history_of(database, segment.id)] == [(ann.id, "entered")]
 
@@ -224,6 +227,7 @@ def test_a_rolled_back_order_refreshes_nothing_and_a_failing_refresh_spares_the_
     # When an order is rolled back, then no one enters
     with database.session_scope(rollback=True) as session:
         post_order(session, program, ann, amount_minor=6000)
+    assert REFRESHER.settle()
     assert members_of(database, segment.id) == set()
 
     # When the refresh fails after the order commits, then the order stands
@@ -233,8 +237,38 @@ def test_a_rolled_back_order_refreshes_nothing_and_a_failing_refresh_spares_the_
     monkeypatch.setattr(service, "refresh_members", broken)
     with database.session_scope() as session:
         result = post_order(session, program, ann, amount_minor=6000, external_id="KEPT")
+    assert REFRESHER.settle()
     with database.session_scope(read_only=True) as session:
         assert (
             session.scalar(select(Order.id).where(Order.external_id == "KEPT")) == result.order_id
         )
     assert members_of(database, segment.id) == set()
+
+
+def test_the_order_commits_without_waiting_for_the_segment_refresh(
+    database: Database, program: ProgramConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a segment of spenders, and a refresh held back until the test lets it go
+    with database.session_scope() as session:
+        ann = make_member(session, program)
+        segment = service.create(
+            session, program=program, name="Spenders", kind=SegmentKind.rule, definition=SPENDERS
+        )
+    release = threading.Event()
+    moves = service.members_move
+
+    def held(*args: object, **kwargs: object) -> bool:
+        assert release.wait(10)
+        return moves(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "members_move", held)
+    # When an order commits while the refresh is held
+    with database.session_scope() as session:
+        post_order(session, program, ann, amount_minor=6000)
+    # Then the order's unit of work is done and the member not yet in the segment
+    assert not REFRESHER.settle(timeout=0.2)
+    assert members_of(database, segment.id) == set()
+    # And once the refresh runs, the member is in
+    release.set()
+    assert REFRESHER.settle()
+    assert members_of(database, segment.id) == {ann.id}
