@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.coupon.models import Coupon, CouponTemplate
 from memberkit.db import Database, table
+from memberkit.forecast.models import ForecastFit, MemberForecast
 from memberkit.kit.time import Timing
 from memberkit.ledger.models import Account, AccountCode, Asset, LedgerTransaction, PointsLot
 from memberkit.member import service as member_service
@@ -160,6 +161,26 @@ def cast(database: Database, program: ProgramConfig) -> dict[str, Member]:
         _coupon(session, cat, template, status="available", until=-1)  # lapsed
         _coupon(session, bob, template, status="used", until=5)
         _coupon(session, dan, template, status="available", until=30)
+        # The latest fit forecasts Ann (churn risk 10 %) and Bob (70 %); Cat and Dan have none.
+        fit = session.execute(
+            insert(table(ForecastFit)).values(
+                program_id=program.id, as_of=NOW.date(), status="ok", diagnostics={}
+            )
+        ).inserted_primary_key[0]
+        for member, alive, purchases, value in (
+            (ann, 900_000, 2500, 50000),
+            (bob, 300_000, 200, 8000),
+        ):
+            session.execute(
+                insert(table(MemberForecast)).values(
+                    program_id=program.id,
+                    member_id=member.id,
+                    fit_id=fit,
+                    p_alive_ppm=alive,
+                    expected_purchases_90d_milli=purchases,
+                    expected_value_12m_minor=value,
+                )
+            )
     return {"ann": ann, "bob": bob, "cat": cat, "dan": dan}
 
 
@@ -230,6 +251,13 @@ CASES = [
     (one("wallet", "eq", 0), {"ann", "bob", "dan"}),
     (one("coupons_unused", "eq", 1), {"cat", "dan"}),
     (one("coupons_unused", "eq", 0), {"ann", "bob"}),
+    (one("churn_risk", "gte", 50), {"bob"}),
+    (one("churn_risk", "lt", 50), {"ann"}),
+    (one("churn_risk", "between", [10, 10]), {"ann"}),
+    (one("expected_purchases_90d", "gte", 1), {"ann"}),
+    (one("expected_purchases_90d", "lt", 1), {"bob"}),
+    (one("expected_value_12m", "gte", 10000), {"ann"}),
+    (one("expected_value_12m", "lte", 8000), {"bob"}),
 ]
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
 
 from memberkit.coupon.models import Coupon, CouponStatus
 from memberkit.db import table
+from memberkit.forecast.models import MemberForecast
 from memberkit.kit.i18n import _
 from memberkit.kit.time import start_of_local_day
 from memberkit.ledger.models import Account, AccountCode, Asset, PointsLot
@@ -50,6 +51,7 @@ stores = table(Store)
 accounts = table(Account)
 points_lots = table(PointsLot)
 coupons = table(Coupon)
+member_forecasts = table(MemberForecast)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,27 @@ def _coupons_unused(condition: Condition, context: Context) -> ColumnElement[boo
     return _aggregate(coupons.c.member_id, func.count(), where, condition, context)
 
 
+def _forecast(figure: Any, scale: int) -> Compile:
+    """A figure of the member's latest forecast, compared in its stored unit (value × scale).
+
+    A member with no forecast (who never bought, or before the first fit) matches no
+    condition on it, whichever the op.
+    """
+
+    def compile_(condition: Condition, context: Context) -> ColumnElement[bool]:
+        value = condition.value
+        scaled = tuple(v * scale for v in value) if isinstance(value, tuple) else value * scale
+        found = select(member_forecasts.c.member_id).where(
+            member_forecasts.c.program_id == context.program_id,
+            _compare(figure, condition.op, scaled),
+        )
+        if context.only is not None:
+            found = found.where(member_forecasts.c.member_id.in_(context.only))
+        return members.c.id.in_(found)
+
+    return compile_
+
+
 for _field in (
     Field(
         FieldSpec("gender", _("gender"), FieldType.choice, choices=("male", "female", "unknown")),
@@ -350,6 +373,19 @@ for _field in (
         _balance(Asset.wallet_principal, Asset.wallet_bonus),
     ),
     Field(FieldSpec("coupons_unused", _("unused coupons"), FieldType.number), _coupons_unused),
+    # Churn risk in whole percent: 1 − P(alive), stored as P(alive) in millionths.
+    Field(
+        FieldSpec("churn_risk", _("churn risk (%)"), FieldType.number),
+        _forecast(1_000_000 - member_forecasts.c.p_alive_ppm, 10_000),
+    ),
+    Field(
+        FieldSpec("expected_purchases_90d", _("expected purchases in 90 days"), FieldType.number),
+        _forecast(member_forecasts.c.expected_purchases_90d_milli, 1000),
+    ),
+    Field(
+        FieldSpec("expected_value_12m", _("expected value in 12 months"), FieldType.money),
+        _forecast(member_forecasts.c.expected_value_12m_minor, 1),
+    ),
 ):
     register(_field)
 
