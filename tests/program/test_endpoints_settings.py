@@ -21,7 +21,17 @@ from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
 from tests.rest import Api, make_key, order_body, table_contents
 
-NAMES = ["earning", "validity", "ladder", "growth", "wallet", "benefits", "policies", "calendar"]
+NAMES = [
+    "earning",
+    "validity",
+    "ladder",
+    "growth",
+    "wallet",
+    "benefits",
+    "policies",
+    "calendar",
+    "analytics",
+]
 #: The earning section of a program that never set it: every field, in its canonical form.
 EARNING_DEFAULTS = {
     "points_per_unit": "1",
