@@ -55,11 +55,11 @@ class Lifecycle(StrEnum):
 
 #: What each state is called on screens.
 LIFECYCLE_NAMES: Mapping[Lifecycle, str] = {
-    Lifecycle.new: _("new"),
-    Lifecycle.active: _("active"),
-    Lifecycle.won_back: _("won back"),
-    Lifecycle.dormant: _("dormant"),
-    Lifecycle.churned: _("churned"),
+    Lifecycle.new: _("new customers"),
+    Lifecycle.active: _("active customers"),
+    Lifecycle.won_back: _("won-back customers"),
+    Lifecycle.dormant: _("dormant customers"),
+    Lifecycle.churned: _("churned customers"),
 }
 
 #: The states in which a member counts as active for the three active classes.
