@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata is complete (Alembic, tests)."""
 
+from memberkit.analytics.models import MemberRfm, RfmRefresh
 from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
@@ -34,6 +35,7 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "Member",
+    "MemberRfm",
     "MemberTag",
     "Order",
     "OrderCoupon",
@@ -47,6 +49,7 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Reward",
+    "RfmRefresh",
     "StaffSession",
     "StaffStore",
     "StaffUser",
