@@ -7,6 +7,7 @@ in the database.
 
 from __future__ import annotations
 
+from memberkit.analytics.tasks import REFRESH_RFM
 from memberkit.coupon.tasks import BIRTHDAY_COUPONS
 from memberkit.db import Database
 from memberkit.growth.tasks import DECAY_GROWTH
@@ -20,7 +21,8 @@ from memberkit.staff.tasks import PURGE_SESSIONS
 from memberkit.tier.tasks import REVIEW_TIERS
 from memberkit.webhook.tasks import PURGE_OUTBOX
 
-#: In running order: decay comes before the review, which then judges the lowered growth.
+#: In running order: decay comes before the review, which then judges the lowered growth;
+#: the RFM refresh comes last, after the day's expiry and reviews.
 TASKS: tuple[Task, ...] = (
     EXPIRE_POINTS,
     DECAY_GROWTH,
@@ -29,6 +31,7 @@ TASKS: tuple[Task, ...] = (
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
     PURGE_OUTBOX,
+    REFRESH_RFM,
 )
 
 

@@ -58,7 +58,8 @@ def member(session: Session, program: ProgramConfig, registered: int, **kw: Any)
 def eight(database: Database, program: ProgramConfig) -> dict[str, Member]:
     """Five members who bought in the window (scores 1–5 each) and three who did not."""
     with database.session_scope() as s:
-        make_store(s, program, code="SH001")
+        if not queries.store_ids(s, program_id=program.id, codes=["SH001"]):
+            make_store(s, program, code="SH001")
         m = {
             "m1": member(s, program, 545, store_code="SH001"),
             "m2": member(s, program, 545),

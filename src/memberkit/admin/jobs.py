@@ -35,6 +35,7 @@ TITLES: dict[str, str] = {
     "purge-idempotency": _("Purge old idempotency keys"),
     "purge-sessions": _("Purge ended staff sessions"),
     "purge-outbox": _("Purge the delivered outbox"),
+    "refresh-rfm": _("Refresh RFM and lifecycle"),
 }
 
 

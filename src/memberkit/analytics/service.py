@@ -33,6 +33,8 @@ from memberkit.analytics.rules import (
     score_against,
 )
 from memberkit.analytics.settings import ANALYTICS
+from memberkit.errors import NotFound
+from memberkit.kit.i18n import _
 from memberkit.kit.time import start_of_local_day, today, utcnow
 from memberkit.program.service import ProgramConfig
 from memberkit.segment.rules import Purchases, Scored, score
@@ -290,6 +292,18 @@ def overview(
     )
 
 
-def member_rfm(session: Session, *, member_id: int) -> MemberRfm | None:
-    """One member's stored RFM row, if a refresh reached them."""
-    return queries.member_rfm(session, member_id=member_id)
+class NotRefreshed(NotFound):
+    """A member no refresh has reached yet."""
+
+    code = "rfm_not_refreshed"
+    message = _(
+        "Member {member_no} has no RFM yet: it is computed by the daily refresh or on demand."
+    )
+
+
+def member_rfm(session: Session, *, member_id: int, member_no: str) -> MemberRfm:
+    """One member's stored RFM row; :class:`NotRefreshed` if no refresh reached them."""
+    row = queries.member_rfm(session, member_id=member_id)
+    if row is None:
+        raise NotRefreshed(member_no=member_no)
+    return row

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from memberkit.cli import apikey, db, demo, imports, jobs, ledger, serve, tiers, user, webhook
+from memberkit.cli import (
+    analytics,
+    apikey,
+    db,
+    demo,
+    imports,
+    jobs,
+    ledger,
+    serve,
+    tiers,
+    user,
+    webhook,
+)
 from memberkit.cli.common import console
 from memberkit.db import DatabaseBusy, is_busy
 
@@ -20,6 +32,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("user", user.app),
     ("import", imports.app),
     ("ledger", ledger.app),
+    ("analytics", analytics.app),
     ("tiers", tiers.app),
     ("webhook", webhook.app),
 )

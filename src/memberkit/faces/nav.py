@@ -57,6 +57,7 @@ NAV: tuple[Entry, ...] = (
     # Shown to whoever sees reports; a cashier hands rewards over at the till instead.
     Entry(_("Redemptions"), "/admin/redemptions", "ti-package", Action.view_reports, "marketing"),
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports, "reports"),
+    Entry(_("RFM and lifecycle"), "/admin/rfm", "ti-chart-dots", Action.view_reports, "reports"),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings, "system"),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores, "system"),
     Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff, "system"),
