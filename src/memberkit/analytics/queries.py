@@ -79,8 +79,8 @@ def purchase_stats(
     )
     if member_ids is not None:
         statement = statement.where(Order.member_id.in_(member_ids))
-    result = session.execute(statement.execution_options(yield_per=batch))
-    yield from result
+    # Core rows on the session's connection: no ORM result machinery per row.
+    yield from session.connection().execute(statement.execution_options(yield_per=batch))
 
 
 def members_registered(
@@ -90,7 +90,7 @@ def members_registered(
     statement = select(Member.id, Member.created_at).where(Member.program_id == program_id)
     if member_ids is not None:
         statement = statement.where(Member.id.in_(member_ids))
-    yield from session.execute(statement.execution_options(yield_per=10_000))
+    yield from session.connection().execute(statement.execution_options(yield_per=10_000))
 
 
 def latest_refresh(session: Session, *, program_id: int) -> RfmRefresh | None:

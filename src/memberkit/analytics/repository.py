@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from memberkit.analytics.models import MemberRfm, RfmRefresh
@@ -32,8 +32,12 @@ def clear(session: Session, *, program_id: int, member_ids: Collection[int] | No
 def insert_rows(session: Session, rows: Iterable[dict[str, Any]], *, batch: int = BATCH) -> int:
     """Insert member_rfm rows with Core, ``batch`` at a time; return how many."""
     written = 0
+    # The table's own INSERT on the session's connection: one executemany per batch (the ORM's
+    # bulk path would split the batch by which values are None).
+    connection = session.connection()
+    statement = insert(cast(Table, MemberRfm.__table__))
     for chunk in _batches(rows, batch):
-        session.execute(insert(MemberRfm), chunk)
+        connection.execute(statement, chunk)
         written += len(chunk)
     return written
 
