@@ -41,7 +41,10 @@ class Bounds:
 def _purchases(program_id: int, end: datetime) -> ColumnElement[bool]:
     fully_refunded = and_(Order.refunded_minor > 0, Order.refunded_minor >= Order.total_minor)
     return and_(
-        Order.program_id == program_id,
+        # ``+ 0``: no index. The refresh reads (nearly) every order of the program, and a scan
+        # of the table in its own order is 4× faster on SQLite than walking the index on
+        # (program_id, occurred_at) with a random look-up of each row.
+        Order.program_id + 0 == program_id,
         Order.member_id.is_not(None),
         Order.occurred_at < end,
         not_(fully_refunded),
