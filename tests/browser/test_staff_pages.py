@@ -32,6 +32,7 @@ ALL_PAGES = [
     "/admin/rewards",
     "/admin/redemptions",
     "/admin/liability",
+    "/admin/rfm",
     "/admin/settings",
     "/admin/stores",
     "/admin/staff",
@@ -45,10 +46,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:9],
-    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:9], "/pos"],
+    "marketer": ALL_PAGES[:10],
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:10], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:9],
+    "analyst": ALL_PAGES[:10],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {
