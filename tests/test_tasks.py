@@ -111,7 +111,7 @@ def break_expiry_of(database: Database, code: str) -> None:
 
 def said(output: str) -> list[str]:
     """The command's sentences and headings (progress bars left out, wrapped lines joined)."""
-    labels = ("Expiring points", "Decaying growth", "Reviewing tiers")
+    labels = ("Expiring points", "Decaying growth", "Reviewing tiers", "Refreshing RFM")
     lines = [line for line in output.splitlines() if not line.startswith(labels)]
     return re.split(r"(?<=\.) |(?<=\):) | (?=Program )", " ".join(" ".join(lines).split()))
 
@@ -122,11 +122,12 @@ def test_the_registry_names_every_job_in_running_order() -> None:
         "decay-growth",
         "review-tiers",
         "birthday-coupons",
-        "refresh-segments",
         "purge-idempotency",
         "purge-sessions",
         "purge-outbox",
+        "refresh-rfm",
         "forecast-refit",
+        "refresh-segments",
     ]
 
 

@@ -12,6 +12,9 @@ from sqlalchemy import text
 from memberkit import background, demo
 from memberkit.admin import jobs as admin_jobs
 from memberkit.admin import views as admin_views
+from memberkit.analytics import views as analytics_views
+from memberkit.analytics.endpoints import member_router as member_rfm_router
+from memberkit.analytics.endpoints import router as rfm_router
 from memberkit.api import docs, problems
 from memberkit.auth import views as apikey_views
 from memberkit.auth.endpoints import router as apikey_router
@@ -105,6 +108,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(coupon_views.router)
     app.include_router(ledger_views.router)
     app.include_router(forecast_views.router)
+    app.include_router(analytics_views.router)
     app.include_router(order_views.router)
     app.include_router(member_views.router)
     app.include_router(reward_views.router)
@@ -144,6 +148,8 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
         program_points_router,
         liability_router,
         report_router,
+        rfm_router,
+        member_rfm_router,
         tier_router,
         growth_router,
         wallet_router,

@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata is complete (Alembic, tests)."""
 
+from memberkit.analytics.models import MemberRfm, RfmRefresh
 from memberkit.audit.models import AuditEntry
 from memberkit.auth.models import ApiKey
 from memberkit.benefit.models import Benefit, BenefitGrant, BenefitUse
@@ -38,6 +39,7 @@ __all__ = [
     "LoginAttempt",
     "Member",
     "MemberForecast",
+    "MemberRfm",
     "MemberTag",
     "Order",
     "OrderCoupon",
@@ -51,6 +53,7 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Reward",
+    "RfmRefresh",
     "Segment",
     "SegmentMember",
     "SegmentMembershipEvent",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memberkit.analytics.settings import ANALYTICS
 from memberkit.benefit.settings import BENEFITS
 from memberkit.growth.settings import GROWTH
 from memberkit.kit.sections import Section
@@ -22,5 +23,6 @@ SECTIONS: tuple[Section[Any], ...] = (
     BENEFITS,
     POLICIES,
     CALENDAR,
+    ANALYTICS,
 )
 BY_NAME: dict[str, Section[Any]] = {section.name: section for section in SECTIONS}

@@ -7,6 +7,7 @@ in the database.
 
 from __future__ import annotations
 
+from memberkit.analytics.tasks import REFRESH_RFM
 from memberkit.coupon.tasks import BIRTHDAY_COUPONS
 from memberkit.db import Database
 from memberkit.forecast.tasks import REFIT_FORECAST
@@ -22,18 +23,21 @@ from memberkit.staff.tasks import PURGE_SESSIONS
 from memberkit.tier.tasks import REVIEW_TIERS
 from memberkit.webhook.tasks import PURGE_OUTBOX
 
-#: In running order: decay comes before the review, which then judges the lowered growth.
+#: In running order: decay comes before the review, which then judges the lowered growth;
+#: the RFM refresh, the forecast and the segments come last, after the day's expiry and reviews.
 TASKS: tuple[Task, ...] = (
     EXPIRE_POINTS,
     DECAY_GROWTH,
     REVIEW_TIERS,
     BIRTHDAY_COUPONS,
-    REFRESH_SEGMENTS,
     PURGE_IDEMPOTENCY,
     PURGE_SESSIONS,
     PURGE_OUTBOX,
-    # Last: a heavy read of every order, after the day's changes to members are done.
+    REFRESH_RFM,
+    # A heavy read of every order, after the day's changes to members are done.
     REFIT_FORECAST,
+    # Last: rules may read the RFM classes, lifecycle and forecasts just refreshed.
+    REFRESH_SEGMENTS,
 )
 
 

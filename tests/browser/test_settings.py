@@ -97,6 +97,7 @@ def test_the_settings_pages_render_in_each_language(
         "benefits",
         "policies",
         "calendar",
+        "analytics",
     ):
         page.goto(f"/admin/settings/{name}")
         page.locator("#settings-form").wait_for(state="visible")

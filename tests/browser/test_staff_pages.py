@@ -35,6 +35,8 @@ ALL_PAGES = [
     "/admin/reports/sales",
     "/admin/reports/points",
     "/admin/reports/members",
+    "/admin/rfm",
+    "/admin/forecast",
     "/admin/settings",
     "/admin/stores",
     "/admin/staff",
@@ -48,10 +50,11 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:12],
-    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:12], "/pos"],
+    "marketer": ALL_PAGES[:14],
+    # A store manager sees the reports of their stores; the forecast is the whole program's.
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:12], "/admin/settings", "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:12],
+    "analyst": ALL_PAGES[:14],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from memberkit.analytics.rules import DEFAULT_ANALYTICS
 from memberkit.db import Database
 from memberkit.growth.rules import DEFAULT_GROWTH_RULES
 from memberkit.program.policies import DEFAULT_POLICIES
@@ -21,7 +22,17 @@ from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
 from tests.rest import Api, make_key, order_body, table_contents
 
-NAMES = ["earning", "validity", "ladder", "growth", "wallet", "benefits", "policies", "calendar"]
+NAMES = [
+    "earning",
+    "validity",
+    "ladder",
+    "growth",
+    "wallet",
+    "benefits",
+    "policies",
+    "calendar",
+    "analytics",
+]
 #: The earning section of a program that never set it: every field, in its canonical form.
 EARNING_DEFAULTS = {
     "points_per_unit": "1",
@@ -73,6 +84,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "权益",
         "方案政策",
         "日历",
+        "RFM 与生命周期",
     ]
     assert [s["title"] for s in english.json()["sections"]] == [
         "Earning rules",
@@ -83,6 +95,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "Benefits",
         "Policies",
         "Calendar",
+        "RFM and lifecycle",
     ]
     values = {s["name"]: s["value"] for s in sections}
     assert values == {
@@ -94,6 +107,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "benefits": {"undo_minutes": 30},
         "policies": DEFAULT_POLICIES,
         "calendar": {"timezone": "Asia/Shanghai"},
+        "analytics": DEFAULT_ANALYTICS,
     }
     schemas = {s["name"]: s["schema"] for s in sections}
     assert schemas["calendar"]["properties"] == {
@@ -257,7 +271,7 @@ def test_an_unknown_section_is_404_with_a_code(admin: Api, database: Database) -
         assert (response.status_code, response.json()["code"]) == (404, "unknown_settings_section")
     assert response.json()["detail"] == (
         "There is no settings section points; the sections are earning, validity, ladder, "
-        "growth, wallet, benefits, policies, calendar."
+        "growth, wallet, benefits, policies, calendar, analytics."
     )
     assert table_contents(database) == before
 

@@ -36,6 +36,7 @@ TITLES: dict[str, str] = {
     "purge-sessions": _("Purge ended staff sessions"),
     "purge-outbox": _("Purge the delivered outbox"),
     "forecast-refit": _("Refit the forecast"),
+    "refresh-rfm": _("Refresh RFM and lifecycle"),
 }
 
 

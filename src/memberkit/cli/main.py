@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from memberkit.cli import (
+    analytics,
     apikey,
     db,
     demo,
@@ -32,6 +33,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("user", user.app),
     ("import", imports.app),
     ("ledger", ledger.app),
+    ("analytics", analytics.app),
     ("forecast", forecast.app),
     ("tiers", tiers.app),
     ("webhook", webhook.app),

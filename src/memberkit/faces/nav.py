@@ -23,6 +23,8 @@ class Entry:
     icon: str
     action: Action
     group: str | None = None
+    #: Only for roles not bound to stores (its page shows the whole program's figures).
+    whole_program: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,16 @@ NAV: tuple[Entry, ...] = (
     Entry(
         _("Members report"), "/admin/reports/members", "ti-users", Action.view_reports, "reports"
     ),
-    Entry(_("Forecast"), "/admin/forecast", "ti-crystal-ball", Action.view_reports, "reports"),
+    Entry(_("RFM and lifecycle"), "/admin/rfm", "ti-chart-dots", Action.view_reports, "reports"),
+    # The forecast is fitted on the whole program: a store-bound role is not shown it.
+    Entry(
+        _("Forecast"),
+        "/admin/forecast",
+        "ti-crystal-ball",
+        Action.view_reports,
+        "reports",
+        whole_program=True,
+    ),
     Entry(_("Settings"), "/admin/settings", "ti-settings", Action.view_settings, "system"),
     Entry(_("Stores"), "/admin/stores", "ti-building-store", Action.manage_stores, "system"),
     Entry(_("Staff"), "/admin/staff", "ti-users-group", Action.manage_staff, "system"),
@@ -84,7 +95,12 @@ NAV: tuple[Entry, ...] = (
 
 def entries(actor: Actor) -> list[Entry]:
     """The menu lines this staff member's role may use (store-bound roles: for their stores)."""
-    return [entry for entry in NAV if may(actor.role, entry.action)]
+    return [
+        entry
+        for entry in NAV
+        if may(actor.role, entry.action)
+        and not (entry.whole_program and actor.store_scope is not None)
+    ]
 
 
 def menu(actor: Actor) -> list[Entry | Group]:
