@@ -30,9 +30,9 @@ from memberkit import reactions
 from memberkit.db import table
 from memberkit.member.models import Member, MemberTag
 from memberkit.order import service as order_service
+from memberkit.pipeline import BACKGROUND
 from memberkit.segment import service as segment_service
 from memberkit.segment.models import SegmentKind
-from memberkit.segment.tasks import REFRESHER
 
 #: Twenty rules of every kind of field, refreshed after each order.
 RULES: list[dict[str, Any]] = (
@@ -114,7 +114,7 @@ def bench_orders(setup: Setup, orders: int) -> None:
         reactions.AFTER_COMMIT = saved
     with_refresh = post_orders(setup, orders, "with")
     start = time.perf_counter()
-    assert REFRESHER.settle(timeout=600)
+    assert BACKGROUND.settle(timeout=600)
     caught_up = time.perf_counter() - start
     for name, took in (
         ("no after-commit refresh", without),

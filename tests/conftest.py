@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from memberkit import migrate
+from memberkit import migrate, pipeline
 from memberkit.auth import service as auth_service
 from memberkit.config import configure
 from memberkit.db import Base, Database, get_database
 from memberkit.kit import cache
 from memberkit.ledger import repository as ledger_repository
 from memberkit.program import service as program_service
-from memberkit.segment import tasks as segment_tasks
 from tests.rest import admin, client, clock_for_endpoint_tests, member, store
 
 #: The REST API's fixtures, for each domain's endpoint tests (see ``tests/rest.py``).
@@ -51,7 +50,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        segment_tasks.REFRESHER.settle()
+        pipeline.BACKGROUND.settle()
         get_database().dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -86,8 +85,8 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _reset(db: Database) -> None:
-    # A segment refresh still queued from the last test would write into this one's tables.
-    segment_tasks.REFRESHER.settle()
+    # After-commit work still queued from the last test would write into this one's tables.
+    pipeline.BACKGROUND.settle()
     program_service.forget_cache()
     ledger_repository.forget_cached_accounts()
     auth_service.forget_cache()

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from memberkit.analytics import tasks as analytics_tasks
 from memberkit.coupon import service as coupon_service
 from memberkit.member.models import Member
 from memberkit.pipeline import EventKind, Reaction
@@ -37,9 +38,11 @@ ON_REGISTERED: tuple[Callable[[Session, Member, datetime], None], ...] = (
     lambda session, member, at: coupon_service.welcome(session, member=member, registered_at=at),
 )
 
-#: What runs once a unit of work that applied member events has committed, outside it:
-#: ``(engine, program, member_ids)``, each in its own short transaction. A failure is logged
-#: and never reaches the request, whose work is already committed.
+#: What runs once a unit of work that applied member events has committed, in order, on
+#: :data:`memberkit.pipeline.BACKGROUND`'s thread: ``(engine, program, member_ids)``, each in
+#: its own short transaction. A failure is logged and never reaches the request, whose work is
+#: already committed. RFM rows first: segment rules may read them.
 AFTER_COMMIT: tuple[Callable[[Engine, ProgramConfig, frozenset[int]], None], ...] = (
+    analytics_tasks.refresh_after_commit,
     segment_tasks.refresh_after_commit,
 )

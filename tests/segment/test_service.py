@@ -12,6 +12,7 @@ from memberkit.db import Database
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
 from memberkit.order.models import Order
+from memberkit.pipeline import BACKGROUND
 from memberkit.program.service import ProgramConfig
 from memberkit.segment import queries, service
 from memberkit.segment.models import (
@@ -21,7 +22,6 @@ from memberkit.segment.models import (
     SegmentMembershipEvent,
 )
 from memberkit.segment.repository import Moved
-from memberkit.segment.tasks import REFRESHER
 from memberkit.segment.tree import InvalidDefinition
 from tests.factories import make_member, post_order
 
@@ -211,7 +211,7 @@ def test_an_order_refreshes_its_members_segments_after_commit(
     with database.session_scope() as session:
         post_order(session, program, ann, amount_minor=6000)
     # Then, once the background refresh has run, the member entered it, written as history
-    assert REFRESHER.settle()
+    assert BACKGROUND.settle()
     assert members_of(database, segment.id) == {ann.id}
     assert [(m, c) for m, c, _ in history_of(database, segment.id)] == [(ann.id, "entered")]
 
@@ -227,7 +227,7 @@ def test_a_rolled_back_order_refreshes_nothing_and_a_failing_refresh_spares_the_
     # When an order is rolled back, then no one enters
     with database.session_scope(rollback=True) as session:
         post_order(session, program, ann, amount_minor=6000)
-    assert REFRESHER.settle()
+    assert BACKGROUND.settle()
     assert members_of(database, segment.id) == set()
 
     # When the refresh fails after the order commits, then the order stands
@@ -237,7 +237,7 @@ def test_a_rolled_back_order_refreshes_nothing_and_a_failing_refresh_spares_the_
     monkeypatch.setattr(service, "refresh_members", broken)
     with database.session_scope() as session:
         result = post_order(session, program, ann, amount_minor=6000, external_id="KEPT")
-    assert REFRESHER.settle()
+    assert BACKGROUND.settle()
     with database.session_scope(read_only=True) as session:
         assert (
             session.scalar(select(Order.id).where(Order.external_id == "KEPT")) == result.order_id
@@ -266,9 +266,9 @@ def test_the_order_commits_without_waiting_for_the_segment_refresh(
     with database.session_scope() as session:
         post_order(session, program, ann, amount_minor=6000)
     # Then the order's unit of work is done and the member not yet in the segment
-    assert not REFRESHER.settle(timeout=0.2)
+    assert not BACKGROUND.settle(timeout=0.2)
     assert members_of(database, segment.id) == set()
     # And once the refresh runs, the member is in
     release.set()
-    assert REFRESHER.settle()
+    assert BACKGROUND.settle()
     assert members_of(database, segment.id) == {ann.id}

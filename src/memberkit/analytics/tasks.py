@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from memberkit.analytics import service
 from memberkit.db import Database
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.tasks import Outcome, Progress, Task
 from memberkit.program.service import ProgramConfig
+
+log = logging.getLogger("memberkit.analytics")
+
+
+def refresh_after_commit(
+    engine: Engine, program: ProgramConfig, member_ids: frozenset[int]
+) -> None:
+    """Recompute the RFM rows of members whose events committed, against the stored cut-offs.
+
+    Run by :data:`memberkit.pipeline.BACKGROUND`'s thread, in a transaction of its own; a
+    failure is logged and changes nothing (the daily full refresh puts it right).
+    """
+    try:
+        with Session(engine, expire_on_commit=False, autoflush=False) as session, session.begin():
+            service.refresh_members(session, program=program, member_ids=member_ids)
+    except Exception:
+        log.exception("RFM refresh of %d members failed", len(member_ids))
 
 
 def refresh_rfm(
