@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from memberkit.analytics.rfm import Cut, Purchases, Threshold, score
 from memberkit.analytics.rules import (
     DEFAULT_ANALYTICS,
     AnalyticsError,
@@ -19,7 +20,6 @@ from memberkit.analytics.rules import (
     parse_analytics,
     score_against,
 )
-from memberkit.segment.rules import Cut, Purchases, Threshold, score
 
 AS_OF = date(2026, 6, 30)
 RULES = AnalyticsRules(new_days=30, dormant_days=90, churned_days=180)

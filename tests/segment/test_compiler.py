@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from memberkit.analytics.models import MemberRfm
 from memberkit.coupon.models import Coupon, CouponTemplate
 from memberkit.db import Database, table
 from memberkit.forecast.models import ForecastFit, MemberForecast
@@ -161,6 +162,18 @@ def cast(database: Database, program: ProgramConfig) -> dict[str, Member]:
         _coupon(session, cat, template, status="available", until=-1)  # lapsed
         _coupon(session, bob, template, status="used", until=5)
         _coupon(session, dan, template, status="available", until=30)
+        # The last RFM refresh scored Ann (重要价值, new, loyal) and Bob (一般挽留, churned).
+        for member, rfm_class, state, active, m in (
+            (ann, "important_value", "new", "loyal", 5),
+            (bob, "general_win_back", "churned", None, 2),
+        ):
+            session.execute(
+                insert(table(MemberRfm)).values(
+                    member_id=member.id, program_id=program.id, as_of=NOW.date(), frequency=1,
+                    monetary_minor=1, r_score=3, f_score=3, m_score=m, rfm_class=rfm_class,
+                    active_class=active, lifecycle=state,
+                )
+            )  # fmt: skip
         # The latest fit forecasts Ann (churn risk 10 %) and Bob (70 %); Cat and Dan have none.
         fit = session.execute(
             insert(table(ForecastFit)).values(
@@ -251,6 +264,13 @@ CASES = [
     (one("wallet", "eq", 0), {"ann", "bob", "dan"}),
     (one("coupons_unused", "eq", 1), {"cat", "dan"}),
     (one("coupons_unused", "eq", 0), {"ann", "bob"}),
+    (one("rfm_class", "eq", "important_value"), {"ann"}),
+    (one("rfm_class", "ne", "important_value"), {"bob", "cat", "dan"}),
+    (one("rfm_class", "not_in", ["important_value", "general_win_back"]), {"cat", "dan"}),
+    (one("lifecycle", "in", ["new", "churned"]), {"ann", "bob"}),
+    (one("active_class", "eq", "loyal"), {"ann"}),
+    (one("m_score", "gte", 4), {"ann"}),
+    (one("m_score", "ne", 5), {"bob", "cat", "dan"}),
     (one("churn_risk", "gte", 50), {"bob"}),
     (one("churn_risk", "lt", 50), {"ann"}),
     (one("churn_risk", "between", [10, 10]), {"ann"}),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
 
+from memberkit.analytics.models import MemberRfm
 from memberkit.db import Database
+from memberkit.forecast.models import ForecastFit, MemberForecast
+from memberkit.member.models import Member
 from tests.rest import Api, make_key, table_contents
 
 VIP = {"all": [{"field": "tag", "op": "any_of", "value": ["vip"]}]}
@@ -102,3 +107,70 @@ def test_a_static_segment_is_filled_from_lines(admin: Api) -> None:
     )
     assert uploaded.json() == {"added": 1, "found": 1, "unknown": ["13800138002"]}
     assert admin.get(f"/api/v1/segments/{made['id']}").json()["member_count"] == 1
+
+
+def _insights(database: Database, rows: dict[str, tuple[str, str, int, int, int]]) -> None:
+    """Give members (by card number) an RFM row and a forecast, as the refresh and fit write."""
+    with database.session_scope() as session:
+        fit = session.execute(
+            insert(ForecastFit).values(
+                program_id=1, as_of=date(2026, 6, 1), status="ok", diagnostics={}
+            )
+        ).inserted_primary_key[0]
+        for member_no, (rfm_class, state, alive, purchases, value) in rows.items():
+            member_id = session.scalar(select(Member.id).where(Member.member_no == member_no))
+            session.execute(
+                insert(MemberRfm).values(
+                    member_id=member_id, program_id=1, as_of=date(2026, 6, 1), frequency=1,
+                    monetary_minor=value, r_score=3, f_score=3, m_score=3, rfm_class=rfm_class,
+                    lifecycle=state,
+                )
+            )  # fmt: skip
+            session.execute(
+                insert(MemberForecast).values(
+                    program_id=1, member_id=member_id, fit_id=fit, p_alive_ppm=alive,
+                    expected_purchases_90d_milli=purchases, expected_value_12m_minor=value,
+                )
+            )  # fmt: skip
+
+
+def test_ready_segments_are_listed_and_made_from_the_members_rfm_and_forecast(
+    admin: Api, client: TestClient, database: Database
+) -> None:
+    # Given Ann (important, churn risk 60 %), Bob (new, ¥800 expected) and Cat (new, ¥300)
+    ann, bob, cat = (register(admin, f"1380013800{n}")["member_no"] for n in (1, 2, 3))
+    _insights(
+        database,
+        {
+            ann: ("important_keep", "active", 400_000, 300, 20000),
+            bob: ("general_value", "new", 900_000, 1500, 80000),
+            cat: ("important_value", "new", 950_000, 2000, 30000),
+        },
+    )
+    # When the ready segments are listed in Chinese, then all three are named in Chinese
+    listed = admin.get("/api/v1/segments/ready", **{"Accept-Language": "zh-CN"}).json()
+    assert [r["key"] for r in listed] == [
+        "high_value_at_risk",
+        "likely_to_buy_soon",
+        "new_high_value",
+    ]
+    assert listed[0]["name"] == "高价值流失预警"
+    # When each is made, then it holds exactly its members
+    found = {}
+    for key in ("high_value_at_risk", "likely_to_buy_soon", "new_high_value"):
+        made = admin.post(f"/api/v1/segments/ready/{key}", {})
+        assert made.status_code == 201, made.text
+        page = admin.get(f"/api/v1/segments/{made.json()['id']}/members").json()
+        found[key] = {m["member_no"] for m in page["items"]}
+    assert found == {
+        "high_value_at_risk": {ann},
+        "likely_to_buy_soon": {bob, cat},
+        "new_high_value": {bob},
+    }
+    # And an unknown key, or a reading key, changes nothing
+    reader = Api(client, make_key(database, "read"))
+    before = table_contents(database)
+    unknown = admin.post("/api/v1/segments/ready/nope", {})
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "ready_segment_not_found")
+    assert reader.post("/api/v1/segments/ready/new_high_value", {}).status_code == 403
+    assert table_contents(database) == before

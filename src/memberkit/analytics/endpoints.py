@@ -7,6 +7,7 @@ from fractions import Fraction
 from fastapi import APIRouter
 
 from memberkit.analytics import service
+from memberkit.analytics.rfm import BANDS, ActiveClass, RfmClass
 from memberkit.analytics.rules import Lifecycle
 from memberkit.analytics.schemas import (
     CutoffsOut,
@@ -18,7 +19,6 @@ from memberkit.analytics.schemas import (
 )
 from memberkit.api.context import ChainAdminContext, MemberNo, ReadContext
 from memberkit.member import service as member_service
-from memberkit.segment.rules import BANDS, ActiveClass, RfmClass
 
 router = APIRouter(prefix="/api/v1/rfm", tags=["reports"])
 member_router = APIRouter(prefix="/api/v1/members/{member_no}", tags=["reports"])

@@ -1,7 +1,7 @@
 """Pure analytics rules: the program's RFM and lifecycle settings, lifecycle states, cut-offs.
 
 Plain data in, plain data out; the RFM scores and the eight classes themselves are
-:mod:`memberkit.segment.rules`. Days are the program's local days; "``d`` days ago" is
+:mod:`memberkit.analytics.rfm`. Days are the program's local days; "``d`` days ago" is
 ``(as_of - d).days``, so a purchase today is 0 days ago, and "within ``N`` days" means fewer
 than ``N`` days ago (today and the ``N - 1`` days before).
 
@@ -20,7 +20,7 @@ than ``new_days`` days ago, then *dormant*, and *churned* from ``churned_days`` 
 member who has not bought since joining is asleep, not active).
 
 **Cut-offs**: a full refresh scores every member against the others (quintiles,
-:func:`memberkit.segment.rules.score`). An incremental refresh of a few members after an order
+:func:`memberkit.analytics.rfm.score`). An incremental refresh of a few members after an order
 scores them against the last full refresh instead, through :class:`Cutoffs` — per dimension
 the value a member needs for each score from 2 to 5, and the sums that give the means. A member
 whose values equal another's of the full refresh gets exactly that member's scores.
@@ -35,8 +35,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from memberkit.analytics.rfm import BANDS, Cut, Purchases, Scored, Threshold
 from memberkit.kit.i18n import TextError, _
-from memberkit.segment.rules import BANDS, Cut, Purchases, Scored, Threshold
 
 
 class AnalyticsError(TextError):

@@ -2,7 +2,7 @@
 
 A **full refresh** (:func:`refresh`, daily and on demand) reads every member's purchases with
 one SQL ``GROUP BY`` over ``orders``, scores the members who bought in the window against each
-other (:func:`memberkit.segment.rules.score`), decides every member's lifecycle
+other (:func:`memberkit.analytics.rfm.score`), decides every member's lifecycle
 (:func:`memberkit.analytics.rules.lifecycle`), replaces the program's ``member_rfm`` rows in
 bulk and records the refresh with its cut-offs. An **incremental refresh**
 (:func:`refresh_members`, for a few members after their orders) scores them against the last
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from memberkit.analytics import queries, repository
 from memberkit.analytics.models import MemberRfm, RfmRefresh
+from memberkit.analytics.rfm import Purchases, Scored, score
 from memberkit.analytics.rules import (
     ACTIVE_STATES,
     AnalyticsRules,
@@ -37,7 +38,6 @@ from memberkit.errors import NotFound
 from memberkit.kit.i18n import _
 from memberkit.kit.time import start_of_local_day, today, utcnow
 from memberkit.program.service import ProgramConfig
-from memberkit.segment.rules import Purchases, Scored, score
 
 Progress = Callable[[int, int], None]
 

@@ -9,12 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from memberkit.analytics import service
 from memberkit.analytics.endpoints import overview_out
+from memberkit.analytics.rfm import CLASS_NAMES, ActiveClass, RfmClass
 from memberkit.analytics.rules import LIFECYCLE_NAMES, Lifecycle
 from memberkit.analytics.schemas import RfmOverviewOut
 from memberkit.faces.pages import Action, may_do, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
-from memberkit.segment.rules import CLASS_NAMES, ActiveClass, RfmClass
 
 router = APIRouter(prefix="/admin/rfm", include_in_schema=False)
 

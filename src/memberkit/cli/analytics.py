@@ -24,12 +24,12 @@ def analytics_refresh(
 ) -> None:
     """Recompute every member's RFM and lifecycle (the daily job's work), then summarize."""
     from memberkit.analytics import queries, service
+    from memberkit.analytics.rfm import CLASS_NAMES, RfmClass
     from memberkit.analytics.rules import LIFECYCLE_NAMES, Lifecycle
     from memberkit.analytics.service import Progress, Refreshed
     from memberkit.program import service as program_service
     from memberkit.program.queries import program_codes
     from memberkit.program.service import ProgramConfig
-    from memberkit.segment.rules import CLASS_NAMES, RfmClass
 
     day = None
     if as_of is not None:

@@ -32,6 +32,9 @@ from sqlalchemy import (
     true,
 )
 
+from memberkit.analytics.models import MemberRfm
+from memberkit.analytics.rfm import ActiveClass, RfmClass
+from memberkit.analytics.rules import Lifecycle
 from memberkit.coupon.models import Coupon, CouponStatus
 from memberkit.db import table
 from memberkit.forecast.models import MemberForecast
@@ -52,6 +55,7 @@ accounts = table(Account)
 points_lots = table(PointsLot)
 coupons = table(Coupon)
 member_forecasts = table(MemberForecast)
+member_rfm = table(MemberRfm)
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,31 @@ def _forecast(figure: Any, scale: int) -> Compile:
     return compile_
 
 
+#: The op whose members "is not" / "is none of" leave out.
+_NEGATED = {Op.ne: Op.eq, Op.not_in: Op.in_}
+
+
+def _rfm(column: Any) -> Compile:
+    """A figure of the member's RFM row (``member_rfm``, refreshed daily and after orders).
+
+    "Is not" and "is none of" hold for a member without a row or a class (never scored).
+    """
+
+    def compile_(condition: Condition, context: Context) -> ColumnElement[bool]:
+        op = _NEGATED.get(condition.op, condition.op)
+        found = select(member_rfm.c.member_id).where(
+            member_rfm.c.program_id == context.program_id,
+            _compare(column, op, condition.value),
+        )
+        if context.only is not None:
+            found = found.where(member_rfm.c.member_id.in_(context.only))
+        if condition.op in _NEGATED:
+            return members.c.id.not_in(found)
+        return members.c.id.in_(found)
+
+    return compile_
+
+
 for _field in (
     Field(
         FieldSpec("gender", _("gender"), FieldType.choice, choices=("male", "female", "unknown")),
@@ -373,6 +402,26 @@ for _field in (
         _balance(Asset.wallet_principal, Asset.wallet_bonus),
     ),
     Field(FieldSpec("coupons_unused", _("unused coupons"), FieldType.number), _coupons_unused),
+    Field(
+        FieldSpec("rfm_class", _("RFM class"), FieldType.choice, choices=tuple(RfmClass)),
+        _rfm(member_rfm.c.rfm_class),
+    ),
+    Field(
+        FieldSpec(
+            "active_class",
+            _("class of active member"),
+            FieldType.choice,
+            choices=tuple(ActiveClass),
+        ),
+        _rfm(member_rfm.c.active_class),
+    ),
+    Field(
+        FieldSpec("lifecycle", _("lifecycle"), FieldType.choice, choices=tuple(Lifecycle)),
+        _rfm(member_rfm.c.lifecycle),
+    ),
+    Field(FieldSpec("r_score", _("R score"), FieldType.number), _rfm(member_rfm.c.r_score)),
+    Field(FieldSpec("f_score", _("F score"), FieldType.number), _rfm(member_rfm.c.f_score)),
+    Field(FieldSpec("m_score", _("M score"), FieldType.number), _rfm(member_rfm.c.m_score)),
     # Churn risk in whole percent: 1 − P(alive), stored as P(alive) in millionths.
     Field(
         FieldSpec("churn_risk", _("churn risk (%)"), FieldType.number),

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from memberkit.api.context import AdminContext, ApiContext, ReadContext
 from memberkit.auth.models import Scope
+from memberkit.kit.i18n import negotiate, translate
 from memberkit.kit.pagination import MAX_PAGE_SIZE
 from memberkit.member import service as member_service
 from memberkit.member.rules import mask_personal
 from memberkit.program.service import ProgramConfig
 from memberkit.segment import queries, service
 from memberkit.segment.models import Segment, SegmentKind
+from memberkit.segment.rules import READY
 from memberkit.segment.schemas import (
     CountIn,
     CountOut,
@@ -25,6 +27,7 @@ from memberkit.segment.schemas import (
     HistoryOut,
     MemberBrief,
     MembersOut,
+    ReadyOut,
     RefreshOut,
     SegmentIn,
     SegmentOut,
@@ -111,6 +114,38 @@ def count_segment(body: CountIn, context: ReadContext) -> CountOut:
             count=found.total,
             preview=[brief(context.program, row, unmasked=unmasked) for row in found.preview],
         )
+
+
+@router.get("/ready", response_model=list[ReadyOut])
+def ready_segments(request: Request, context: ReadContext) -> list[ReadyOut]:
+    """The ready segments to start from (high value at risk, likely to buy soon, new high)."""
+    locale = negotiate(request.headers.get("accept-language"))
+    return [
+        ReadyOut(
+            key=ready.key,
+            name=translate(ready.name, locale),
+            description=translate(ready.description, locale),
+            definition=dict(ready.definition),
+        )
+        for ready in READY
+    ]
+
+
+@router.post("/ready/{key}", status_code=201, response_model=SegmentOut)
+def create_ready_segment(key: str, request: Request, context: AdminContext) -> SegmentOut:
+    """Make a rule segment from a ready one, named in the request's language; filled at once."""
+    context.principal.require_unbound()
+    locale = negotiate(request.headers.get("accept-language"))
+    names = {ready.key: ready.name for ready in READY}
+    with context.transaction() as session:
+        segment = service.create_ready(
+            session,
+            program=context.program,
+            key=key,
+            name=translate(names.get(key, key), locale),
+            actor=context.principal.actor,
+        )
+        return _out(segment)
 
 
 @router.get("/{segment_id}", response_model=SegmentOut)

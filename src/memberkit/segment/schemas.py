@@ -108,3 +108,12 @@ class UploadOut(BaseModel):
     added: int
     found: int
     unknown: list[str]
+
+
+class ReadyOut(BaseModel):
+    """A ready segment to start from: its rule, named in the request's language."""
+
+    key: str
+    name: str
+    description: str
+    definition: dict[str, Any]

@@ -27,6 +27,7 @@ from memberkit.program.service import ProgramConfig
 from memberkit.segment import compiler, queries, repository
 from memberkit.segment.models import Segment, SegmentKind
 from memberkit.segment.repository import Moved
+from memberkit.segment.rules import BY_KEY
 from memberkit.segment.tree import Group, parse
 
 log = logging.getLogger("memberkit.segment")
@@ -39,6 +40,13 @@ class SegmentNotFound(NotFound):
 
     code = "segment_not_found"
     message = _("No segment {segment_id} in this program.")
+
+
+class ReadyNotFound(NotFound):
+    """No ready segment of this key."""
+
+    code = "ready_segment_not_found"
+    message = _("No ready segment {key}.")
 
 
 class SegmentNameTaken(Conflict):
@@ -121,6 +129,23 @@ def create(
     if tree is not None:
         refresh(session, program=program, segment=segment)
     return segment
+
+
+def create_ready(
+    session: Session, *, program: ProgramConfig, key: str, name: str, actor: str = ""
+) -> Segment:
+    """Make a rule segment from a ready one (:data:`memberkit.segment.rules.READY`), filled."""
+    ready = BY_KEY.get(key)
+    if ready is None:
+        raise ReadyNotFound(key=key)
+    return create(
+        session,
+        program=program,
+        name=name,
+        kind=SegmentKind.rule,
+        definition=dict(ready.definition),
+        actor=actor,
+    )
 
 
 def update(

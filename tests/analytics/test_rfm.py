@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memberkit.segment.rules import (
+from memberkit.analytics.rfm import (
     CLASSES,
     ActiveClass,
     Cut,
