@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from memberkit.analytics import service as analytics_service
 from memberkit.db import Database
 from memberkit.program.service import ProgramConfig
 from memberkit.report import service
@@ -65,7 +66,27 @@ def test_members_by_group_and_the_rates(database: Database, program: ProgramConf
         ("2026-10", 0, 0),
         ("2026-11", 0, 0),
     ]
-    assert whole.lifecycle is None  # the analytics domain fills it (not on this branch)
+    # before any RFM refresh, no member has a lifecycle state yet
+    assert set(whole.lifecycle.values()) == {0}
+    assert whole.lifecycle_as_of is None
     # a manager of SH002 sees B alone
     assert (own.total, own.new, own.by_store[0].key) == (1, 1, "SH002")
     assert [(c.month, c.members, c.buyers) for c in own.cohorts][1] == ("2026-10", 1, [0, 1])
+
+
+def test_the_lifecycle_counts_are_the_last_rfm_refreshs_for_the_stores_asked(
+    database: Database, program: ProgramConfig
+) -> None:
+    # Given the history, refreshed as of 2026-11-30 (new within 30 days, dormant from 90)
+    build(database, program)
+    with database.session_scope() as session:
+        analytics_service.refresh(session, program=program, as_of=date(2026, 11, 30))
+    # When the report is read for the chain and by a manager of SH002
+    with database.session_scope(read_only=True) as session:
+        whole = service.members(session, program=program, filters=AUTUMN, viewer=None)
+        own = service.members(session, program=program, filters=AUTUMN, viewer={"SH002"})
+    # Then A (first bought 09-30, last 10-20) is active; B (11-03) and C (11-10) are new
+    assert whole.lifecycle == {"new": 2, "active": 1, "won_back": 0, "dormant": 0, "churned": 0}
+    assert whole.lifecycle_as_of == date(2026, 11, 30)
+    # And the manager sees B alone, of their home store
+    assert own.lifecycle == {"new": 1, "active": 0, "won_back": 0, "dormant": 0, "churned": 0}

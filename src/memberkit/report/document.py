@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from memberkit.analytics.rules import LIFECYCLE_NAMES, Lifecycle
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
 from memberkit.ledger.queries import LIABILITY_HORIZONS
@@ -368,6 +369,7 @@ def members(report: MembersReport, program: ProgramConfig, locale: str) -> Docum
             Chart("pie", labels, [(t(_("Members")), [g.members for g in rows])]),
         )
 
+    lifecycle = [(Lifecycle(k), n) for k, n in (report.lifecycle or {}).items()]
     width = max((len(c.retention) for c in report.cohorts), default=0)
     month_heads = [t(_("Month {n}")).format(n=n) for n in range(width)]
     return Document(
@@ -403,6 +405,17 @@ def members(report: MembersReport, program: ProgramConfig, locale: str) -> Docum
             groups("by_tier", t(_("By tier")), t(_("Tier")), report.by_tier, tiers),
             groups("by_store", t(_("By home store")), t(_("Store")), report.by_store, {}),
             groups("by_channel", t(_("By channel")), t(_("Channel")), report.by_channel, {}),
+            Section(
+                "lifecycle",
+                t(_("Lifecycle")),
+                [Column(t(_("State")), "text"), Column(t(_("Members")), "count")],
+                [[t(LIFECYCLE_NAMES[state]), n] for state, n in lifecycle],
+                Chart(
+                    "bar",
+                    [t(LIFECYCLE_NAMES[state]) for state, _n in lifecycle],
+                    [(t(_("Members")), [n for _state, n in lifecycle])],
+                ),
+            ),
             Section(
                 "cohorts",
                 t(_("Cohort retention by month of joining")),
@@ -446,9 +459,13 @@ def members(report: MembersReport, program: ProgramConfig, locale: str) -> Docum
                 _(
                     "Cohort retention: of the members who joined in a month, the share who bought"
                     " (an order not fully refunded) in that month (month 0) and each month after."
-                    " Active, dormant and churned members come with the lifecycle analysis"
-                    " (not on this report yet)."
                 )
-            )
+            ),
+            t(
+                _(
+                    "Lifecycle: members of the store and tier asked for, by their state as of the"
+                    " last RFM refresh ({as_of}), not by the period."
+                )
+            ).format(as_of=report.lifecycle_as_of or t(_("never refreshed"))),
         ],
     )

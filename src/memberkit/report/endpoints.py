@@ -126,7 +126,8 @@ def get_members(
     retention by month of joining; repurchase rate (members with ≥ 2 purchases in the period /
     those with ≥ 1); referral rate (new members with a referrer / new members); tier moves.
 
-    ``lifecycle`` (active, dormant, churned) is null until the lifecycle analysis fills it.
+    ``lifecycle``: members per state (new, active, won back, dormant, churned) as of the last
+    RFM refresh (``lifecycle_as_of``, null before any), for the store and tier asked.
     """
     return _answer(
         request,

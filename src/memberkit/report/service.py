@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from memberkit.analytics import queries as analytics_queries
 from memberkit.kit.time import start_of_local_day
 from memberkit.ledger import liability
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
@@ -31,6 +32,7 @@ from memberkit.report.rules import (
     ratio,
     scope,
 )
+from memberkit.store import queries as store_queries
 
 
 @dataclass(frozen=True)
@@ -334,7 +336,8 @@ class Cohort:
 class MembersReport:
     """Members: totals, new by bucket, groups, cohorts, repurchase, referral and tier moves.
 
-    ``lifecycle`` (active / dormant / churned) comes from the analytics domain: None here.
+    ``lifecycle``: members per lifecycle state as of the last RFM refresh
+    (``lifecycle_as_of``; None before any), for the store and tier asked, not by period.
     """
 
     filters: Asked
@@ -351,7 +354,8 @@ class MembersReport:
     referral_rate: Decimal | None
     tier_moves: list[TierMoves]
     cohorts: list[Cohort]
-    lifecycle: dict[str, int] | None = field(default=None)
+    lifecycle: dict[str, int]
+    lifecycle_as_of: date | None
 
 
 def members(
@@ -415,7 +419,28 @@ def members(
         referral_rate=ratio(referred, new),
         tier_moves=_moves(session, program, cut, common),
         cohorts=_cohorts(session, program, filters, stores),
+        **_lifecycle(session, program, stores, filters.tier),
     )
+
+
+def _lifecycle(
+    session: Session, program: ProgramConfig, stores: frozenset[str] | None, tier: str | None
+) -> dict[str, Any]:
+    """Members per lifecycle state (the last RFM refresh's), of these stores and this tier."""
+    store_ids = None
+    if stores is not None:
+        known = store_queries.ids_by_code(session, program_id=program.id)
+        store_ids = [known[code] for code in stores if code in known]
+    last = analytics_queries.latest_refresh(session, program_id=program.id)
+    return {
+        "lifecycle": analytics_queries.lifecycle_counts(
+            session,
+            program_id=program.id,
+            store_ids=store_ids,
+            tier_codes=None if tier is None else [tier],
+        ),
+        "lifecycle_as_of": None if last is None else last.as_of,
+    }
 
 
 def _moves(
