@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from memberkit.analytics import service as analytics_service
 from memberkit.config import settings
 from memberkit.db import Database
+from memberkit.forecast import service as forecast_service
 from memberkit.growth import service as growth_service
 from memberkit.kit.i18n import _
 from memberkit.kit.time import Timing, iso, utcnow
@@ -176,7 +178,7 @@ STAGES = {
     "setup": _("Opening the stores"),
     "members": _("Registering members"),
     "orders": _("Posting orders and refunds"),
-    "jobs": _("Expiring points and reviewing tiers"),
+    "jobs": _("Expiring points, reviewing tiers, scoring RFM and fitting the forecast"),
 }
 
 #: Members registered, and orders or side events posted, per transaction (a resume skips
@@ -523,6 +525,12 @@ def load(
         )
     # Tier periods that ended during the two years are reviewed, as the scheduler would have.
     reviewed = tier_service.review(database, program=program, as_of=now)
+    # And the day's analytics, so the RFM, forecast and segment pages open on figures.
+    day = now.astimezone(program.tz).date()
+    with database.session_scope() as session:
+        analytics_service.refresh(session, program=program, as_of=day)
+    with database.session_scope() as session:
+        forecast_service.fit(session, program=program, as_of=day, refuse_future=False)
     report("jobs", 1, 1)
     return DemoSummary(
         stores=len(stores),
