@@ -31,10 +31,12 @@ ALL_PAGES = [
     "/admin/coupons",
     "/admin/rewards",
     "/admin/redemptions",
+    "/admin/segments",
     "/admin/liability",
     "/admin/reports/sales",
     "/admin/reports/points",
     "/admin/reports/members",
+    "/admin/forecast",
     "/admin/settings",
     "/admin/stores",
     "/admin/staff",
@@ -48,10 +50,10 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:12],
-    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:12], "/pos"],
+    "marketer": ALL_PAGES[:14],
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:14], "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:12],
+    "analyst": ALL_PAGES[:14],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

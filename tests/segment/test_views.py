@@ -123,7 +123,7 @@ def test_a_marketer_counts_live_saves_and_sees_the_members(
     assert "The segment was saved." in page
     assert cards[0] in page and cards[2] in page and cards[1] not in page
     assert "138****8001" in page and "13800138001" not in page
-    assert "tags has any of vip" in page
+    assert "all of these (AND)" in page and "tags has any of vip" in page
     assert page.count(">entered<") == 2
     # and the list shows it with two members
     listed = client.get("/admin/segments").text

@@ -41,7 +41,7 @@ ManageSegments = Annotated[StaffContext, Depends(require_action(Action.manage_se
 PAGE = 50
 #: Bytes of an uploaded CSV read at most.
 MAX_UPLOAD = 4_000_000
-KIND_NAMES = {SegmentKind.rule: _("rule"), SegmentKind.static: _("static")}
+KIND_NAMES = {SegmentKind.rule: _("rule segment"), SegmentKind.static: _("static segment")}
 CHANGE_NAMES = {"entered": _("entered"), "left": _("left")}
 DONE = {
     "saved": _("The segment was saved."),

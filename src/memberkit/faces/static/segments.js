@@ -63,8 +63,7 @@
     var opSel = el("select", { "class": "form-select w-auto rule-op", "aria-label": "op" });
     var valueBox = el("span", { "class": "d-flex gap-2 rule-values" });
     var days = el("input", {
-      "class": "form-control rule-days", type: "number", min: "1", max: "3650",
-      style: "width:7rem", placeholder: root.dataset.days, title: root.dataset.days
+      "class": "form-control rule-days", type: "number", min: "1", max: "3650", placeholder: root.dataset.days, title: root.dataset.days
     });
     var remove = el("button", { type: "button", "class": "btn btn-sm btn-link text-danger rule-remove", text: root.dataset.remove });
 
@@ -98,7 +97,7 @@
             input.appendChild(o);
           });
         } else {
-          input = el("input", { "class": "form-control rule-value", style: "width:12rem" });
+          input = el("input", { "class": "form-control rule-value" });
           if (f.type === "date") input.type = "date";
           input.value = v;
           if (LISTS.indexOf(op) >= 0) input.placeholder = root.dataset.listHint + (f.choices.length ? ": " + f.choices.join(", ") : "");
