@@ -287,3 +287,20 @@ def test_a_static_segment_is_filled_from_a_csv_and_unknown_lines_reported(
     assert refused.status_code == 422
     assert "Members can be added only to a static segment." in refused.text
     assert table_contents(database) == before
+
+
+def test_odd_addresses_and_uploads_are_refused_not_failed(
+    client: TestClient, database: Database, cards: list[str]
+) -> None:
+    login(client, "marketer")
+    assert client.get("/admin/segments/99").status_code == 404
+    assert client.get(f"/admin/segments/{2**70}").status_code == 422
+    assert client.get("/admin/segments/0/edit").status_code == 422
+    path = create(client, "List", None, kind="static").headers["location"].split("?")[0]
+    uploaded = client.post(
+        f"{path}/upload",
+        data={"csrf_token": token(client, path)},
+        files={"members_file": ("list.csv", f"{cards[1]}\0\n\xff\n".encode("latin-1"))},
+    )
+    assert uploaded.status_code == 200
+    assert "1 members added, 1 lines named no member." in uploaded.text

@@ -16,7 +16,7 @@ import json
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -36,6 +36,8 @@ router = APIRouter(prefix="/admin/segments", include_in_schema=False)
 
 ReadSegments = Annotated[StaffContext, Depends(require_action(Action.view_reports))]
 ManageSegments = Annotated[StaffContext, Depends(require_action(Action.manage_segments))]
+#: A segment's id in a path: a database integer (a larger one is a 422, not a 500).
+SegmentId = Annotated[int, Path(ge=1, le=2**62)]
 
 #: Members and history entries a segment's page shows at a time.
 PAGE = 50
@@ -287,7 +289,7 @@ async def count_definition(staff: ReadSegments) -> Response:
 
 
 @router.get("/{segment_id}/edit")
-def edit_segment_page(staff: ManageSegments, segment_id: int) -> Response:
+def edit_segment_page(staff: ManageSegments, segment_id: SegmentId) -> Response:
     """The builder of a saved segment, its definition loaded."""
     with staff.work.transaction() as session:
         segment = service.get(session, program=staff.program, segment_id=segment_id)
@@ -302,7 +304,7 @@ def edit_segment_page(staff: ManageSegments, segment_id: int) -> Response:
 
 
 @router.post("/{segment_id}/edit")
-async def change_segment(staff: ManageSegments, segment_id: int) -> Response:
+async def change_segment(staff: ManageSegments, segment_id: SegmentId) -> Response:
     """Rename or redefine a segment as ``PATCH /api/v1/segments/{id}`` does; audited."""
     form = await staff.form()
     entered = _entered(form)
@@ -413,7 +415,7 @@ def _segment_page(
 @router.get("/{segment_id}")
 def segment_page(
     staff: ReadSegments,
-    segment_id: int,
+    segment_id: SegmentId,
     after: int | None = None,
     before: int | None = None,
     done: str | None = None,
@@ -430,7 +432,7 @@ def segment_page(
 
 
 @router.post("/{segment_id}/refresh")
-async def refresh_segment(staff: ManageSegments, segment_id: int) -> Response:
+async def refresh_segment(staff: ManageSegments, segment_id: SegmentId) -> Response:
     """Refresh a segment's members in full now, as the API's refresh does."""
     await staff.form()
     with staff.work.transaction() as session:
@@ -440,7 +442,7 @@ async def refresh_segment(staff: ManageSegments, segment_id: int) -> Response:
 
 
 @router.post("/{segment_id}/delete")
-async def delete_segment(staff: ManageSegments, segment_id: int) -> Response:
+async def delete_segment(staff: ManageSegments, segment_id: SegmentId) -> Response:
     """Archive a segment once confirmed: its members leave (kept in its history); audited."""
     form = await staff.form()
     if form.get("confirm") != "yes":
@@ -470,7 +472,7 @@ async def _lines(form: FormData) -> list[str]:
         text = raw[:MAX_UPLOAD].decode("utf-8-sig", errors="replace")
     if not text.strip():
         text = str(form.get("members", ""))[:MAX_UPLOAD]
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text.replace("\0", "")))
     lines = [row[0].strip() for row in rows if row and row[0].strip()]
     if lines and lines[0] in ("卡号", "手机号"):
         lines = lines[1:]
@@ -478,7 +480,7 @@ async def _lines(form: FormData) -> list[str]:
 
 
 @router.post("/{segment_id}/upload")
-async def upload_members(staff: ManageSegments, segment_id: int) -> Response:
+async def upload_members(staff: ManageSegments, segment_id: SegmentId) -> Response:
     """Add members to a static segment from a CSV of card numbers or phones; lists unknown."""
     form = await staff.form()
     lines = await _lines(form)

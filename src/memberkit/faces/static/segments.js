@@ -212,6 +212,7 @@
   }
 
   function ask() {
+    if (kind && kind.value !== "rule") return;
     var definition = JSON.stringify(top.read());
     hidden.value = definition;
     var body = new FormData();
@@ -234,6 +235,7 @@
   if (kind) {
     kind.addEventListener("change", function () {
       document.getElementById("rule-part").hidden = kind.value !== "rule";
+      changed();
     });
   }
   ask();
