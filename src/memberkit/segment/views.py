@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -166,7 +165,6 @@ def _builder(
         error=error,
         kinds=KIND_NAMES,
         fields_json=json.dumps(_fields(staff.locale), ensure_ascii=False),
-        form_key=secrets.token_hex(16),
     )
 
 
