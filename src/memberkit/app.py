@@ -49,6 +49,7 @@ from memberkit.report import views as report_views
 from memberkit.report.endpoints import router as report_router
 from memberkit.reward import views as reward_views
 from memberkit.reward.endpoints import router as reward_router
+from memberkit.segment import views as segment_views
 from memberkit.segment.endpoints import router as segment_router
 from memberkit.staff import views as staff_views
 from memberkit.store import views as store_views
@@ -106,6 +107,7 @@ def create_app(*, scheduler: bool | None = None, outbox_worker: bool | None = No
     app.include_router(benefit_views.router)
     app.include_router(pos_benefits.pos_router)
     app.include_router(coupon_views.router)
+    app.include_router(segment_views.router)
     app.include_router(ledger_views.router)
     app.include_router(forecast_views.router)
     app.include_router(analytics_views.router)

@@ -31,6 +31,7 @@ ALL_PAGES = [
     "/admin/coupons",
     "/admin/rewards",
     "/admin/redemptions",
+    "/admin/segments",
     "/admin/liability",
     "/admin/reports/sales",
     "/admin/reports/points",
@@ -50,11 +51,11 @@ ALL_PAGES = [
 MENUS = {
     "owner": ALL_PAGES,
     "admin": ALL_PAGES,
-    "marketer": ALL_PAGES[:14],
+    "marketer": ALL_PAGES[:15],
     # A store manager sees the reports of their stores; the forecast is the whole program's.
-    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:12], "/admin/settings", "/pos"],
+    "manager": [*ALL_PAGES[:4], *ALL_PAGES[5:13], "/admin/settings", "/pos"],
     "cashier": ["/admin/members", "/pos"],
-    "analyst": ALL_PAGES[:14],
+    "analyst": ALL_PAGES[:15],
 }
 #: A page each role is refused (the owner: an admin's tool they may use, so none).
 REFUSED = {

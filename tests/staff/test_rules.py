@@ -55,6 +55,7 @@ use_benefits        yes   yes   -        store         store   -
 manage_benefits     yes   yes   yes      -             -       -
 view_coupons        yes   yes   yes      -             -       yes
 manage_coupons      yes   yes   yes      -             -       -
+manage_segments     yes   yes   yes      -             -       -
 view_settings       yes   yes   yes      yes           -       yes
 edit_settings       yes   yes   yes      -             -       -
 manage_stores       yes   yes   -        -             -       -

@@ -58,6 +58,8 @@ NAV: tuple[Entry, ...] = (
     Entry(_("Rewards"), "/admin/rewards", "ti-shopping-bag", Action.view_settings, "marketing"),
     # Shown to whoever sees reports; a cashier hands rewards over at the till instead.
     Entry(_("Redemptions"), "/admin/redemptions", "ti-package", Action.view_reports, "marketing"),
+    # Read by whoever sees reports (store-bound roles: their stores' members only).
+    Entry(_("Segments"), "/admin/segments", "ti-filter", Action.view_reports, "marketing"),
     Entry(_("Liability"), "/admin/liability", "ti-scale", Action.view_reports, "reports"),
     Entry(
         _("Sales report"), "/admin/reports/sales", "ti-chart-bar", Action.view_reports, "reports"

@@ -65,6 +65,7 @@ class Action(StrEnum):
     manage_benefits = "manage_benefits"
     view_coupons = "view_coupons"
     manage_coupons = "manage_coupons"
+    manage_segments = "manage_segments"
     view_settings = "view_settings"
     edit_settings = "edit_settings"
     manage_stores = "manage_stores"
@@ -104,6 +105,7 @@ ACTION_NAMES: dict[Action, str] = {
     Action.manage_benefits: _("define benefits and grant them to tiers"),
     Action.view_coupons: _("see coupon templates, batches and their figures"),
     Action.manage_coupons: _("define coupon templates, issue and revoke coupons"),
+    Action.manage_segments: _("define, refresh and delete segments"),
     Action.view_settings: _("view the program's settings"),
     Action.edit_settings: _("change the program's settings"),
     Action.manage_stores: _("create, change or close stores"),
@@ -142,6 +144,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # member's coupons on the member page only (of their stores' members).
     Action.view_coupons: frozenset({Role.owner, Role.admin, Role.marketer, Role.analyst}),
     Action.manage_coupons: frozenset({Role.owner, Role.admin, Role.marketer}),
+    # Segments are read by whoever sees reports (store-bound roles: their stores' members).
+    Action.manage_segments: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.view_settings: _EVERYONE - {Role.cashier},
     Action.edit_settings: frozenset({Role.owner, Role.admin, Role.marketer}),
     Action.manage_stores: _CHAIN_ADMINS,
