@@ -21,7 +21,17 @@ from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.api.test_fuzz import json_values
 from tests.rest import Api, make_key, order_body, table_contents
 
-NAMES = ["earning", "validity", "ladder", "growth", "wallet", "benefits", "policies", "calendar"]
+NAMES = [
+    "earning",
+    "validity",
+    "ladder",
+    "growth",
+    "wallet",
+    "benefits",
+    "policies",
+    "calendar",
+    "history",
+]
 #: The earning section of a program that never set it: every field, in its canonical form.
 EARNING_DEFAULTS = {
     "points_per_unit": "1",
@@ -73,6 +83,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "权益",
         "方案政策",
         "日历",
+        "历史订单导入",
     ]
     assert [s["title"] for s in english.json()["sections"]] == [
         "Earning rules",
@@ -83,6 +94,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "Benefits",
         "Policies",
         "Calendar",
+        "History import",
     ]
     values = {s["name"]: s["value"] for s in sections}
     assert values == {
@@ -94,6 +106,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "benefits": {"undo_minutes": 30},
         "policies": DEFAULT_POLICIES,
         "calendar": {"timezone": "Asia/Shanghai"},
+        "history": {"earn": "none"},
     }
     schemas = {s["name"]: s["schema"] for s in sections}
     assert schemas["calendar"]["properties"] == {
@@ -206,6 +219,20 @@ def test_what_an_older_endpoint_stores_the_generic_api_shows_the_same(admin: Api
             'the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name',
         ),
         ("calendar", "Asia/Tokyo", "the calendar section is a JSON object"),
+        (
+            "history",
+            {"earn": "growth"},
+            "earn growth is not built yet: imported history earns nothing (none). Earning "
+            "history needs each imported order sent through the member pipeline.",
+        ),
+        (
+            "history",
+            {"earn": "all"},
+            "earn all is not built yet: imported history earns nothing (none). Earning "
+            "history needs each imported order sent through the member pipeline.",
+        ),
+        ("history", {"earn": "points"}, "earn must be one of none, growth, all"),
+        ("history", {"earn": "none", "x": 1}, "unknown history settings: x"),
     ],
 )
 def test_an_invalid_value_is_refused_in_the_callers_language_and_changes_nothing(
@@ -257,7 +284,7 @@ def test_an_unknown_section_is_404_with_a_code(admin: Api, database: Database) -
         assert (response.status_code, response.json()["code"]) == (404, "unknown_settings_section")
     assert response.json()["detail"] == (
         "There is no settings section points; the sections are earning, validity, ladder, "
-        "growth, wallet, benefits, policies, calendar."
+        "growth, wallet, benefits, policies, calendar, history."
     )
     assert table_contents(database) == before
 
