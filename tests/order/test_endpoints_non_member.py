@@ -12,6 +12,7 @@ from memberkit.db import Database
 from memberkit.events import OutboxEvent
 from memberkit.order.models import Order, OrderLine, OrderPayment
 from memberkit.store.models import Store
+from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.rest import Api, make_key, order_body, table_contents
 
 
@@ -222,3 +223,30 @@ def test_a_preview_needs_a_member(admin: Api, store: dict[str, Any], database: D
     assert response.status_code == 422
     assert "member_no" in response.text
     assert table_contents(database) == before
+
+
+@pytest.mark.postgres_only
+def test_two_refunds_of_one_sale_at_once_are_serialized_by_the_orders_row(
+    admin: Api, store: dict[str, Any], database: Database
+) -> None:
+    # given a sale of 60.00, its row locked in an open transaction
+    assert admin.post("/api/v1/orders", sale()).status_code == 201
+
+    def hold(session: Any) -> None:
+        session.execute(select(Order.id).where(Order.external_id == "S-1").with_for_update())
+
+    # when two refunds of 40.00 each come meanwhile
+    responses = run_behind_a_lock(
+        database,
+        hold,
+        2,
+        lambda n: admin.post(
+            "/api/v1/refunds",
+            {"external_id": f"RF-{n}", "order_external_id": "S-1", "amount": "40.00"},
+        ),
+    )
+    # then one is refunded and the other refused: never more than the sale
+    assert sorted(r.status_code for r in responses) == [201, 422], [r.text for r in responses]
+    assert {r.json().get("code") for r in responses} == {None, "refund_exceeds_order"}
+    read = admin.get("/api/v1/orders/S-1").json()
+    assert (read["refunded_amount"], len(read["refunds"])) == ("40.00", 1)
