@@ -9,7 +9,7 @@ from memberkit.benefit.settings import BENEFITS
 from memberkit.growth.settings import GROWTH
 from memberkit.kit.sections import Section
 from memberkit.ledger.settings import VALIDITY
-from memberkit.order.settings import EARNING
+from memberkit.order.settings import EARNING, HISTORY
 from memberkit.program.settings import CALENDAR, POLICIES
 from memberkit.tier.settings import LADDER
 from memberkit.wallet.settings import WALLET
@@ -24,5 +24,6 @@ SECTIONS: tuple[Section[Any], ...] = (
     POLICIES,
     CALENDAR,
     ANALYTICS,
+    HISTORY,
 )
 BY_NAME: dict[str, Section[Any]] = {section.name: section for section in SECTIONS}

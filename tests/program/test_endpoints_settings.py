@@ -32,6 +32,7 @@ NAMES = [
     "policies",
     "calendar",
     "analytics",
+    "history",
 ]
 #: The earning section of a program that never set it: every field, in its canonical form.
 EARNING_DEFAULTS = {
@@ -85,6 +86,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "方案政策",
         "日历",
         "RFM 与生命周期",
+        "历史订单导入",
     ]
     assert [s["title"] for s in english.json()["sections"]] == [
         "Earning rules",
@@ -96,6 +98,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "Policies",
         "Calendar",
         "RFM and lifecycle",
+        "History import",
     ]
     values = {s["name"]: s["value"] for s in sections}
     assert values == {
@@ -108,6 +111,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "policies": DEFAULT_POLICIES,
         "calendar": {"timezone": "Asia/Shanghai"},
         "analytics": DEFAULT_ANALYTICS,
+        "history": {"earn": "none"},
     }
     schemas = {s["name"]: s["schema"] for s in sections}
     assert schemas["calendar"]["properties"] == {
@@ -220,6 +224,20 @@ def test_what_an_older_endpoint_stores_the_generic_api_shows_the_same(admin: Api
             'the calendar is {"timezone": "Asia/Shanghai"}, with an IANA timezone name',
         ),
         ("calendar", "Asia/Tokyo", "the calendar section is a JSON object"),
+        (
+            "history",
+            {"earn": "growth"},
+            "earn growth is not built yet: imported history earns nothing (none). Earning "
+            "history needs each imported order sent through the member pipeline.",
+        ),
+        (
+            "history",
+            {"earn": "all"},
+            "earn all is not built yet: imported history earns nothing (none). Earning "
+            "history needs each imported order sent through the member pipeline.",
+        ),
+        ("history", {"earn": "points"}, "earn must be one of none, growth, all"),
+        ("history", {"earn": "none", "x": 1}, "unknown history settings: x"),
     ],
 )
 def test_an_invalid_value_is_refused_in_the_callers_language_and_changes_nothing(
@@ -271,7 +289,7 @@ def test_an_unknown_section_is_404_with_a_code(admin: Api, database: Database) -
         assert (response.status_code, response.json()["code"]) == (404, "unknown_settings_section")
     assert response.json()["detail"] == (
         "There is no settings section points; the sections are earning, validity, ladder, "
-        "growth, wallet, benefits, policies, calendar, analytics."
+        "growth, wallet, benefits, policies, calendar, analytics, history."
     )
     assert table_contents(database) == before
 

@@ -206,6 +206,7 @@ def test_every_event_type_arrives_signed_in_the_members_order(
         {
             **ids,
             "external_id": "O-1",
+            "member_no": no,
             "store_code": "SH001",
             "channel": "store",
             "total_amount": "900.00",
@@ -240,6 +241,7 @@ def test_every_event_type_arrives_signed_in_the_members_order(
             "refund_id": data[6]["refund_id"],
             "external_id": "RF-1",
             "order_external_id": "O-1",
+            "member_no": no,
             "amount": "100.00",
             "points_reversed": 100,
             "growth_reversed": 100,

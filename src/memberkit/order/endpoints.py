@@ -50,6 +50,11 @@ def post_order(body: OrderIn, context: PosContext) -> JSONResponse:
     payment refuses the whole order (409 ``insufficient_points``) and writes nothing, as does too
     little stored value for a ``wallet`` payment (409 ``insufficient_wallet``). A wallet payment
     takes principal and bonus in proportion to the wallet; the bonus part earns no points.
+
+    Naming no member (no ``member_no``, ``phone`` or ``qr_token``) records a non-member sale:
+    stored with its lines and payments, earning nothing, ``member_no`` null. It cannot pay
+    with points (422 ``non_member_points_payment``) or stored value (422
+    ``non_member_wallet_payment``) nor use coupons (422 ``non_member_coupon``).
     """
     store_code = context.principal.store_for(body.store_code)
     order = service.OrderIn(
@@ -134,6 +139,8 @@ def preview_checkout(
     them (409 with the coupon's code). The same functions decide the order, so posting the
     cart with the plan's coupons and payments adding up to ``due_amount`` does what the
     preview says. A store-bound key previews for its own store only (403 ``store_mismatch``).
+    A preview needs a member (422 naming the member is required): a non-member sale has no
+    discount, coupon or points to preview, its due is its lines' total.
     """
     store_code = context.principal.store_for(body.store_code)
     locale = negotiate(accept_language)

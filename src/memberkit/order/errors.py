@@ -54,6 +54,27 @@ class OrderAmountImplausible(InvalidOrder):
     )
 
 
+class NonMemberPointsPayment(InvalidOrder):
+    """A sale to no member paid with points: points are a member's."""
+
+    code = "non_member_points_payment"
+    message = _("A sale to no member cannot be paid with points: name the member.")
+
+
+class NonMemberWalletPayment(InvalidOrder):
+    """A sale to no member paid with stored value: a wallet is a member's."""
+
+    code = "non_member_wallet_payment"
+    message = _("A sale to no member cannot be paid from a wallet: name the member.")
+
+
+class NonMemberCoupon(InvalidOrder):
+    """A sale to no member naming coupons: coupons are a member's."""
+
+    code = "non_member_coupon"
+    message = _("A sale to no member cannot use coupons: name the member whose coupons they are.")
+
+
 class OrderNotFound(NotFound):
     """No order with that external id."""
 

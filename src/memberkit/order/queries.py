@@ -15,7 +15,7 @@ from memberkit.db import table
 from memberkit.ledger import repository as ledger_repository
 from memberkit.ledger.models import LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
-from memberkit.order.models import Order, OrderLine, OrderPayment, Refund
+from memberkit.order.models import Order, OrderLine, OrderPayment, OrderSource, Refund
 from memberkit.store.models import Store
 
 _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
@@ -24,6 +24,16 @@ _ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
 def not_fully_refunded(orders: Any) -> Any:
     """A fully refunded order is no order any more; a free one (nothing to refund) still is."""
     return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
+
+
+def counts_for_rules(orders: Any) -> Any:
+    """Live orders only: history imported earns nothing and counts for no rule.
+
+    The ``history`` section's only built setting is ``earn: none`` (see
+    :mod:`memberkit.order.settings`), so tier spend windows and order counts, and invitees
+    who bought, read live orders; history stays in reports and the member's record.
+    """
+    return orders.c.source == OrderSource.live.value
 
 
 def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
@@ -45,7 +55,9 @@ def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
         columns.append(func.coalesce(func.sum(case((inside, net), else_=0)), 0))
         columns.append(func.coalesce(func.sum(case((and_(inside, kept), 1), else_=0)), 0))
     statement = select(*columns).where(
-        orders.c.member_id == bindparam("member"), orders.c.occurred_at > bindparam("earliest")
+        orders.c.member_id == bindparam("member"),
+        orders.c.occurred_at > bindparam("earliest"),
+        counts_for_rules(orders),
     )
     _ORDERS_FACTS[windows] = statement
     return statement
@@ -56,8 +68,9 @@ def spend_facts(
 ) -> Row[Any]:
     """Return the member's spend of the day from ``day_start`` to ``at``, then per window.
 
-    Spend is net of refunds; each window (days back from ``at``) gives its spend and its
-    count of orders not fully refunded, in one statement built once per set of windows.
+    Live orders only (:func:`counts_for_rules`). Spend is net of refunds; each window (days
+    back from ``at``) gives its spend and its count of orders not fully refunded, in one
+    statement built once per set of windows.
     """
     params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
     params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
@@ -127,7 +140,11 @@ def invitee_counts(
     members, orders = table(Member), table(Order)
     bought = (
         select(orders.c.id)
-        .where(orders.c.member_id == members.c.id, not_fully_refunded(orders))
+        .where(
+            orders.c.member_id == members.c.id,
+            not_fully_refunded(orders),
+            counts_for_rules(orders),
+        )
         .exists()
     )
     columns = [func.coalesce(func.sum(case((bought, 1), else_=0)), 0)]

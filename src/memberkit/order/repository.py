@@ -61,22 +61,30 @@ def refund_exists(session: Session, *, program_id: int, external_id: str) -> boo
     return found is not None
 
 
-def order_member_id(session: Session, *, program_id: int, external_id: str) -> int | None:
-    """The id of the member whose order this is, or None when there is no such order."""
-    return session.scalar(
+def order_member(session: Session, *, program_id: int, external_id: str) -> tuple[bool, int | None]:
+    """Whether the order exists, and the id of its member (None for a non-member sale)."""
+    row = session.execute(
         select(Order.member_id).where(
             Order.program_id == program_id, Order.external_id == external_id
         )
-    )
+    ).first()
+    return row is not None, row.member_id if row is not None else None
 
 
 def load_for_refund(
-    session: Session, *, program_id: int, external_id: str
+    session: Session, *, program_id: int, external_id: str, lock: bool = False
 ) -> tuple[Order, list[OrderLine]]:
-    """The order and its lines in line order, under its member's lock, for a refund."""
-    order = session.scalars(
-        select(Order).where(Order.program_id == program_id, Order.external_id == external_id)
-    ).one()
+    """The order and its lines in line order, for a refund.
+
+    A member's order is read under its member's lock; ``lock`` locks the order's row instead
+    (a non-member sale, which has no member to lock).
+    """
+    statement = select(Order).where(
+        Order.program_id == program_id, Order.external_id == external_id
+    )
+    if lock:
+        statement = statement.with_for_update()
+    order = session.scalars(statement).one()
     lines = list(
         session.scalars(
             select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)

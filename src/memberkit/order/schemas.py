@@ -38,17 +38,35 @@ MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
 
 
-class MemberNaming(Input):
-    """Exactly one of member_no, phone or qr_token names the member."""
+class BuyerNaming(Input):
+    """At most one of member_no, phone or qr_token names the member; none: a non-member sale."""
 
     member_no: str | None = Field(default=None, max_length=20)
     phone: str | None = Field(default=None, max_length=20)
     qr_token: str | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
+    def _at_most_one_identifier(self) -> BuyerNaming:
+        if self._named() > 1:
+            raise TextError(_("name the member by exactly one of member_no, phone, qr_token"))
+        return self
+
+    def _named(self) -> int:
+        return sum(value is not None for value in (self.member_no, self.phone, self.qr_token))
+
+    def ref(self) -> MemberRef | None:
+        """Return the plain reference the service takes, or None for a non-member sale."""
+        if not self._named():
+            return None
+        return MemberRef(self.member_no, self.phone, self.qr_token)
+
+
+class MemberNaming(BuyerNaming):
+    """Exactly one of member_no, phone or qr_token names the member."""
+
+    @model_validator(mode="after")
     def _one_identifier(self) -> MemberNaming:
-        given = [self.member_no, self.phone, self.qr_token]
-        if sum(value is not None for value in given) != 1:
+        if self._named() != 1:
             raise TextError(_("name the member by exactly one of member_no, phone, qr_token"))
         return self
 
@@ -77,8 +95,8 @@ class PaymentIn(Input):
     points: int | None = Field(default=None, ge=1, le=10**12)
 
 
-class OrderIn(MemberNaming):
-    """An order posted by a till or an online channel."""
+class OrderIn(BuyerNaming):
+    """An order posted by a till or an online channel; naming no member, a non-member sale."""
 
     external_id: PlainText = Field(min_length=1, max_length=100)
     store_code: str | None = Field(default=None, max_length=32)
@@ -215,7 +233,7 @@ class RefundOut(BaseModel):
     refund_id: str
     external_id: str
     order_external_id: str
-    member_no: str
+    member_no: str | None = Field(description="None for a refund of a non-member sale.")
     amount: MoneyOut
     points_reversed: int
     growth_reversed: int

@@ -34,10 +34,13 @@ from memberkit.ledger.models import (
 from memberkit.ledger.posting import claw_back, give_back
 from memberkit.ledger.repository import member_balances
 from memberkit.ledger.service import Posting, expire_due
-from memberkit.member.service import MemberRef, TierOutcome
+from memberkit.member.service import MemberKey, MemberRef, TierOutcome
 from memberkit.order import queries, repository, rules
 from memberkit.order.errors import (
     InvalidRefund,
+    NonMemberCoupon,
+    NonMemberPointsPayment,
+    NonMemberWalletPayment,
     OrderExists,
     OrderNotFound,
     RefundBeforeOrder,
@@ -57,7 +60,8 @@ class OrderIn:
     """An order as received from a till or an online channel."""
 
     external_id: str
-    member: MemberRef
+    #: None: a sale to no member (a non-member sale), stored and earning nothing.
+    member: MemberRef | None
     store_code: str | None
     channel: str
     occurred_at: datetime
@@ -150,7 +154,8 @@ class RefundResult:
     refund_id: int
     external_id: str
     order_external_id: str
-    member_no: str
+    #: None for a refund of a non-member sale.
+    member_no: str | None
     amount_minor: int
     points_reversed: int
     growth_reversed: int
@@ -316,9 +321,13 @@ def post_order(
     whole order. ``timing`` is when it is processed (default: live, now, within the program's
     back-dating bound). The caller checks idempotency first; a second order with the same
     external id is refused (``order_exists``), or fails on the unique constraint.
+
+    An order naming no member is a non-member sale (:func:`_post_sale`).
     """
     timing = timing or Timing.live()
     rules.check_lines(order.lines)
+    if order.member is None:
+        _check_sale(order)
     payments = rules.price_payments(
         order.payments, points_per_unit=program.points_per_currency_unit
     )
@@ -327,15 +336,12 @@ def post_order(
         # More than the lines: too much whatever the discounts (refused before the lock).
         rules.check_paid(payments, lines_minor=lines_minor, discount_minor=0)
     timing.check(order.occurred_at, backdate_days=program.policies.backdate_days)
+    if order.member is None:
+        return _post_sale(session, program=program, order=order, payments=payments)
+    member = order.member
 
     def post(session: Session, applied: Applied) -> OrderResult:
-        store_id = None
-        if order.store_code:
-            store_id = store_service.active_store_id(
-                session, program_id=program.id, code=order.store_code
-            )
-        if repository.order_exists(session, program_id=program.id, external_id=order.external_id):
-            raise OrderExists(external_id=order.external_id)
+        store_id = _new_order_store(session, program=program, order=order)
         decided = checkout(
             session,
             program=program,
@@ -429,7 +435,7 @@ def post_order(
         program=program,
         kind=EventKind.order,
         key=keys.order(order.external_id),
-        member=order.member,
+        member=member,
         timing=timing,
         at=order.occurred_at,
         post=post,
@@ -438,12 +444,103 @@ def post_order(
     return posted
 
 
+def _new_order_store(session: Session, *, program: ProgramConfig, order: OrderIn) -> int | None:
+    """The id of the order's store (None: online); refuse an inactive store or a used id."""
+    store_id = None
+    if order.store_code:
+        store_id = store_service.active_store_id(
+            session, program_id=program.id, code=order.store_code
+        )
+    if repository.order_exists(session, program_id=program.id, external_id=order.external_id):
+        raise OrderExists(external_id=order.external_id)
+    return store_id
+
+
+def _check_sale(order: OrderIn) -> None:
+    """Refuse what a sale to no member cannot have: coupons, points or wallet payments."""
+    if order.coupons:
+        raise NonMemberCoupon()
+    if any(payment.method == "points" or payment.points for payment in order.payments):
+        raise NonMemberPointsPayment()
+    if any(payment.method == "wallet" for payment in order.payments):
+        raise NonMemberWalletPayment()
+
+
+def _post_sale(
+    session: Session, *, program: ProgramConfig, order: OrderIn, payments: list[rules.Priced]
+) -> OrderResult:
+    """Record a non-member sale: its lines and payments, earning nothing, told as an event.
+
+    No member, so no member lock and no member event: no ledger posting, no tier reaction.
+    Its ``order.posted`` event has ``member_no`` null (a subscriber finds no member on it).
+    The lines' total must be paid in full (no tier discount, no coupons) and is checked
+    against the program's order bounds as a member's order is.
+    """
+    store_id = _new_order_store(session, program=program, order=order)
+    lines_minor = sum(line.amount_minor for line in order.lines)
+    rules.check_paid(payments, lines_minor=lines_minor, discount_minor=0)
+    rules.check_amount(lines_minor, most_minor=program.earning.max_order_minor)
+    cart = coupon_rules.Cart(
+        lines=tuple(
+            coupon_rules.Line(number, line.sku, line.category, line.quantity, line.amount_minor)
+            for number, line in enumerate(order.lines, start=1)
+        ),
+        at=order.occurred_at,
+        store_code=order.store_code,
+        channel=order.channel,
+    )
+    decided = Checkout(coupon_use.plan(cart, []), [], lines_minor)
+    nothing = [0] * len(order.lines)
+    decision = rules.OrderDecision(
+        total_minor=lines_minor,
+        points_paid=0,
+        wallet_principal=0,
+        wallet_bonus=0,
+        earning=rules.Earning(0, 0, 0, nothing, nothing),
+        spend_growth=0,
+        order_growth=0,
+    )
+    order_id = _insert_order(
+        session,
+        program_id=program.id,
+        order=order,
+        member_id=None,
+        store_id=store_id,
+        payments=payments,
+        decision=decision,
+        decided=decided,
+    )
+    result = OrderResult(
+        order_id=order_id,
+        external_id=order.external_id,
+        member_no=None,
+        total_minor=lines_minor,
+        eligible_minor=0,
+        points_paid=0,
+        points_earned=0,
+        growth_earned=0,
+        points_balance=0,
+        growth_balance=0,
+        occurred_at=order.occurred_at,
+    )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_posted,
+        member_id=None,
+        occurred_at=order.occurred_at,
+        payload=_posted(result, order),
+    )
+    return result
+
+
 def _posted(result: OrderResult, order: OrderIn) -> dict[str, object]:
     """The ``order.posted`` payload: the order as the API answers it."""
     tier = result.tier
     payload: dict[str, object] = {
         "order_id": str(result.order_id),
         "external_id": result.external_id,
+        "member_no": result.member_no,
         "store_code": order.store_code,
         "channel": order.channel,
         "total_amount": format_money(result.total_minor),
@@ -618,7 +715,7 @@ def _insert_order(
     *,
     program_id: int,
     order: OrderIn,
-    member_id: int,
+    member_id: int | None,
     store_id: int | None,
     payments: list[rules.Priced],
     decision: rules.OrderDecision,
@@ -776,11 +873,13 @@ def post_refund(
     if repository.refund_exists(session, program_id=program.id, external_id=refund.external_id):
         # The business key, for repeats that come after their idempotency record was purged.
         raise RefundExists(external_id=refund.external_id)
-    member_id = repository.order_member_id(
+    found, member_id = repository.order_member(
         session, program_id=program.id, external_id=refund.order_external_id
     )
-    if member_id is None:
+    if not found:
         raise OrderNotFound(external_id=refund.order_external_id)
+    if member_id is None:
+        return _refund_sale(session, program=program, refund=refund, now=timing.now)
     _applied, refunded = pipeline.apply(
         session,
         program=program,
@@ -823,6 +922,7 @@ def _refunded(result: RefundResult) -> dict[str, object]:
         "refund_id": str(result.refund_id),
         "external_id": result.external_id,
         "order_external_id": result.order_external_id,
+        "member_no": result.member_no,
         "amount": format_money(result.amount_minor),
         "points_reversed": result.points_reversed,
         "growth_reversed": result.growth_reversed,
@@ -847,16 +947,68 @@ def _refunded(result: RefundResult) -> dict[str, object]:
     }
 
 
+def _refund_sale(
+    session: Session, *, program: ProgramConfig, refund: RefundIn, now: datetime
+) -> RefundResult:
+    """Refund a non-member sale: nothing to claw back, the order's refunded totals kept.
+
+    No member lock: the order's row is locked instead, so two refunds of one sale are
+    serialized. Told as ``order.refunded`` with ``member_no`` null.
+    """
+    order, lines = repository.load_for_refund(
+        session, program_id=program.id, external_id=refund.order_external_id, lock=True
+    )
+    result, occurred_at = _record_refund(
+        session, program=program, now=now, member=None, refund=refund, order=order, lines=lines
+    )
+    events.emit(
+        session,
+        program_id=program.id,
+        type=events.EventType.order_refunded,
+        member_id=None,
+        occurred_at=occurred_at,
+        payload=_refunded(result),
+    )
+    return result
+
+
 def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundResult:
     """Post a refund of the locked member's order (its balances and tier are read after)."""
     program = applied.program
     order, lines = repository.load_for_refund(
         session, program_id=program.id, external_id=refund.order_external_id
     )
-    occurred_at = refund.occurred_at or max(applied.now, as_utc(order.occurred_at))
+    applied.order_id = order.id
+    result, applied.at = _record_refund(
+        session,
+        program=program,
+        now=applied.now,
+        member=applied.member,
+        refund=refund,
+        order=order,
+        lines=lines,
+    )
+    return result
+
+
+def _record_refund(
+    session: Session,
+    *,
+    program: ProgramConfig,
+    now: datetime,
+    member: MemberKey | None,
+    refund: RefundIn,
+    order: Order,
+    lines: list[OrderLine],
+) -> tuple[RefundResult, datetime]:
+    """Write a refund of ``order`` and post what it takes back; return it and its date.
+
+    ``member`` is the order's member, locked; None for a non-member sale, whose refund
+    posts nothing to the ledger (it earned and was paid with nothing of a member's).
+    """
+    occurred_at = refund.occurred_at or max(now, as_utc(order.occurred_at))
     if occurred_at < order.occurred_at:
         raise RefundBeforeOrder(refund_at=iso(occurred_at), order_at=iso(order.occurred_at))
-    applied.at, applied.order_id = occurred_at, order.id
     states = [
         rules.LineState(
             line.quantity, line.amount_minor, line.refunded_quantity, line.refunded_minor
@@ -968,43 +1120,44 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
             if q or p
         ],
     )
-    posting = Posting.open(
-        session,
-        program_id=program.id,
-        member_id=applied.member.id,
-        kind=TransactionKind.refund,
-        key=keys.refund(refund.external_id),
-        occurred_at=occurred_at,
-        order_id=order.id,
-        refund_id=refund_id,
-    )
-    posting.debit_points(
-        points_taken,
-        counterpart=AccountCode.issued,
-        as_of=applied.now,
-        allow_debt=True,
-        first_lots=own.lot_ids,
-    )
-    posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
-    for source, points in returned_to:
-        # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
-        lapsed = source.expires_at is not None and source.expires_at <= applied.now
-        posting.credit_points(
-            points,
-            counterpart=AccountCode.redeemed,
-            earned_at=source.earned_at,
-            expires_at=source.expires_at,
-            settle=not lapsed,
-            source_lot_id=source.line_id,
+    if member is not None:
+        posting = Posting.open(
+            session,
+            program_id=program.id,
+            member_id=member.id,
+            kind=TransactionKind.refund,
+            key=keys.refund(refund.external_id),
+            occurred_at=occurred_at,
+            order_id=order.id,
+            refund_id=refund_id,
         )
-    posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
-    posting.finish()
-    expire_due(session, program_id=program.id, member_id=applied.member.id, as_of=applied.now)
-    return RefundResult(
+        posting.debit_points(
+            points_taken,
+            counterpart=AccountCode.issued,
+            as_of=now,
+            allow_debt=True,
+            first_lots=own.lot_ids,
+        )
+        posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
+        for source, points in returned_to:
+            # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
+            lapsed = source.expires_at is not None and source.expires_at <= now
+            posting.credit_points(
+                points,
+                counterpart=AccountCode.redeemed,
+                earned_at=source.earned_at,
+                expires_at=source.expires_at,
+                settle=not lapsed,
+                source_lot_id=source.line_id,
+            )
+        posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
+        posting.finish()
+        expire_due(session, program_id=program.id, member_id=member.id, as_of=now)
+    result = RefundResult(
         refund_id=refund_id,
         external_id=refund.external_id,
         order_external_id=order.external_id,
-        member_no=applied.member.member_no,
+        member_no=member.member_no if member is not None else None,
         amount_minor=amount,
         points_reversed=points_taken,
         growth_reversed=growth_reversed,
@@ -1019,6 +1172,7 @@ def _refund(session: Session, applied: Applied, *, refund: RefundIn) -> RefundRe
         coupon_taken_back_minor=coupons_back.minor,
         coupons_returned=coupons_back.returned,
     )
+    return result, occurred_at
 
 
 _NOTHING_BACK = coupon_use.TakenBack(0, {}, ())

@@ -1,12 +1,14 @@
-"""The earning section: points and growth per currency unit, multipliers, exclusions."""
+"""The order sections: earning (points and growth per unit, multipliers) and history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from memberkit.kit.i18n import _
+from memberkit.kit.i18n import TextError, _
 from memberkit.kit.sections import Section
 from memberkit.order.rules import EarningRules
 
@@ -49,5 +51,85 @@ EARNING: Section[EarningRules] = Section(
     parse=EarningRules.from_config,
     default=EarningRules().config,
     model=EarningSettings,
+    render=lambda _raw, rules: rules.config(),
+)
+
+
+class HistoryEarn(StrEnum):
+    """What imported history earns: nothing, growth only, or points and growth."""
+
+    none = "none"
+    growth = "growth"
+    all = "all"
+
+
+#: What is built: history earns nothing. ``growth`` and ``all`` would send each imported
+#: order through the member-event pipeline; until that exists they are refused, not ignored.
+BUILT_HISTORY_EARN = frozenset({HistoryEarn.none})
+
+
+@dataclass(frozen=True)
+class HistoryRules:
+    """How imported history (orders with ``source = history``) counts.
+
+    With ``earn: none`` history earns nothing and counts in none of the figures the rules
+    read (tier spend windows and order counts, invitees who bought): it is kept for
+    reports and the member's record only.
+    """
+
+    earn: HistoryEarn = HistoryEarn.none
+
+    def config(self) -> dict[str, Any]:
+        """The section as stored and shown."""
+        return {"earn": self.earn.value}
+
+
+class HistoryError(TextError):
+    """A history setting that does not make sense or is not built."""
+
+
+def parse_history(config: Any) -> HistoryRules:
+    """Build the history rules from JSON; raise :class:`HistoryError`."""
+    config = config if config is not None else {}
+    if not isinstance(config, dict):
+        raise HistoryError(_('the history section is an object such as {"earn": "none"}'))
+    unknown = set(config) - {"earn"}
+    if unknown:
+        raise HistoryError(
+            _("unknown history settings: {unknown}"), unknown=", ".join(sorted(map(str, unknown)))
+        )
+    raw = config.get("earn", HistoryEarn.none.value)
+    try:
+        earn = HistoryEarn(raw)
+    except ValueError:
+        raise HistoryError(_("earn must be one of none, growth, all")) from None
+    if earn not in BUILT_HISTORY_EARN:
+        raise HistoryError(
+            _(
+                "earn {earn} is not built yet: imported history earns nothing (none). Earning "
+                "history needs each imported order sent through the member pipeline."
+            ),
+            earn=earn.value,
+        )
+    return HistoryRules(earn=earn)
+
+
+class HistorySettings(BaseModel):
+    """What history imported from an old system earns (``memberkit import orders``)."""
+
+    earn: str = Field(
+        default="none",
+        description="none: history earns nothing and counts for no rule (the only value "
+        "built; growth and all are refused until history earns through the member pipeline).",
+        examples=["none"],
+    )
+
+
+HISTORY: Section[HistoryRules] = Section(
+    name="history",
+    title=_("History import"),
+    parse=parse_history,
+    default=lambda: HistoryRules().config(),
+    model=HistorySettings,
     render=lambda _raw, rules: rules.config(),
 )

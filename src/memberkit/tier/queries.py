@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from memberkit.db import table
 from memberkit.ledger.models import Account, AccountCode, Asset
 from memberkit.member.models import Member, MemberStatus
+from memberkit.order import queries as order_queries
 from memberkit.order.models import Order
 from memberkit.tier.models import TierChange, TierNotice
 
@@ -104,6 +105,7 @@ def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tu
             orders.c.program_id == program_id,
             orders.c.occurred_at > now - timedelta(days=spend_days),
             orders.c.occurred_at <= now,
+            order_queries.counts_for_rules(orders),
         )
         .group_by(orders.c.member_id)
         .subquery()
