@@ -19,7 +19,7 @@ from memberkit.member.rules import mask_personal
 from memberkit.program.service import ProgramConfig
 from memberkit.segment import queries, service
 from memberkit.segment.models import Segment, SegmentKind
-from memberkit.segment.rules import READY
+from memberkit.segment.rules import BY_KEY, READY
 from memberkit.segment.schemas import (
     CountIn,
     CountOut,
@@ -136,13 +136,13 @@ def create_ready_segment(key: str, request: Request, context: AdminContext) -> S
     """Make a rule segment from a ready one, named in the request's language; filled at once."""
     context.principal.require_unbound()
     locale = negotiate(request.headers.get("accept-language"))
-    names = {ready.key: ready.name for ready in READY}
+    ready = BY_KEY.get(key)
     with context.transaction() as session:
         segment = service.create_ready(
             session,
             program=context.program,
             key=key,
-            name=translate(names.get(key, key), locale),
+            name=translate(ready.name if ready else key, locale),
             actor=context.principal.actor,
         )
         return _out(segment)
