@@ -63,6 +63,9 @@ def test_a_store_bound_key_sees_its_store_and_may_not_ask_for_another(
     assert refused.json()["code"] == "report_store_out_of_scope"
     pdf = bound.get("/api/v1/reports/sales.pdf", **PERIOD, store="SH002")
     assert pdf.status_code == 403
+    # another store's code is refused whether or not it exists: no probing for codes
+    probe = bound.get("/api/v1/reports/sales", **PERIOD, store="NOPE")
+    assert (probe.status_code, probe.json()["code"]) == (403, "report_store_out_of_scope")
 
 
 def test_bad_filters_are_refused_with_a_code_and_change_nothing(
@@ -84,6 +87,12 @@ def test_bad_filters_are_refused_with_a_code_and_change_nothing(
     old = admin.get("/api/v1/reports/sales", **{"from": "1995-01-01", "to": "1995-12-31"})
     assert old.status_code == 200 and old.json()["total"]["sales_minor"] == 0
     assert admin.get("/api/v1/reports/nothing.pdf").status_code == 404
+    # a store or tier that does not exist is refused, not answered with zeros
+    nowhere = admin.get("/api/v1/reports/sales", **PERIOD, store="NOPE")
+    assert (nowhere.status_code, nowhere.json()["code"]) == (404, "store_not_found")
+    no_tier = admin.get("/api/v1/reports/members.pdf", **PERIOD, tier="diamond")
+    assert (no_tier.status_code, no_tier.json()["code"]) == (404, "report_tier_not_found")
+    assert "diamond" in no_tier.json()["detail"]
     assert admin.get("/api/v1/reports/sales.docx").status_code == 404
     assert table_contents(database) == before
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from memberkit.coupon.models import (
@@ -88,8 +88,9 @@ def figures(session: Session, *, template_id: int, now: datetime) -> Figures:
     # The orders table by name: the order domain sits above coupons (its checkout uses them).
     orders_table = Base.metadata.tables["orders"]
     used_by = (
-        select(distinct(OrderCoupon.order_id).label("order_id"))
+        select(OrderCoupon.order_id.label("order_id"))
         .where(OrderCoupon.template_id == template_id)
+        .distinct()
         .subquery()
     )
     orders, sales = session.execute(

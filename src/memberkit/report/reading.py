@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
 from memberkit.db import Database
 from memberkit.errors import InvalidInput, NotFound
 from memberkit.kit.i18n import _
 from memberkit.kit.time import today
+from memberkit.member.models import Member
 from memberkit.program.service import ProgramConfig
 from memberkit.report import document, export, service
-from memberkit.report.rules import Filters, Grain
+from memberkit.report.rules import Filters, Grain, scope
+from memberkit.store import queries as store_queries
+from memberkit.store.service import StoreNotFound
 
 #: The reports by name: the use case and how its result becomes a document.
 REPORTS: dict[str, tuple[Callable[..., Any], Callable[..., document.Document]]] = {
@@ -44,6 +50,13 @@ class UnknownGrain(InvalidInput):
 
     code = "report_grain_invalid"
     message = _("Choose a grain of day, week or month.")
+
+
+class TierNotFound(NotFound):
+    """A tier filter naming no tier of the ladder and no member's tier."""
+
+    code = "report_tier_not_found"
+    message = _("No tier with code {tier_code}.")
 
 
 class BadDate(InvalidInput):
@@ -117,8 +130,31 @@ def run(
         raise UnknownReport()
     use_case, shape = REPORTS[name]
     with database.analytics_scope() as session:
+        _check_known(session, program, asked, viewer)
         report = use_case(session, program=program, filters=asked, viewer=viewer)
     return Outcome(report, shape(report, program, locale))
+
+
+def _check_known(
+    session: Session, program: ProgramConfig, asked: Filters, viewer: Collection[str] | None
+) -> None:
+    """Refuse a store or tier that does not exist, rather than answer with zeros.
+
+    Another store than a store-bound viewer's own is refused first (403), so that a viewer
+    cannot learn which store codes exist. A tier may be one no longer on the ladder while
+    members still hold it.
+    """
+    scope(viewer, asked.store)
+    if asked.store is not None and asked.store not in store_queries.ids_by_code(
+        session, program_id=program.id
+    ):
+        raise StoreNotFound(store_code=asked.store)
+    tier = asked.tier
+    if tier is None or any(t.code == tier for t in program.ladder.tiers):
+        return
+    held = exists().where(Member.program_id == program.id, Member.tier_code == tier)
+    if not session.scalar(select(held)):
+        raise TierNotFound(tier_code=tier)
 
 
 def exported(outcome: Outcome, fmt: str) -> tuple[bytes, str, str]:
