@@ -3,6 +3,7 @@ refresh, delete, static uploads; who may, store-bound scoping, refusals changing
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from memberkit.db import Database
 from memberkit.program.service import ProgramConfig
-from memberkit.segment import service
+from memberkit.segment import rules, service
 from memberkit.segment.models import Segment, SegmentKind
 from memberkit.staff import service as staff_service
 from memberkit.staff.rules import Actor
@@ -130,6 +131,35 @@ def test_a_marketer_counts_live_saves_and_sees_the_members(
     assert re.search(r'<td class="text-end member-count">2</td>', listed)
 
 
+def _definition_in(page: str) -> Any:
+    found = re.search(r'name="definition" id="definition" value="([^"]*)"', page)
+    assert found, "the builder holds no definition"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_a_marketer_starts_from_a_ready_segment_and_saves_it_as_their_own(
+    client: TestClient, database: Database, cards: list[str]
+) -> None:
+    # given the list, offering the three ready segments to a marketer
+    login(client, "marketer")
+    listed = client.get("/admin/segments").text
+    for key in ("high_value_at_risk", "likely_to_buy_soon", "new_high_value"):
+        assert f'href="/admin/segments/new?ready={key}"' in listed
+    # when they choose one, the builder holds its name, description and rule
+    builder = client.get("/admin/segments/new", params={"ready": "high_value_at_risk"}).text
+    assert 'value="High value at risk"' in builder
+    ready = rules.BY_KEY["high_value_at_risk"].definition
+    assert _definition_in(builder) == ready
+    # and, the threshold changed, it saves as a rule segment like any other
+    mine = {"all": [dict(ready["all"][0]), {"field": "churn_risk", "op": "gte", "value": 70}]}
+    assert create(client, "At risk (70 %)", mine).status_code == 303
+    with database.session_scope(read_only=True) as session:
+        assert session.scalars(select(Segment.definition)).one() == mine
+    # an unknown key starts from the active members, as the plain builder does
+    plain = client.get("/admin/segments/new", params={"ready": "nope"}).text
+    assert _definition_in(plain) == ACTIVE
+
+
 def test_an_owner_sees_the_preview_unmasked(client: TestClient, cards: list[str]) -> None:
     login(client, "owner")
     shown = count(client, VIP).json()["preview"][0]
@@ -190,7 +220,8 @@ def test_readers_may_not_change_segments(
     login(client, username)
     before = table_contents(database)
     assert client.get("/admin/segments").status_code == 200
-    assert "new-segment" not in client.get("/admin/segments").text
+    listed = client.get("/admin/segments").text
+    assert "new-segment" not in listed and "ready-segments" not in listed
     assert create(client, "Mine", VIP).status_code == 403
     deleted = client.post(
         f"/admin/segments/{segment_id}/delete",

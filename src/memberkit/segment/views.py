@@ -15,7 +15,7 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -25,7 +25,7 @@ from memberkit.faces.pages import Action, record
 from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
-from memberkit.segment import compiler, queries, service
+from memberkit.segment import compiler, queries, rules, service
 from memberkit.segment.endpoints import brief
 from memberkit.segment.models import Segment, SegmentKind
 from memberkit.segment.schemas import SegmentIn
@@ -143,6 +143,7 @@ def segments_page(staff: ReadSegments) -> Response:
         rows=rows,
         kinds=KIND_NAMES,
         may_manage=staff.actor.may(Action.manage_segments),
+        ready=rules.READY,
     )
 
 
@@ -193,11 +194,26 @@ def _bad_json(staff: StaffContext) -> str:
 
 
 @router.get("/new")
-def new_segment_page(staff: ManageSegments) -> Response:
-    """The builder of a new segment, starting from the active members."""
-    start = json.dumps({"all": [{"field": "status", "op": "eq", "value": "active"}]})
-    blank = {"name": "", "description": "", "kind": "rule", "definition": start}
-    return _builder(staff, entered=blank)
+def new_segment_page(
+    staff: ManageSegments, ready: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    """The builder of a new segment, from the active members or a ready segment's rule.
+
+    ``?ready=<key>`` copies that ready segment's name, description and rule in, to change
+    and save as the marketer's own; an unknown key is the plain builder.
+    """
+    chosen = rules.BY_KEY.get(ready or "")
+    if chosen is None:
+        start = json.dumps({"all": [{"field": "status", "op": "eq", "value": "active"}]})
+        blank = {"name": "", "description": "", "kind": "rule", "definition": start}
+        return _builder(staff, entered=blank)
+    entered = {
+        "name": translate(chosen.name, staff.locale),
+        "description": translate(chosen.description, staff.locale),
+        "kind": "rule",
+        "definition": json.dumps(chosen.definition),
+    }
+    return _builder(staff, entered=entered)
 
 
 @router.post("/new")
