@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from memberkit.db import Database
@@ -257,3 +257,31 @@ def test_a_refit_replaces_the_member_forecasts(database: Database, program: Prog
     with database.session_scope() as session:
         rows = session.execute(select(MemberForecast.member_id, MemberForecast.fit_id)).all()
         assert len(rows) == 120 and {fit for _m, fit in rows} == {second}
+
+
+def test_with_a_reader_the_fit_takes_the_write_transaction_only_to_store(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given 400 members with history, and a fit reading on the analytics connection
+    with database.session_scope() as session:
+        simulated_history(session, program, 400, seed=7)
+    began: list[bool] = []
+
+    # when it fits, noting at each stage whether the writing session has begun
+    with database.analytics_scope() as reader, database.session_scope() as session:
+        fit = forecast_service.fit(
+            session,
+            program=program,
+            as_of=AS_OF,
+            reader=reader,
+            progress=lambda _done, _total: began.append(session.in_transaction()),
+        )
+        fit_id = fit.id
+
+    # then the read and the fit ran before the write transaction began (no write lock held
+    # while they ran: on SQLite it is taken at BEGIN), and the result was stored
+    assert began[:2] == [False, False] and began[-1] is True
+    with database.session_scope(read_only=True) as session:
+        stored = session.get(ForecastFit, fit_id)
+        assert stored is not None and stored.members_used == 400
+        assert session.scalar(select(func.count()).select_from(MemberForecast)) == 400

@@ -38,7 +38,11 @@ def forecast_fit(
     try:
         with database.session_scope(read_only=True) as session:
             config = program_service.get(session, program)
-        with showing_in(config.tz), database.session_scope() as session:
+        with (
+            showing_in(config.tz),
+            database.analytics_scope() as reader,
+            database.session_scope() as session,
+        ):
             fit = with_progress(
                 _("Fitting the forecast"),
                 lambda progress: service.fit(
@@ -47,6 +51,7 @@ def forecast_fit(
                     as_of=day,
                     holdout_days=holdout_days,
                     progress=progress,
+                    reader=reader,
                 ),
             )
             sentence = said(fit)

@@ -60,9 +60,13 @@ def fit_now(body: FitIn, context: ChainAdminContext) -> FitOut:
     A fit the data cannot support (too few repeat buyers) is stored and returned with
     ``status`` ``failed`` and its reason in ``message``; it changes no member forecast.
     """
-    with context.transaction() as session:
+    with context.database.analytics_scope() as reader, context.transaction() as session:
         fit = service.fit(
-            session, program=context.program, as_of=body.as_of, holdout_days=body.holdout_days
+            session,
+            program=context.program,
+            as_of=body.as_of,
+            holdout_days=body.holdout_days,
+            reader=reader,
         )
         return fit_out(fit)
 

@@ -102,8 +102,13 @@ def fit(
     holdout_days: int = HOLDOUT_DAYS,
     progress: Callable[[int, int], None] | None = None,
     refuse_future: bool = True,
+    reader: Session | None = None,
 ) -> ForecastFit:
     """Fit BG/NBD + Gamma-Gamma on the program's orders up to ``as_of`` (inclusive, local day).
+
+    ``reader``: the session the orders are read with — the analytics connection
+    (:meth:`Database.analytics_scope`), so that neither the read nor the fit holds the write
+    lock: ``session`` is first used to store the fit, after both. None: ``session`` reads.
 
     Stores the fit with its parameters and calibration/holdout diagnostics and replaces every
     member forecast of the program; a refused fit is stored as failed and changes no forecast.
@@ -121,7 +126,7 @@ def fit(
     until_day = (as_of - _EPOCH).days
     cal_end = until_day - holdout_days
     summaries = queries.member_summaries(
-        session,
+        reader or session,
         program_id=program.id,
         until_day=until_day,
         offset_seconds=offset_seconds,

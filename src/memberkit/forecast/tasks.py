@@ -66,10 +66,15 @@ def refit(
                 ),
             )
         )
-    with database.session_scope(rollback=dry_run) as session:
+    with database.analytics_scope() as reader, database.session_scope(rollback=dry_run) as session:
         # The jobs' runner vets its as-of moment (the CLI refuses a day after today).
         fit = service.fit(
-            session, program=program, as_of=day, progress=progress, refuse_future=False
+            session,
+            program=program,
+            as_of=day,
+            progress=progress,
+            refuse_future=False,
+            reader=reader,
         )
         sentence = said(fit)
     return Outcome((sentence,))

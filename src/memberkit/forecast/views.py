@@ -115,8 +115,8 @@ async def refit(staff: Refit) -> Response:
     """Fit now (the service ``POST /api/v1/forecast/fit`` calls); audited, then back to the page."""
     _unbound(staff)
     await staff.form()
-    with staff.work.transaction() as session:
-        fit = service.fit(session, program=staff.program)
+    with staff.database.analytics_scope() as reader, staff.work.transaction() as session:
+        fit = service.fit(session, program=staff.program, reader=reader)
         record(
             staff,
             session,
