@@ -7,10 +7,13 @@ from decimal import Decimal
 
 from memberkit.analytics import service as analytics_service
 from memberkit.db import Database
+from memberkit.kit.time import Timing
+from memberkit.order import service as order_service
 from memberkit.program.service import ProgramConfig
 from memberkit.report import service
 from memberkit.report.rules import Filters, Grain
-from tests.report.history import build
+from tests.factories import make_member, make_store, post_order
+from tests.report.history import at, build
 
 AUTUMN = Filters(date(2026, 9, 1), date(2026, 11, 30), Grain.month)
 
@@ -90,3 +93,95 @@ def test_the_lifecycle_counts_are_the_last_rfm_refreshs_for_the_stores_asked(
     assert whole.lifecycle_as_of == date(2026, 11, 30)
     # And the manager sees B alone, of their home store
     assert own.lifecycle == {"new": 1, "active": 0, "won_back": 0, "dormant": 0, "churned": 0}
+
+
+def _lifecycle_history(database: Database, program: ProgramConfig) -> None:
+    """Nine members, each in a known state on 2026-10-31 and on 2026-11-30 (new within 30
+    days, dormant from 90, churned from 180: the defaults). Store SH002 holds N and W."""
+    days = {
+        # name: (home store, registered, purchase days, a fully refunded purchase day)
+        "N": ("SH002", "2026-11-20", ["2026-11-25"], None),  # new (not yet registered 10-31)
+        "n": (None, "2026-11-15", [], None),  # never bought, new (not yet 10-31)
+        "A": (
+            "SH001",
+            "2026-01-01",
+            ["2026-06-01", "2026-07-01", "2026-09-15", "2026-11-10"],
+            None,
+        ),
+        "W": ("SH002", "2026-01-01", ["2026-03-01", "2026-11-01"], None),  # churned, then won back
+        "D": ("SH001", "2026-01-01", ["2026-07-01"], None),  # dormant
+        "d": (None, "2026-08-01", [], None),  # never bought: dormant from 90 days
+        "C": ("SH001", "2026-01-01", ["2026-03-01"], None),  # churned
+        "c": (None, "2026-01-01", [], None),  # never bought: churned
+        "R": ("SH001", "2026-01-01", [], "2026-11-20"),  # bought only what was refunded
+    }
+    with database.session_scope() as session:
+        make_store(session, program, code="SH001")
+        make_store(session, program, code="SH002")
+        for name, (store, joined, bought, refunded) in days.items():
+            member = make_member(session, program, store_code=store, registered_at=at(joined))
+            for n, day in enumerate([*bought, *([refunded] if refunded else [])]):
+                post_order(
+                    session,
+                    program,
+                    member,
+                    amount_minor=5_000,
+                    external_id=f"O-{name}{n}",
+                    occurred_at=at(day),
+                    timing=Timing.replay(at(day)),
+                )
+                if day == refunded:
+                    order_service.post_refund(
+                        session,
+                        program=program,
+                        refund=order_service.RefundIn(
+                            external_id=f"RF-{name}",
+                            order_external_id=f"O-{name}{n}",
+                            occurred_at=at(day, "12:00"),
+                        ),
+                        timing=Timing.replay(at(day, "12:00")),
+                    )
+
+
+def test_the_lifecycle_by_period_is_each_members_state_at_each_periods_end(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given nine members in every lifecycle state, their history from January to November
+    _lifecycle_history(database, program)
+    autumn = Filters(date(2026, 10, 1), date(2026, 11, 30), Grain.month)
+
+    # when the members report is read by month, for the chain and for a manager of SH002
+    with database.session_scope(read_only=True) as session:
+        whole = service.members(session, program=program, filters=autumn, viewer=None)
+        own = service.members(session, program=program, filters=autumn, viewer={"SH002"})
+
+    # then each month's end counts the members registered by then, in their state that day
+    def states(p: service.LifecyclePeriod) -> tuple[int, ...]:
+        return (p.new, p.active, p.won_back, p.dormant, p.churned)
+
+    october, november = whole.lifecycle_by_period
+    assert (october.key, october.as_of, november.as_of) == (
+        "2026-10",
+        date(2026, 10, 31),
+        date(2026, 11, 30),
+    )
+    # 10-31: A active (last 09-15, 76 days after 07-01); D and d dormant; W, C, c, R churned
+    assert states(october) == (0, 1, 0, 2, 4)
+    # 11-30: N and n new; A active; W won back (11-01 after 245 days); D, d dormant; C, c, R
+    # churned (R's only purchase was refunded in full: no purchase)
+    assert states(november) == (2, 1, 1, 2, 3)
+    assert [states(p) for p in own.lifecycle_by_period] == [(0, 0, 0, 0, 1), (1, 0, 1, 0, 0)]
+
+    # and on a day every member was registered by, the database's count is the Python rule's
+    # (the RFM refresh's lifecycle, analytics.rules.lifecycle)
+    with database.session_scope() as session:
+        analytics_service.refresh(session, program=program, as_of=date(2026, 11, 30))
+    with database.session_scope(read_only=True) as session:
+        refreshed = service.members(session, program=program, filters=autumn, viewer=None)
+    assert refreshed.lifecycle == {
+        "new": 2,
+        "active": 1,
+        "won_back": 1,
+        "dormant": 2,
+        "churned": 3,
+    }

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Float, Integer, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from memberkit.forecast.models import ForecastFit, MemberForecast
+from memberkit.kit.sql import local_day
 from memberkit.order.models import Order
-
-#: julianday() of 1970-01-01 00:00 UTC: SQLite's days since the epoch start there.
-_JULIAN_EPOCH = 2440587.5
 
 
 @dataclass(frozen=True)
@@ -37,13 +35,8 @@ class Summaries:
 
 
 def _local_day(session: Session, offset_seconds: int) -> ColumnElement[int]:
-    """The order's calendar day (days since 1970-01-01) at a fixed UTC offset, per dialect."""
-    if session.get_bind().dialect.name == "sqlite":
-        julian = func.julianday(Order.occurred_at) - _JULIAN_EPOCH + offset_seconds / 86400.0
-        # julianday is positive after 1970 for every order (history starts in 1990): CAST truncates.
-        return cast(julian, Integer)
-    epoch = func.extract("epoch", Order.occurred_at) + offset_seconds
-    return cast(func.floor(cast(epoch, Float) / 86400.0), Integer)
+    """The order's calendar day (days since 1970-01-01) at a fixed UTC offset."""
+    return local_day(session, Order.occurred_at, offset_seconds)
 
 
 def member_summaries(

@@ -406,8 +406,31 @@ def members(report: MembersReport, program: ProgramConfig, locale: str) -> Docum
             groups("by_store", t(_("By home store")), t(_("Store")), report.by_store, {}),
             groups("by_channel", t(_("By channel")), t(_("Channel")), report.by_channel, {}),
             Section(
+                "lifecycle_by_period",
+                t(_("Lifecycle by period (at each period's end)")),
+                [
+                    Column(t(_("Period")), "text"),
+                    *(Column(t(LIFECYCLE_NAMES[state]), "count") for state in Lifecycle),
+                ],
+                [
+                    [p.key, *(getattr(p, state.value) for state in Lifecycle)]
+                    for p in report.lifecycle_by_period
+                ],
+                Chart(
+                    "line",
+                    [p.key for p in report.lifecycle_by_period],
+                    [
+                        (
+                            t(LIFECYCLE_NAMES[state]),
+                            [getattr(p, state.value) for p in report.lifecycle_by_period],
+                        )
+                        for state in Lifecycle
+                    ],
+                ),
+            ),
+            Section(
                 "lifecycle",
-                t(_("Lifecycle")),
+                t(_("Lifecycle at the last RFM refresh")),
                 [Column(t(_("State")), "text"), Column(t(_("Members")), "count")],
                 [[t(LIFECYCLE_NAMES[state]), n] for state, n in lifecycle],
                 Chart(

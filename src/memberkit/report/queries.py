@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from memberkit.kit.sql import local_day
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
 from memberkit.order.models import Order
@@ -191,6 +192,93 @@ def member_counts(
     )
     statement = _member_scope(statement, program_id, stores, tier)
     return [(row[0], int(row[1]), int(row[2]), int(row[3])) for row in session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class LifecycleMarks:
+    """The instants that decide each member's lifecycle state as of one local day.
+
+    Each is the start of a program-local day: ``end`` the day after; ``new_from`` the first day
+    still within ``new_days``; ``recent`` the first of the last ``dormant_days`` days;
+    ``churned_from`` the first of the last ``churned_days``. ``offset_seconds`` is the
+    program's UTC offset, to count the won-back gap in local days.
+    """
+
+    end: datetime
+    new_from: datetime
+    recent: datetime
+    churned_from: datetime
+    dormant_days: int
+    offset_seconds: int
+
+
+def lifecycle_counts(
+    session: Session,
+    *,
+    program_id: int,
+    marks: LifecycleMarks,
+    stores: Collection[str] | None,
+    tier: str | None,
+) -> dict[str, int]:
+    """Count the members registered before ``marks.end`` by lifecycle state on that day.
+
+    The rule of :func:`memberkit.analytics.rules.lifecycle`, decided in the database over
+    the orders made before ``marks.end`` (fully refunded ones are no purchase); a test holds
+    the two equal, state by state.
+    """
+    made = Order.occurred_at
+    stats = (
+        select(
+            Order.member_id.label("member_id"),
+            func.min(made).label("first"),
+            func.max(made).label("last"),
+            func.min(case((made >= marks.recent, made))).label("recent_first"),
+            func.max(case((made < marks.recent, made))).label("previous"),
+        )
+        .where(
+            Order.program_id == program_id,
+            Order.member_id.is_not(None),
+            made < marks.end,
+            not_fully_refunded(Order.__table__),
+        )
+        .group_by(Order.member_id)
+        .subquery()
+    )
+    gap = local_day(session, stats.c.recent_first, marks.offset_seconds) - local_day(
+        session, stats.c.previous, marks.offset_seconds
+    )
+    joined = Member.created_at
+    state = case(
+        (
+            stats.c.last.is_(None),
+            case(
+                (joined < marks.churned_from, "churned"),
+                (joined >= marks.new_from, "new"),
+                else_="dormant",
+            ),
+        ),
+        (stats.c.last < marks.churned_from, "churned"),
+        (stats.c.last < marks.recent, "dormant"),
+        (stats.c.first >= marks.new_from, "new"),
+        (
+            and_(
+                stats.c.recent_first.is_not(None),
+                stats.c.previous.is_not(None),
+                gap > marks.dormant_days,
+            ),
+            "won_back",
+        ),
+        else_="active",
+    ).label("state")
+    statement = (
+        select(state, func.count())
+        .select_from(Member)
+        .outerjoin(stats, stats.c.member_id == Member.id)
+        .where(Member.program_id == program_id, joined < marks.end)
+        .group_by(state)
+    )
+    statement = _member_scope(statement, program_id, stores, tier)
+    return {str(name): int(count) for name, count in session.execute(statement)}
 
 
 def buyers_by_orders(

@@ -22,6 +22,9 @@ LATEST = date(2999, 12, 31)
 MOST_BUCKETS = 400
 #: The most months of joining a cohort table holds (its rows and its columns).
 MOST_COHORT_MONTHS = 36
+#: The lifecycle is counted as of the last day of the period's last so many buckets (each is
+#: one pass over the orders).
+MOST_LIFECYCLE_BUCKETS = 24
 
 
 class Grain(StrEnum):

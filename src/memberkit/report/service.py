@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from memberkit.analytics import queries as analytics_queries
+from memberkit.analytics.rules import Lifecycle
+from memberkit.analytics.settings import ANALYTICS
 from memberkit.kit.time import start_of_local_day
 from memberkit.ledger import liability
 from memberkit.ledger.models import AccountCode, Asset, TransactionKind
@@ -24,6 +26,7 @@ from memberkit.program.service import ProgramConfig
 from memberkit.report import queries
 from memberkit.report.rules import (
     MOST_COHORT_MONTHS,
+    MOST_LIFECYCLE_BUCKETS,
     Bucket,
     Filters,
     average_minor,
@@ -333,11 +336,31 @@ class Cohort:
 
 
 @dataclass(frozen=True)
+class LifecyclePeriod:
+    """Members per lifecycle state on ``as_of``, the last day of the bucket ``key``.
+
+    Members registered by then, in their state on that day by the program's lifecycle
+    settings (the analytics section), decided from the orders made by then: the figures do
+    not depend on when an RFM refresh ran.
+    """
+
+    key: str
+    as_of: date
+    new: int = 0
+    active: int = 0
+    won_back: int = 0
+    dormant: int = 0
+    churned: int = 0
+
+
+@dataclass(frozen=True)
 class MembersReport:
     """Members: totals, new by bucket, groups, cohorts, repurchase, referral and tier moves.
 
-    ``lifecycle``: members per lifecycle state as of the last RFM refresh
-    (``lifecycle_as_of``; None before any), for the store and tier asked, not by period.
+    ``lifecycle_by_period``: members per lifecycle state at the end of each bucket (the last
+    :data:`MOST_LIFECYCLE_BUCKETS` of the period). ``lifecycle``: members per lifecycle state
+    as of the last RFM refresh (``lifecycle_as_of``; None before any), for the store and tier
+    asked.
     """
 
     filters: Asked
@@ -354,6 +377,7 @@ class MembersReport:
     referral_rate: Decimal | None
     tier_moves: list[TierMoves]
     cohorts: list[Cohort]
+    lifecycle_by_period: list[LifecyclePeriod]
     lifecycle: dict[str, int]
     lifecycle_as_of: date | None
 
@@ -419,6 +443,7 @@ def members(
         referral_rate=ratio(referred, new),
         tier_moves=_moves(session, program, cut, common),
         cohorts=_cohorts(session, program, filters, stores),
+        lifecycle_by_period=_lifecycle_by_period(session, program, cut, stores, filters.tier),
         **_lifecycle(session, program, stores, filters.tier),
     )
 
@@ -441,6 +466,46 @@ def _lifecycle(
         ),
         "lifecycle_as_of": None if last is None else last.as_of,
     }
+
+
+def _lifecycle_by_period(
+    session: Session,
+    program: ProgramConfig,
+    cut: list[Bucket],
+    stores: frozenset[str] | None,
+    tier: str | None,
+) -> list[LifecyclePeriod]:
+    """Members per lifecycle state on the last day of each of the last buckets."""
+    rules = program.section(ANALYTICS)
+    tz = program.tz
+    out = []
+    for bucket in cut[-MOST_LIFECYCLE_BUCKETS:]:
+        as_of = bucket.end - timedelta(days=1)
+
+        def within(days: int, as_of: date = as_of) -> datetime:
+            # the first instant of the last ``days`` local days to ``as_of``
+            return start_of_local_day(as_of - timedelta(days=days - 1), tz)
+
+        offset = tz.utcoffset(datetime.combine(as_of, time(12)))
+        marks = queries.LifecycleMarks(
+            end=start_of_local_day(bucket.end, tz),
+            new_from=within(rules.new_days),
+            recent=within(rules.dormant_days),
+            churned_from=within(rules.churned_days),
+            dormant_days=rules.dormant_days,
+            offset_seconds=int(offset.total_seconds()) if offset is not None else 0,
+        )
+        counts = queries.lifecycle_counts(
+            session, program_id=program.id, marks=marks, stores=stores, tier=tier
+        )
+        out.append(
+            LifecyclePeriod(
+                bucket.label,
+                as_of,
+                **{state.value: counts.get(state.value, 0) for state in Lifecycle},
+            )
+        )
+    return out
 
 
 def _moves(
