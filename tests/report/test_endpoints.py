@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -115,6 +116,33 @@ def test_the_excel_file_holds_the_figures(
     assert rows[1][:3] == ("周期", "销售额", "订单数")
     assert [(r[0], r[1], r[2]) for r in rows[2:]] == [("2026-10", 130, 2), ("2026-11", 140, 2)]
     assert book["by_period"]["B3"].number_format == '"¥"#,##0.00'
+    # orders per buying member: a number to two places, not text
+    total = book["total"]
+    assert (str(total["F3"].value), total["F3"].number_format) == ("1.33", "0.00")
+
+
+def test_the_excel_summaries_keep_numbers_as_numbers(
+    admin: Api, database: Database, program: ProgramConfig
+) -> None:
+    build(database, program)
+    english = {**admin.headers, "Accept-Language": "en"}
+    answer = admin.client.get("/api/v1/reports/members.xlsx", params=PERIOD, headers=english)
+    summary = {
+        row[0].value: row[1]
+        for row in load_workbook(io.BytesIO(answer.content))["summary"].iter_rows(min_row=3)
+    }
+    members = summary["Members"]
+    assert (members.value, members.number_format) == (3, "#,##0")
+    rate = summary["Repurchase rate (≥2 purchases / ≥1)"]
+    assert (Decimal(str(rate.value)), rate.number_format) == (Decimal("0.3333"), "0.00%")
+    points = admin.client.get("/api/v1/reports/points.xlsx", params=PERIOD, headers=english)
+    sheet = load_workbook(io.BytesIO(points.content))["summary"]
+    owed = {row[0].value: row[1] for row in sheet.iter_rows(min_row=3)}
+    principal = owed["Stored value outstanding: principal"]
+    assert (Decimal(str(principal.value)), principal.number_format) == (
+        Decimal(500),
+        '"¥"#,##0.00',
+    )
 
 
 def test_the_pdf_has_the_title_filters_figures_and_charts_in_chinese(

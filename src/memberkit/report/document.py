@@ -71,16 +71,34 @@ class Document:
     notes: list[str]
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A number in a text column, such as a summary's values, each of its own kind.
+
+    Shown as :func:`cell` writes it; kept as a number of that kind in the workbook.
+    """
+
+    value: Any
+    kind: str
+
+    def __str__(self) -> str:
+        return cell(self.value, self.kind)
+
+
 def cell(value: Any, kind: str) -> str:
-    """A cell as text: ¥1,234.56, 1,234, 12.34% (— when there is nothing to divide)."""
+    """A cell as text: ¥1,234.56, 1,234, 12.34%, 8.82 (— when there is nothing to divide)."""
     if value is None:
         return "—"
+    if isinstance(value, Figure):
+        return str(value)
     if kind == "money":
         return display_money(int(value))
     if kind == "count":
         return f"{int(value):,}"
     if kind == "ratio":
         return f"{(Decimal(value) * 100).quantize(Decimal('0.01'))}%"
+    if kind == "decimal":
+        return str(Decimal(value).quantize(Decimal("0.01")))
     return str(value)
 
 
@@ -112,7 +130,7 @@ def _sales_columns(first: str, locale: str) -> list[Column]:
         Column(t(_("Orders")), "count"),
         Column(t(_("Average order value")), "money"),
         Column(t(_("Buying members")), "count"),
-        Column(t(_("Orders per buying member")), "text"),
+        Column(t(_("Orders per buying member")), "decimal"),
         Column(t(_("Member sales")), "money"),
         Column(t(_("Non-member sales")), "money"),
         Column(t(_("Member share")), "ratio"),
@@ -126,7 +144,7 @@ def _sales_cells(label: str, row: SalesRow) -> list[Any]:
         row.orders,
         row.average_order_minor,
         row.buyers,
-        "—" if row.frequency is None else str(row.frequency.quantize(Decimal("0.01"))),
+        row.frequency,
         row.member_sales_minor,
         row.non_member_sales_minor,
         row.member_share,
@@ -260,22 +278,22 @@ def points(report: PointsReport, program: ProgramConfig, locale: str) -> Documen
 
     periods = [row.key or "" for row in report.points_by_period]
     summary = [
-        [t(_("Points issued")), cell(flows.issued, "count")],
-        [t(_("Points redeemed")), cell(flows.redeemed, "count")],
-        [t(_("Points expired")), cell(flows.expired, "count")],
-        [t(_("Breakage rate (expired / issued)")), cell(report.breakage_rate, "ratio")],
-        [t(_("Points outstanding")), cell(owed.points, "count")],
-        [t(_("Their value (liability)")), cell(owed.points_value_minor, "money")],
-        [t(_("Points owed by members")), cell(owed.points_debt, "count")],
+        [t(_("Points issued")), Figure(flows.issued, "count")],
+        [t(_("Points redeemed")), Figure(flows.redeemed, "count")],
+        [t(_("Points expired")), Figure(flows.expired, "count")],
+        [t(_("Breakage rate (expired / issued)")), Figure(report.breakage_rate, "ratio")],
+        [t(_("Points outstanding")), Figure(owed.points, "count")],
+        [t(_("Their value (liability)")), Figure(owed.points_value_minor, "money")],
+        [t(_("Points owed by members")), Figure(owed.points_debt, "count")],
         *(
             [
                 t(_("Expiring within {days} days")).format(days=days),
-                cell(owed.expiring[days], "count"),
+                Figure(owed.expiring[days], "count"),
             ]
             for days in LIABILITY_HORIZONS
         ),
-        [t(_("Stored value outstanding: principal")), cell(owed.wallet_principal, "money")],
-        [t(_("Stored value outstanding: bonus")), cell(owed.wallet_bonus, "money")],
+        [t(_("Stored value outstanding: principal")), Figure(owed.wallet_principal, "money")],
+        [t(_("Stored value outstanding: bonus")), Figure(owed.wallet_bonus, "money")],
     ]
     return Document(
         name="points",
@@ -382,13 +400,13 @@ def members(report: MembersReport, program: ProgramConfig, locale: str) -> Docum
                 t(_("In total")),
                 [Column(t(_("Figure")), "text"), Column(t(_("Value")), "text")],
                 [
-                    [t(_("Members")), cell(report.total, "count")],
-                    [t(_("New members")), cell(report.new, "count")],
+                    [t(_("Members")), Figure(report.total, "count")],
+                    [t(_("New members")), Figure(report.new, "count")],
                     [
                         t(_("Repurchase rate (≥2 purchases / ≥1)")),
-                        cell(report.repurchase_rate, "ratio"),
+                        Figure(report.repurchase_rate, "ratio"),
                     ],
-                    [t(_("Referral rate (referred / new)")), cell(report.referral_rate, "ratio")],
+                    [t(_("Referral rate (referred / new)")), Figure(report.referral_rate, "ratio")],
                 ],
             ),
             Section(

@@ -12,7 +12,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from memberkit.report.document import Chart, Document, cell
+from memberkit.report.document import Chart, Document, Figure, cell
 
 #: The CID font every PDF is written in: Chinese and Latin, built into reportlab.
 PDF_FONT = "STSong-Light"
@@ -44,14 +44,10 @@ def xlsx(document: Document) -> bytes:
             for value, column in zip(row, section.columns, strict=True):
                 values.append(_number(value, column.kind))
             sheet.append(values)
-            for index, column in enumerate(section.columns, start=1):
-                target = sheet.cell(row=sheet.max_row, column=index)
-                if column.kind == "money":
-                    target.number_format = '"¥"#,##0.00'
-                elif column.kind == "ratio":
-                    target.number_format = "0.00%"
-                elif column.kind == "count":
-                    target.number_format = "#,##0"
+            for index, (value, column) in enumerate(zip(row, section.columns, strict=True), 1):
+                kind = value.kind if isinstance(value, Figure) else column.kind
+                if kind in NUMBER_FORMATS:
+                    sheet.cell(row=sheet.max_row, column=index).number_format = NUMBER_FORMATS[kind]
 
         for index, column in enumerate(section.columns, start=1):
             letter = sheet.cell(row=2, column=index).column_letter
@@ -66,10 +62,23 @@ def xlsx(document: Document) -> bytes:
     return out.getvalue()
 
 
+#: How the workbook shows each kind of number.
+NUMBER_FORMATS = {
+    "money": '"¥"#,##0.00',
+    "ratio": "0.00%",
+    "count": "#,##0",
+    "decimal": "0.00",
+}
+
+
 def _number(value: Any, kind: str) -> Any:
-    """A cell as Excel keeps it: yuan as Decimal, ratios as Decimal, counts as int."""
+    """A cell as Excel keeps it: yuan, ratios and decimals as Decimal, counts as int."""
+    if isinstance(value, Figure):
+        return _number(value.value, value.kind)
     if value is None:
         return None
+    if kind == "decimal":
+        return Decimal(value).quantize(Decimal("0.01"))
     if kind == "money":
         return Decimal(int(value)) / 100
     if kind == "ratio":
