@@ -48,6 +48,11 @@ def test_fit_on_demand_then_read_the_fit_and_a_members_forecast(
     }
     assert body["diagnostics"]["holdout"]["holdout_days"] == 182
     assert admin.get("/api/v1/forecast").json()["id"] == body["id"]
+    # a later attempt that fails (as of a day before any purchase) is stored, but the fit read
+    # back stays the one the member forecasts come from
+    failed = admin.post("/api/v1/forecast/fit", {"as_of": "1990-01-01"}).json()
+    assert failed["status"] == "failed" and failed["id"] != body["id"]
+    assert admin.get("/api/v1/forecast").json()["id"] == body["id"]
 
     # and the member's forecast is the stored row, in plain figures and money
     with database.session_scope(read_only=True) as session:

@@ -259,6 +259,36 @@ def test_a_refit_replaces_the_member_forecasts(database: Database, program: Prog
         assert len(rows) == 120 and {fit for _m, fit in rows} == {second}
 
 
+def test_a_back_dated_fit_is_a_diagnostic_and_keeps_the_later_forecasts(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a program fitted as of 30 November
+    with database.session_scope() as session:
+        simulated_history(session, program, 120, seed=13)
+    with database.session_scope() as session:
+        current = forecast_service.fit(session, program=program, as_of=AS_OF).id
+    with database.session_scope() as session:
+        before = sorted(session.execute(select(MemberForecast.member_id, MemberForecast.fit_id)))
+
+    # when it is fitted as of two months before (a back-test)
+    with database.session_scope() as session:
+        back = forecast_service.fit(session, program=program, as_of=AS_OF - timedelta(days=60))
+        back_id, status = back.id, back.status
+
+    # then the back-test is stored with its diagnostics, and every forecast is the later fit's
+    with database.session_scope() as session:
+        assert status == "fitted"
+        stored = session.get(ForecastFit, back_id)
+        assert stored is not None and stored.diagnostics["member_forecasts"] == "kept"
+        served = session.get(ForecastFit, current)
+        assert served is not None and served.diagnostics["member_forecasts"] == "replaced"
+        after = sorted(session.execute(select(MemberForecast.member_id, MemberForecast.fit_id)))
+        assert after == before and {fit for _m, fit in after} == {current}
+        # and the fit the forecasts come from is still the one as of 30 November
+        serving = queries.latest_fitted(session, program_id=program.id)
+        assert serving is not None and serving.id == current
+
+
 def test_with_a_reader_the_fit_takes_the_write_transaction_only_to_store(
     database: Database, program: ProgramConfig
 ) -> None:

@@ -73,9 +73,16 @@ def fit_now(body: FitIn, context: ChainAdminContext) -> FitOut:
 
 @router.get("", response_model=FitOut)
 def latest(context: ReadContext) -> FitOut:
-    """Return the program's latest fit: parameters, date, members used and diagnostics."""
+    """Return the fit the member forecasts come from: parameters, date, members, diagnostics.
+
+    That is the successful fit of the latest as-of day; before any, the latest attempt (failed,
+    with its reason).
+    """
     with context.transaction() as session:
-        fit = queries.latest_fit(session, program_id=context.program.id)
+        program_id = context.program.id
+        fit = queries.latest_fitted(session, program_id=program_id) or queries.latest_fit(
+            session, program_id=program_id
+        )
         if fit is None:
             raise NoFit()
         return fit_out(fit)

@@ -114,11 +114,15 @@ def latest_fit(session: Session, *, program_id: int) -> ForecastFit | None:
 
 
 def latest_fitted(session: Session, *, program_id: int) -> ForecastFit | None:
-    """The program's most recent successful fit (the one its member forecasts come from)."""
+    """The successful fit the member forecasts come from: the latest as of, then fitted.
+
+    A fit as of an earlier day than that one (a back-test) is kept as a diagnostic and
+    replaces no member's forecast (:func:`memberkit.forecast.service.fit`).
+    """
     return session.scalars(
         select(ForecastFit)
         .where(ForecastFit.program_id == program_id, ForecastFit.status == "fitted")
-        .order_by(ForecastFit.fitted_at.desc(), ForecastFit.id.desc())
+        .order_by(ForecastFit.as_of.desc(), ForecastFit.fitted_at.desc(), ForecastFit.id.desc())
         .limit(1)
     ).first()
 

@@ -111,7 +111,9 @@ def fit(
     lock: ``session`` is first used to store the fit, after both. None: ``session`` reads.
 
     Stores the fit with its parameters and calibration/holdout diagnostics and replaces every
-    member forecast of the program; a refused fit is stored as failed and changes no forecast.
+    member forecast of the program; a refused fit is stored as failed and changes no forecast,
+    and so does a fit as of an earlier day than the fit the forecasts come from (a back-test,
+    its diagnostics' ``member_forecasts`` "kept"; else "replaced").
     A day not yet come is refused unless ``refuse_future`` is off (the daily jobs, whose
     runner vets its own as-of moment). ``progress(done, 4)`` is called after each stage (read,
     fit, holdout, write). Never commits.
@@ -164,6 +166,13 @@ def fit(
         "evaluations": bg.evaluations + gg.evaluations,
         "holdout": _holdout(summaries, cal_end=cal_end, holdout_days=holdout_days),
     }
+    serving = queries.latest_fitted(session, program_id=program.id)
+    if serving is not None and as_of < serving.as_of:
+        # a back-test: kept with its diagnostics; the forecasts stay those of the later fit
+        row.diagnostics["member_forecasts"] = "kept"
+        step(STAGES, STAGES)
+        return repository.add_fit(session, row)
+    row.diagnostics["member_forecasts"] = "replaced"
     repository.add_fit(session, row)
     step(3, STAGES)
     alive = rules.p_alive(bgp, data.x, data.t_x, data.T)
