@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     expire_points_at: str = "02:00"
     #: The largest request body accepted, in bytes; a larger one is refused (413) unread.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    #: The same for the bulk import of history (``POST /api/v1/orders/import``): its 10,000
+    #: rows of about 250 bytes each need more than the default.
+    max_import_body_bytes: int = Field(default=8_388_608, ge=1024, le=1_073_741_824)
     #: Threads serving requests in one process; the connection pool holds as many connections.
     threads: int = Field(default=40, ge=1, le=1000)
     #: Seconds a request waits for a database lock before it is answered 503 (retry later).

@@ -132,8 +132,14 @@ def problem(
     )
 
 
+#: The bulk endpoints, whose bodies may reach ``settings.max_import_body_bytes``.
+BULK_PATHS = frozenset({"/api/v1/orders/import"})
+
+
 class LimitBodySize:
     """ASGI middleware: a request body above ``settings.max_body_bytes`` gets a 413, unread.
+
+    The bulk endpoints (:data:`BULK_PATHS`) have ``settings.max_import_body_bytes`` instead.
 
     A declared ``Content-Length`` above the limit is refused before any byte is read (the
     server holds a body to its declared length); a body without one (chunked) is read up to
@@ -149,7 +155,11 @@ class LimitBodySize:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = settings.max_body_bytes
+        limit = (
+            settings.max_import_body_bytes
+            if scope.get("path") in BULK_PATHS
+            else settings.max_body_bytes
+        )
         declared = _content_length(scope)
         if declared is not None:
             if declared > limit:
