@@ -322,6 +322,22 @@ def history_refunds(
     return [HistoryRefund(*row) for row in rows]
 
 
+_SET_EARNED = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order"))
+    .values(
+        eligible_minor=bindparam("eligible"),
+        points_earned=bindparam("points"),
+        growth_earned=bindparam("growth"),
+    )
+)
+_SET_LINE_WEIGHTS = (
+    update(table(OrderLine))
+    .where(table(OrderLine).c.order_id == bindparam("order"))
+    .values(earn_weight=bindparam("earn_weight_"), growth_weight=bindparam("growth_weight_"))
+)
+
+
 def set_history_earning(
     session: Session,
     *,
@@ -335,15 +351,12 @@ def set_history_earning(
     """Record what an imported order earned, on the order and its one line (if it has one)."""
     connection = session.connection()
     connection.execute(
-        update(_orders)
-        .where(_orders.c.id == order_id)
-        .values(eligible_minor=eligible_minor, points_earned=points, growth_earned=growth)
+        _SET_EARNED,
+        {"order": order_id, "eligible": eligible_minor, "points": points, "growth": growth},
     )
-    lines = table(OrderLine)
     connection.execute(
-        update(lines)
-        .where(lines.c.order_id == order_id)
-        .values(earn_weight=earn_weight, growth_weight=growth_weight)
+        _SET_LINE_WEIGHTS,
+        {"order": order_id, "earn_weight_": earn_weight, "growth_weight_": growth_weight},
     )
 
 

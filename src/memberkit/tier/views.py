@@ -189,6 +189,7 @@ def tiers_page(
                 session,
                 program_id=staff.program.id,
                 ladder=staff.program.ladder,
+                history=service.counts_history(staff.program),
                 proposal=Proposal(values),
                 now=utcnow(),
             )
