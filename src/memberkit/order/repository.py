@@ -319,7 +319,8 @@ def history_refunds(
         )
         .order_by(_orders.c.member_id, refunds.c.occurred_at, refunds.c.id)
     )
-    return [HistoryRefund(*row) for row in rows]
+    # PostgreSQL's SUM of a bigint is a numeric: back to int.
+    return [HistoryRefund(*row[:7], int(row[7])) for row in rows]
 
 
 _SET_EARNED = (
