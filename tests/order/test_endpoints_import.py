@@ -48,6 +48,10 @@ def test_rows_are_imported_once_and_bad_rows_listed_in_the_requests_language(
         "already_present": 0,
         "members_created": 0,
         "non_member_orders": 1,
+        "points_earned": 0,
+        "growth_earned": 0,
+        "points_reversed": 0,
+        "growth_reversed": 0,
         "errors": [{"row": 4, "message": "occurred_at must be on or after 1990-01-01"}],
     }
     assert second.json()["already_present"] == 3

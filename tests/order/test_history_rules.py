@@ -7,7 +7,7 @@ from typing import Any
 
 from memberkit.db import Database
 from memberkit.kit.time import utcnow
-from tests.rest import Api, order_body, table_contents
+from tests.rest import Api, order_body
 
 
 def _ago(**delta: float) -> str:
@@ -82,21 +82,20 @@ def test_history_orders_do_not_count_as_orders_in_a_window(
     assert second["tier"]["code"] == "vip"
 
 
-def test_the_history_section_is_none_and_earning_history_is_refused(
+def test_the_history_section_is_none_by_default_and_earning_history_can_be_set(
     admin: Api, database: Database
 ) -> None:
-    assert admin.get("/api/v1/settings/history").json() == {"earn": "none"}
-    before = table_contents(database)
-    for earn in ("growth", "all"):
-        refused = admin.client.put(
+    assert admin.get("/api/v1/settings/history").json() == {
+        "earn": "none",
+        "counts_for_tiers": False,
+    }
+    for earn in ("growth", "all", "none"):
+        kept = admin.client.put(
             "/api/v1/settings/history",
-            json={"earn": earn},
-            headers={**admin.headers, "Accept-Language": "en"},
+            json={"earn": earn, "counts_for_tiers": False},
+            headers=admin.headers,
         )
-        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_program_settings")
-        assert f"earn {earn} is not built yet" in refused.json()["detail"]
-    assert table_contents(database) == before
-    kept = admin.client.put(
-        "/api/v1/settings/history", json={"earn": "none"}, headers=admin.headers
-    )
-    assert (kept.status_code, kept.json()) == (200, {"earn": "none"})
+        assert (kept.status_code, kept.json()) == (
+            200,
+            {"earn": earn, "counts_for_tiers": False},
+        )

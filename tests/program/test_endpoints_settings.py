@@ -111,7 +111,7 @@ def test_the_sections_are_listed_with_their_schema_and_value(admin: Api) -> None
         "policies": DEFAULT_POLICIES,
         "calendar": {"timezone": "Asia/Shanghai"},
         "analytics": DEFAULT_ANALYTICS,
-        "history": {"earn": "none"},
+        "history": {"earn": "none", "counts_for_tiers": False},
     }
     schemas = {s["name"]: s["schema"] for s in sections}
     assert schemas["calendar"]["properties"] == {
@@ -226,18 +226,19 @@ def test_what_an_older_endpoint_stores_the_generic_api_shows_the_same(admin: Api
         ("calendar", "Asia/Tokyo", "the calendar section is a JSON object"),
         (
             "history",
-            {"earn": "growth"},
-            "earn growth is not built yet: imported history earns nothing (none). Earning "
-            "history needs each imported order sent through the member pipeline.",
+            {"earn": "all", "counts_for_tiers": 1},
+            "counts_for_tiers must be true or false",
         ),
         (
             "history",
-            {"earn": "all"},
-            "earn all is not built yet: imported history earns nothing (none). Earning "
-            "history needs each imported order sent through the member pipeline.",
+            {"earn": "points", "counts_for_tiers": False},
+            "earn must be one of none, growth, all",
         ),
-        ("history", {"earn": "points"}, "earn must be one of none, growth, all"),
-        ("history", {"earn": "none", "x": 1}, "unknown history settings: x"),
+        (
+            "history",
+            {"earn": "none", "counts_for_tiers": False, "x": 1},
+            "unknown history settings: x",
+        ),
     ],
 )
 def test_an_invalid_value_is_refused_in_the_callers_language_and_changes_nothing(

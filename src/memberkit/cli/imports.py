@@ -83,7 +83,10 @@ def import_orders(
         ),
     ] = False,
 ) -> None:
-    """Import past orders and refunds from an old system; they earn no points or growth.
+    """Import past orders and refunds from an old system; by default they earn nothing.
+
+    The ``history`` settings section may have members' orders earn growth, or points and
+    growth, by the rules on each order's date (and their refunds take back their share).
 
     Idempotent by external id: what is already imported is counted and left alone. Bad rows
     are reported with their line and the rest imported; the exit code is 1 when any was bad.

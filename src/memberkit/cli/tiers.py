@@ -30,6 +30,7 @@ def tiers_simulate(
     from memberkit.errors import MemberkitError
     from memberkit.kit.money import MoneyFormatError, display_money, parse_money
     from memberkit.program import service as program_service
+    from memberkit.tier import service as tier_service
     from memberkit.tier.simulate import Proposal, simulate
 
     try:
@@ -44,6 +45,7 @@ def tiers_simulate(
                 session,
                 program_id=program.id,
                 ladder=program.ladder,
+                history=tier_service.counts_history(program),
                 proposal=proposal,
                 now=utcnow(),
             )

@@ -98,8 +98,11 @@ def import_orders(
     """Import past orders and refunds from an old system (up to 10,000 rows a request).
 
     Rows as ``memberkit import orders`` reads a file (see the README's "History import"):
-    history earns no points or growth. Idempotent per row by ``external_id``: rows already
-    imported are counted ``already_present`` and changed nothing. A row that cannot be
+    by default history earns no points or growth; the ``history`` settings section may have
+    each member's order earn growth, or points and growth, by the rules on its own date, and
+    its refunds take back their share (``points_earned`` … in the answer). Idempotent per
+    row by ``external_id``: rows already imported are counted ``already_present`` and
+    changed nothing (earning nothing twice). A row that cannot be
     imported is listed in ``errors`` (its position from 1, a message in the request's
     language); the others are imported. A store-bound key imports its own store's rows only
     (a row without ``store_code`` is its store's). Any key that may post orders may import.
@@ -118,6 +121,10 @@ def import_orders(
         already_present=result.already_present,
         members_created=result.members_created,
         non_member_orders=result.non_member_orders,
+        points_earned=result.points_earned,
+        growth_earned=result.growth_earned,
+        points_reversed=result.points_reversed,
+        growth_reversed=result.growth_reversed,
         errors=[
             RowErrorOut(row=line, message=text.translate(locale)) for line, text in result.errors
         ],

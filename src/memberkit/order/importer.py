@@ -18,8 +18,11 @@ The format is flat, one row per order or refund (the columns of :data:`COLUMNS`)
 
 Idempotent by external id: what the program holds already is counted ``already_present`` and
 left alone. A row that cannot be imported is reported with its line and the rest go in.
-History earns nothing (the ``history`` section's ``earn`` is ``none``): no ledger posting,
-no member lock, no member event — which is what lets a million rows in within a minute.
+By default history earns nothing (the ``history`` section's ``earn`` is ``none``): no ledger
+posting, no member lock, no member event — which is what lets a million rows in within a
+minute. When the section asks for earning or tier counting, each batch's orders and refunds
+are then replayed through the member pipeline in the batch's transaction
+(:mod:`memberkit.order.history`): slower, and only then.
 """
 
 from __future__ import annotations
@@ -44,9 +47,11 @@ from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
 from memberkit.member.models import Channel
 from memberkit.member.rules import normalize_phone
-from memberkit.order import repository
+from memberkit.order import history, repository
 from memberkit.order.models import OrderSource
+from memberkit.order.settings import HISTORY
 from memberkit.program import service as program_service
+from memberkit.program.service import ProgramConfig
 from memberkit.store import queries as store_queries
 
 #: Rows per transaction: one multi-row statement per table and batch.
@@ -91,6 +96,11 @@ class ImportResult:
     already_present: int = 0
     members_created: int = 0
     non_member_orders: int = 0
+    #: What history earned and its refunds took back (``history.earn`` other than none).
+    points_earned: int = 0
+    growth_earned: int = 0
+    points_reversed: int = 0
+    growth_reversed: int = 0
     errors: list[tuple[int, Text]] = field(default_factory=list)
 
 
@@ -284,7 +294,7 @@ def import_rows(
         with database.session_scope() as session, bulk_cache(session):
             program = program_service.get(session)
             stores = store_queries.ids_by_code(session, program_id=program.id)
-            _import_batch(
+            written = _import_batch(
                 session,
                 program_id=program.id,
                 tz=program.tz,
@@ -295,6 +305,7 @@ def import_rows(
                 bound_store=bound_store,
                 result=result,
             )
+            _earn(session, program, written, result)
         line += len(chunk)
         done += len(chunk)
         if progress is not None:
@@ -314,7 +325,8 @@ def _import_batch(
     create_members: bool,
     bound_store: str | None,
     result: ImportResult,
-) -> None:
+) -> tuple[list[str], list[str]]:
+    """Import one batch; returns the external ids of the orders and refunds it took in."""
     now = utcnow()
     orders: list[_Order] = []
     refunds: list[_Refund] = []
@@ -356,6 +368,23 @@ def _import_batch(
         bound=bound_store is not None,
         result=result,
     )
+    return [o.external_id for o in orders], [r.external_id for r in refunds_new]
+
+
+def _earn(
+    session: Session,
+    program: ProgramConfig,
+    written: tuple[list[str], list[str]],
+    result: ImportResult,
+) -> None:
+    """When history earns (or counts for tiers), replay what the batch wrote (one call)."""
+    if not program.section(HISTORY).replays:
+        return
+    replayed = history.replay(session, program=program, orders=written[0], refunds=written[1])
+    result.points_earned += replayed.points_earned
+    result.growth_earned += replayed.growth_earned
+    result.points_reversed += replayed.points_reversed
+    result.growth_reversed += replayed.growth_reversed
 
 
 def _with_store(order: _Order, store_id: int | None) -> _Order:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from memberkit.coupon.models import Coupon, CouponTemplate, OrderCoupon
@@ -18,7 +18,7 @@ from memberkit.member.models import Member
 from memberkit.order.models import Order, OrderLine, OrderPayment, OrderSource, Refund
 from memberkit.store.models import Store
 
-_ORDERS_FACTS: dict[tuple[int, ...], Select[Any]] = {}
+_ORDERS_FACTS: dict[tuple[tuple[int, ...], bool], Select[Any]] = {}
 
 
 def not_fully_refunded(orders: Any) -> Any:
@@ -26,22 +26,24 @@ def not_fully_refunded(orders: Any) -> Any:
     return or_(orders.c.refunded_minor < orders.c.total_minor, orders.c.total_minor == 0)
 
 
-def counts_for_rules(orders: Any) -> Any:
-    """Live orders only: history imported earns nothing and counts for no rule.
+def counts_for_rules(orders: Any, *, history: bool = False) -> Any:
+    """The orders tier conditions read: live ones, and history when ``history`` says so.
 
-    The ``history`` section's only built setting is ``earn: none`` (see
-    :mod:`memberkit.order.settings`), so tier spend windows and order counts, and invitees
-    who bought, read live orders; history stays in reports and the member's record.
+    ``history`` is the ``history`` section's ``counts_for_tiers`` (see
+    :mod:`memberkit.order.settings`): off, tier spend windows and order counts, and invitees
+    who bought, read live orders only; history stays in reports and the member's record.
     """
+    if history:
+        return true()
     return orders.c.source == OrderSource.live.value
 
 
-def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
+def _orders_facts(windows: tuple[int, ...], history: bool) -> Select[Any]:
     """Return the orders aggregate of :func:`spend_facts` for these windows, built once per set.
 
     Columns: the spend of the local day, then spend and order count per window.
     """
-    statement = _ORDERS_FACTS.get(windows)
+    statement = _ORDERS_FACTS.get((windows, history))
     if statement is not None:
         return statement
     orders = table(Order)
@@ -57,25 +59,31 @@ def _orders_facts(windows: tuple[int, ...]) -> Select[Any]:
     statement = select(*columns).where(
         orders.c.member_id == bindparam("member"),
         orders.c.occurred_at > bindparam("earliest"),
-        counts_for_rules(orders),
+        counts_for_rules(orders, history=history),
     )
-    _ORDERS_FACTS[windows] = statement
+    _ORDERS_FACTS[(windows, history)] = statement
     return statement
 
 
 def spend_facts(
-    session: Session, *, member_id: int, at: datetime, day_start: datetime, windows: tuple[int, ...]
+    session: Session,
+    *,
+    member_id: int,
+    at: datetime,
+    day_start: datetime,
+    windows: tuple[int, ...],
+    history: bool = False,
 ) -> Row[Any]:
     """Return the member's spend of the day from ``day_start`` to ``at``, then per window.
 
-    Live orders only (:func:`counts_for_rules`). Spend is net of refunds; each window (days
-    back from ``at``) gives its spend and its count of orders not fully refunded, in one
-    statement built once per set of windows.
+    Live orders, and history with ``history`` (:func:`counts_for_rules`). Spend is net of
+    refunds; each window (days back from ``at``) gives its spend and its count of orders not
+    fully refunded, in one statement built once per set of windows.
     """
     params: dict[str, object] = {"member": member_id, "at": at, "day_start": day_start}
     params.update({f"since_{days}": at - timedelta(days=days) for days in windows})
     params["earliest"] = min([day_start, *(at - timedelta(days=d) for d in windows)])
-    return session.connection().execute(_orders_facts(windows), params).one()
+    return session.connection().execute(_orders_facts(windows, history), params).one()
 
 
 def refunded_among(session: Session, *, order_ids: Iterable[int]) -> set[int]:
@@ -131,11 +139,16 @@ def store_of_order(
 
 
 def invitee_counts(
-    session: Session, *, member_id: int, tiers_from: Mapping[int, Sequence[str]]
+    session: Session,
+    *,
+    member_id: int,
+    tiers_from: Mapping[int, Sequence[str]],
+    history: bool = False,
 ) -> tuple[int, dict[int, int]]:
     """Count the member's invitees who bought, and per level those in ``tiers_from[level]``.
 
-    An invitee whose every order was fully refunded has not bought. One statement.
+    An invitee whose every order was fully refunded has not bought; history orders count
+    with ``history`` (:func:`counts_for_rules`). One statement.
     """
     members, orders = table(Member), table(Order)
     bought = (
@@ -143,7 +156,7 @@ def invitee_counts(
         .where(
             orders.c.member_id == members.c.id,
             not_fully_refunded(orders),
-            counts_for_rules(orders),
+            counts_for_rules(orders, history=history),
         )
         .exists()
     )

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import bulk_insert, table
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
+from memberkit.store.models import Store
 
 _orders = table(Order)
 _ORDER_BY_EXTERNAL_ID = select(_orders.c.id).where(
@@ -216,3 +217,165 @@ def insert_refunds(
         _ADD_REFUNDED,
         [{"order_id": order_id, "amount": amount} for order_id, amount in refunded.items()],
     )
+
+
+# Earning history (the ``history`` section's ``earn`` other than ``none``): the orders and
+# refunds a batch of the import wrote, read again to post them one by one under each
+# member's lock.
+
+
+@dataclass(frozen=True)
+class HistoryOrder:
+    """An imported order of a member, as earning it needs."""
+
+    id: int
+    external_id: str
+    member_id: int
+    occurred_at: datetime
+    total_minor: int
+    store_code: str | None
+    category: str
+
+
+def history_orders(
+    session: Session, *, program_id: int, external_ids: Sequence[str]
+) -> list[HistoryOrder]:
+    """The members' orders among ``external_ids``, by member, then date; one statement.
+
+    A non-member sale is left out (it earns nothing). Its category is its one line's (none:
+    ``""``).
+    """
+    if not external_ids:
+        return []
+    lines = table(OrderLine)
+    stores = table(Store)
+    columns = _orders.c
+    rows = session.connection().execute(
+        select(
+            columns.id,
+            columns.external_id,
+            columns.member_id,
+            columns.occurred_at,
+            columns.total_minor,
+            stores.c.code,
+            func.coalesce(lines.c.category, ""),
+        )
+        .outerjoin(stores, stores.c.id == columns.store_id)
+        .outerjoin(lines, and_(lines.c.order_id == columns.id, lines.c.line_no == 1))
+        .where(
+            columns.program_id == program_id,
+            columns.external_id.in_(sorted(set(external_ids))),
+            columns.member_id.is_not(None),
+        )
+        .order_by(columns.member_id, columns.occurred_at, columns.id)
+    )
+    return [HistoryOrder(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class HistoryRefund:
+    """An imported refund of a member's order, as clawing back needs."""
+
+    id: int
+    external_id: str
+    order_id: int
+    order_external_id: str
+    member_id: int
+    amount_minor: int
+    occurred_at: datetime
+    #: What the order's refunds up to this one (in id order) refunded together.
+    refunded_minor: int
+
+
+def history_refunds(
+    session: Session, *, program_id: int, external_ids: Sequence[str]
+) -> list[HistoryRefund]:
+    """The refunds of members' orders among ``external_ids``, by member, then date."""
+    if not external_ids:
+        return []
+    refunds = table(Refund)
+    earlier = refunds.alias("earlier")
+    refunded_so_far = (
+        select(func.coalesce(func.sum(earlier.c.amount_minor), 0))
+        .where(earlier.c.order_id == refunds.c.order_id, earlier.c.id <= refunds.c.id)
+        .scalar_subquery()
+    )
+    rows = session.connection().execute(
+        select(
+            refunds.c.id,
+            refunds.c.external_id,
+            refunds.c.order_id,
+            _orders.c.external_id,
+            _orders.c.member_id,
+            refunds.c.amount_minor,
+            refunds.c.occurred_at,
+            refunded_so_far,
+        )
+        .join(_orders, _orders.c.id == refunds.c.order_id)
+        .where(
+            refunds.c.program_id == program_id,
+            refunds.c.external_id.in_(sorted(set(external_ids))),
+            _orders.c.member_id.is_not(None),
+        )
+        .order_by(_orders.c.member_id, refunds.c.occurred_at, refunds.c.id)
+    )
+    # PostgreSQL's SUM of a bigint is a numeric: back to int.
+    return [HistoryRefund(*row[:7], int(row[7])) for row in rows]
+
+
+_SET_EARNED = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order"))
+    .values(
+        eligible_minor=bindparam("eligible"),
+        points_earned=bindparam("points"),
+        growth_earned=bindparam("growth"),
+    )
+)
+_SET_LINE_WEIGHTS = (
+    update(table(OrderLine))
+    .where(table(OrderLine).c.order_id == bindparam("order"))
+    .values(earn_weight=bindparam("earn_weight_"), growth_weight=bindparam("growth_weight_"))
+)
+
+
+def set_history_earning(
+    session: Session,
+    *,
+    order_id: int,
+    eligible_minor: int,
+    points: int,
+    growth: int,
+    earn_weight: int,
+    growth_weight: int,
+) -> None:
+    """Record what an imported order earned, on the order and its one line (if it has one)."""
+    connection = session.connection()
+    connection.execute(
+        _SET_EARNED,
+        {"order": order_id, "eligible": eligible_minor, "points": points, "growth": growth},
+    )
+    connection.execute(
+        _SET_LINE_WEIGHTS,
+        {"order": order_id, "earn_weight_": earn_weight, "growth_weight_": growth_weight},
+    )
+
+
+def load_order(session: Session, *, order_id: int) -> Order:
+    """The order by id (read under its member's lock)."""
+    return session.get_one(Order, order_id, populate_existing=True)
+
+
+def set_history_take_back(
+    session: Session,
+    *,
+    order_id: int,
+    refund_id: int,
+    totals: dict[str, int],
+    refund: dict[str, int],
+) -> None:
+    """Record what an imported refund took back: the order's running ``totals``, the refund's."""
+    connection = session.connection()
+    connection.execute(update(_orders).where(_orders.c.id == order_id).values(**totals))
+    refunds = table(Refund)
+    connection.execute(update(refunds).where(refunds.c.id == refund_id).values(**refund))

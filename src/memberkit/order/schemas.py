@@ -369,4 +369,10 @@ class HistoryImportOut(BaseModel):
     already_present: int
     members_created: int
     non_member_orders: int
+    #: What the imported orders earned and the imported refunds took back; 0 unless the
+    #: ``history`` section's ``earn`` is growth or all.
+    points_earned: int = 0
+    growth_earned: int = 0
+    points_reversed: int = 0
+    growth_reversed: int = 0
     errors: list[RowErrorOut]

@@ -392,7 +392,13 @@ def post_order(
                 coupons=decided.coupons,
                 plan=decided.plan,
             )
-        _post_order(session, order=order, applied=applied, decision=decision)
+        post_earning(
+            session,
+            external_id=order.external_id,
+            occurred_at=order.occurred_at,
+            applied=applied,
+            decision=decision,
+        )
         return OrderResult(
             order_id=applied.order_id,
             external_id=order.external_id,
@@ -782,10 +788,21 @@ def _insert_order(
     )
 
 
-def _post_order(
-    session: Session, *, order: OrderIn, applied: Applied, decision: rules.OrderDecision
+def post_earning(
+    session: Session,
+    *,
+    external_id: str,
+    occurred_at: datetime,
+    applied: Applied,
+    decision: rules.OrderDecision,
 ) -> None:
-    """Post the order's payment, its earning and its own growth to the ledger."""
+    """Post the order's payment, its earning and its own growth to the ledger.
+
+    Under the member's lock (``applied``), dated ``occurred_at``: the points lot expires as
+    the validity policy says from that date, and one already past it by ``applied.now`` goes
+    in and expires at once. Keyed by the order's ``external_id``. Live orders and earning
+    history (:mod:`memberkit.order.history`) post through here.
+    """
     program, member_id, now = applied.program, applied.member.id, applied.now
     if decision.points_paid or decision.wallet_paid:
         burn = Posting.open(
@@ -793,8 +810,8 @@ def _post_order(
             program_id=program.id,
             member_id=member_id,
             kind=TransactionKind.redeem,
-            key=keys.order_payment(order.external_id),
-            occurred_at=order.occurred_at,
+            key=keys.order_payment(external_id),
+            occurred_at=occurred_at,
             order_id=applied.order_id,
         )
         burn.debit_points(decision.points_paid, counterpart=AccountCode.redeemed, as_of=now)
@@ -810,18 +827,18 @@ def _post_order(
             program_id=program.id,
             member_id=member_id,
             kind=TransactionKind.earn,
-            key=keys.order_earning(order.external_id),
-            occurred_at=order.occurred_at,
+            key=keys.order_earning(external_id),
+            occurred_at=occurred_at,
             order_id=applied.order_id,
         )
-        expires_at = program.validity.expires_at(order.occurred_at, program.tz)
+        expires_at = program.validity.expires_at(occurred_at, program.tz)
         # A back-dated order's points may be past their validity already: they go into the
         # lot and expire at once, paying off no debt (on time, they would have expired too).
         lapsed = expires_at is not None and expires_at <= now
         gain.credit_points(
             decision.earning.points,
             counterpart=AccountCode.issued,
-            earned_at=order.occurred_at,
+            earned_at=occurred_at,
             expires_at=expires_at,
             settle=not lapsed,
         )
@@ -839,8 +856,8 @@ def _post_order(
             member_id=member_id,
             kind=ORDER,
             growth=decision.order_growth,
-            key=keys.order_behaviour(order.external_id),
-            at=order.occurred_at,
+            key=keys.order_behaviour(external_id),
+            at=occurred_at,
             order_id=applied.order_id,
         )
         applied.balances.update(bonus.balances)
@@ -1121,38 +1138,21 @@ def _record_refund(
         ],
     )
     if member is not None:
-        posting = Posting.open(
+        post_take_back(
             session,
             program_id=program.id,
             member_id=member.id,
-            kind=TransactionKind.refund,
             key=keys.refund(refund.external_id),
             occurred_at=occurred_at,
+            now=now,
             order_id=order.id,
             refund_id=refund_id,
+            points=points_taken,
+            growth=growth_reversed,
+            own_lots=own.lot_ids,
+            returned_to=returned_to,
+            wallet=(principal_returned, bonus_returned),
         )
-        posting.debit_points(
-            points_taken,
-            counterpart=AccountCode.issued,
-            as_of=now,
-            allow_debt=True,
-            first_lots=own.lot_ids,
-        )
-        posting.change_growth(-growth_reversed, counterpart=AccountCode.issued)
-        for source, points in returned_to:
-            # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
-            lapsed = source.expires_at is not None and source.expires_at <= now
-            posting.credit_points(
-                points,
-                counterpart=AccountCode.redeemed,
-                earned_at=source.earned_at,
-                expires_at=source.expires_at,
-                settle=not lapsed,
-                source_lot_id=source.line_id,
-            )
-        posting.change_wallet(principal_returned, bonus_returned, counterpart=AccountCode.redeemed)
-        posting.finish()
-        expire_due(session, program_id=program.id, member_id=member.id, as_of=now)
     result = RefundResult(
         refund_id=refund_id,
         external_id=refund.external_id,
@@ -1173,6 +1173,63 @@ def _record_refund(
         coupons_returned=coupons_back.returned,
     )
     return result, occurred_at
+
+
+def post_take_back(
+    session: Session,
+    *,
+    program_id: int,
+    member_id: int,
+    key: str,
+    occurred_at: datetime,
+    now: datetime,
+    order_id: int,
+    refund_id: int,
+    points: int,
+    growth: int,
+    own_lots: frozenset[int],
+    returned_to: Sequence[tuple[ledger_repository.SpentFrom, int]] = (),
+    wallet: tuple[int, int] = (0, 0),
+) -> None:
+    """Post what a refund takes back, under the member's lock; expire what is due after it.
+
+    ``points`` come from the order's own lots (``own_lots``) first, then from the others or
+    as a debt; ``growth`` is taken back; the points and stored value its payment took are
+    returned to the lots they came from (``returned_to``, keeping their expiry). Keyed
+    ``key``. Live refunds and history refunds (:mod:`memberkit.order.history`) post here.
+    """
+    posting = Posting.open(
+        session,
+        program_id=program_id,
+        member_id=member_id,
+        kind=TransactionKind.refund,
+        key=key,
+        occurred_at=occurred_at,
+        order_id=order_id,
+        refund_id=refund_id,
+    )
+    posting.debit_points(
+        points,
+        counterpart=AccountCode.issued,
+        as_of=now,
+        allow_debt=True,
+        first_lots=own_lots,
+    )
+    posting.change_growth(-growth, counterpart=AccountCode.issued)
+    for source, back in returned_to:
+        # Past its lot's expiry by now: into the lot, then expired below; it pays no debt.
+        lapsed = source.expires_at is not None and source.expires_at <= now
+        posting.credit_points(
+            back,
+            counterpart=AccountCode.redeemed,
+            earned_at=source.earned_at,
+            expires_at=source.expires_at,
+            settle=not lapsed,
+            source_lot_id=source.line_id,
+        )
+    posting.change_wallet(wallet[0], wallet[1], counterpart=AccountCode.redeemed)
+    posting.finish()
+    expire_due(session, program_id=program_id, member_id=member_id, as_of=now)
 
 
 _NOTHING_BACK = coupon_use.TakenBack(0, {}, ())

@@ -63,29 +63,41 @@ class HistoryEarn(StrEnum):
     all = "all"
 
 
-#: What is built: history earns nothing. ``growth`` and ``all`` would send each imported
-#: order through the member-event pipeline; until that exists they are refused, not ignored.
-BUILT_HISTORY_EARN = frozenset({HistoryEarn.none})
-
-
 @dataclass(frozen=True)
 class HistoryRules:
     """How imported history (orders with ``source = history``) counts.
 
-    With ``earn: none`` history earns nothing and counts in none of the figures the rules
-    read (tier spend windows and order counts, invitees who bought): it is kept for
-    reports and the member's record only.
+    ``earn``: with ``none`` (the default) history earns nothing: no ledger posting, no member
+    lock (the import's fast path). With ``growth`` each imported order of a member earns the
+    growth the program's rules give on the order's own date, with ``all`` its points too
+    (:mod:`memberkit.order.history`): the same decision and postings as a live order, dated
+    at the order, so a lot whose validity ended before the import is born expired.
+
+    ``counts_for_tiers``: whether history orders count in the figures tier conditions read
+    (spend windows, order counts, invitees who bought). Off by default: history stays in
+    reports and the member's record. Growth history earned counts wherever growth does.
     """
 
     earn: HistoryEarn = HistoryEarn.none
+    counts_for_tiers: bool = False
+
+    @property
+    def earns(self) -> bool:
+        """Whether imported orders earn anything (points or growth)."""
+        return self.earn is not HistoryEarn.none
+
+    @property
+    def replays(self) -> bool:
+        """Whether imported orders go through the member pipeline (earning or tiers)."""
+        return self.earns or self.counts_for_tiers
 
     def config(self) -> dict[str, Any]:
         """The section as stored and shown."""
-        return {"earn": self.earn.value}
+        return {"earn": self.earn.value, "counts_for_tiers": self.counts_for_tiers}
 
 
 class HistoryError(TextError):
-    """A history setting that does not make sense or is not built."""
+    """A history setting that does not make sense."""
 
 
 def parse_history(config: Any) -> HistoryRules:
@@ -93,7 +105,7 @@ def parse_history(config: Any) -> HistoryRules:
     config = config if config is not None else {}
     if not isinstance(config, dict):
         raise HistoryError(_('the history section is an object such as {"earn": "none"}'))
-    unknown = set(config) - {"earn"}
+    unknown = set(config) - {"earn", "counts_for_tiers"}
     if unknown:
         raise HistoryError(
             _("unknown history settings: {unknown}"), unknown=", ".join(sorted(map(str, unknown)))
@@ -103,15 +115,10 @@ def parse_history(config: Any) -> HistoryRules:
         earn = HistoryEarn(raw)
     except ValueError:
         raise HistoryError(_("earn must be one of none, growth, all")) from None
-    if earn not in BUILT_HISTORY_EARN:
-        raise HistoryError(
-            _(
-                "earn {earn} is not built yet: imported history earns nothing (none). Earning "
-                "history needs each imported order sent through the member pipeline."
-            ),
-            earn=earn.value,
-        )
-    return HistoryRules(earn=earn)
+    counts = config.get("counts_for_tiers", False)
+    if not isinstance(counts, bool):
+        raise HistoryError(_("counts_for_tiers must be true or false"))
+    return HistoryRules(earn=earn, counts_for_tiers=counts)
 
 
 class HistorySettings(BaseModel):
@@ -119,9 +126,16 @@ class HistorySettings(BaseModel):
 
     earn: str = Field(
         default="none",
-        description="none: history earns nothing and counts for no rule (the only value "
-        "built; growth and all are refused until history earns through the member pipeline).",
-        examples=["none"],
+        description="none: history earns nothing (the import's fast path). growth: each "
+        "member's imported order earns the growth the rules give on its date; all: its points "
+        "too, with the expiry they would have had from that date (a lot already past it is "
+        "born expired). Applies to orders imported while it is set.",
+        examples=["none", "growth", "all"],
+    )
+    counts_for_tiers: bool = Field(
+        default=False,
+        description="Whether history orders count in tier conditions (spend windows, order "
+        "counts, invitees who bought); each imported order then re-judges its member's tier.",
     )
 
 

@@ -81,6 +81,7 @@ def simulate_tiers(body: SimulationIn, context: ReadContext) -> SimulationOut:
             session,
             program_id=context.program.id,
             ladder=context.program.ladder,
+            history=service.counts_history(context.program),
             proposal=proposal,
             now=utcnow(),
         )

@@ -93,7 +93,9 @@ def pending_notice(
     ).one_or_none()
 
 
-def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tuple[str, int, int]]:
+def _population(
+    program_id: int, *, now: datetime, spend_days: int, history: bool
+) -> Select[tuple[str, int, int]]:
     """Per open member: today's tier code, growth balance and net spend in the window."""
     orders, members, accounts = table(Order), table(Member), table(Account)
     spend = (
@@ -105,7 +107,7 @@ def _population(program_id: int, *, now: datetime, spend_days: int) -> Select[tu
             orders.c.program_id == program_id,
             orders.c.occurred_at > now - timedelta(days=spend_days),
             orders.c.occurred_at <= now,
-            order_queries.counts_for_rules(orders),
+            order_queries.counts_for_rules(orders, history=history),
         )
         .group_by(orders.c.member_id)
         .subquery()
@@ -148,6 +150,7 @@ def simulation_groups(
     growth_edges: tuple[int, ...],
     spend_edges: tuple[int, ...],
     now: datetime,
+    history: bool = False,
 ) -> Sequence[Row[str, int, int, int, int]]:
     """Group the program's open members for a what-if over ``levels`` tiers.
 
@@ -155,7 +158,7 @@ def simulation_groups(
     over ``spend_days`` when it is above 0. Each row: today's tier code, the level reached,
     the growth bucket and the spend bucket (indexes into the edges), and the member count.
     """
-    population = _population(program_id, now=now, spend_days=spend_days).subquery()
+    population = _population(program_id, now=now, spend_days=spend_days, history=history).subquery()
     conditions = []
     for level in range(levels - 1, 0, -1):
         reaches = [population.c.growth >= growth[level - 1]]

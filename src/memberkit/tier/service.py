@@ -25,6 +25,7 @@ from memberkit.member.repository import MemberKey
 from memberkit.member.service import MemberRef, require_open
 from memberkit.member.service import TierOutcome as TierOutcome
 from memberkit.order import queries as order_queries
+from memberkit.order.settings import HISTORY
 from memberkit.pipeline import Applied
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
@@ -39,17 +40,31 @@ from memberkit.wallet import queries as wallet_queries
 MAX_REFERRAL_DEPTH = 5
 
 
+def counts_history(program: ProgramConfig) -> bool:
+    """Whether the program's history orders count in tier conditions (``counts_for_tiers``)."""
+    return program.section(HISTORY).counts_for_tiers
+
+
 def facts(
-    session: Session, *, ladder: Ladder, member_id: int, growth: int, at: datetime, tz: ZoneInfo
+    session: Session,
+    *,
+    ladder: Ladder,
+    member_id: int,
+    growth: int,
+    at: datetime,
+    tz: ZoneInfo,
+    history: bool = False,
 ) -> Facts:
     """Load what the ladder's conditions read, as of ``at``.
+
+    Orders are live ones, and history ones with ``history`` (:func:`counts_history`).
 
     That is the spend per window (net of refunds), the count of orders not fully refunded
     per window, and the spend of ``at``'s
     local day, in one query that is skipped when no condition reads orders; and the invitee
     counts, only when a condition reads them.
     """
-    purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id)
+    purchased, at_level = _invitees(session, ladder=ladder, member_id=member_id, history=history)
     recharged = _recharged(session, ladder=ladder, member_id=member_id, at=at)
     if not ladder.reads_orders():
         return Facts(
@@ -62,7 +77,12 @@ def facts(
     day_start = datetime(local_day.year, local_day.month, local_day.day, tzinfo=tz)
     windows = tuple(sorted(ladder.windows()))
     row = order_queries.spend_facts(
-        session, member_id=member_id, at=at, day_start=day_start, windows=windows
+        session,
+        member_id=member_id,
+        at=at,
+        day_start=day_start,
+        windows=windows,
+        history=history,
     )
     return Facts(
         growth=growth,
@@ -82,7 +102,9 @@ def _recharged(session: Session, *, ladder: Ladder, member_id: int, at: datetime
     )
 
 
-def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int, dict[int, int]]:
+def _invitees(
+    session: Session, *, ladder: Ladder, member_id: int, history: bool
+) -> tuple[int, dict[int, int]]:
     """Count the member's invitees who bought, and who hold each level read (or above).
 
     An invitee whose every order was fully refunded has not bought.
@@ -94,6 +116,7 @@ def _invitees(session: Session, *, ladder: Ladder, member_id: int) -> tuple[int,
         session,
         member_id=member_id,
         tiers_from={level: ladder.codes_from(level) for level in levels},
+        history=history,
     )
 
 
@@ -227,7 +250,15 @@ def upgrade_after_event(
     level = ladder.level_of(code)
     if level >= len(ladder.tiers) - 1:
         return outcome(ladder, code)
-    judged = facts(session, ladder=ladder, member_id=member_id, growth=growth, at=at, tz=program.tz)
+    judged = facts(
+        session,
+        ladder=ladder,
+        member_id=member_id,
+        growth=growth,
+        at=at,
+        tz=program.tz,
+        history=counts_history(program),
+    )
     new_level = ladder.upgrade(level, judged)
     if new_level == level:
         return outcome(ladder, code)
@@ -260,11 +291,20 @@ def upgrade_after_event(
 
 
 def _judge(
-    session: Session, *, ladder: Ladder, member: Member | MemberKey, at: datetime, tz: ZoneInfo
+    session: Session, *, program: ProgramConfig, member: Member | MemberKey, at: datetime
 ) -> tuple[int, int]:
     """Return the member's level on the ladder and the level a review judged at ``at`` gives."""
+    ladder = program.ladder
     growth = member_balances(session, member_id=member.id).get("growth", 0)
-    judged = facts(session, ladder=ladder, member_id=member.id, growth=growth, at=at, tz=tz)
+    judged = facts(
+        session,
+        ladder=ladder,
+        member_id=member.id,
+        growth=growth,
+        at=at,
+        tz=program.tz,
+        history=counts_history(program),
+    )
     level = ladder.level_of(member.tier_code)
     return level, ladder.review(level, judged)
 
@@ -421,7 +461,13 @@ def _revert(
 
     def still_met(moment: datetime, cap: int) -> int:
         judged = facts(
-            session, ladder=ladder, member_id=member_id, growth=growth, at=moment, tz=program.tz
+            session,
+            ladder=ladder,
+            member_id=member_id,
+            growth=growth,
+            at=moment,
+            tz=program.tz,
+            history=counts_history(program),
         )
         return min(cap, ladder.qualified(judged))
 
@@ -529,7 +575,7 @@ def _review_member(session: Session, applied: Applied) -> Move | None:
     review_at = dates.tier_review_at
     if review_at is None or review_at > as_of or ladder.level_of(member.tier_code) == 0:
         return None
-    level, new_level = _judge(session, ladder=ladder, member=member, at=review_at, tz=program.tz)
+    level, new_level = _judge(session, program=program, member=member, at=review_at)
     move = Move(
         member_id=member.id,
         from_code=member.tier_code,
@@ -588,7 +634,7 @@ def _notify_member(session: Session, applied: Applied) -> bool:
     review_at = repository.tier_dates(session, member_id=member.id).tier_review_at
     if review_at is None or review_at <= as_of or ladder.level_of(member.tier_code) == 0:
         return False  # moved meanwhile
-    level, expected = _judge(session, ladder=ladder, member=member, at=as_of, tz=program.tz)
+    level, expected = _judge(session, program=program, member=member, at=as_of)
     if expected >= level or repository.notice_recorded(
         session, member_id=member.id, review_at=review_at
     ):

@@ -106,9 +106,18 @@ def _buckets(edges: tuple[int, ...], counts: list[int]) -> list[Bucket]:
 
 
 def simulate(
-    session: Session, *, program_id: int, ladder: Ladder, proposal: Proposal, now: datetime
+    session: Session,
+    *,
+    program_id: int,
+    ladder: Ladder,
+    proposal: Proposal,
+    now: datetime,
+    history: bool = False,
 ) -> Simulation:
-    """Answer the what-if for every open member of the program."""
+    """Answer the what-if for every open member of the program.
+
+    Spend is of live orders, and of history ones with ``history`` (``counts_for_tiers``).
+    """
     proposal.check(ladder)
     groups = queries.simulation_groups(
         session,
@@ -120,6 +129,7 @@ def simulate(
         growth_edges=GROWTH_EDGES,
         spend_edges=SPEND_EDGES,
         now=now,
+        history=history,
     )
     now_counts = [0] * len(ladder.tiers)
     new_counts = [0] * len(ladder.tiers)

@@ -42,7 +42,13 @@ def _load(session: Session, seen: Seen) -> dict[str, Any]:
     member = seen.member
     growth = member_balances(session, member_id=member.id).get("growth", 0)
     facts = service.facts(
-        session, ladder=ladder, member_id=member.id, growth=growth, at=utcnow(), tz=seen.program.tz
+        session,
+        ladder=ladder,
+        member_id=member.id,
+        growth=growth,
+        at=utcnow(),
+        tz=seen.program.tz,
+        history=service.counts_history(seen.program),
     )
     return {
         "tier": ladder.tier(member.tier_code),
@@ -183,6 +189,7 @@ def tiers_page(
                 session,
                 program_id=staff.program.id,
                 ladder=staff.program.ladder,
+                history=service.counts_history(staff.program),
                 proposal=Proposal(values),
                 now=utcnow(),
             )
