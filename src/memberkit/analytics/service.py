@@ -184,15 +184,21 @@ def refresh(
     started = time.perf_counter()
     as_of = as_of or program_today(program)
     rules = program.section(ANALYTICS)
-    members = _members(session, program=program, rules=rules, as_of=as_of, member_ids=None)
-    purchases = _purchases(members, as_of)
-    scored = {s.member_id: s for s in score(purchases, rules.threshold)}
-    cut = cutoffs(purchases)
-    repository.clear(session, program_id=program.id)
-    written = repository.insert_rows(
+    # One INSERT … SELECT: the rows never leave the database (see repository.replace_all).
+    repository.replace_all(
         session,
-        _rows(members, scored, program_id=program.id, rules=rules, as_of=as_of, progress=progress),
+        program_id=program.id,
+        stats=queries.purchase_stats_select(
+            program_id=program.id, bounds=bounds(rules, as_of=as_of, tz=program.tz)
+        ),
+        rules=rules,
+        tz=program.tz,
+        as_of=as_of,
+        computed_at=utcnow(),
     )
+    written, cut = repository.cutoff_figures(session, program_id=program.id)
+    if progress:
+        progress(written, written)
     milliseconds = round((time.perf_counter() - started) * 1000)
     repository.add_refresh(
         session,
@@ -200,7 +206,7 @@ def refresh(
         as_of=as_of,
         settings=rules.config(),
         members=written,
-        scored=len(purchases),
+        scored=cut.scored if cut else 0,
         cutoffs=None
         if cut is None
         else {
@@ -213,7 +219,7 @@ def refresh(
         sum_monetary=cut.sum_monetary if cut else 0,
         milliseconds=milliseconds,
     )
-    return Refreshed(as_of, written, len(purchases), milliseconds)
+    return Refreshed(as_of, written, cut.scored if cut else 0, milliseconds)
 
 
 def stored_cutoffs(refresh: RfmRefresh) -> Cutoffs | None:
