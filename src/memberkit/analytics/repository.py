@@ -137,9 +137,7 @@ class _Days:
             return func.date(instant, f"{self.offsets[0][1]:+d} seconds")
         whens = [
             (instant < literal(since, UTCDateTime), f"{previous:+d} seconds")
-            for (since, _o), (_s, previous) in zip(
-                self.offsets[1:], self.offsets[:-1], strict=True
-            )
+            for (since, _o), (_s, previous) in zip(self.offsets[1:], self.offsets[:-1], strict=True)
         ]
         return func.date(instant, case(*whens, else_=f"{self.offsets[-1][1]:+d} seconds"))
 
@@ -195,8 +193,12 @@ def replace_all(
     )
     b = base.c
     recency = days.since(b.last_on)
-    in_part = {"partition_by": b.scored}
-    n = func.count().over(**in_part)
+    part = b.scored
+    n = func.count().over(partition_by=part)
+
+    def score(worst_first: Any) -> Any:
+        return 1 + BANDS * (func.rank().over(order_by=worst_first, partition_by=part) - 1) // n
+
     ranked = select(
         b.member_id,
         b.since_registered,
@@ -212,13 +214,13 @@ def replace_all(
         days.between(b.previous_on, b.recent_first_on).label("gap"),
         # A score is 1 + ⌊5 × b / n⌋, b the members strictly worse: RANK() − 1 in worst-first
         # order (equal values share the rank).
-        (1 + BANDS * (func.rank().over(order_by=recency.desc(), **in_part) - 1) // n).label("r"),
-        (1 + BANDS * (func.rank().over(order_by=b.count, **in_part) - 1) // n).label("f"),
-        (1 + BANDS * (func.rank().over(order_by=b.monetary, **in_part) - 1) // n).label("m"),
+        score(recency.desc()).label("r"),
+        score(b.count).label("f"),
+        score(b.monetary).label("m"),
         n.label("n"),
-        func.sum(recency).over(**in_part).label("sum_days"),
-        func.sum(b.count).over(**in_part).label("sum_count"),
-        func.sum(cast(b.monetary, Numeric)).over(**in_part).label("sum_monetary"),
+        func.sum(recency).over(partition_by=part).label("sum_days"),
+        func.sum(b.count).over(partition_by=part).label("sum_count"),
+        func.sum(cast(b.monetary, Numeric)).over(partition_by=part).label("sum_monetary"),
     ).cte("ranked")
     r = ranked.c
     at = rules.threshold.at
@@ -309,12 +311,15 @@ def cutoff_figures(session: Session, *, program_id: int) -> tuple[int, Cutoffs |
     if not n:
         return members, None
     values = [int(v) for v in row[5:]]
-    return members, Cutoffs(
-        scored=n,
-        recency=tuple(v - 1 for v in values[0:4]),  # type: ignore[arg-type]
-        frequency=tuple(v + 1 for v in values[4:8]),  # type: ignore[arg-type]
-        monetary=tuple(v + 1 for v in values[8:12]),  # type: ignore[arg-type]
-        sum_days=int(row[2]),
-        sum_count=int(row[3]),
-        sum_monetary=int(row[4]),
+    return (
+        members,
+        Cutoffs(
+            scored=n,
+            recency=tuple(v - 1 for v in values[0:4]),  # type: ignore[arg-type]
+            frequency=tuple(v + 1 for v in values[4:8]),  # type: ignore[arg-type]
+            monetary=tuple(v + 1 for v in values[8:12]),  # type: ignore[arg-type]
+            sum_days=int(row[2]),
+            sum_count=int(row[3]),
+            sum_monetary=int(row[4]),
+        ),
     )

@@ -29,7 +29,6 @@ from memberkit.analytics.rules import (
     AnalyticsRules,
     Cutoffs,
     History,
-    cutoffs,
     lifecycle,
     score_against,
 )
