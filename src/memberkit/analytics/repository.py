@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal,
     not_,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -37,6 +38,9 @@ from memberkit.order.models import Order
 
 #: Rows per multi-row INSERT: big enough to amortize round trips, small enough for memory.
 BATCH = 5_000
+
+#: PostgreSQL's memory for each sort or hash of the full refresh (the session default is 4 MB).
+WORK_MEM = "256MB"
 
 
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -171,6 +175,9 @@ def replace_all(
     :func:`memberkit.analytics.rules.lifecycle` compute them (their tests pin both).
     """
     clear(session, program_id=program_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # The sorts of the GROUP BY and the three ranks in memory, not spilled to disk.
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     days = _Days(session, program_id=program_id, tz=tz, as_of=as_of)
     s = stats.cte("stats")
     first_on = days.local(s.c.first_at)
