@@ -1,10 +1,11 @@
 """Use cases of the analytics domain: refresh the program's RFM and lifecycle, read them.
 
-A **full refresh** (:func:`refresh`, daily and on demand) reads every member's purchases with
-one SQL ``GROUP BY`` over ``orders``, scores the members who bought in the window against each
-other (:func:`memberkit.analytics.rfm.score`), decides every member's lifecycle
-(:func:`memberkit.analytics.rules.lifecycle`), replaces the program's ``member_rfm`` rows in
-bulk and records the refresh with its cut-offs. An **incremental refresh**
+A **full refresh** (:func:`refresh`, daily and on demand) replaces the program's
+``member_rfm`` rows with one ``INSERT … SELECT`` in the database: a ``GROUP BY`` over
+``orders``, the members who bought in the window scored against each other by window ranks
+exactly as :func:`memberkit.analytics.rfm.score` scores them, every member's lifecycle as
+:func:`memberkit.analytics.rules.lifecycle` decides it (a test holds the SQL to both); then it
+records the refresh with its cut-offs, read back from the rows. An **incremental refresh**
 (:func:`refresh_members`, for a few members after their orders) scores them against the last
 full refresh's cut-offs and means, so the others' scores stay as they were until the next full
 refresh; before any full refresh it does nothing. Both judge days in the program's timezone.
