@@ -343,3 +343,20 @@ def test_the_sql_refresh_gives_what_the_pure_rules_give_on_random_members(
         refresh = s.scalars(select(RfmRefresh)).one()
         assert cut is not None and refresh.scored == cut.scored
         assert service.stored_cutoffs(refresh) == cut
+
+
+def test_the_zone_offsets_sqlite_reads_local_days_by_change_on_the_exact_second() -> None:
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    from memberkit.analytics.repository import _offsets
+
+    start = datetime(2026, 1, 1, 0, 0, 0, 500, tzinfo=UTC)
+    assert _offsets(ZoneInfo("Europe/Berlin"), start, datetime(2026, 12, 31, tzinfo=UTC)) == [
+        (start, 3600),
+        (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), 7200),
+        (datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 3600),
+    ]
+    assert _offsets(ZoneInfo("Asia/Shanghai"), start, datetime(2026, 12, 31, tzinfo=UTC)) == [
+        (start, 28800)
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any
 from typing import cast as typed
@@ -93,14 +93,16 @@ def _offsets(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetim
     while at < end:
         nxt = min(at + step, end)
         if offset(nxt) != out[-1][1]:
-            low, high = at, nxt  # offset(low) is the current one, offset(high) the next
-            while high - low > timedelta(seconds=1):
-                mid = low + (high - low) / 2
-                if offset(mid) == out[-1][1]:
+            # Zones change offset on whole seconds: bisect on them, so the change is exact.
+            low, high = int(at.timestamp()), int(nxt.timestamp()) + 1
+            while high - low > 1:  # offset(low) is the current one, offset(high) the next
+                mid = (low + high) // 2
+                if offset(datetime.fromtimestamp(mid, UTC)) == out[-1][1]:
                     low = mid
                 else:
                     high = mid
-            out.append((high, offset(high)))
+            changed = datetime.fromtimestamp(high, UTC)
+            out.append((changed, offset(changed)))
         at = nxt
     return out
 
