@@ -275,3 +275,88 @@ def test_today_is_the_programs_day(database: Database) -> None:
     with database.session_scope() as s:
         config = program_service.get(s)
     assert service.program_today(config) == datetime.now(config.tz).date()
+
+
+def _expected(s: Session, program: ProgramConfig) -> tuple[dict[int, tuple[Any, ...]], Any]:
+    """Every member's row and the cut-offs as the pure rules compute them (rfm.score)."""
+    from memberkit.analytics.rfm import score
+    from memberkit.analytics.rules import cutoffs
+
+    rules = program.section(ANALYTICS)
+    members = service._members(s, program=program, rules=rules, as_of=AS_OF, member_ids=None)
+    purchases = service._purchases(members, AS_OF)
+    scored = {p.member_id: p for p in score(purchases, rules.threshold)}
+    made = service._rows(members, scored, program_id=program.id, rules=rules, as_of=AS_OF)
+    return {r["member_id"]: tuple(r[c] for c in COLUMNS) for r in made}, cutoffs(purchases)
+
+
+@pytest.mark.parametrize(
+    ("zone", "analytics"),
+    [
+        ("Asia/Shanghai", {}),
+        ("Europe/Berlin", {"cut": "mean", "window_days": 200}),
+        ("America/New_York", {"at": 3, "new_days": 60, "dormant_days": 60}),
+    ],
+)
+def test_the_sql_refresh_gives_what_the_pure_rules_give_on_random_members(
+    database: Database, zone: str, analytics: dict[str, Any]
+) -> None:
+    import random
+
+    from memberkit.program.settings import CALENDAR
+
+    rng = random.Random(zone)
+    # given a program in a zone (two with daylight saving) and 80 members with many ties
+    with database.session_scope() as s:
+        program = program_service.change(
+            s, program=program_service.get(s), section=CALENDAR, value={"timezone": zone}
+        )
+        program = program_service.change(s, program=program, section=ANALYTICS, value=analytics)
+        for _n in range(80):
+            m = member(s, program, rng.randint(0, 900))
+            for _o in range(rng.choice([0, 1, 2, 3, 6])):
+                total = rng.choice([0, 1000, 1000, 2500, 9000])
+                refunded = rng.choice([0, 0, 0, 500, total])
+                session_order = Order(
+                    program_id=m.program_id,
+                    external_id=f"H-{next(_ids)}",
+                    member_id=m.id,
+                    channel="store",
+                    # any second of the last 800 days: near midnight and DST changes too
+                    occurred_at=at(0) - timedelta(seconds=rng.randint(-3600, 800 * 86400)),
+                    total_minor=total,
+                    eligible_minor=total,
+                    refunded_minor=refunded,
+                )
+                s.add(session_order)
+        s.flush()
+        expected, cut = _expected(s, program)
+    # when the full refresh runs in SQL
+    with database.session_scope() as s:
+        service.refresh(s, program=program, as_of=AS_OF)
+    # then every row and the recorded cut-offs are what the pure rules say
+    with database.session_scope() as s:
+        got = {
+            r.member_id: tuple(getattr(r, c) for c in COLUMNS) for r in s.scalars(select(MemberRfm))
+        }
+        assert got == expected
+        refresh = s.scalars(select(RfmRefresh)).one()
+        assert cut is not None and refresh.scored == cut.scored
+        assert service.stored_cutoffs(refresh) == cut
+
+
+def test_the_zone_offsets_sqlite_reads_local_days_by_change_on_the_exact_second() -> None:
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    from memberkit.analytics.repository import _offsets
+
+    start = datetime(2026, 1, 1, 0, 0, 0, 500, tzinfo=UTC)
+    assert _offsets(ZoneInfo("Europe/Berlin"), start, datetime(2026, 12, 31, tzinfo=UTC)) == [
+        (start, 3600),
+        (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), 7200),
+        (datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 3600),
+    ]
+    assert _offsets(ZoneInfo("Asia/Shanghai"), start, datetime(2026, 12, 31, tzinfo=UTC)) == [
+        (start, 28800)
+    ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy import Select, and_, case, func, not_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,6 +51,40 @@ def _purchases(program_id: int, end: datetime) -> ColumnElement[bool]:
     )
 
 
+def purchase_stats_select(
+    *, program_id: int, bounds: Bounds, member_ids: Collection[int] | None = None
+) -> Select[Any]:
+    """Each member's purchases, one SQL ``GROUP BY member_id`` over ``orders``.
+
+    Columns: ``member_id``, first and last purchase ever (``first_at``, ``last_at``),
+    ``count`` and net sum (``monetary``) in the window, first purchase at or after
+    ``bounds.recent`` (``recent_first_at``) and last one before it (``previous_at``). Members
+    who never bought have no row. ``member_ids`` narrows it to those members.
+    """
+    in_window = Order.occurred_at >= bounds.window
+    value = Order.total_minor - Order.refunded_minor
+    statement = (
+        select(
+            Order.member_id.label("member_id"),
+            func.min(Order.occurred_at).label("first_at"),
+            func.max(Order.occurred_at).label("last_at"),
+            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0).label("count"),
+            func.coalesce(func.sum(case((in_window, value), else_=0)), 0).label("monetary"),
+            func.min(case((Order.occurred_at >= bounds.recent, Order.occurred_at))).label(
+                "recent_first_at"
+            ),
+            func.max(case((Order.occurred_at < bounds.recent, Order.occurred_at))).label(
+                "previous_at"
+            ),
+        )
+        .where(_purchases(program_id, bounds.end))
+        .group_by(Order.member_id)
+    )
+    if member_ids is not None:
+        statement = statement.where(Order.member_id.in_(member_ids))
+    return statement
+
+
 def purchase_stats(
     session: Session,
     *,
@@ -59,29 +93,8 @@ def purchase_stats(
     member_ids: Collection[int] | None = None,
     batch: int = 10_000,
 ) -> Iterator[Any]:
-    """Each member's purchases, one SQL ``GROUP BY member_id`` over ``orders``, streamed.
-
-    Rows: member id, first and last purchase ever, count and net sum in the window, first
-    purchase at or after ``bounds.recent`` and last one before it. Members who never bought
-    have no row. ``member_ids`` narrows it to those members.
-    """
-    in_window = Order.occurred_at >= bounds.window
-    value = Order.total_minor - Order.refunded_minor
-    statement = (
-        select(
-            Order.member_id,
-            func.min(Order.occurred_at),
-            func.max(Order.occurred_at),
-            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((in_window, value), else_=0)), 0),
-            func.min(case((Order.occurred_at >= bounds.recent, Order.occurred_at))),
-            func.max(case((Order.occurred_at < bounds.recent, Order.occurred_at))),
-        )
-        .where(_purchases(program_id, bounds.end))
-        .group_by(Order.member_id)
-    )
-    if member_ids is not None:
-        statement = statement.where(Order.member_id.in_(member_ids))
+    """The rows of :func:`purchase_stats_select`, streamed."""
+    statement = purchase_stats_select(program_id=program_id, bounds=bounds, member_ids=member_ids)
     # Core rows on the session's connection: no ORM result machinery per row.
     yield from session.connection().execute(statement.execution_options(yield_per=batch))
 

@@ -1,10 +1,11 @@
 """Use cases of the analytics domain: refresh the program's RFM and lifecycle, read them.
 
-A **full refresh** (:func:`refresh`, daily and on demand) reads every member's purchases with
-one SQL ``GROUP BY`` over ``orders``, scores the members who bought in the window against each
-other (:func:`memberkit.analytics.rfm.score`), decides every member's lifecycle
-(:func:`memberkit.analytics.rules.lifecycle`), replaces the program's ``member_rfm`` rows in
-bulk and records the refresh with its cut-offs. An **incremental refresh**
+A **full refresh** (:func:`refresh`, daily and on demand) replaces the program's
+``member_rfm`` rows with one ``INSERT … SELECT`` in the database: a ``GROUP BY`` over
+``orders``, the members who bought in the window scored against each other by window ranks
+exactly as :func:`memberkit.analytics.rfm.score` scores them, every member's lifecycle as
+:func:`memberkit.analytics.rules.lifecycle` decides it (a test holds the SQL to both); then it
+records the refresh with its cut-offs, read back from the rows. An **incremental refresh**
 (:func:`refresh_members`, for a few members after their orders) scores them against the last
 full refresh's cut-offs and means, so the others' scores stay as they were until the next full
 refresh; before any full refresh it does nothing. Both judge days in the program's timezone.
@@ -29,7 +30,6 @@ from memberkit.analytics.rules import (
     AnalyticsRules,
     Cutoffs,
     History,
-    cutoffs,
     lifecycle,
     score_against,
 )
@@ -184,15 +184,21 @@ def refresh(
     started = time.perf_counter()
     as_of = as_of or program_today(program)
     rules = program.section(ANALYTICS)
-    members = _members(session, program=program, rules=rules, as_of=as_of, member_ids=None)
-    purchases = _purchases(members, as_of)
-    scored = {s.member_id: s for s in score(purchases, rules.threshold)}
-    cut = cutoffs(purchases)
-    repository.clear(session, program_id=program.id)
-    written = repository.insert_rows(
+    # One INSERT … SELECT: the rows never leave the database (see repository.replace_all).
+    repository.replace_all(
         session,
-        _rows(members, scored, program_id=program.id, rules=rules, as_of=as_of, progress=progress),
+        program_id=program.id,
+        stats=queries.purchase_stats_select(
+            program_id=program.id, bounds=bounds(rules, as_of=as_of, tz=program.tz)
+        ),
+        rules=rules,
+        tz=program.tz,
+        as_of=as_of,
+        computed_at=utcnow(),
     )
+    written, cut = repository.cutoff_figures(session, program_id=program.id)
+    if progress:
+        progress(written, written)
     milliseconds = round((time.perf_counter() - started) * 1000)
     repository.add_refresh(
         session,
@@ -200,7 +206,7 @@ def refresh(
         as_of=as_of,
         settings=rules.config(),
         members=written,
-        scored=len(purchases),
+        scored=cut.scored if cut else 0,
         cutoffs=None
         if cut is None
         else {
@@ -213,7 +219,7 @@ def refresh(
         sum_monetary=cut.sum_monetary if cut else 0,
         milliseconds=milliseconds,
     )
-    return Refreshed(as_of, written, len(purchases), milliseconds)
+    return Refreshed(as_of, written, cut.scored if cut else 0, milliseconds)
 
 
 def stored_cutoffs(refresh: RfmRefresh) -> Cutoffs | None:

@@ -43,6 +43,9 @@ class Member(Base):
         Index("ix_members_program_status", "program_id", "status", "id"),
         Index("ix_members_program_created", "program_id", "created_at", "id"),
         Index("ix_members_program_name", "program_id", "name_index"),
+        # Segment counts and their previews (first members by id); a gender rule.
+        Index("ix_members_program_id", "program_id", "id"),
+        Index("ix_members_program_gender", "program_id", "gender", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
