@@ -13,6 +13,7 @@ ONLY``. A unit of work that waits longer than ``settings.lock_timeout`` for a lo
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections import deque
@@ -139,6 +140,53 @@ def bulk_insert(
     cursor = raw.cursor()
     try:
         cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+def insert_ready(
+    connection: Connection, target: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` already in the driver's form, by its fastest path (as :func:`bulk_insert`).
+
+    No bind processing at all: the caller gives what the driver takes (on SQLite a UTC time is
+    the text SQLAlchemy would store, ``2019-05-01 02:00:00.000000``; on PostgreSQL a datetime).
+    """
+    names = ", ".join(columns)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {target.name} ({names}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+def in_values(connection: Connection, values: Sequence[str]) -> tuple[str, Any]:
+    """``IN`` over many values with one parameter, for :func:`driver_rows`: SQL and its value.
+
+    A PostgreSQL array (``= ANY(?)``), or on SQLite a JSON array read by ``json_each``: one
+    parameter however many values, so neither SQLAlchemy nor the server compiles a list of
+    10,000 placeholders.
+    """
+    if connection.dialect.name == "postgresql":
+        return "= ANY(?)", list(values)
+    return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
+
+
+def driver_rows(connection: Connection, sql: str, params: Sequence[Any] = ()) -> Sequence[Any]:
+    """Run ``sql`` (``?`` marks its parameters) on the driver's cursor, in the transaction."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
     finally:
         cursor.close()
 
