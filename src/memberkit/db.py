@@ -23,7 +23,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, make_url
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -156,7 +168,9 @@ def insert_ready(
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql":
-            with cursor.copy(f"COPY {target.name} ({names}) FROM STDIN") as copy:
+            sql = f"COPY {target.name} ({names}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types([_pg_type(target.c[name].type) for name in columns])
                 write = copy.write_row
                 for row in rows:
                     write(row)
@@ -165,6 +179,20 @@ def insert_ready(
             cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
     finally:
         cursor.close()
+
+
+def _pg_type(column_type: Any) -> str:
+    """The PostgreSQL type name psycopg's binary COPY dumps a column's values as."""
+    kind = getattr(column_type, "impl", column_type)
+    if isinstance(kind, BigInteger):
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, String):
+        return "text"
+    raise TypeError(f"no binary COPY type for {column_type!r}")
 
 
 def in_values(connection: Connection, values: Sequence[str]) -> tuple[str, Any]:
