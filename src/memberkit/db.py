@@ -13,6 +13,7 @@ ONLY``. A unit of work that waits longer than ``settings.lock_timeout`` for a lo
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections import deque
@@ -22,7 +23,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, make_url
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -139,6 +152,69 @@ def bulk_insert(
     cursor = raw.cursor()
     try:
         cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+def insert_ready(
+    connection: Connection, target: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` already in the driver's form, by its fastest path (as :func:`bulk_insert`).
+
+    No bind processing at all: the caller gives what the driver takes (on SQLite a UTC time is
+    the text SQLAlchemy would store, ``2019-05-01 02:00:00.000000``; on PostgreSQL a datetime).
+    """
+    names = ", ".join(columns)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            sql = f"COPY {target.name} ({names}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types([_pg_type(target.c[name].type) for name in columns])
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    finally:
+        cursor.close()
+
+
+def _pg_type(column_type: Any) -> str:
+    """The PostgreSQL type name psycopg's binary COPY dumps a column's values as."""
+    kind = getattr(column_type, "impl", column_type)
+    if isinstance(kind, BigInteger):
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, String):
+        return "text"
+    raise TypeError(f"no binary COPY type for {column_type!r}")
+
+
+def in_values(connection: Connection, values: Sequence[str]) -> tuple[str, Any]:
+    """``IN`` over many values with one parameter, for :func:`driver_rows`: SQL and its value.
+
+    A PostgreSQL array (``= ANY(?)``), or on SQLite a JSON array read by ``json_each``: one
+    parameter however many values, so neither SQLAlchemy nor the server compiles a list of
+    10,000 placeholders.
+    """
+    if connection.dialect.name == "postgresql":
+        return "= ANY(?)", list(values)
+    return "IN (SELECT value FROM json_each(?))", json.dumps(list(values))
+
+
+def driver_rows(connection: Connection, sql: str, params: Sequence[Any] = ()) -> Sequence[Any]:
+    """Run ``sql`` (``?`` marks its parameters) on the driver's cursor, in the transaction."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
     finally:
         cursor.close()
 

@@ -17,7 +17,7 @@ from memberkit.ledger.models import LedgerEntry as Entry
 from memberkit.ledger.repository import member_balances
 from memberkit.member import service as member_service
 from memberkit.member.models import Member
-from memberkit.order import importer
+from memberkit.order import importer, repository
 from memberkit.order.models import Order, OrderLine, Refund
 from memberkit.program.service import ProgramConfig
 from tests.factories import make_member, make_store
@@ -280,3 +280,73 @@ def test_a_bad_header_is_refused() -> None:
         importer.check_header(["external_id", "occurred_at", "amount", "totl"])
     assert str(missing.value) == "the header has no occurred_at column"
     assert str(unknown.value).startswith("unknown columns: totl (known: type, external_id")
+
+
+def _live_order(database: Database, program: ProgramConfig, external_id: str) -> int:
+    """Insert an order the way the live path does (the database draws its id)."""
+    with database.session_scope() as session:
+        return repository.insert_order(
+            session,
+            order={
+                "program_id": program.id,
+                "external_id": external_id,
+                "member_id": None,
+                "store_id": None,
+                "channel": "store",
+                "occurred_at": utcnow(),
+                "total_minor": 100,
+                "eligible_minor": 0,
+            },
+            lines=[
+                {
+                    "line_no": 1,
+                    "sku": "A1",
+                    "quantity": 1,
+                    "unit_price_minor": 100,
+                    "amount_minor": 100,
+                }
+            ],
+            payments=[],
+        )
+
+
+def test_imported_and_live_orders_never_share_an_id(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a live order, then history imported (ids reserved by the importer), then another
+    first = _live_order(database, program, "L-1")
+    importer.import_rows(
+        database, rows(",H-1,,2019-05-01,,,,,,1.00,,,\n,H-2,,2019-05-02,,,,,,2.00,,,\n")
+    )
+    second = _live_order(database, program, "L-2")
+    importer.import_rows(database, rows(",H-3,,2019-05-03,,,,,,3.00,,,\n"))
+    # then every order has its own id, and the live ones came before and after the history
+    with database.session_scope() as session:
+        ids = dict(session.execute(select(Order.external_id, Order.id)).all())
+    assert len(set(ids.values())) == 5
+    assert ids["L-1"] == first < ids["H-1"] < ids["H-2"] < ids["L-2"] == second < ids["H-3"]
+
+
+def test_a_live_order_posted_while_a_batch_is_open_takes_another_id(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a batch that reserved its ids and has not committed (PostgreSQL: no write lock)
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the batch holds the write lock: a live order waits for it")
+    with database.session_scope() as session:
+        reserved = list(repository.reserve_order_ids(session, count=3))
+        # when a live order is posted and committed meanwhile
+        live = _live_order(database, program, "L-1")
+        # then it took an id of its own, and the batch's inserts with its ids still succeed
+        assert live not in reserved
+        repository.insert_orders(
+            session,
+            rows=[
+                (order_id, program.id, f"H-{order_id}", None, None, "store", utcnow(), 1)
+                + (0,) * 8
+                + ("history", utcnow())
+                for order_id in reserved
+            ],
+        )
+    with database.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 4

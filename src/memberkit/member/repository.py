@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from memberkit.db import table
+from memberkit.db import driver_rows, in_values, table
 from memberkit.kit import crypto
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.time import utcnow
@@ -326,14 +326,20 @@ def ids_by(
     """
     if not values:
         return {}
-    members = table(Member)
-    key = members.c[column]
-    rows = session.connection().execute(
-        select(key, members.c.id).where(
-            members.c.program_id == program_id, key.in_(sorted(set(values)))
-        )
+    if column not in _LOOKUP_COLUMNS:
+        raise ValueError(f"members are not looked up by {column}")
+    connection = session.connection()
+    match, wanted = in_values(connection, sorted(set(values)))
+    rows = driver_rows(
+        connection,
+        f"SELECT {column}, id FROM members WHERE program_id = ? AND {column} {match}",  # noqa: S608
+        (program_id, wanted),
     )
     return {value: member_id for value, member_id in rows}
+
+
+#: The columns :func:`ids_by` may match (their names go into its SQL).
+_LOOKUP_COLUMNS = frozenset({"member_no", "phone_index", "external_ref"})
 
 
 def insert_members(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:

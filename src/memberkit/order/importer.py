@@ -27,12 +27,13 @@ are then replayed through the member pipeline in the batch's transaction
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -41,7 +42,7 @@ from memberkit.db import Database, bulk_cache
 from memberkit.kit import imports
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.imports import ImportFileError as ImportFileError
-from memberkit.kit.money import MoneyFormatError, format_money, parse_money
+from memberkit.kit.money import MAX_AMOUNT, MoneyFormatError, format_money, parse_money
 from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
 from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
@@ -104,12 +105,11 @@ class ImportResult:
     errors: list[tuple[int, Text]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Order:
+class _Order(NamedTuple):
     line: int
     external_id: str
-    occurred_at: datetime
-    member: tuple[str, str] | None  # (column, value): member_no, external_ref or phone
+    occurred_at: datetime  # naive UTC (the driver's form is made from it)
+    member: tuple[str, str] | None  # (column, value): member_no, external_ref or phone_index
     phone: str | None
     external_ref: str | None
     store_id: int | None
@@ -120,12 +120,11 @@ class _Order:
     qty: int
 
 
-@dataclass(frozen=True)
-class _Refund:
+class _Refund(NamedTuple):
     line: int
     external_id: str
     order_external_id: str
-    occurred_at: datetime
+    occurred_at: datetime  # aware UTC
     amount_minor: int
 
 
@@ -147,48 +146,205 @@ def _text(row: Row, name: str) -> str:
     return str(value).strip()
 
 
-def _moment(row: Row, tz: ZoneInfo, now: datetime) -> datetime:
-    value = row.get("occurred_at")
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day, tzinfo=tz)
-    else:
-        raw = _text(row, "occurred_at")
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
+# An amount in yuan with at most two significant decimals (kit.money's rule), in groups.
+_YUAN = re.compile(r"(-?)([0-9]{1,16})(?:\.([0-9]{0,2})0*)?")
+_MAX_MINOR = int(MAX_AMOUNT) * 100
+_EARLIEST_LOCAL = datetime(EARLIEST.year, EARLIEST.month, EARLIEST.day)  # noqa: DTZ001
+_CACHED = 200_000  # entries per cache of an import, beyond which it starts again
+
+
+class _Reader:
+    """Reads rows of one import: its timezone, stores and clock, and what it has looked up.
+
+    The caches (phones and their blind index, amounts as text) outlive a batch: a merchant's
+    file names the same customers and prices again and again.
+    """
+
+    def __init__(self, *, tz: ZoneInfo, now: datetime, stores: Mapping[str, int]) -> None:
+        self.tz = tz
+        self.stores = stores
+        self.set_now(now)
+        self.phones: dict[str, tuple[str, str] | None] = {}
+        self.amounts: dict[str, int] = {}
+
+    def set_now(self, now: datetime) -> None:
+        """Take the clock of a new batch (nothing may be dated after it, with tolerance)."""
+        self.now = now
+        self.latest = (now + FUTURE_TOLERANCE).astimezone(UTC).replace(tzinfo=None)
+
+    def moment(self, row: Row) -> datetime:
+        """The row's ``occurred_at`` as a naive UTC datetime, checked against 1990 and now."""
+        value = row.get("occurred_at")
+        if type(value) is str:
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raw = value.strip()
+                raise RowError(
+                    Text(_("occurred_at {value} is not a date and time"), value=repr(raw)[:40])
+                ) from None
+        elif isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            moment = datetime(value.year, value.month, value.day)  # noqa: DTZ001
+        else:
+            raw = _text(row, "occurred_at")
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                raise RowError(
+                    Text(_("occurred_at {value} is not a date and time"), value=repr(raw)[:40])
+                ) from None
+        if moment.tzinfo is None:
+            # Local time: the local date is the one written; UTC is less the zone's offset.
+            if moment < _EARLIEST_LOCAL:
+                raise RowError(Text(_("occurred_at must be on or after 1990-01-01")))
+            offset = self.tz.utcoffset(moment)
+            utc = moment - offset if offset else moment
+        else:
+            if moment.astimezone(self.tz).date() < EARLIEST:
+                raise RowError(Text(_("occurred_at must be on or after 1990-01-01")))
+            utc = moment.astimezone(UTC).replace(tzinfo=None)
+        if utc > self.latest:
+            raise RowError(Text(_("occurred_at is in the future")))
+        return utc
+
+    def amount(self, row: Row, *, positive: bool) -> int:
+        """The row's ``amount`` in minor units (yuan as text, or a Decimal or int)."""
+        value = row.get("amount")
+        if type(value) is str:
+            minor = self.amounts.get(value)
+            if minor is None:
+                minor = self._yuan(value)
+                if len(self.amounts) >= _CACHED:
+                    self.amounts.clear()
+                self.amounts[value] = minor
+        else:
+            try:
+                minor = parse_money(
+                    value if isinstance(value, Decimal | int) else _text(row, "amount")
+                )
+            except MoneyFormatError:
+                raise RowError(_bad_amount(value)) from None
+        if minor < 0 or (positive and minor == 0):
             raise RowError(
-                Text(_("occurred_at {value} is not a date and time"), value=repr(raw)[:40])
-            ) from None
-    moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
-    moment = moment.astimezone(UTC)
-    if moment.astimezone(tz).date() < EARLIEST:
-        raise RowError(Text(_("occurred_at must be on or after 1990-01-01")))
-    if moment > now + FUTURE_TOLERANCE:
-        raise RowError(Text(_("occurred_at is in the future")))
-    return moment
-
-
-def _amount(row: Row, *, positive: bool) -> int:
-    value = row.get("amount")
-    try:
-        minor = parse_money(value if isinstance(value, Decimal | int) else _text(row, "amount"))
-    except MoneyFormatError:
-        raise RowError(
-            Text(
-                _("amount {value} is not an amount in yuan such as 128.50"), value=repr(value)[:40]
+                Text(_("amount must be more than 0") if positive else _("amount is negative"))
             )
-        ) from None
-    if minor < 0 or (positive and minor == 0):
-        raise RowError(
-            Text(_("amount must be more than 0") if positive else _("amount is negative"))
+        return minor
+
+    @staticmethod
+    def _yuan(value: str) -> int:
+        found = _YUAN.fullmatch(value.strip())
+        if found is None:
+            raise RowError(_bad_amount(value))
+        sign, whole, cents = found.groups()
+        minor = int(whole) * 100 + (int((cents + "00")[:2]) if cents else 0)
+        if minor >= _MAX_MINOR:
+            raise RowError(_bad_amount(value))
+        return -minor if sign else minor
+
+    def phone(self, raw: str) -> tuple[str, str]:
+        """A phone as (normalized, blind index); raises :class:`RowError` for a bad one."""
+        try:
+            known = self.phones[raw]
+        except KeyError:
+            phone = normalize_phone(raw)
+            known = None if phone is None else (phone, member_service.phone_index(phone))
+            if len(self.phones) >= _CACHED:
+                self.phones.clear()
+            self.phones[raw] = known
+        if known is None:
+            raise RowError(Text(_("phone {value} is not a mobile number"), value=raw[:20]))
+        return known
+
+    def read(self, row: Row, line: int) -> _Order | _Refund:
+        """Read one row as an order or a refund; raises :class:`RowError` saying what is wrong."""
+        if None in row:
+            raise RowError(Text(_("the row has more fields than the header")))
+        get = row.get
+        value = get("type")
+        kind = (value.strip() if type(value) is str else _text(row, "type")).lower() or "order"
+        if kind not in ("order", "refund"):
+            raise RowError(Text(_("type must be order or refund")))
+        external_id = _external_id(row, "external_id")
+        if kind == "refund":
+            occurred_at = self.moment(row).replace(tzinfo=UTC)
+            return _Refund(
+                line,
+                external_id,
+                _external_id(row, "order_external_id"),
+                occurred_at,
+                self.amount(row, positive=True),
+            )
+        occurred = self.moment(row)
+        amount = self.amount(row, positive=False)
+        member: tuple[str, str] | None = None
+        phone: str | None = None
+        value = get("phone")
+        raw_phone = value.strip() if type(value) is str else _text(row, "phone")
+        index = ""
+        if raw_phone:
+            phone, index = self.phone(raw_phone)
+        value = get("external_ref")
+        external_ref = (value.strip() if type(value) is str else _text(row, "external_ref")) or None
+        if external_ref is not None and len(external_ref) > 64:
+            raise RowError(Text(_("external_ref is longer than 64 characters")))
+        value = get("member_no")
+        member_no = value.strip() if type(value) is str else _text(row, "member_no")
+        if member_no:
+            member = ("member_no", member_no)
+        elif external_ref:
+            member = ("external_ref", external_ref)
+        elif phone:
+            member = ("phone_index", index)
+        value = get("store_code")
+        store_code = value.strip() if type(value) is str else _text(row, "store_code")
+        store_id = None
+        if store_code:
+            store_id = self.stores.get(store_code)
+            if store_id is None:
+                raise RowError(Text(_("store {code} does not exist"), code=store_code[:40]))
+        value = get("channel")
+        channel = (value.strip() if type(value) is str else _text(row, "channel")) or "store"
+        if channel not in CHANNELS:
+            raise RowError(Text(_("channel must be one of {choices}"), choices=", ".join(CHANNELS)))
+        value = get("sku")
+        sku = (value.strip() if type(value) is str else _text(row, "sku")) or None
+        value = get("category")
+        category = value.strip() if type(value) is str else _text(row, "category")
+        value = get("qty")
+        qty_text = (value.strip() if type(value) is str else _text(row, "qty")) or "1"
+        if qty_text == "1":
+            qty = 1
+        elif not (qty_text.isascii() and qty_text.isdigit()) or not (
+            1 <= (qty := int(qty_text)) <= 1_000_000
+        ):
+            raise RowError(Text(_("qty must be a whole number from 1 to 1000000")))
+        if (sku is not None and len(sku) > 64) or len(category) > 64:
+            raise RowError(Text(_("sku and category are at most 64 characters")))
+        return _Order(
+            line,
+            external_id,
+            occurred,
+            member,
+            phone,
+            external_ref,
+            store_id,
+            channel,
+            amount,
+            sku,
+            category,
+            qty,
         )
-    return minor
+
+
+def _bad_amount(value: object) -> Text:
+    return Text(_("amount {value} is not an amount in yuan such as 128.50"), value=repr(value)[:40])
 
 
 def _external_id(row: Row, name: str) -> str:
-    value = _text(row, name)
+    value = row.get(name)
+    value = value.strip() if type(value) is str else _text(row, name)
     if not value:
         raise RowError(Text(_("{column} is empty"), column=name))
     if len(value) > 100:
@@ -199,76 +355,26 @@ def _external_id(row: Row, name: str) -> str:
 def parse_row(
     row: Row, *, line: int, tz: ZoneInfo, now: datetime, stores: Mapping[str, int]
 ) -> _Order | _Refund:
-    """Read one row as an order or a refund; raises :class:`RowError` saying what is wrong."""
-    if None in row:
-        raise RowError(Text(_("the row has more fields than the header")))
-    kind = _text(row, "type").lower() or "order"
-    if kind not in ("order", "refund"):
-        raise RowError(Text(_("type must be order or refund")))
-    external_id = _external_id(row, "external_id")
-    occurred_at = _moment(row, tz, now)
-    if kind == "refund":
-        return _Refund(
-            line,
-            external_id,
-            _external_id(row, "order_external_id"),
-            occurred_at,
-            _amount(row, positive=True),
-        )
-    amount = _amount(row, positive=False)
-    member: tuple[str, str] | None = None
-    phone: str | None = None
-    raw_phone = _text(row, "phone")
-    if raw_phone:
-        phone = normalize_phone(raw_phone)
-        if phone is None:
-            raise RowError(Text(_("phone {value} is not a mobile number"), value=raw_phone[:20]))
-    external_ref = _text(row, "external_ref") or None
-    if external_ref is not None and len(external_ref) > 64:
-        raise RowError(Text(_("external_ref is longer than 64 characters")))
-    member_no = _text(row, "member_no")
-    if member_no:
-        member = ("member_no", member_no)
-    elif external_ref:
-        member = ("external_ref", external_ref)
-    elif phone:
-        member = ("phone_index", member_service.phone_index(phone))
-    store_code = _text(row, "store_code")
-    store_id = None
-    if store_code:
-        store_id = stores.get(store_code)
-        if store_id is None:
-            raise RowError(Text(_("store {code} does not exist"), code=store_code[:40]))
-    channel = _text(row, "channel") or Channel.store.value
-    if channel not in CHANNELS:
-        raise RowError(Text(_("channel must be one of {choices}"), choices=", ".join(CHANNELS)))
-    sku = _text(row, "sku") or None
-    category = _text(row, "category")
-    qty_text = _text(row, "qty") or "1"
-    if not qty_text.isdigit() or not 1 <= int(qty_text) <= 1_000_000:
-        raise RowError(Text(_("qty must be a whole number from 1 to 1000000")))
-    if (sku is not None and len(sku) > 64) or len(category) > 64:
-        raise RowError(Text(_("sku and category are at most 64 characters")))
-    return _Order(
-        line,
-        external_id,
-        occurred_at,
-        member,
-        phone,
-        external_ref,
-        store_id,
-        channel,
-        amount,
-        sku,
-        category,
-        int(qty_text),
-    )
+    """Read one row as an order or a refund; raises :class:`RowError` saying what is wrong.
+
+    An order's ``occurred_at`` is naive UTC, a refund's aware UTC.
+    """
+    return _Reader(tz=tz, now=now, stores=stores).read(row, line)
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+@dataclass
+class _Import:
+    """What one import keeps from batch to batch."""
+
+    reader: _Reader | None = None
+    #: Members found or enrolled, by (column, value): a batch looks up only the others.
+    members: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def import_rows(
@@ -288,17 +394,23 @@ def import_rows(
     ``progress`` is told how many rows are done after each batch.
     """
     result = ImportResult()
+    state = _Import()
     done = 0
     line = first_line
     for chunk in _batches(rows, batch):
         with database.session_scope() as session, bulk_cache(session):
             program = program_service.get(session)
             stores = store_queries.ids_by_code(session, program_id=program.id)
+            now = utcnow()
+            if state.reader is None or state.reader.tz != program.tz:
+                state.reader = _Reader(tz=program.tz, now=now, stores=stores)
+            state.reader.stores = stores
+            state.reader.set_now(now)
             written = _import_batch(
                 session,
                 program_id=program.id,
-                tz=program.tz,
-                stores=stores,
+                reader=state.reader,
+                members=state.members,
                 rows=chunk,
                 first_line=line,
                 create_members=create_members,
@@ -318,8 +430,8 @@ def _import_batch(
     session: Session,
     *,
     program_id: int,
-    tz: ZoneInfo,
-    stores: Mapping[str, int],
+    reader: _Reader,
+    members: dict[tuple[str, str], int],
     rows: list[Row],
     first_line: int,
     create_members: bool,
@@ -327,34 +439,39 @@ def _import_batch(
     result: ImportResult,
 ) -> tuple[list[str], list[str]]:
     """Import one batch; returns the external ids of the orders and refunds it took in."""
-    now = utcnow()
+    now = reader.now
     orders: list[_Order] = []
     refunds: list[_Refund] = []
+    stores = reader.stores
     bound_id = stores.get(bound_store) if bound_store is not None else None
-    for offset, row in enumerate(rows):
-        line = first_line + offset
+    read = reader.read
+    errors = result.errors
+    line = first_line - 1
+    for row in rows:
+        line += 1
         try:
-            parsed = parse_row(row, line=line, tz=tz, now=now, stores=stores)
-            if bound_store is not None and isinstance(parsed, _Order):
+            parsed = read(row, line)
+            if bound_store is not None and type(parsed) is _Order:
                 if parsed.store_id is None and not _text(row, "store_code"):
-                    parsed = _with_store(parsed, bound_id)
+                    parsed = parsed._replace(store_id=bound_id)
                 elif parsed.store_id != bound_id:
                     raise RowError(
                         Text(_("this key may import only store {store}'s rows"), store=bound_store)
                     )
         except RowError as exc:
-            result.errors.append((line, exc.problem))
+            errors.append((line, exc.problem))
             continue
-        if isinstance(parsed, _Refund):
-            refunds.append(parsed)
-        else:
+        if isinstance(parsed, _Order):
             orders.append(parsed)
+        else:
+            refunds.append(parsed)
     orders = _new_only(session, program_id, orders, refunds=False, result=result)
     refunds_new = _new_only(session, program_id, refunds, refunds=True, result=result)
     _insert_orders(
         session,
         program_id=program_id,
         orders=orders,
+        members=members,
         create_members=create_members,
         now=now,
         result=result,
@@ -387,10 +504,6 @@ def _earn(
     result.growth_reversed += replayed.growth_reversed
 
 
-def _with_store(order: _Order, store_id: int | None) -> _Order:
-    return replace(order, store_id=store_id)
-
-
 _Parsed = TypeVar("_Parsed", _Order, _Refund)
 
 
@@ -419,72 +532,94 @@ def _insert_orders(
     *,
     program_id: int,
     orders: list[_Order],
+    members: dict[tuple[str, str], int],
     create_members: bool,
     now: datetime,
     result: ImportResult,
 ) -> None:
-    """Resolve the orders' members (three statements), enrol the missing, write the orders."""
-    found: dict[tuple[str, str], int] = {}
+    """Resolve the orders' members (three statements at most), enrol the missing, write them.
+
+    ``members`` holds the members found by earlier batches of the import, and gains this
+    batch's.
+    """
+    found = members
     for column in ("member_no", "external_ref", "phone_index"):
-        values = [o.member[1] for o in orders if o.member is not None and o.member[0] == column]
-        ids = member_repository.ids_by(session, program_id=program_id, column=column, values=values)
+        values = {
+            o.member[1]
+            for o in orders
+            if o.member is not None and o.member[0] == column and o.member not in found
+        }
+        ids = member_repository.ids_by(
+            session, program_id=program_id, column=column, values=sorted(values)
+        )
         found.update({(column, value): held for value, held in ids.items()})
     missing = [o for o in orders if o.member is not None and o.member not in found]
     if missing and create_members:
         _enrol(session, program_id=program_id, orders=missing, found=found, result=result)
-    rows: list[dict[str, Any]] = []
+    sqlite = session.connection().dialect.name == "sqlite"
+    created_at: object = now.astimezone(UTC)
+    if sqlite:
+        created_at = now.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # What every history order has alike: nothing eligible, earned, paid in points or refunded.
+    tail = (0, 0, 0, 0, 0, 0, 0, 0, OrderSource.history.value, created_at)
     kept: list[_Order] = []
+    members_of: list[int | None] = []
+    errors = result.errors
+    get = found.get
     for order in orders:
-        member_id: int | None = None
-        if order.member is not None:
-            member_id = found.get(order.member)
-            if member_id is None:
-                result.errors.append((order.line, _not_found(order, create_members)))
-                continue
-        else:
+        member = order.member
+        if member is None:
+            members_of.append(None)
             result.non_member_orders += 1
+        else:
+            member_id = get(member)
+            if member_id is None:
+                errors.append((order.line, _not_found(order, create_members)))
+                continue
+            members_of.append(member_id)
         kept.append(order)
-        rows.append(
-            {
-                "program_id": program_id,
-                "external_id": order.external_id,
-                "member_id": member_id,
-                "store_id": order.store_id,
-                "channel": order.channel,
-                "occurred_at": order.occurred_at,
-                "total_minor": order.amount_minor,
-                "eligible_minor": 0,
-                "points_paid": 0,
-                "points_earned": 0,
-                "growth_earned": 0,
-                "refunded_minor": 0,
-                "points_reversed": 0,
-                "growth_reversed": 0,
-                "points_returned": 0,
-                "source": OrderSource.history.value,
-                "created_at": now,
-            }
+    order_ids = repository.reserve_order_ids(session, count=len(kept))
+    # SQLite takes the text SQLAlchemy stores a UTC time as, psycopg an aware datetime.
+    if sqlite:
+        stamps: list[object] = [o.occurred_at.isoformat(" ", "microseconds") for o in kept]
+    else:
+        stamps = [o.occurred_at.replace(tzinfo=UTC) for o in kept]
+    rows = [
+        (
+            order_id,
+            program_id,
+            order.external_id,
+            member_id,
+            order.store_id,
+            order.channel,
+            stamp,
+            order.amount_minor,
+            *tail,
         )
-    ids = repository.insert_orders(session, rows=rows)
+        for order_id, order, member_id, stamp in zip(
+            order_ids, kept, members_of, stamps, strict=True
+        )
+    ]
+    repository.insert_orders(session, rows=rows)
     result.orders += len(rows)
     repository.insert_lines(
         session,
         rows=[
-            {
-                "order_id": ids[order.external_id],
-                "line_no": 1,
-                "sku": order.sku,
-                "name": "",
-                "category": order.category,
-                "quantity": order.qty,
-                "unit_price_minor": order.amount_minor // order.qty,
-                "amount_minor": order.amount_minor,
-                "earn_weight": 0,
-                "growth_weight": 0,
-                "refunded_quantity": 0,
-                "refunded_minor": 0,
-            }
-            for order in kept
+            (
+                order_id,
+                1,
+                order.sku,
+                "",
+                order.category,
+                order.qty,
+                order.amount_minor // order.qty,
+                order.amount_minor,
+                0,
+                0,
+                0,
+                0,
+            )
+            for order_id, order in zip(order_ids, kept, strict=True)
             if order.sku is not None
         ],
     )
@@ -528,7 +663,7 @@ def _enrol(
                 external_ref=order.external_ref,
                 store_id=order.store_id,
                 channel=order.channel,
-                joined_at=order.occurred_at,
+                joined_at=order.occurred_at.replace(tzinfo=UTC),
             ),
         )
     refs = [person.external_ref for person in people.values() if person.external_ref]

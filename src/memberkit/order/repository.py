@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from memberkit.db import bulk_insert, table
+from memberkit.db import bulk_insert, driver_rows, in_values, insert_ready, table
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.store.models import Store
 
@@ -124,36 +124,91 @@ def existing_external_ids(
     """Which of ``external_ids`` the program's orders (or refunds) already hold; one statement."""
     if not external_ids:
         return set()
-    target = table(Refund) if refunds else _orders
-    rows = session.connection().execute(
-        select(target.c.external_id).where(
-            target.c.program_id == program_id, target.c.external_id.in_(sorted(set(external_ids)))
-        )
+    connection = session.connection()
+    match, wanted = in_values(connection, sorted(set(external_ids)))
+    name = "refunds" if refunds else "orders"
+    rows = driver_rows(
+        connection,
+        f"SELECT external_id FROM {name} WHERE program_id = ? AND external_id {match}",  # noqa: S608
+        (program_id, wanted),
     )
     return {external_id for (external_id,) in rows}
 
 
-def insert_orders(session: Session, *, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert many orders (every row with the same keys); returns their ids by external id.
+#: The columns of an imported order, in the order :func:`insert_orders` takes them.
+ORDER_COLUMNS = (
+    "id",
+    "program_id",
+    "external_id",
+    "member_id",
+    "store_id",
+    "channel",
+    "occurred_at",
+    "total_minor",
+    "eligible_minor",
+    "points_paid",
+    "points_earned",
+    "growth_earned",
+    "refunded_minor",
+    "points_reversed",
+    "growth_reversed",
+    "points_returned",
+    "source",
+    "created_at",
+)
+#: The columns of an imported order line, in the order :func:`insert_lines` takes them.
+LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "sku",
+    "name",
+    "category",
+    "quantity",
+    "unit_price_minor",
+    "amount_minor",
+    "earn_weight",
+    "growth_weight",
+    "refunded_quantity",
+    "refunded_minor",
+)
 
-    By the driver's bulk path (:func:`memberkit.db.bulk_insert`), then one statement for
-    the ids: the rows must all be of one program.
+
+def reserve_order_ids(session: Session, *, count: int) -> Sequence[int]:
+    """``count`` order ids no other writer will use, for orders inserted with their ids.
+
+    PostgreSQL: drawn from the table's sequence (``nextval`` over ``generate_series``), as
+    any other insert draws them, so a live order posted meanwhile takes another. SQLite: the
+    ids after the highest, which is what SQLite itself would assign; the unit of work holds
+    the write lock from its ``BEGIN IMMEDIATE`` until it commits, so no one else inserts
+    in between.
     """
-    if not rows:
-        return {}
-    _bulk(session, _orders, rows)
-    found = session.connection().execute(
-        select(_orders.c.external_id, _orders.c.id).where(
-            _orders.c.program_id == rows[0]["program_id"],
-            _orders.c.external_id.in_([row["external_id"] for row in rows]),
+    if count <= 0:
+        return ()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = driver_rows(
+            connection,
+            "SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, ?)",
+            (count,),
         )
-    )
-    return {external_id: order_id for external_id, order_id in found}
+        return [order_id for (order_id,) in rows]
+    ((highest,),) = driver_rows(connection, "SELECT max(id) FROM orders")
+    first = (highest or 0) + 1
+    return range(first, first + count)
 
 
-def insert_lines(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many order lines by the driver's bulk path."""
-    _bulk(session, table(OrderLine), rows)
+def insert_orders(session: Session, *, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many orders, tuples of :data:`ORDER_COLUMNS` in the driver's form, ids given.
+
+    By the driver's bulk path (:func:`memberkit.db.insert_ready`): ``COPY`` on PostgreSQL, one
+    prepared ``executemany`` on SQLite. The ids come from :func:`reserve_order_ids`.
+    """
+    insert_ready(session.connection(), _orders, ORDER_COLUMNS, rows)
+
+
+def insert_lines(session: Session, *, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many order lines, tuples of :data:`LINE_COLUMNS`, by the driver's bulk path."""
+    insert_ready(session.connection(), table(OrderLine), LINE_COLUMNS, rows)
 
 
 def _bulk(session: Session, target: Table, rows: Sequence[dict[str, Any]]) -> None:
