@@ -343,3 +343,10 @@ def test_every_line_naming_a_found_member_counts_as_found(admin: Api) -> None:
     uploaded = admin.post(f"/api/v1/segments/{made['id']}/members", {"lines": lines})
     # Then the member is added once and only the stranger's line is unknown
     assert uploaded.json() == {"added": 1, "found": 1, "unknown": ["13800000000"]}
+
+
+def test_a_body_nested_too_deep_is_refused_not_failed(admin: Api, client: TestClient) -> None:
+    headers = {**admin.headers, "Content-Type": "application/json"}
+    for body in ('{"definition": ' + "[" * 30_000, '{"definition": ' + '{"all": [' * 5_000):
+        refused = client.post("/api/v1/segments/count", content=body, headers=headers)
+        assert 400 <= refused.status_code < 500, refused.text
