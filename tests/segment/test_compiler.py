@@ -251,6 +251,13 @@ CASES = [
     (one("bought_category", "any_of", ["tea"], 365), {"bob"}),
     (one("bought_category", "any_of", ["tea"], 30), set()),
     (one("bought_category", "all_of", ["tea", "coffee"], 365), set()),
+    (one("bought_category", "all_of", ["tea"], 365), {"bob"}),
+    (one("bought_store", "all_of", ["SH001"], 365), {"ann"}),
+    (one("bought_store", "all_of", ["SH001", "BJ001"], 365), set()),
+    (one("bought_store", "all_of", ["BJ001", "NOWHERE"], 365), set()),
+    (one("bought_channel", "all_of", ["store"], 30), {"ann"}),
+    (one("tag", "all_of", ["vip"]), {"ann", "bob"}),
+    (one("tag", "all_of", ["vip", "coffee", "absent"]), set()),
     (one("bought_category", "none_of", ["coffee"], 365), {"bob", "cat", "dan"}),
     (one("bought_store", "any_of", ["BJ001"], 365), {"bob"}),
     (one("bought_store", "any_of", ["SH001", "BJ001"], 365), {"ann", "bob"}),
@@ -327,3 +334,29 @@ def test_restricted_to_some_members_or_stores(
     }
     assert who(database, program, cast, everyone, store_codes=["BJ001"]) == {"cat"}
     assert who(database, program, cast, everyone, store_codes=[]) == set()
+
+
+def test_many_all_of_values_compile_to_flat_sql(
+    database: Database, program: ProgramConfig, cast: dict[str, Member]
+) -> None:
+    # Given ten "bought in all of" conditions of 100 categories each, and 50 of tags (the most
+    # a rule may hold): once an AND of 1,000 and 5,000 subqueries, too deep for SQLite
+    bought = [
+        {
+            "field": "bought_category",
+            "op": "all_of",
+            "value": ["tea", *(f"c{i}-{j}" for j in range(99))],
+            "days": 365,
+        }
+        for i in range(10)
+    ]
+    tags = [
+        {"field": "tag", "op": "all_of", "value": ["vip", *(f"t{i}-{j}" for j in range(99))]}
+        for i in range(50)
+    ]
+    # When evaluated, then they hold for no one (nobody bought or holds them all), no error
+    assert who(database, program, cast, {"all": bought}) == set()
+    assert who(database, program, cast, {"any": tags}) == set()
+    # And with the one category Bob bought, the same shape finds him
+    tea = [{**condition, "value": ["tea"]} for condition in bought]
+    assert who(database, program, cast, {"all": tea}) == {"bob"}

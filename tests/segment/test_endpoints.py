@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
@@ -174,3 +175,178 @@ def test_ready_segments_are_listed_and_made_from_the_members_rfm_and_forecast(
     assert (unknown.status_code, unknown.json()["code"]) == (404, "ready_segment_not_found")
     assert reader.post("/api/v1/segments/ready/new_high_value", {}).status_code == 403
     assert table_contents(database) == before
+
+
+HUGE = 99999999999999999999
+
+
+def test_every_segment_address_with_an_id_beyond_the_database_is_refused_not_failed(
+    admin: Api, client: TestClient, database: Database
+) -> None:
+    # Given a static segment and ids beyond any database integer, zero and an unknown one
+    made = admin.post("/api/v1/segments", {"name": "List", "kind": "static"}).json()
+    before = table_contents(database)
+    for segment_id in (HUGE, 2**63, 2**62, 2**31, 0, -1):
+        base = f"/api/v1/segments/{segment_id}"
+        answers = [
+            admin.get(base),
+            admin.patch(base, {"name": "X"}),
+            client.delete(base, headers=admin.headers),
+            admin.get(f"{base}/members"),
+            admin.get(f"{base}/history"),
+            admin.post(f"{base}/refresh", {}),
+            admin.post(f"{base}/members", {"lines": ["13800138001"]}),
+        ]
+        # Then each is a 422 naming the path, never a 500
+        assert [a.status_code for a in answers] == [422] * 7, segment_id
+    # And so are pages after or before ids beyond the database's
+    base = f"/api/v1/segments/{made['id']}"
+    for page, bound in (("members", {"after": HUGE}), ("members", {"after": 2**31})):
+        assert admin.get(f"{base}/{page}", **bound).status_code == 422, bound
+    assert admin.get(f"{base}/history", before=2**31).status_code == 422
+    unknown = admin.get(f"/api/v1/segments/{2**31 - 1}")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "segment_not_found")
+    assert admin.get(f"/api/v1/segments/{made['id']}").status_code == 200
+    assert table_contents(database) == before
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"all": [{"field": "registered", "op": "lte", "value": "9999-12-31"}]},
+        {"all": [{"field": "registered", "op": "lt", "value": "0001-01-01"}]},
+        {"all": [{"field": "registered", "op": "between", "value": ["2026-01-01", "9999-12-31"]}]},
+    ],
+)
+def test_a_date_at_the_calendars_end_is_refused_naming_where(
+    admin: Api, database: Database, definition: dict[str, Any]
+) -> None:
+    before = table_contents(database)
+    for refused in (
+        admin.post("/api/v1/segments/count", {"definition": definition}),
+        admin.post("/api/v1/segments", {"name": "Old", "definition": definition}),
+    ):
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_segment_definition")
+        assert "all[0]" in refused.json()["detail"]
+    assert table_contents(database) == before
+
+
+def test_many_all_of_values_are_counted_not_failed(admin: Api) -> None:
+    # Given ten "bought in all of" conditions of 100 categories each (a legal rule)
+    definition = {
+        "all": [
+            {
+                "field": "bought_category",
+                "op": "all_of",
+                "value": [f"c{i}-{j}" for j in range(100)],
+                "days": 30,
+            }
+            for i in range(10)
+        ]
+    }
+    register(admin, "13800138001")
+    counted = admin.post("/api/v1/segments/count", {"definition": definition})
+    assert counted.status_code == 200, counted.text
+    assert counted.json()["count"] == 0
+
+
+def test_too_many_window_conditions_are_refused(admin: Api, database: Database) -> None:
+    definition = {
+        "any": [{"field": "orders", "op": "eq", "value": 0, "days": 3650 - i} for i in range(50)]
+    }
+    before = table_contents(database)
+    refused = admin.post("/api/v1/segments/count", {"definition": definition})
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_segment_definition")
+    assert refused.json()["detail"] == (
+        "分群规则无效：any[10]：一条规则最多包含 10 个按天数窗口统计的条件（消费、订单、购买、到期积分）"
+    )
+    assert table_contents(database) == before
+
+
+def test_a_store_bound_key_sees_its_stores_sizes(
+    admin: Api, store: dict[str, Any], client: TestClient, database: Database
+) -> None:
+    # Given three vips, one registered at SH001, and a segment of them
+    register(admin, "13800138001", tags=["vip"], store_code="SH001")
+    register(admin, "13800138002", tags=["vip"])
+    register(admin, "13800138003", tags=["vip"])
+    made = admin.post("/api/v1/segments", {"name": "VIP", "definition": VIP}).json()
+    assert made["member_count"] == 3
+    # When a key bound to SH001 reads the list, the segment and its members
+    bound = Api(client, make_key(database, "read", "SH001", name="sh001"))
+    listed = bound.get("/api/v1/segments").json()
+    one = bound.get(f"/api/v1/segments/{made['id']}").json()
+    page = bound.get(f"/api/v1/segments/{made['id']}/members").json()
+    # Then each counts SH001's one member, as the members' page does
+    assert [s["member_count"] for s in listed] == [1]
+    assert one["member_count"] == 1
+    assert page["total"] == 1
+    # And an unbound reading key still sees the chain's three
+    reader = Api(client, make_key(database, "read"))
+    assert [s["member_count"] for s in reader.get("/api/v1/segments").json()] == [3]
+    assert reader.get(f"/api/v1/segments/{made['id']}").json()["member_count"] == 3
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("control", [*BIDI, "\n"], ids=lambda c: f"U+{ord(c):04X}")
+def test_names_and_descriptions_with_direction_overrides_are_refused(
+    admin: Api, database: Database, control: str
+) -> None:
+    made = admin.post("/api/v1/segments", {"name": "List", "kind": "static"}).json()
+    before = table_contents(database)
+    sent = [
+        admin.post("/api/v1/segments", {"name": f"VIP{control}x", "definition": VIP}),
+        admin.post(
+            "/api/v1/segments", {"name": "VIP", "description": f"a{control}b", "definition": VIP}
+        ),
+        admin.patch(f"/api/v1/segments/{made['id']}", {"name": f"L{control}x"}),
+        admin.patch(f"/api/v1/segments/{made['id']}", {"description": f"d{control}x"}),
+    ]
+    fields = [[e["field"] for e in r.json()["errors"]] for r in sent]
+    assert [(r.status_code, r.json()["code"]) for r in sent] == [(422, "control_characters")] * 4
+    assert fields == [["name"], ["description"], ["name"], ["description"]]
+    assert table_contents(database) == before
+
+
+def test_a_static_segment_takes_no_definition_and_a_change_no_unknown_field(
+    admin: Api, database: Database
+) -> None:
+    static = admin.post("/api/v1/segments", {"name": "List", "kind": "static"}).json()
+    rule = admin.post("/api/v1/segments", {"name": "VIP", "definition": VIP}).json()
+    before = table_contents(database)
+    # A static segment made with a definition is refused, not made without it
+    made = admin.post("/api/v1/segments", {"name": "L2", "kind": "static", "definition": VIP})
+    assert (made.status_code, made.json()["code"]) == (422, "segment_static_definition")
+    # A new static segment's definition is refused, not dropped
+    redefined = admin.patch(f"/api/v1/segments/{static['id']}", {"definition": VIP})
+    assert (redefined.status_code, redefined.json()["code"]) == (422, "segment_static_definition")
+    # Unknown fields, and the kind, are refused as in every other body
+    for body in ({"kind": "static"}, {"name": "X", "colour": "red"}):
+        changed = admin.patch(f"/api/v1/segments/{rule['id']}", body)
+        assert changed.status_code == 422, body
+        assert [e["type"] for e in changed.json()["errors"]] == ["extra_forbidden"]
+    made = admin.post("/api/v1/segments", {"name": "L3", "kind": "static", "size": 3})
+    assert [e["type"] for e in made.json()["errors"]] == ["extra_forbidden"]
+    assert table_contents(database) == before
+    # And a static segment without a definition (or with null) is made
+    fine = admin.post("/api/v1/segments", {"name": "L4", "kind": "static", "definition": None})
+    assert (fine.status_code, fine.json()["definition"]) == (201, None)
+
+
+def test_every_line_naming_a_found_member_counts_as_found(admin: Api) -> None:
+    # Given a member, and a list naming them by phone spelled three ways and by card number
+    ann = register(admin, "13912345601")
+    made = admin.post("/api/v1/segments", {"name": "List", "kind": "static"}).json()
+    lines = ["13912345601", "+8613912345601", "139-1234-5601", ann["member_no"], "13800000000"]
+    uploaded = admin.post(f"/api/v1/segments/{made['id']}/members", {"lines": lines})
+    # Then the member is added once and only the stranger's line is unknown
+    assert uploaded.json() == {"added": 1, "found": 1, "unknown": ["13800000000"]}
+
+
+def test_a_body_nested_too_deep_is_refused_not_failed(admin: Api, client: TestClient) -> None:
+    headers = {**admin.headers, "Content-Type": "application/json"}
+    for body in ('{"definition": ' + "[" * 30_000, '{"definition": ' + '{"all": [' * 5_000):
+        refused = client.post("/api/v1/segments/count", content=body, headers=headers)
+        assert 400 <= refused.status_code < 500, refused.text

@@ -10,6 +10,7 @@ import pytest
 from memberkit.segment.compiler import specs
 from memberkit.segment.tree import (
     MAX_CONDITIONS,
+    MAX_WINDOWS,
     Condition,
     Group,
     InvalidDefinition,
@@ -144,3 +145,63 @@ def test_the_refusal_is_said_in_chinese_too() -> None:
     with pytest.raises(InvalidDefinition) as caught:
         parse({"all": [{"field": "colour", "op": "eq", "value": "red"}]}, FIELDS)
     assert caught.value.detail("zh_CN") == "分群规则无效：all[0]：未知字段 colour"
+
+
+DATES = "field registered compares with a date from 1900-01-01 to 2100-12-31"
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ({"all": [{"field": "registered", "op": "lte", "value": "9999-12-31"}]}, "all[0]"),
+        ({"all": [{"field": "registered", "op": "lt", "value": "0001-01-01"}]}, "all[0]"),
+        (
+            {
+                "any": [
+                    {"field": "tier", "op": "eq", "value": "g"},
+                    {"field": "registered", "op": "between", "value": ["2026-01-01", "9999-12-31"]},
+                ]
+            },
+            "any[1]",
+        ),
+        ({"all": [{"field": "registered", "op": "gt", "value": "1899-12-31"}]}, "all[0]"),
+        ({"all": [{"field": "registered", "op": "gt", "value": "2101-01-01"}]}, "all[0]"),
+    ],
+)
+def test_dates_at_the_calendars_ends_are_refused_naming_where(raw: Any, said: str) -> None:
+    # When a rule compares with a date outside 1900-01-01..2100-12-31, then it is refused
+    assert refusal(raw) == f"The segment's rule is not valid: {said}: {DATES}"
+
+
+def test_the_dates_at_the_bounds_are_accepted() -> None:
+    raw = {"all": [{"field": "registered", "op": "between", "value": ["1900-01-01", "2100-12-31"]}]}
+    (condition,) = parse(raw, FIELDS).conditions()
+    assert condition.value == (date(1900, 1, 1), date(2100, 12, 31))
+
+
+def test_a_rule_holds_at_most_ten_conditions_over_a_window() -> None:
+    # Given ten window conditions of every windowed field, and other conditions besides
+    windows = [{"field": "orders", "op": "eq", "value": 0, "days": 3650 - i} for i in range(4)] + [
+        {"field": "spend", "op": "gte", "value": 1, "days": 30},
+        {"field": "bought_category", "op": "any_of", "value": ["tea"], "days": 30},
+        {"field": "bought_store", "op": "any_of", "value": ["SH001"], "days": 30},
+        {"field": "bought_channel", "op": "any_of", "value": ["store"], "days": 30},
+        {"field": "points_expiring", "op": "gte", "value": 1, "days": 30},
+        {"field": "orders", "op": "gte", "value": 1, "days": 7},
+    ]
+    others = [{"field": "tier", "op": "eq", "value": "g"}] * 20
+    assert len(windows) == MAX_WINDOWS
+    # Then they parse
+    assert len(parse({"any": [*others, {"all": windows}]}, FIELDS).conditions()) == 30
+    # And one more window condition, wherever it stands, is refused naming where
+    more = {"any": [*others, {"all": windows}, {"all": [windows[0]]}]}
+    assert refusal(more) == (
+        "The segment's rule is not valid: any[21].all[0]: a rule holds at most 10 conditions"
+        " over a window of days (spend, orders, purchases, expiring points)"
+    )
+    fifty = {
+        "any": [{"field": "orders", "op": "eq", "value": 0, "days": 3650 - i} for i in range(50)]
+    }
+    assert refusal(fifty).startswith(
+        "The segment's rule is not valid: any[10]: a rule holds at most 10"
+    )

@@ -326,6 +326,9 @@ def test_odd_addresses_and_uploads_are_refused_not_failed(
     login(client, "marketer")
     assert client.get("/admin/segments/99").status_code == 404
     assert client.get(f"/admin/segments/{2**70}").status_code == 422
+    # segments' ids are 32-bit integers on PostgreSQL: a larger one is refused, not a 500
+    assert client.get(f"/admin/segments/{2**31}").status_code == 422
+    assert client.get(f"/admin/segments/{2**31 - 1}").status_code == 404
     assert client.get("/admin/segments/0/edit").status_code == 422
     path = create(client, "List", None, kind="static").headers["location"].split("?")[0]
     uploaded = client.post(
@@ -335,3 +338,50 @@ def test_odd_addresses_and_uploads_are_refused_not_failed(
     )
     assert uploaded.status_code == 200
     assert "1 members added, 1 lines named no member." in uploaded.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["[" * 30_000, '{"all": ' * 5_000, "[" * 900 + "]" * 900, "{"],
+    ids=["30000 [", "5000 all", "900 deep", "bad json"],
+)
+def test_a_definition_nested_too_deep_is_refused_as_unreadable(
+    client: TestClient, database: Database, cards: list[str], raw: str
+) -> None:
+    login(client, "marketer")
+    before = table_contents(database)
+    counted = client.post(
+        "/admin/segments/count", data={"definition": raw, "csrf_token": token(client)}
+    )
+    assert counted.status_code == 422, counted.text
+    assert counted.json() == {"error": "The rule could not be read; reload the page."}
+    saved = client.post(
+        "/admin/segments/new",
+        data={"name": "Deep", "kind": "rule", "definition": raw, "csrf_token": token(client)},
+    )
+    assert saved.status_code == 422
+    assert "The rule could not be read; reload the page." in saved.text
+    assert table_contents(database) == before
+
+
+@pytest.mark.parametrize(
+    ("username", "never"), [("marketer", "never refreshed"), ("owner", "尚未刷新")]
+)
+def test_a_static_segment_never_filled_shows_it_was_never_refreshed(
+    client: TestClient, database: Database, program: ProgramConfig, cards: list[str],
+    username: str, never: str,
+) -> None:  # fmt: skip
+    # Given a static segment no upload has filled yet
+    with database.session_scope() as session:
+        segment_id = service.create(
+            session, program=program, name="List", kind=SegmentKind.static
+        ).id
+    login(client, username)  # the marketer reads English, the owner Chinese
+    # When the list and the segment's page are shown, then "never refreshed" is said, not
+    # the "valid forever" (永久有效) of a coupon's "never"
+    listed = client.get("/admin/segments")
+    row = re.search(rf'<tr id="segment-{segment_id}">.*?</tr>', listed.text, re.S)
+    assert row is not None and never in row.group(0), listed.text
+    assert "永久有效" not in listed.text
+    page = client.get(f"/admin/segments/{segment_id}")
+    assert never in page.text and "永久有效" not in page.text

@@ -189,18 +189,22 @@ def _store_ids(context: Context, codes: Collection[str]) -> Select[Any]:
     )
 
 
-def _tags(match: Callable[[Collection[str], Context, Condition], Any]) -> Compile:
+def _tags(match: Callable[[Collection[str], Context, Condition], Any], key: Any) -> Compile:
     """A set field: ``match(codes, …)`` selects the ids of members holding any of the codes.
 
     Uncorrelated ``IN`` subqueries, so the database reads the (indexed) rows once rather than
-    probing them member by member.
+    probing them member by member. ``key`` is the column holding the code (or its store id):
+    "has all of" is one subquery grouped by member, counting the distinct codes found (one
+    flat statement, however many codes; the codes are distinct, see ``tree.parse``).
     """
 
     def compile_(condition: Condition, context: Context) -> ColumnElement[bool]:
         codes = condition.value
-        if condition.op is Op.all_of:
-            return and_(*(members.c.id.in_(match((code,), context, condition)) for code in codes))
         found = match(codes, context, condition)
+        if condition.op is Op.all_of:
+            member = found.selected_columns[0]
+            held = found.group_by(member).having(func.count(key.distinct()) == len(codes))
+            return members.c.id.in_(held)
         if condition.op is Op.any_of:
             return members.c.id.in_(found)
         return members.c.id.not_in(found)
@@ -258,7 +262,7 @@ def _order_count(condition: Condition, context: Context) -> ColumnElement[bool]:
 
 
 def _bought(
-    column_of: Callable[[Context, Collection[str]], ColumnElement[bool]], lines: bool
+    column_of: Callable[[Context, Collection[str]], ColumnElement[bool]], lines: bool, key: Any
 ) -> Compile:
     def rows(codes: Collection[str], context: Context, condition: Condition) -> Any:
         found = select(orders.c.member_id).where(
@@ -272,7 +276,7 @@ def _bought(
             found = found.where(orders.c.member_id.in_(context.only))
         return found
 
-    return _tags(rows)
+    return _tags(rows, key)
 
 
 def _balance(*assets: str) -> Compile:
@@ -374,23 +378,31 @@ for _field in (
     ),
     Field(
         FieldSpec("tag", _("tags"), FieldType.tags),
-        _tags(_tag_rows),
+        _tags(_tag_rows, member_tags.c.tag),
     ),
     Field(FieldSpec("spend", _("spend"), FieldType.money, window=True), _spend),
     Field(FieldSpec("orders", _("number of orders"), FieldType.number, window=True), _order_count),
     Field(
         FieldSpec("bought_category", _("bought in category"), FieldType.tags, window=True),
-        _bought(lambda context, codes: order_lines.c.category.in_(codes), lines=True),
+        _bought(
+            lambda context, codes: order_lines.c.category.in_(codes),
+            lines=True,
+            key=order_lines.c.category,
+        ),
     ),
     Field(
         FieldSpec("bought_store", _("bought at store"), FieldType.tags, window=True),
         _bought(
-            lambda context, codes: orders.c.store_id.in_(_store_ids(context, codes)), lines=False
+            lambda context, codes: orders.c.store_id.in_(_store_ids(context, codes)),
+            lines=False,
+            key=orders.c.store_id,
         ),
     ),
     Field(
         FieldSpec("bought_channel", _("bought through channel"), FieldType.tags, window=True),
-        _bought(lambda context, codes: orders.c.channel.in_(codes), lines=False),
+        _bought(
+            lambda context, codes: orders.c.channel.in_(codes), lines=False, key=orders.c.channel
+        ),
     ),
     Field(FieldSpec("points", _("points balance"), FieldType.number), _balance(Asset.points)),
     Field(

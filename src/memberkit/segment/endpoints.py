@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from memberkit.api.context import AdminContext, ApiContext, ReadContext
 from memberkit.auth.models import Scope
@@ -37,16 +38,22 @@ from memberkit.segment.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
+#: The largest id of a segment, member or history entry: their columns are ``INTEGER``
+#: (32 bits on PostgreSQL), so a larger one in an address is a 422 before any query, not a 500.
+MAX_ID = 2**31 - 1
+#: A segment's id in a path.
+SegmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _out(segment: Segment) -> SegmentOut:
+def _out(segment: Segment, member_count: int | None = None) -> SegmentOut:
+    """The segment; ``member_count`` when the caller sees only some stores' members."""
     return SegmentOut(
         id=segment.id,
         name=segment.name,
         description=segment.description,
         kind=SegmentKind(segment.kind),
         definition=segment.definition,
-        member_count=segment.member_count,
+        member_count=segment.member_count if member_count is None else member_count,
         refreshed_at=segment.refreshed_at,
         created_by=segment.created_by,
         created_at=segment.created_at,
@@ -77,11 +84,23 @@ def _unmasked(context: ApiContext) -> bool:
     return context.principal.scope == Scope.admin
 
 
+def _seen(session: Session, context: ApiContext, segment: Segment) -> SegmentOut:
+    """The segment as the caller sees it: a store-bound key counts its store's members only."""
+    stores = _stores(context)
+    if stores is None:
+        return _out(segment)
+    count = queries.member_count(
+        session, segment_id=segment.id, program_id=context.program.id, stores=stores
+    )
+    return _out(segment, count)
+
+
 @router.get("", response_model=list[SegmentOut])
 def list_segments(context: ReadContext) -> list[SegmentOut]:
-    """Every live segment of the program, by name."""
+    """Every live segment of the program, by name (a store-bound key counts its store's)."""
     with context.transaction() as session:
-        return [_out(s) for s in queries.listing(session, program_id=context.program.id)]
+        found = queries.listing(session, program_id=context.program.id)
+        return [_seen(session, context, s) for s in found]
 
 
 @router.post("", status_code=201, response_model=SegmentOut)
@@ -149,14 +168,15 @@ def create_ready_segment(key: str, request: Request, context: AdminContext) -> S
 
 
 @router.get("/{segment_id}", response_model=SegmentOut)
-def get_segment(segment_id: int, context: ReadContext) -> SegmentOut:
-    """One segment."""
+def get_segment(segment_id: SegmentId, context: ReadContext) -> SegmentOut:
+    """One segment (a store-bound key counts its store's members only)."""
     with context.transaction() as session:
-        return _out(service.get(session, program=context.program, segment_id=segment_id))
+        segment = service.get(session, program=context.program, segment_id=segment_id)
+        return _seen(session, context, segment)
 
 
 @router.patch("/{segment_id}", response_model=SegmentOut)
-def change_segment(segment_id: int, body: SegmentPatch, context: AdminContext) -> SegmentOut:
+def change_segment(segment_id: SegmentId, body: SegmentPatch, context: AdminContext) -> SegmentOut:
     """Rename or redefine a segment; a new rule refreshes it at once."""
     context.principal.require_unbound()
     with context.transaction() as session:
@@ -172,7 +192,7 @@ def change_segment(segment_id: int, body: SegmentPatch, context: AdminContext) -
 
 
 @router.delete("/{segment_id}", status_code=204)
-def delete_segment(segment_id: int, context: AdminContext) -> Response:
+def delete_segment(segment_id: SegmentId, context: AdminContext) -> Response:
     """Archive a segment: its members leave (kept in its history); it is no longer listed."""
     context.principal.require_unbound()
     with context.transaction() as session:
@@ -182,9 +202,9 @@ def delete_segment(segment_id: int, context: AdminContext) -> Response:
 
 @router.get("/{segment_id}/members", response_model=MembersOut)
 def segment_members(
-    segment_id: int,
+    segment_id: SegmentId,
     context: ReadContext,
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> MembersOut:
     """A segment's members by id, a page at a time (``after`` = the last page's ``next_after``)."""
@@ -208,9 +228,9 @@ def segment_members(
 
 @router.get("/{segment_id}/history", response_model=HistoryOut)
 def segment_history(
-    segment_id: int,
+    segment_id: SegmentId,
     context: ReadContext,
-    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> HistoryOut:
     """Who entered and left the segment when, newest first."""
@@ -233,7 +253,7 @@ def segment_history(
 
 
 @router.post("/{segment_id}/refresh", response_model=RefreshOut)
-def refresh_segment(segment_id: int, context: AdminContext) -> RefreshOut:
+def refresh_segment(segment_id: SegmentId, context: AdminContext) -> RefreshOut:
     """Refresh a segment's members in full now; a repeat moves no one."""
     context.principal.require_unbound()
     with context.transaction() as session:
@@ -243,7 +263,7 @@ def refresh_segment(segment_id: int, context: AdminContext) -> RefreshOut:
 
 
 @router.post("/{segment_id}/members", response_model=UploadOut)
-def upload_members(segment_id: int, body: UploadIn, context: AdminContext) -> UploadOut:
+def upload_members(segment_id: SegmentId, body: UploadIn, context: AdminContext) -> UploadOut:
     """Add members to a static segment, one card number or phone per line; a repeat adds none."""
     context.principal.require_unbound()
     with context.transaction() as session:

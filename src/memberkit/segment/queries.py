@@ -70,6 +70,19 @@ def count(session: Session, *, ids: Select[Any]) -> tuple[int, list[MemberRow]]:
     return total or 0, [MemberRow(member, code) for member, code in rows]
 
 
+def member_count(
+    session: Session, *, segment_id: int, program_id: int, stores: Collection[str] | None
+) -> int:
+    """How many members a segment holds (of those registered at ``stores``, if given)."""
+    inside = Member.id.in_(
+        select(SegmentMember.member_id).where(SegmentMember.segment_id == segment_id)
+    )
+    total = session.scalar(
+        _scoped(select(func.count()).select_from(Member).where(inside), program_id, stores)
+    )
+    return total or 0
+
+
 def members(
     session: Session,
     *,
@@ -80,12 +93,7 @@ def members(
     limit: int,
 ) -> tuple[int, Page[MemberRow]]:
     """A segment's members (within ``stores``) by id, a page after ``after``, and how many."""
-    inside = Member.id.in_(
-        select(SegmentMember.member_id).where(SegmentMember.segment_id == segment_id)
-    )
-    total = session.scalar(
-        _scoped(select(func.count()).select_from(Member).where(inside), program_id, stores)
-    )
+    total = member_count(session, segment_id=segment_id, program_id=program_id, stores=stores)
     query = (
         _scoped(_with_store(select(Member)), program_id, stores)
         .add_columns(SegmentMember.since)
@@ -99,7 +107,7 @@ def members(
     if after is not None:
         query = query.where(Member.id > after)
     rows = [MemberRow(m, code, since) for m, code, since in session.execute(query).all()]
-    return total or 0, page_of(rows, limit=limit, key=lambda row: row.member.id)
+    return total, page_of(rows, limit=limit, key=lambda row: row.member.id)
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from memberkit.kit.schemas import ONE_LINE
 from memberkit.segment.models import SegmentKind
+
+#: A segment's name and description: one line, no control characters or direction overrides.
+Name = Annotated[str, Field(min_length=1, max_length=80), ONE_LINE]
+Description = Annotated[str, Field(max_length=500), ONE_LINE]
 
 
 class SegmentIn(BaseModel):
-    """A new segment: a rule segment gives its definition, a static one none."""
+    """A new segment: a rule segment gives its definition, a static one none.
 
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(default="", max_length=500)
+    Unknown fields are refused. (Not :class:`memberkit.kit.schemas.Input`: a definition nests
+    deeper than its bound; :func:`memberkit.segment.tree.parse` bounds it instead.)
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Description = ""
     kind: SegmentKind = SegmentKind.rule
     definition: dict[str, Any] | None = None
 
 
 class SegmentPatch(BaseModel):
-    """What may change of a segment."""
+    """What may change of a segment (not its kind); unknown fields are refused."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=80)
-    description: str | None = Field(default=None, max_length=500)
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: Description | None = None
     definition: dict[str, Any] | None = None
 
 

@@ -63,6 +63,13 @@ class NotStatic(InvalidInput):
     message = _("Members can be added only to a static segment.")
 
 
+class StaticDefinition(InvalidInput):
+    """A static segment's members are listed by hand: it has no rule."""
+
+    code = "segment_static_definition"
+    message = _("A static segment has no rule: leave its definition out.")
+
+
 class UploadTooLong(InvalidInput):
     """A static upload of too many lines."""
 
@@ -114,6 +121,8 @@ def create(
     actor: str = "",
 ) -> Segment:
     """Define a segment; a rule segment is filled at once (a static one starts empty)."""
+    if kind is SegmentKind.static and definition is not None:
+        raise StaticDefinition()
     tree = rule(definition) if kind is SegmentKind.rule else None
     segment = Segment(
         program_id=program.id,
@@ -159,6 +168,8 @@ def update(
 ) -> Segment:
     """Rename or redefine a segment; a new rule refreshes its members at once."""
     segment = _load(session, program, segment_id)
+    if segment.kind != SegmentKind.rule and definition is not None:
+        raise StaticDefinition()
     tree = rule(definition) if definition is not None and segment.kind == SegmentKind.rule else None
     if name is not None:
         segment.name = name
@@ -304,20 +315,24 @@ def add_listed(
         raise UploadTooLong(most=MAX_UPLOAD)
     named = [line.strip().strip(",").strip() for line in lines]
     named = [line for line in named if line and line.lower() not in ("member_no", "phone")]
-    by_index: dict[str, str] = {}
+    # One phone may be spelled several ways (13912345601, +8613912345601, 139-1234-5601):
+    # every line naming it names the member.
+    by_index: dict[str, list[str]] = {}
     numbers: list[str] = []
     for line in named:
         phone = normalize_phone(line)
         if valid_member_no(line) and phone is None:
             numbers.append(line)
         elif phone is not None:
-            by_index[phone_index(phone)] = line
+            by_index.setdefault(phone_index(phone), []).append(line)
             if valid_member_no(line):
                 numbers.append(line)
     by_no, by_phone = queries.member_ids_by(
         session, program_id=program.id, member_nos=numbers, phone_indexes=list(by_index)
     )
-    phone_ids = {by_index[index]: member_id for index, member_id in by_phone.items()}
+    phone_ids = {
+        line: member_id for index, member_id in by_phone.items() for line in by_index[index]
+    }
     ids: set[int] = set()
     unknown: list[str] = []
     for line in dict.fromkeys(named):

@@ -4,7 +4,9 @@ A definition is a group: ``{"all": [...]}`` (every item holds: AND) or ``{"any":
 least one holds: OR), whose items are conditions or groups again, nested at most
 :data:`MAX_DEPTH` deep and :data:`MAX_CONDITIONS` conditions in all. A condition is
 ``{"field": …, "op": …, "value": …}``, with ``"days": N`` when its field counts behaviour in
-a window of the last N days (spend, orders, purchases, expiring points).
+a window of the last N days (spend, orders, purchases, expiring points); at most
+:data:`MAX_WINDOWS` conditions of a definition have a window. Dates lie within
+:data:`EARLIEST_DATE` and :data:`LATEST_DATE`.
 
 Fields are declared by :class:`FieldSpec` (name, label, type, allowed ops, whether it has a
 window); which SQL a field compiles to lives in :mod:`memberkit.segment.compiler`. A refused
@@ -33,6 +35,13 @@ MAX_TEXT = 64
 MAX_DAYS = 3650
 #: The largest number a condition may compare with (money in minor units, points, counts).
 MAX_NUMBER = 10**15
+#: The dates a condition may compare with: far enough for any member's, and away from the
+#: calendar's ends (a day's bounds in any timezone stay representable).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+#: How many conditions over a window of behaviour (spend, orders, purchases, expiring points)
+#: one definition may hold: each is an aggregate over the orders or lots, the costly part.
+MAX_WINDOWS = 10
 
 
 class FieldType(StrEnum):
@@ -145,13 +154,14 @@ def _refuse(path: str, problem: Text) -> InvalidDefinition:
 
 def parse(raw: Any, fields: Mapping[str, FieldSpec]) -> Group:
     """Validate a definition as sent (plain JSON) and return its tree, or refuse naming where."""
-    count = [0]
+    count = [0, 0]
     return _group(raw, "", 1, fields, count)
 
 
 def _group(
     raw: Any, path: str, depth: int, fields: Mapping[str, FieldSpec], count: list[int]
 ) -> Group:
+    """A group at ``path``; ``count`` holds the conditions and the windowed ones seen so far."""
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("all", "any"):
         raise _refuse(path, Text(_('a group is {"all": [...]} or {"any": [...]}')))
     if depth > MAX_DEPTH:
@@ -170,7 +180,21 @@ def _group(
                 raise _refuse(
                     where, Text(_("a rule holds at most {count} conditions"), count=MAX_CONDITIONS)
                 )
-            parsed.append(_condition(item, where, fields))
+            condition = _condition(item, where, fields)
+            if fields[condition.field].window:
+                count[1] += 1
+                if count[1] > MAX_WINDOWS:
+                    raise _refuse(
+                        where,
+                        Text(
+                            _(
+                                "a rule holds at most {count} conditions over a window of days"
+                                " (spend, orders, purchases, expiring points)"
+                            ),
+                            count=MAX_WINDOWS,
+                        ),
+                    )
+            parsed.append(condition)
     return Group(kind == "all", tuple(parsed))
 
 
@@ -252,14 +276,27 @@ def _one(raw: Any, spec: FieldSpec, path: str) -> Any:
             raise _refuse(path, Text(problem, field=spec.name))
         return int(raw)
     if spec.type is FieldType.date:
+        day = None
         if isinstance(raw, str) and len(raw) == 10:
             try:
-                return date.fromisoformat(raw)
+                day = date.fromisoformat(raw)
             except ValueError:
                 pass
-        raise _refuse(
-            path, Text(_("field {field} compares with a date YYYY-MM-DD"), field=spec.name)
-        )
+        if day is None:
+            raise _refuse(
+                path, Text(_("field {field} compares with a date YYYY-MM-DD"), field=spec.name)
+            )
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise _refuse(
+                path,
+                Text(
+                    _("field {field} compares with a date from {earliest} to {latest}"),
+                    field=spec.name,
+                    earliest=EARLIEST_DATE.isoformat(),
+                    latest=LATEST_DATE.isoformat(),
+                ),
+            )
+        return day
     if not isinstance(raw, str) or not 1 <= len(raw) <= MAX_TEXT:
         raise _refuse(
             path,

@@ -15,7 +15,7 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -26,7 +26,7 @@ from memberkit.faces.web import StaffContext, require_action
 from memberkit.kit.i18n import _, translate
 from memberkit.kit.money import display_money
 from memberkit.segment import compiler, queries, rules, service
-from memberkit.segment.endpoints import brief
+from memberkit.segment.endpoints import MAX_ID, SegmentId, brief
 from memberkit.segment.models import Segment, SegmentKind
 from memberkit.segment.schemas import SegmentIn
 from memberkit.segment.tree import OP_NAMES, FieldType, Op
@@ -35,8 +35,6 @@ router = APIRouter(prefix="/admin/segments", include_in_schema=False)
 
 ReadSegments = Annotated[StaffContext, Depends(require_action(Action.view_reports))]
 ManageSegments = Annotated[StaffContext, Depends(require_action(Action.manage_segments))]
-#: A segment's id in a path: a database integer (a larger one is a 422, not a 500).
-SegmentId = Annotated[int, Path(ge=1, le=2**62)]
 
 #: Members and history entries a segment's page shows at a time.
 PAGE = 50
@@ -182,11 +180,28 @@ class _BadJson(ValueError):
     pass
 
 
+#: How deep a definition's JSON may nest (a rule nests far less, see ``tree.MAX_DEPTH``).
+MAX_NESTING = 32
+
+
+def _nesting(value: Any, depth: int = 0) -> int:
+    """How deep ``value`` nests, counting no further than past :data:`MAX_NESTING`."""
+    if depth > MAX_NESTING or not isinstance(value, dict | list):
+        return depth
+    items = value.values() if isinstance(value, dict) else value
+    return max((_nesting(item, depth + 1) for item in items), default=depth + 1)
+
+
 def _definition(raw: str) -> Any:
+    """The definition posted as JSON text; unreadable or nested too deep is :class:`_BadJson`."""
     try:
-        return json.loads(raw) if raw.strip() else None
-    except ValueError:
+        found = json.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        # Deep nesting ("[[[[…") exhausts the decoder's recursion: the same unreadable rule.
         raise _BadJson() from None
+    if _nesting(found) > MAX_NESTING:
+        raise _BadJson()
+    return found
 
 
 def _bad_json(staff: StaffContext) -> str:
@@ -439,8 +454,8 @@ def segment_page(
     return _segment_page(
         staff,
         segment_id,
-        after=after if after is not None and 0 <= after <= 2**62 else None,
-        before=before if before is not None and 1 <= before <= 2**62 else None,
+        after=after if after is not None and 0 <= after <= MAX_ID else None,
+        before=before if before is not None and 1 <= before <= MAX_ID else None,
         done=translate(said, staff.locale) if said else None,
     )
 
