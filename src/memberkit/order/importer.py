@@ -42,7 +42,14 @@ from memberkit.db import Database, bulk_cache
 from memberkit.kit import imports
 from memberkit.kit.i18n import Text, _
 from memberkit.kit.imports import ImportFileError as ImportFileError
-from memberkit.kit.money import MAX_AMOUNT, MoneyFormatError, format_money, parse_money
+from memberkit.kit.money import (
+    MAX_AMOUNT,
+    MoneyFormatError,
+    display_money,
+    format_money,
+    parse_money,
+)
+from memberkit.kit.schemas import CONTROL
 from memberkit.kit.time import FUTURE_TOLERANCE, utcnow
 from memberkit.member import repository as member_repository
 from memberkit.member import service as member_service
@@ -160,9 +167,18 @@ class _Reader:
     file names the same customers and prices again and again.
     """
 
-    def __init__(self, *, tz: ZoneInfo, now: datetime, stores: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        *,
+        tz: ZoneInfo,
+        now: datetime,
+        stores: Mapping[str, int],
+        most_minor: int = _MAX_MINOR,
+    ) -> None:
         self.tz = tz
         self.stores = stores
+        #: The most one order may come to (the earning section's ``max_order_amount``).
+        self.most_minor = most_minor
         self.set_now(now)
         self.phones: dict[str, tuple[str, str] | None] = {}
         self.amounts: dict[str, int] = {}
@@ -202,9 +218,15 @@ class _Reader:
             offset = self.tz.utcoffset(moment)
             utc = moment - offset if offset else moment
         else:
-            if moment.astimezone(self.tz).date() < EARLIEST:
+            try:
+                local_day = moment.astimezone(self.tz).date()
+                utc = moment.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # a day at the calendar's ends, shifted past it
+                if moment.year < EARLIEST.year:
+                    raise RowError(Text(_("occurred_at must be on or after 1990-01-01"))) from None
+                raise RowError(Text(_("occurred_at is in the future"))) from None
+            if local_day < EARLIEST:
                 raise RowError(Text(_("occurred_at must be on or after 1990-01-01")))
-            utc = moment.astimezone(UTC).replace(tzinfo=None)
         if utc > self.latest:
             raise RowError(Text(_("occurred_at is in the future")))
         return utc
@@ -277,7 +299,14 @@ class _Reader:
                 self.amount(row, positive=True),
             )
         occurred = self.moment(row)
-        amount = self.amount(row, positive=False)
+        amount = self.amount(row, positive=True)
+        if amount > self.most_minor:
+            raise RowError(
+                Text(
+                    _("amount is more than one order may come to ({most})"),
+                    most=display_money(self.most_minor),
+                )
+            )
         member: tuple[str, str] | None = None
         phone: str | None = None
         value = get("phone")
@@ -322,6 +351,9 @@ class _Reader:
             raise RowError(Text(_("qty must be a whole number from 1 to 1000000")))
         if (sku is not None and len(sku) > 64) or len(category) > 64:
             raise RowError(Text(_("sku and category are at most 64 characters")))
+        for column, text in (("sku", sku), ("category", category), ("external_ref", external_ref)):
+            if text and CONTROL.search(text):
+                raise RowError(_controls(column))
         return _Order(
             line,
             external_id,
@@ -342,6 +374,13 @@ def _bad_amount(value: object) -> Text:
     return Text(_("amount {value} is not an amount in yuan such as 128.50"), value=repr(value)[:40])
 
 
+def _controls(column: str) -> Text:
+    return Text(
+        _("{column} holds control characters (line breaks, tabs or text-direction overrides)"),
+        column=column,
+    )
+
+
 def _external_id(row: Row, name: str) -> str:
     value = row.get(name)
     value = value.strip() if type(value) is str else _text(row, name)
@@ -349,6 +388,8 @@ def _external_id(row: Row, name: str) -> str:
         raise RowError(Text(_("{column} is empty"), column=name))
     if len(value) > 100:
         raise RowError(Text(_("{column} is longer than 100 characters"), column=name))
+    if CONTROL.search(value):
+        raise RowError(_controls(name))
     return value
 
 
@@ -405,6 +446,7 @@ def import_rows(
             if state.reader is None or state.reader.tz != program.tz:
                 state.reader = _Reader(tz=program.tz, now=now, stores=stores)
             state.reader.stores = stores
+            state.reader.most_minor = program.earning.max_order_minor
             state.reader.set_now(now)
             written = _import_batch(
                 session,
@@ -554,6 +596,9 @@ def _insert_orders(
         )
         found.update({(column, value): held for value, held in ids.items()})
     missing = [o for o in orders if o.member is not None and o.member not in found]
+    if missing:
+        _match_by_phone(session, program_id=program_id, orders=missing, found=found)
+        missing = [o for o in missing if o.member not in found]
     if missing and create_members:
         _enrol(session, program_id=program_id, orders=missing, found=found, result=result)
     sqlite = session.connection().dialect.name == "sqlite"
@@ -623,6 +668,29 @@ def _insert_orders(
             if order.sku is not None
         ],
     )
+
+
+def _match_by_phone(
+    session: Session, *, program_id: int, orders: list[_Order], found: dict[tuple[str, str], int]
+) -> None:
+    """A customer id no member has, on a row whose phone is a member's: that member's order.
+
+    (Enrolling them would give the phone a second member.) One statement for the batch.
+    """
+    indexes = {
+        o: member_service.phone_index(o.phone)
+        for o in orders
+        if o.member is not None and o.member[0] == "external_ref" and o.phone is not None
+    }
+    wanted = sorted({i for i in indexes.values() if ("phone_index", i) not in found})
+    ids = member_repository.ids_by(
+        session, program_id=program_id, column="phone_index", values=wanted
+    )
+    found.update({("phone_index", index): held for index, held in ids.items()})
+    for order, index in indexes.items():
+        held = found.get(("phone_index", index))
+        if held is not None and order.member is not None:
+            found[order.member] = held
 
 
 def _not_found(order: _Order, create_members: bool) -> Text:
@@ -720,6 +788,17 @@ def _insert_refunds(
         if bound and order.store_id != bound_id:
             result.errors.append(
                 (refund.line, Text(_("this key may import only its own store's rows")))
+            )
+            continue
+        if order.source != OrderSource.history.value:
+            result.errors.append(
+                (
+                    refund.line,
+                    Text(
+                        _("order {order} was posted live: refund it through POST /api/v1/refunds"),
+                        order=refund.order_external_id[:100],
+                    ),
+                )
             )
             continue
         left = order.total_minor - order.refunded_minor - refunded.get(order.id, 0)

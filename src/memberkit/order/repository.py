@@ -229,12 +229,18 @@ class Refundable:
     occurred_at: datetime
     member_id: int | None
     store_id: int | None
+    source: str
 
 
 def refundable(
     session: Session, *, program_id: int, external_ids: Sequence[str]
 ) -> dict[str, Refundable]:
-    """Orders by external id, with what a refund is checked against; one statement."""
+    """Orders by external id, with what a refund is checked against; one statement.
+
+    The rows are locked (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is the batch's)
+    until the batch commits, so that two imports refunding one order at once are checked one
+    after the other against what is left.
+    """
     if not external_ids:
         return {}
     columns = _orders.c
@@ -247,9 +253,11 @@ def refundable(
             columns.occurred_at,
             columns.member_id,
             columns.store_id,
-        ).where(
-            columns.program_id == program_id, columns.external_id.in_(sorted(set(external_ids)))
+            columns.source,
         )
+        .where(columns.program_id == program_id, columns.external_id.in_(sorted(set(external_ids))))
+        .order_by(columns.id)
+        .with_for_update()
     )
     return {row[0]: Refundable(*row[1:]) for row in rows}
 
