@@ -160,3 +160,24 @@ def test_a_new_customer_id_on_a_members_phone_is_that_members_order(
         assert (result.orders, result.members_created) == (2, 0)
         assert messages(result) == [(4, "no member has customer id OLD-8")]
         assert members_after == members_before
+
+
+def test_a_history_order_is_refused_by_the_live_refund_saying_where_it_is_refunded(
+    admin: Api,
+) -> None:
+    # given a history order of ¥5.00 (no lines)
+    imported = admin.post(
+        "/api/v1/orders/import",
+        {"rows": [{"external_id": "OLD-5", "occurred_at": "2019-05-01", "amount": "5.00"}]},
+    )
+    assert imported.json()["orders"] == 1
+    # when the live API is asked to refund part of it
+    refused = admin.post(
+        "/api/v1/refunds",
+        {"external_id": "LR-OLD", "order_external_id": "OLD-5", "amount": "1.00"},
+        **{"Accept-Language": "en"},
+    )
+    # then it is refused, saying how such an order is refunded, and nothing is refunded
+    assert (refused.status_code, refused.json()["code"]) == (422, "history_order_refund")
+    assert "refund row of the history import" in refused.json()["detail"]
+    assert admin.get("/api/v1/orders/OLD-5").json()["refunded_amount"] == "0.00"

@@ -110,6 +110,15 @@ class RefundBeforeOrder(InvalidRefund):
     message = _("The refund is dated {refund_at}, before its order ({order_at}).")
 
 
+class HistoryOrderRefund(InvalidRefund):
+    """A live refund of an imported (history) order: those are refunded by the import."""
+
+    code = "history_order_refund"
+    message = _(
+        "Order {order} was imported as history: refund it with a refund row of the history import."
+    )
+
+
 class RefundExceedsOrder(InvalidRefund):
     """More than is left of the order."""
 

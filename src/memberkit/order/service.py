@@ -37,6 +37,7 @@ from memberkit.ledger.service import Posting, expire_due
 from memberkit.member.service import MemberKey, MemberRef, TierOutcome
 from memberkit.order import queries, repository, rules
 from memberkit.order.errors import (
+    HistoryOrderRefund,
     InvalidRefund,
     NonMemberCoupon,
     NonMemberPointsPayment,
@@ -47,7 +48,7 @@ from memberkit.order.errors import (
     RefundExceedsOrder,
     RefundExists,
 )
-from memberkit.order.models import Order, OrderLine
+from memberkit.order.models import Order, OrderLine, OrderSource
 from memberkit.order.rules import LineIn, PaymentIn
 from memberkit.pipeline import Applied, EventKind, Requires
 from memberkit.program.service import ProgramConfig
@@ -1023,6 +1024,8 @@ def _record_refund(
     ``member`` is the order's member, locked; None for a non-member sale, whose refund
     posts nothing to the ledger (it earned and was paid with nothing of a member's).
     """
+    if order.source == OrderSource.history.value:
+        raise HistoryOrderRefund(order=order.external_id)
     occurred_at = refund.occurred_at or max(now, as_utc(order.occurred_at))
     if occurred_at < order.occurred_at:
         raise RefundBeforeOrder(refund_at=iso(occurred_at), order_at=iso(order.occurred_at))
