@@ -100,3 +100,39 @@ def test_a_file_with_an_unknown_column_is_refused_with_exit_2(
     assert result.exit_code == 2
     assert "unknown columns: totl" in result.output
     assert stored(database) == []
+
+
+def test_a_file_not_in_utf8_or_naming_a_column_twice_is_refused_before_any_row(
+    database: Database, tmp_path: Path
+) -> None:
+    # given a GBK export (the usual one of a Chinese till) with 12,000 good rows before the
+    # first Chinese character, and a UTF-8 file whose header names amount twice
+    gbk = tmp_path / "gbk.csv"
+    good = "".join(f"H-{n},2019-05-01,1.00,x\n" for n in range(12_000))
+    gbk.write_bytes(
+        ("external_id,occurred_at,amount,category\n" + good).encode()
+        + "H-X,2019-05-01,1.00,咖啡\n".encode("gbk")
+    )
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "external_id,occurred_at,amount,amount\nD-1,2019-05-01,1.00,999.00\n", encoding="utf-8"
+    )
+    # when each is imported
+    not_utf8 = runner.invoke(app, ["import", "orders", str(gbk)])
+    doubled = runner.invoke(app, ["import", "orders", str(twice)])
+    # then both are refused with exit 2, saying why, and nothing is imported
+    assert not_utf8.exit_code == 2, not_utf8.output
+    assert "line 12002 is not UTF-8 text" in not_utf8.output
+    assert doubled.exit_code == 2, doubled.output
+    assert "the header names amount more than once" in doubled.output
+    assert stored(database) == []
+
+
+def test_a_members_file_not_in_utf8_is_refused_with_exit_2(
+    database: Database, tmp_path: Path
+) -> None:
+    gbk = tmp_path / "members.csv"
+    gbk.write_bytes("phone,name\n13900000051,张三\n".encode("gbk"))
+    result = runner.invoke(app, ["import", "members", str(gbk)])
+    assert result.exit_code == 2, result.output
+    assert "not UTF-8 text" in result.output

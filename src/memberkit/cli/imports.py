@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from memberkit.cli.common import progress_bar, require_schema, say
-from memberkit.kit.i18n import _, translate
+from memberkit.kit.i18n import Text, _, translate
 
 app = typer.Typer(help="Import data from CSV (and Parquet) files.", no_args_is_help=True)
 
@@ -35,14 +35,21 @@ def import_members(
     from memberkit.member import importer
 
     database = require_schema()
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        try:
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
             importer.check_header(list(reader.fieldnames or []))
-        except importer.ImportFileError as exc:
-            say(_("{file} cannot be imported: {problem}"), file=str(file), problem=exc.text)
-            raise typer.Exit(2) from None
-        rows: list[dict[str | None, str | list[str] | None]] = list(reader)
+            rows: list[dict[str | None, str | list[str] | None]] = list(reader)
+    except importer.ImportFileError as exc:
+        say(_("{file} cannot be imported: {problem}"), file=str(file), problem=exc.text)
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        say(
+            _("{file} cannot be imported: {problem}"),
+            file=str(file),
+            problem=Text(_("it is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)")),
+        )
+        raise typer.Exit(2) from None
     with progress_bar() as progress:
         task = progress.add_task(translate(_("Importing members")), total=len(rows))
         result = importer.import_rows(
@@ -129,8 +136,20 @@ def import_orders(
 
 def _csv_rows(file: Path) -> tuple[list[str], int, Iterator[dict[str, object]]]:
     """The header, the count of rows, and the rows as read (streamed, not held)."""
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        total = max(sum(1 for _line in handle) - 1, 0)
+    from memberkit.order.importer import ImportFileError
+
+    # The count reads the whole file first: one that is not UTF-8 is refused before any row.
+    lines = 0
+    with file.open("rb") as raw:
+        for lines, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ImportFileError(
+                    _("line {line} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"),
+                    line=lines,
+                ) from None
+    total = max(lines - 1, 0)
     handle = file.open(newline="", encoding="utf-8-sig")
     reader = csv.DictReader(handle)
     header = [name.strip().lower() for name in reader.fieldnames or []]

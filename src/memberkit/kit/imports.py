@@ -12,11 +12,16 @@ class ImportFileError(TextError):
 
 
 def check_header(columns: Iterable[str], *, known: Sequence[str], required: Sequence[str]) -> None:
-    """Refuse a header missing a ``required`` column or naming one not ``known``.
+    """Refuse a header missing a ``required`` column, naming one not ``known``, or one twice.
 
     An unknown column is most often a misspelt known one, whose values would be lost.
     """
     names = [column.strip().lower() for column in columns if column]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ImportFileError(
+            _("the header names {columns} more than once"), columns=", ".join(twice)
+        )
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ImportFileError(
