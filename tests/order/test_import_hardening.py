@@ -181,3 +181,34 @@ def test_a_history_order_is_refused_by_the_live_refund_saying_where_it_is_refund
     assert (refused.status_code, refused.json()["code"]) == (422, "history_order_refund")
     assert "refund row of the history import" in refused.json()["detail"]
     assert admin.get("/api/v1/orders/OLD-5").json()["refunded_amount"] == "0.00"
+
+
+def test_a_row_held_before_with_another_amount_is_a_row_error_not_a_replay(
+    database: Database,
+) -> None:
+    # given an order and its refund imported
+    first = importer.import_rows(
+        database,
+        rows(",H-1,,2019-05-01,,,,,,10.00,,,\nrefund,R-1,H-1,2019-05-02,,,,,,4.00,,,\n"),
+    )
+    assert (first.orders, first.refunds, messages(first)) == (1, 1, [])
+    # when a corrected re-export names them with other amounts (and repeats a row exactly)
+    again = importer.import_rows(
+        database,
+        rows(
+            ",H-1,,2019-05-01,,,,,,99.00,,,\n"
+            "refund,R-1,H-1,2019-05-02,,,,,,5.00,,,\n"
+            ",H-2,,2019-05-01,,,,,,7.00,,,\n"
+            ",H-2,,2019-05-01,,,,,,8.00,,,\n"
+            ",H-1,,2019-05-01,,,,,,10.00,,,\n"
+        ),
+    )
+    # then the exact repeat is already present, the others are refused saying what is held
+    assert (again.orders, again.already_present) == (1, 1)
+    assert messages(again) == [
+        (2, "H-1 was imported before with amount ¥10.00: left as it was"),
+        (3, "R-1 was imported before with amount ¥4.00: left as it was"),
+        (5, "H-2 was imported before with amount ¥7.00: left as it was"),
+    ]
+    stored = orders_by_id(database)
+    assert (stored["H-1"][1], stored["H-1"][2], stored["H-2"][1]) == (1000, 400, 700)

@@ -552,8 +552,12 @@ _Parsed = TypeVar("_Parsed", _Order, _Refund)
 def _new_only(
     session: Session, program_id: int, parsed: list[_Parsed], *, refunds: bool, result: ImportResult
 ) -> list[_Parsed]:
-    """The rows whose external id the program does not hold yet (nor an earlier row)."""
-    held = repository.existing_external_ids(
+    """The rows whose external id the program does not hold yet (nor an earlier row).
+
+    A row whose id is held with the same amount is ``already_present`` (a replay); with
+    another amount it is a row error, so that a corrected re-export is not silently dropped.
+    """
+    held = repository.existing_amounts(
         session,
         program_id=program_id,
         refunds=refunds,
@@ -561,11 +565,23 @@ def _new_only(
     )
     fresh: list[_Parsed] = []
     for item in parsed:
-        if item.external_id in held:
+        before = held.get(item.external_id)
+        if before is None:
+            held[item.external_id] = item.amount_minor
+            fresh.append(item)
+        elif before == item.amount_minor:
             result.already_present += 1
         else:
-            held.add(item.external_id)
-            fresh.append(item)
+            result.errors.append(
+                (
+                    item.line,
+                    Text(
+                        _("{external_id} was imported before with amount {amount}: left as it was"),
+                        external_id=item.external_id[:100],
+                        amount=display_money(before),
+                    ),
+                )
+            )
     return fresh
 
 

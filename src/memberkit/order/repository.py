@@ -118,21 +118,25 @@ def record_refund(
 # earned, so no balance changes).
 
 
-def existing_external_ids(
+def existing_amounts(
     session: Session, *, program_id: int, refunds: bool, external_ids: Sequence[str]
-) -> set[str]:
-    """Which of ``external_ids`` the program's orders (or refunds) already hold; one statement."""
+) -> dict[str, int]:
+    """Which of ``external_ids`` the program's orders (or refunds) already hold, and for how much.
+
+    The amounts are in minor units (an order's total); one statement.
+    """
     if not external_ids:
-        return set()
+        return {}
     connection = session.connection()
     match, wanted = in_values(connection, sorted(set(external_ids)))
-    name = "refunds" if refunds else "orders"
+    name, amount = ("refunds", "amount_minor") if refunds else ("orders", "total_minor")
     rows = driver_rows(
         connection,
-        f"SELECT external_id FROM {name} WHERE program_id = ? AND external_id {match}",  # noqa: S608
+        f"SELECT external_id, {amount} FROM {name} "  # noqa: S608
+        f"WHERE program_id = ? AND external_id {match}",
         (program_id, wanted),
     )
-    return {external_id for (external_id,) in rows}
+    return {external_id: int(minor) for external_id, minor in rows}
 
 
 #: The columns of an imported order, in the order :func:`insert_orders` takes them.
