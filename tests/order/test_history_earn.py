@@ -228,6 +228,37 @@ def test_a_history_refund_claws_back_what_its_order_earned(
     ledger_ok(database)
 
 
+def test_a_refund_imported_after_switching_back_to_none_still_claws_back(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given an order imported while history earned all
+    program = history(database, earn="all")
+    member_id, no = a_member(database, program)
+    first = importer.import_rows(database, rows(f",H-1,,{day(days=20)},{no},,,,,100.00,,,\n"))
+    assert (first.points_earned, balances(database, member_id)) == (
+        100,
+        {"points": 100, "growth": 100},
+    )
+    # when the merchant switches back to earn none, then imports the refund of half of it
+    history(database, earn="none")
+    later = importer.import_rows(
+        database,
+        rows(
+            f"refund,R-1,H-1,{day(days=19)},,,,,,50.00,,,\n"
+            f",H-2,,{day(days=10)},{no},,,,,80.00,,,\n"
+            f"refund,R-2,H-2,{day(days=9)},,,,,,80.00,,,\n"
+        ),
+    )
+    # then the refund takes back its share of what the order earned; the new order earns
+    # nothing, and its refund has nothing to take back
+    assert later.errors == []
+    assert (later.points_earned, later.points_reversed, later.growth_reversed) == (0, 50, 50)
+    assert balances(database, member_id) == {"points": 50, "growth": 50}
+    assert earned(database)["H-1"] == (100, 100, 50, 50)
+    assert earned(database)["H-2"] == (0, 0, 0, 0)
+    ledger_ok(database)
+
+
 def test_non_member_orders_and_earn_none_earn_nothing(
     database: Database, program: ProgramConfig
 ) -> None:

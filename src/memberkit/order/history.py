@@ -66,18 +66,25 @@ def replay(
 ) -> Replayed:
     """Earn the imported orders (by external id) and claw back the imported refunds.
 
-    Does nothing under ``earn: none`` without ``counts_for_tiers``. In the caller's unit of
-    work, which holds the locks of the members it touched until it ends.
+    Under ``earn: none`` without ``counts_for_tiers`` orders earn nothing, but a refund of an
+    order that earned (imported while the setting said so) still takes back its share: the
+    setting decides what new orders earn, not whether a refund settles an earlier earning.
+    In the caller's unit of work, which holds the locks of the members it touched until it
+    ends.
     """
     settings = program.section(HISTORY)
     done = Replayed()
-    if not settings.replays:
+    found = repository.history_refunds(
+        session, program_id=program.id, external_ids=refunds, earned_only=not settings.replays
+    )
+    if not settings.replays and not found:
         return done
     timing = Timing(utcnow(), history=True)
     by_member: dict[int, tuple[list[HistoryOrder], list[HistoryRefund]]] = {}
-    for order in repository.history_orders(session, program_id=program.id, external_ids=orders):
-        by_member.setdefault(order.member_id, ([], []))[0].append(order)
-    for refund in repository.history_refunds(session, program_id=program.id, external_ids=refunds):
+    if settings.replays:
+        for order in repository.history_orders(session, program_id=program.id, external_ids=orders):
+            by_member.setdefault(order.member_id, ([], []))[0].append(order)
+    for refund in found:
         by_member.setdefault(refund.member_id, ([], []))[1].append(refund)
     for member_id in sorted(by_member):
         member_orders, member_refunds = by_member[member_id]

@@ -536,8 +536,11 @@ def _earn(
     written: tuple[list[str], list[str]],
     result: ImportResult,
 ) -> None:
-    """When history earns (or counts for tiers), replay what the batch wrote (one call)."""
-    if not program.section(HISTORY).replays:
+    """Replay what the batch wrote: its orders when history earns (or counts for tiers).
+
+    Its refunds always, so that a refund of an order that earned takes back its share.
+    """
+    if not program.section(HISTORY).replays and not written[1]:
         return
     replayed = history.replay(session, program=program, orders=written[0], refunds=written[1])
     result.points_earned += replayed.points_earned

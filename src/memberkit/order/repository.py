@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import bulk_insert, driver_rows, in_values, insert_ready, table
@@ -355,9 +355,12 @@ class HistoryRefund:
 
 
 def history_refunds(
-    session: Session, *, program_id: int, external_ids: Sequence[str]
+    session: Session, *, program_id: int, external_ids: Sequence[str], earned_only: bool = False
 ) -> list[HistoryRefund]:
-    """The refunds of members' orders among ``external_ids``, by member, then date."""
+    """The refunds of members' orders among ``external_ids``, by member, then date.
+
+    ``earned_only``: only those whose order earned points or growth.
+    """
     if not external_ids:
         return []
     refunds = table(Refund)
@@ -383,6 +386,11 @@ def history_refunds(
             refunds.c.program_id == program_id,
             refunds.c.external_id.in_(sorted(set(external_ids))),
             _orders.c.member_id.is_not(None),
+            *(
+                [or_(_orders.c.points_earned > 0, _orders.c.growth_earned > 0)]
+                if earned_only
+                else []
+            ),
         )
         .order_by(_orders.c.member_id, refunds.c.occurred_at, refunds.c.id)
     )
