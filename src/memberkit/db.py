@@ -36,7 +36,7 @@ from sqlalchemy import (
     event,
     make_url,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -166,6 +166,7 @@ def insert_ready(
     """
     names = ", ".join(columns)
     cursor = connection.connection.cursor()
+    sql = ""
     try:
         if connection.dialect.name == "postgresql":
             sql = f"COPY {target.name} ({names}) FROM STDIN (FORMAT BINARY)"
@@ -176,7 +177,12 @@ def insert_ready(
                     write(row)
         else:
             marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {target.name} ({names}) VALUES ({marks})", rows)  # noqa: S608
+            sql = f"INSERT INTO {target.name} ({names}) VALUES ({marks})"  # noqa: S608
+            cursor.executemany(sql, rows)
+    except connection.dialect.loaded_dbapi.IntegrityError as exc:
+        # As SQLAlchemy would raise it: a key a concurrent request took between our check and
+        # our write is a 409 concurrent_change (a retry finds the rows already present).
+        raise IntegrityError(sql, None, exc) from exc
     finally:
         cursor.close()
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert, literal, select
 
 from memberkit.db import Database
+from memberkit.order.models import Order
 from memberkit.order.schemas import MAX_IMPORT_ROWS
+from tests.api.test_concurrent_requests import run_behind_a_lock
 from tests.rest import Api, make_key, table_contents
 
 
@@ -151,3 +155,38 @@ def test_ten_thousand_realistic_rows_fit_the_import_body_limit(admin: Api) -> No
         headers={**admin.headers, "Content-Type": "application/json"},
     )
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (413, "body_too_large")
+
+
+@pytest.mark.postgres_only
+def test_imports_racing_for_one_external_id_answer_409_not_500(
+    admin: Api, database: Database
+) -> None:
+    # given an order imported, and an open transaction that takes the external id X-1 (a
+    # concurrent import between the others' check and their COPY)
+    row = {"external_id": "SEED", "occurred_at": "2019-05-01", "amount": "1.00"}
+    assert admin.post("/api/v1/orders/import", {"rows": [row]}).json()["orders"] == 1
+    orders = Order.__table__
+    columns = [c for c in orders.c if c.name != "id"]
+
+    def hold(session: Any) -> None:
+        copied = [literal("X-1") if c.name == "external_id" else c for c in columns]
+        session.execute(
+            insert(orders).from_select(
+                [c.name for c in columns], select(*copied).where(orders.c.external_id == "SEED")
+            )
+        )
+
+    # when two imports of X-1 come meanwhile
+    responses = run_behind_a_lock(
+        database,
+        hold,
+        2,
+        lambda n: admin.post("/api/v1/orders/import", {"rows": [{**row, "external_id": "X-1"}]}),
+    )
+    # then both are told to retry (409), not failed (500), and a retry finds the row present
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [
+        (409, "concurrent_change"),
+        (409, "concurrent_change"),
+    ]
+    retry = admin.post("/api/v1/orders/import", {"rows": [{**row, "external_id": "X-1"}]})
+    assert (retry.status_code, retry.json()["already_present"]) == (200, 1)
