@@ -64,6 +64,10 @@ from memberkit.store import queries as store_queries
 
 #: Rows per transaction: one multi-row statement per table and batch.
 BATCH = 10_000
+#: Rows per transaction when history earns: each member order then goes through the member
+#: lock and the ledger (about 3.5 ms each), and a batch holds its members' locks — on SQLite
+#: the database's write lock — until it commits; 500 keep that to a second or two.
+EARNING_BATCH = 500
 COLUMNS = (
     "type",
     "external_id",
@@ -430,6 +434,8 @@ def import_rows(
 ) -> ImportResult:
     """Import rows of past orders and refunds, one transaction per batch of ``batch`` rows.
 
+    (At most :data:`EARNING_BATCH` when the ``history`` section has history earn.)
+
     ``first_line`` numbers the first row (2: a CSV's header is line 1). ``bound_store`` is a
     store-bound caller's store: rows of another store are refused, rows naming none are its.
     ``progress`` is told how many rows are done after each batch.
@@ -438,6 +444,9 @@ def import_rows(
     state = _Import()
     done = 0
     line = first_line
+    with database.session_scope(read_only=True) as session:
+        if program_service.get(session).section(HISTORY).replays:
+            batch = min(batch, EARNING_BATCH)
     for chunk in _batches(rows, batch):
         with database.session_scope() as session, bulk_cache(session):
             program = program_service.get(session)
