@@ -18,7 +18,7 @@ from memberkit.ledger.models import Account, AccountCode, LedgerEntry, LedgerTra
 from memberkit.ledger.repository import member_balances
 from memberkit.member.models import Member
 from memberkit.order import importer
-from memberkit.order.models import Order, Refund
+from memberkit.order.models import Order, OrderLine, Refund
 from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from tests.conftest import set_rules
@@ -328,6 +328,47 @@ def test_history_counts_for_tiers_when_the_merchant_says_so(
     assert [(h["from_tier"], h["to_tier"], h["reason"]) for h in tier["history"]][:1] == [
         ("member", "vip", "upgrade")
     ]
+
+
+def test_a_frozen_members_history_moves_no_tier(
+    admin: Api, member: dict[str, Any], database: Database
+) -> None:
+    # given a VIP at 100.00 within 30 days, history counting for tiers, and a frozen member
+    _ladder(admin, {"spend_at_least": "100.00", "within_days": 30})
+    patched = admin.client.patch(
+        "/api/v1/settings/history",
+        json={"earn": "all", "counts_for_tiers": True},
+        headers=admin.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    no = member["member_no"]
+    with database.session_scope() as session:
+        session.execute(
+            Member.__table__.update().where(Member.member_no == no).values(status="frozen")  # type: ignore[attr-defined]
+        )
+    # when 150.00 of their history is imported, then it is stored, earns nothing, moves nothing
+    answer = _import(admin, no, "150.00")
+    assert (answer["orders"], answer["points_earned"]) == (1, 0)
+    tier = admin.get(f"/api/v1/members/{no}/tier").json()
+    assert tier["tier"]["code"] == "member"
+
+
+def test_a_category_without_a_sku_is_the_orders_line_and_earns_by_it(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given history earning all, gift cards earning nothing
+    set_rules(database, earning_rules={"excluded_categories": ["gift_card"]})
+    program = history(database, earn="all")
+    _member_id, no = a_member(database, program)
+    # when an order of a gift card, its category given without a sku, is imported
+    result = importer.import_rows(
+        database, rows(f",H-1,,{day(days=5)},{no},,,,,100.00,,gift_card,\n")
+    )
+    # then it has a line of that category, and earns nothing
+    assert (result.orders, result.points_earned) == (1, 0)
+    with database.session_scope() as session:
+        line = session.execute(select(OrderLine.sku, OrderLine.category)).one()
+    assert tuple(line) == ("", "gift_card")
 
 
 def test_history_not_counting_for_tiers_leaves_the_tier(admin: Api, member: dict[str, Any]) -> None:

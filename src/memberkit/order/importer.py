@@ -681,7 +681,7 @@ def _insert_orders(
             (
                 order_id,
                 1,
-                order.sku,
+                order.sku or "",
                 "",
                 order.category,
                 order.qty,
@@ -693,7 +693,8 @@ def _insert_orders(
                 0,
             )
             for order_id, order in zip(order_ids, kept, strict=True)
-            if order.sku is not None
+            # a category without a sku is a line too: earning and reports read its category
+            if order.sku is not None or order.category
         ],
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from memberkit.db import bulk_insert, driver_rows, in_values, insert_ready, table
+from memberkit.member.models import Member, MemberStatus
 from memberkit.order.models import Order, OrderLine, OrderPayment, Refund, RefundLine
 from memberkit.store.models import Store
 
@@ -309,13 +310,14 @@ def history_orders(
 ) -> list[HistoryOrder]:
     """The members' orders among ``external_ids``, by member, then date; one statement.
 
-    A non-member sale is left out (it earns nothing). Its category is its one line's (none:
-    ``""``).
+    A non-member sale is left out (it earns nothing), and so is the order of a member who is
+    not active. Its category is its one line's (none: ``""``).
     """
     if not external_ids:
         return []
     lines = table(OrderLine)
     stores = table(Store)
+    members = table(Member)
     columns = _orders.c
     rows = session.connection().execute(
         select(
@@ -327,12 +329,14 @@ def history_orders(
             stores.c.code,
             func.coalesce(lines.c.category, ""),
         )
+        .join(members, members.c.id == columns.member_id)
         .outerjoin(stores, stores.c.id == columns.store_id)
         .outerjoin(lines, and_(lines.c.order_id == columns.id, lines.c.line_no == 1))
         .where(
             columns.program_id == program_id,
             columns.external_id.in_(sorted(set(external_ids))),
-            columns.member_id.is_not(None),
+            # a frozen or closed member's history earns nothing and moves no tier
+            members.c.status == MemberStatus.active.value,
         )
         .order_by(columns.member_id, columns.occurred_at, columns.id)
     )
