@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from memberkit.analytics import service as analytics_service
 from memberkit.db import Database
 from memberkit.kit.time import Timing
 from memberkit.order import service as order_service
+from memberkit.program import service as program_service
 from memberkit.program.service import ProgramConfig
 from memberkit.report import service
 from memberkit.report.rules import Filters, Grain
@@ -185,3 +186,44 @@ def test_the_lifecycle_by_period_is_each_members_state_at_each_periods_end(
         "dormant": 2,
         "churned": 3,
     }
+
+
+def test_the_lifecycle_by_period_counts_local_days_across_daylight_saving(
+    database: Database, program: ProgramConfig
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from memberkit.program.settings import CALENDAR
+
+    # given a program in New York and a member whose purchase before the recent span was
+    # made just after midnight in summer time, 90 local days before their return: active
+    # (a gap of exactly dormant_days), not won back
+    york = ZoneInfo("America/New_York")
+    with database.session_scope() as session:
+        program = program_service.change(
+            session, program=program, section=CALENDAR, value={"timezone": "America/New_York"}
+        )
+        member = make_member(session, program, registered_at=datetime(2026, 1, 2, 12, tzinfo=york))
+        for n, moment in enumerate(
+            (datetime(2026, 6, 12, 0, 37, tzinfo=york), datetime(2026, 9, 10, 12, tzinfo=york))
+        ):
+            post_order(
+                session,
+                program,
+                member,
+                external_id=f"O-{n}",
+                occurred_at=moment,
+                timing=Timing.replay(moment),
+            )
+    december = Filters(date(2026, 11, 1), date(2026, 11, 30), Grain.month)
+    # when the report counts the state at the end of November (winter time)
+    with database.session_scope(read_only=True) as session:
+        report = service.members(session, program=program, filters=december, viewer=None)
+    # then the member is active, as the RFM refresh of that day says
+    (period,) = report.lifecycle_by_period
+    assert (period.active, period.won_back) == (1, 0)
+    with database.session_scope() as session:
+        analytics_service.refresh(session, program=program, as_of=date(2026, 11, 30))
+    with database.session_scope(read_only=True) as session:
+        refreshed = service.members(session, program=program, filters=december, viewer=None)
+    assert (refreshed.lifecycle["active"], refreshed.lifecycle["won_back"]) == (1, 0)

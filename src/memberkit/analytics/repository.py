@@ -107,7 +107,7 @@ def _offsets(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetim
     return out
 
 
-class _Days:
+class LocalDays:
     """Local days of UTC instants and day counts, in the dialect's SQL."""
 
     def __init__(self, session: Session, *, program_id: int, tz: ZoneInfo, as_of: date) -> None:
@@ -180,7 +180,7 @@ def replace_all(
     if session.get_bind().dialect.name == "postgresql":
         # The sorts of the GROUP BY and the three ranks in memory, not spilled to disk.
         session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-    days = _Days(session, program_id=program_id, tz=tz, as_of=as_of)
+    days = LocalDays(session, program_id=program_id, tz=tz, as_of=as_of)
     s = stats.cte("stats")
     first_on = days.local(s.c.first_at)
     last_on = days.local(s.c.last_at)

@@ -127,7 +127,7 @@ def parse_analytics(config: Mapping[str, Any] | None) -> AnalyticsRules:
             unknown=", ".join(sorted(map(str, unknown))),
         )
     cut = config.get("cut", DEFAULT_ANALYTICS["cut"])
-    if cut not in {c.value for c in Cut}:
+    if not isinstance(cut, str) or cut not in {c.value for c in Cut}:
         raise AnalyticsError(_('cut is "score" (a score of at least "at") or "mean"'))
     at = _days(config, "at", 1, BANDS)
     new_days = _days(config, "new_days", 1, MAX_DAYS)

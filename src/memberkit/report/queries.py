@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from memberkit.kit.sql import local_day
+from memberkit.analytics.repository import LocalDays
 from memberkit.ledger.models import Account, LedgerEntry, LedgerTransaction
 from memberkit.member.models import Member
 from memberkit.order.models import Order
@@ -200,8 +201,9 @@ class LifecycleMarks:
 
     Each is the start of a program-local day: ``end`` the day after; ``new_from`` the first day
     still within ``new_days``; ``recent`` the first of the last ``dormant_days`` days;
-    ``churned_from`` the first of the last ``churned_days``. ``offset_seconds`` is the
-    program's UTC offset, to count the won-back gap in local days.
+    ``churned_from`` the first of the last ``churned_days``. ``tz`` and ``as_of``: the
+    program's zone and the day, to count the won-back gap in local days (each instant at its
+    own offset, as the RFM refresh counts it).
     """
 
     end: datetime
@@ -209,7 +211,8 @@ class LifecycleMarks:
     recent: datetime
     churned_from: datetime
     dormant_days: int
-    offset_seconds: int
+    tz: ZoneInfo
+    as_of: date
 
 
 def lifecycle_counts(
@@ -244,9 +247,8 @@ def lifecycle_counts(
         .group_by(Order.member_id)
         .subquery()
     )
-    gap = local_day(session, stats.c.recent_first, marks.offset_seconds) - local_day(
-        session, stats.c.previous, marks.offset_seconds
-    )
+    days = LocalDays(session, program_id=program_id, tz=marks.tz, as_of=marks.as_of)
+    gap = days.between(days.local(stats.c.previous), days.local(stats.c.recent_first))
     joined = Member.created_at
     state = case(
         (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -486,14 +486,14 @@ def _lifecycle_by_period(
             # the first instant of the last ``days`` local days to ``as_of``
             return start_of_local_day(as_of - timedelta(days=days - 1), tz)
 
-        offset = tz.utcoffset(datetime.combine(as_of, time(12)))
         marks = queries.LifecycleMarks(
             end=start_of_local_day(bucket.end, tz),
             new_from=within(rules.new_days),
             recent=within(rules.dormant_days),
             churned_from=within(rules.churned_days),
             dormant_days=rules.dormant_days,
-            offset_seconds=int(offset.total_seconds()) if offset is not None else 0,
+            tz=tz,
+            as_of=as_of,
         )
         counts = queries.lifecycle_counts(
             session, program_id=program.id, marks=marks, stores=stores, tier=tier
