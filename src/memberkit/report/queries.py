@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -201,9 +200,7 @@ class LifecycleMarks:
 
     Each is the start of a program-local day: ``end`` the day after; ``new_from`` the first day
     still within ``new_days``; ``recent`` the first of the last ``dormant_days`` days;
-    ``churned_from`` the first of the last ``churned_days``. ``tz`` and ``as_of``: the
-    program's zone and the day, to count the won-back gap in local days (each instant at its
-    own offset, as the RFM refresh counts it).
+    ``churned_from`` the first of the last ``churned_days``.
     """
 
     end: datetime
@@ -211,8 +208,6 @@ class LifecycleMarks:
     recent: datetime
     churned_from: datetime
     dormant_days: int
-    tz: ZoneInfo
-    as_of: date
 
 
 def lifecycle_counts(
@@ -220,6 +215,7 @@ def lifecycle_counts(
     *,
     program_id: int,
     marks: LifecycleMarks,
+    days: LocalDays,
     stores: Collection[str] | None,
     tier: str | None,
 ) -> dict[str, int]:
@@ -227,7 +223,8 @@ def lifecycle_counts(
 
     The rule of :func:`memberkit.analytics.rules.lifecycle`, decided in the database over
     the orders made before ``marks.end`` (fully refunded ones are no purchase); a test holds
-    the two equal, state by state.
+    the two equal, state by state. ``days`` counts the won-back gap in local days, each
+    instant at its own offset (as the refresh counts it).
     """
     made = Order.occurred_at
     stats = (
@@ -247,7 +244,6 @@ def lifecycle_counts(
         .group_by(Order.member_id)
         .subquery()
     )
-    days = LocalDays(session, program_id=program_id, tz=marks.tz, as_of=marks.as_of)
     gap = days.between(days.local(stats.c.previous), days.local(stats.c.recent_first))
     joined = Member.created_at
     state = case(

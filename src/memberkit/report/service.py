@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from memberkit.analytics import queries as analytics_queries
+from memberkit.analytics.repository import LocalDays
 from memberkit.analytics.rules import Lifecycle
 from memberkit.analytics.settings import ANALYTICS
 from memberkit.kit.time import start_of_local_day
@@ -478,13 +479,16 @@ def _lifecycle_by_period(
     """Members per lifecycle state on the last day of each of the last buckets."""
     rules = program.section(ANALYTICS)
     tz = program.tz
+    shown = cut[-MOST_LIFECYCLE_BUCKETS:]
+    # One reading of the zone's offsets for every bucket (on SQLite it queries the span).
+    days = LocalDays(session, program_id=program.id, tz=tz, as_of=shown[-1].end - timedelta(days=1))
     out = []
-    for bucket in cut[-MOST_LIFECYCLE_BUCKETS:]:
+    for bucket in shown:
         as_of = bucket.end - timedelta(days=1)
 
-        def within(days: int, as_of: date = as_of) -> datetime:
-            # the first instant of the last ``days`` local days to ``as_of``
-            return start_of_local_day(as_of - timedelta(days=days - 1), tz)
+        def within(span: int, as_of: date = as_of) -> datetime:
+            # the first instant of the last ``span`` local days to ``as_of``
+            return start_of_local_day(as_of - timedelta(days=span - 1), tz)
 
         marks = queries.LifecycleMarks(
             end=start_of_local_day(bucket.end, tz),
@@ -492,11 +496,9 @@ def _lifecycle_by_period(
             recent=within(rules.dormant_days),
             churned_from=within(rules.churned_days),
             dormant_days=rules.dormant_days,
-            tz=tz,
-            as_of=as_of,
         )
         counts = queries.lifecycle_counts(
-            session, program_id=program.id, marks=marks, stores=stores, tier=tier
+            session, program_id=program.id, marks=marks, days=days, stores=stores, tier=tier
         )
         out.append(
             LifecyclePeriod(
