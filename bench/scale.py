@@ -28,6 +28,11 @@ the steps that need it) is shown apart. Needs the ``bench`` extra (duckdb, polar
 
     .venv/bin/python bench/scale.py [--members 1000000] [--orders 10000000]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--keep] [--url URL] [--steps rfm,segments,clv,sales,points,members]
+
+``--keep`` leaves the built database in place (its URL is printed); ``--url`` measures one kept
+earlier without building again (the steps rewrite what they write: ``member_rfm``, the member
+forecasts); ``--steps`` measures only those named.
 """
 
 from __future__ import annotations
@@ -777,8 +782,18 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+STEPS = ("rfm", "segments", "clv", "sales", "points", "members")
+STEP: dict[str, Callable[[Database, ProgramConfig, Loader], Row]] = {
+    "rfm": step_rfm,
+    "clv": step_clv,
+    "sales": step_sales,
+    "points": step_points,
+    "members": step_members,
+}
+
+
 def run(url: str, args: argparse.Namespace) -> None:
-    """Migrate, build, measure, compare and print on one fresh database."""
+    """Migrate, build (unless ``--url``), measure, compare and print on one database."""
     configure(database_url=url, scheduler=False)
     database = get_database()
     migrate.upgrade(database.engine)
@@ -787,9 +802,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     with database.session_scope(read_only=True) as session:
         program = program_service.get(session)
     started = perf_counter()
-    build(database, program, members=args.members, orders=args.orders)
+    if args.url is None:
+        build(database, program, members=args.members, orders=args.orders)
     with database.engine.connect() as connection:
         orders = connection.execute(text("SELECT count(*) FROM orders")).scalar_one()
+        members = connection.execute(text("SELECT count(*) FROM members")).scalar_one()
         size = connection.execute(
             text("SELECT pg_size_pretty(pg_database_size(current_database()))")
         ).scalar_one()
@@ -802,17 +819,17 @@ def run(url: str, args: argparse.Namespace) -> None:
             ).all()
         )
     print(
-        f"built {args.members:,} members, {orders:,} orders in "
-        f"{perf_counter() - started:.0f} s; database {size}; PostgreSQL {settings}  "
-        f"[{load_average()}]"
+        f"{'built' if args.url is None else 'measuring'} {members:,} members, "
+        f"{orders:,} orders in {perf_counter() - started:.0f} s; database {size}; "
+        f"PostgreSQL {settings}  [{load_average()}]"
     )
     loader = Loader(database)
-    rows = [step_rfm(database, program, loader)]
-    rows += step_segments(database, program, loader)
-    rows.append(step_clv(database, program, loader))
-    rows.append(step_sales(database, program, loader))
-    rows.append(step_points(database, program, loader))
-    rows.append(step_members(database, program, loader))
+    rows: list[Row] = []
+    for step in args.steps:
+        if step == "segments":
+            rows += step_segments(database, program, loader)
+        else:
+            rows.append(STEP[step](database, program, loader))
     print_table(rows)
     print(
         "load: COPY … TO STDOUT (csv) → pyarrow, per table once: "
@@ -829,9 +846,26 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the built database")
+    parser.add_argument("--url", help="measure a database an earlier --keep run built")
+    parser.add_argument(
+        "--steps",
+        type=lambda value: [step for step in value.split(",") if step],
+        default=list(STEPS),
+        help="comma-separated, of " + ",".join(STEPS),
+    )
     args = parser.parse_args()
+    unknown = sorted(set(args.steps) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(unknown)}")
+    if args.url:
+        try:
+            run(args.url, args)
+        finally:
+            get_database().dispose()
+        return
     print(f"{args.members:,} members, {args.orders:,} orders  [{load_average()}]")
-    with postgres_database(args.database_url) as url:
+    with postgres_database(args.database_url, keep=args.keep) as url:
         run(url, args)
 
 
