@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -350,3 +352,84 @@ def test_a_live_order_posted_while_a_batch_is_open_takes_another_id(
         )
     with database.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 4
+
+
+def test_an_error_reading_a_later_batch_surfaces_after_the_earlier_batches_commit(
+    database: Database,
+) -> None:
+    # given a source whose fourth row cannot be read, in batches of two
+    def source() -> Iterator[dict[str, object]]:
+        yield from rows(",H-1,,2019-05-01,,,,,,1.00,,,\n,H-2,,2019-05-01,,,,,,2.00,,,\n")
+        yield from rows(",H-3,,2019-05-01,,,,,,3.00,,,\n")
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    done: list[int] = []
+    # when it is imported, the error is raised to the caller
+    with pytest.raises(UnicodeDecodeError):
+        importer.import_rows(database, source(), batch=2, progress=done.append)
+    # then the first batch stayed committed, the one being read did not go in, no thread is left
+    assert sorted(orders_by_id(database)) == ["H-1", "H-2"]
+    assert done == [2]
+    assert not [t for t in threading.enumerate() if t.name == "import-reader"]
+
+
+def test_row_errors_of_a_later_batch_have_their_lines_and_its_members_the_earlier_ones(
+    database: Database,
+) -> None:
+    # given a file in batches of two: a member enrolled in the first, used again in the second
+    result = importer.import_rows(
+        database,
+        rows(
+            ",H-1,,2019-05-01,,C-9,13900000021,,,10.00,,,\n"
+            ",H-2,,2019-05-01,,,,,,2.00,,,\n"
+            ",H-3,,2019-05-02,,C-9,,,,3.00,,,\n"
+            ",H-4,,yesterday,,,,,,1.00,,,\n"
+            ",H-2,,2019-05-01,,,,,,9.00,,,\n"
+            "refund,R-1,H-1,2019-05-03,,,,,,4.00,,,\n"
+        ),
+        create_members=True,
+        batch=2,
+    )
+    # then the second and third batches' errors carry their file lines
+    assert messages(result) == [
+        (5, "occurred_at 'yesterday' is not a date and time"),
+        (6, "H-2 was imported before with amount ¥2.00: left as it was"),
+    ]
+    assert (result.orders, result.refunds, result.members_created) == (3, 1, 1)
+    stored = orders_by_id(database)
+    assert stored["H-3"][0] == stored["H-1"][0] is not None
+    assert stored["H-1"][2] == 400
+
+
+def test_a_store_created_while_a_batch_is_read_ahead_is_known_to_that_batch(
+    database: Database, program: ProgramConfig
+) -> None:
+    # given a store created once the first batch committed (the second is read by then)
+    def created(done: int) -> None:
+        if done == 1:
+            with database.session_scope() as session:
+                make_store(session, program, code="NEW01")
+
+    # when the second batch names it
+    result = importer.import_rows(
+        database,
+        rows(",H-1,,2019-05-01,,,,,,1.00,,,\n,H-2,,2019-05-01,,,,NEW01,,2.00,,,\n"),
+        batch=1,
+        progress=created,
+    )
+    # then that batch is read again with the stores of its transaction
+    assert result.errors == []
+    assert sorted(orders_by_id(database)) == ["H-1", "H-2"]
+
+
+def test_an_interrupt_between_batches_stops_the_reading_thread(database: Database) -> None:
+    # given an import interrupted after its first batch
+    def interrupt(done: int) -> None:
+        raise KeyboardInterrupt
+
+    text = "".join(f",H-{n},,2019-05-01,,,,,,1.00,,,\n" for n in range(10))
+    with pytest.raises(KeyboardInterrupt):
+        importer.import_rows(database, rows(text), batch=2, progress=interrupt)
+    # then only that batch went in, and the thread reading ahead is gone
+    assert sorted(orders_by_id(database)) == ["H-0", "H-1"]
+    assert not [t for t in threading.enumerate() if t.name == "import-reader"]

@@ -27,7 +27,9 @@ are then replayed through the member pipeline in the batch's transaction
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -413,11 +415,134 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+class _Config(NamedTuple):
+    """What reading a row depends on in the database: a batch is read again if it changed."""
+
+    tz: ZoneInfo
+    stores: Mapping[str, int]
+    most_minor: int
+    bound_store: str | None
+
+
+def _config(session: Session, bound_store: str | None) -> tuple[ProgramConfig, _Config]:
+    program = program_service.get(session)
+    stores = store_queries.ids_by_code(session, program_id=program.id)
+    return program, _Config(program.tz, stores, program.earning.max_order_minor, bound_store)
+
+
+class _ReadBatch(NamedTuple):
+    """One batch as read (no database): its rows kept, should it have to be read again."""
+
+    rows: list[Row]
+    first_line: int
+    now: datetime
+    config: _Config
+    orders: list[_Order]
+    refunds: list[_Refund]
+    errors: list[tuple[int, Text]]
+
+
+class _End(NamedTuple):
+    """The reader's last word: the rows are over (``error`` None) or reading them failed."""
+
+    error: BaseException | None
+
+
+def _read_batch(reader: _Reader, config: _Config, rows: list[Row], first_line: int) -> _ReadBatch:
+    """Read and check one batch's rows with ``config``, at the clock of now (no database)."""
+    now = utcnow()
+    reader.tz = config.tz
+    reader.stores = config.stores
+    reader.most_minor = config.most_minor
+    reader.set_now(now)
+    bound_store = config.bound_store
+    bound_id = config.stores.get(bound_store) if bound_store is not None else None
+    orders: list[_Order] = []
+    refunds: list[_Refund] = []
+    errors: list[tuple[int, Text]] = []
+    read = reader.read
+    line = first_line - 1
+    for row in rows:
+        line += 1
+        try:
+            parsed = read(row, line)
+            if bound_store is not None and type(parsed) is _Order:
+                if parsed.store_id is None and not _text(row, "store_code"):
+                    parsed = parsed._replace(store_id=bound_id)
+                elif parsed.store_id != bound_id:
+                    raise RowError(
+                        Text(_("this key may import only store {store}'s rows"), store=bound_store)
+                    )
+        except RowError as exc:
+            errors.append((line, exc.problem))
+            continue
+        if isinstance(parsed, _Order):
+            orders.append(parsed)
+        else:
+            refunds.append(parsed)
+    return _ReadBatch(rows, first_line, now, config, orders, refunds, errors)
+
+
+class _Pipeline:
+    """Reads and checks the next batch in a thread while the caller writes the one before.
+
+    Only what needs no database runs there (the rows' source, the checks, the conversion); a
+    queue of one batch bounds what is read ahead. An error of the source reaches the caller
+    after the batches read before it; :meth:`close` stops the thread (an error or interrupt of
+    the caller, or the end).
+    """
+
+    def __init__(self, rows: Iterable[Row], *, size: int, first_line: int, config: _Config) -> None:
+        self.config = config  # the latest the writer saw; the thread reads with it
+        self._reader = _Reader(tz=config.tz, now=utcnow(), stores=config.stores)
+        self._rows = rows
+        self._size = size
+        self._first_line = first_line
+        self._queue: queue.Queue[_ReadBatch | _End] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: _ReadBatch | _End) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _run(self) -> None:
+        line = self._first_line
+        try:
+            for chunk in _batches(self._rows, self._size):
+                if not self._put(_read_batch(self._reader, self.config, chunk, line)):
+                    return
+                line += len(chunk)
+        except BaseException as exc:  # handed to the writer, raised there
+            self._put(_End(exc))
+        else:
+            self._put(_End(None))
+
+    def __iter__(self) -> Iterator[_ReadBatch]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop the thread and wait for it (at most the batch it is reading)."""
+        self._stop.set()
+        self._thread.join()
+
+
 @dataclass
 class _Import:
     """What one import keeps from batch to batch."""
 
-    reader: _Reader | None = None
     #: Members found or enrolled, by (column, value): a batch looks up only the others.
     members: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -439,40 +564,41 @@ def import_rows(
     ``first_line`` numbers the first row (2: a CSV's header is line 1). ``bound_store`` is a
     store-bound caller's store: rows of another store are refused, rows naming none are its.
     ``progress`` is told how many rows are done after each batch.
+
+    The next batch is read and checked in a thread while this one is written (nothing of that
+    reads the database); one whose program settings or stores changed meanwhile is read again
+    in its transaction. Each batch still commits before the next one looks anything up.
     """
     result = ImportResult()
     state = _Import()
     done = 0
-    line = first_line
     with database.session_scope(read_only=True) as session:
-        if program_service.get(session).section(HISTORY).replays:
+        program, config = _config(session, bound_store)
+        if program.section(HISTORY).replays:
             batch = min(batch, EARNING_BATCH)
-    for chunk in _batches(rows, batch):
-        with database.session_scope() as session, bulk_cache(session):
-            program = program_service.get(session)
-            stores = store_queries.ids_by_code(session, program_id=program.id)
-            now = utcnow()
-            if state.reader is None or state.reader.tz != program.tz:
-                state.reader = _Reader(tz=program.tz, now=now, stores=stores)
-            state.reader.stores = stores
-            state.reader.most_minor = program.earning.max_order_minor
-            state.reader.set_now(now)
-            written = _import_batch(
-                session,
-                program_id=program.id,
-                reader=state.reader,
-                members=state.members,
-                rows=chunk,
-                first_line=line,
-                create_members=create_members,
-                bound_store=bound_store,
-                result=result,
-            )
-            _earn(session, program, written, result)
-        line += len(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done)
+    pipeline = _Pipeline(rows, size=batch, first_line=first_line, config=config)
+    try:
+        for read in pipeline:
+            with database.session_scope() as session, bulk_cache(session):
+                program, config = _config(session, bound_store)
+                if config != read.config:
+                    pipeline.config = config
+                    reader = _Reader(tz=config.tz, now=read.now, stores=config.stores)
+                    read = _read_batch(reader, config, read.rows, read.first_line)
+                written = _import_batch(
+                    session,
+                    program_id=program.id,
+                    read=read,
+                    members=state.members,
+                    create_members=create_members,
+                    result=result,
+                )
+                _earn(session, program, written, result)
+            done += len(read.rows)
+            if progress is not None:
+                progress(done)
+    finally:
+        pipeline.close()
     result.errors.sort(key=lambda error: error[0])
     return result
 
@@ -481,43 +607,18 @@ def _import_batch(
     session: Session,
     *,
     program_id: int,
-    reader: _Reader,
+    read: _ReadBatch,
     members: dict[tuple[str, str], int],
-    rows: list[Row],
-    first_line: int,
     create_members: bool,
-    bound_store: str | None,
     result: ImportResult,
 ) -> tuple[list[str], list[str]]:
-    """Import one batch; returns the external ids of the orders and refunds it took in."""
-    now = reader.now
-    orders: list[_Order] = []
-    refunds: list[_Refund] = []
-    stores = reader.stores
-    bound_id = stores.get(bound_store) if bound_store is not None else None
-    read = reader.read
-    errors = result.errors
-    line = first_line - 1
-    for row in rows:
-        line += 1
-        try:
-            parsed = read(row, line)
-            if bound_store is not None and type(parsed) is _Order:
-                if parsed.store_id is None and not _text(row, "store_code"):
-                    parsed = parsed._replace(store_id=bound_id)
-                elif parsed.store_id != bound_id:
-                    raise RowError(
-                        Text(_("this key may import only store {store}'s rows"), store=bound_store)
-                    )
-        except RowError as exc:
-            errors.append((line, exc.problem))
-            continue
-        if isinstance(parsed, _Order):
-            orders.append(parsed)
-        else:
-            refunds.append(parsed)
-    orders = _new_only(session, program_id, orders, refunds=False, result=result)
-    refunds_new = _new_only(session, program_id, refunds, refunds=True, result=result)
+    """Import one batch as read; returns the external ids of the orders and refunds it took in."""
+    now = read.now
+    bound_store = read.config.bound_store
+    bound_id = read.config.stores.get(bound_store) if bound_store is not None else None
+    result.errors.extend(read.errors)
+    orders = _new_only(session, program_id, read.orders, refunds=False, result=result)
+    refunds_new = _new_only(session, program_id, read.refunds, refunds=True, result=result)
     _insert_orders(
         session,
         program_id=program_id,
