@@ -28,6 +28,7 @@ from memberkit.forecast.rules import (
     minor_units,
     p_alive,
     scaled,
+    scaled_array,
     simulate_bgnbd,
     simulate_gamma_gamma,
 )
@@ -282,3 +283,17 @@ def test_gamma_gamma_gradient_matches_finite_differences(
     assert value == pytest.approx(-float(np.dot(w, ll)) / w.sum(), rel=1e-12)
     numeric = approx_fprime(log_params, lambda z: negative(z)[0], 1e-7)
     assert gradient == pytest.approx(numeric, rel=1e-3, abs=1e-6)
+
+
+def test_scaled_array_rounds_half_up_exactly_as_scaled() -> None:
+    # given halves, values a float error away from a half, non-positive and non-finite values
+    boundary = [2.5, 3.5, 1234.5, 1234.4999, 0.5, 0.49999999999999994, 0.5000000000000001]
+    awkward = [-3.0, 0.0, float("nan"), float("inf"), 0.1234565, 1.0, 1e-12, 4.5e12]
+    rng = np.random.default_rng(7)
+    values = np.array(boundary + awkward + list(rng.random(2000) * 1000))
+
+    # then every scale gives what the Decimal rounding gives value by value
+    for scale in (1, 1000, 1_000_000):
+        assert scaled_array(values, scale).tolist() == [scaled(float(v), scale) for v in values]
+    assert scaled_array(np.array([2.5, 0.1234565]), 1).tolist() == [3, 0]
+    assert scaled_array(np.array([0.1234565]), 1_000_000).tolist() == [123457]

@@ -394,6 +394,29 @@ def scaled(value: float, scale: int) -> int:
     return minor_units(float(value) * scale)
 
 
+#: How close to a half a float may be and still be rounded by numpy rather than by Decimal.
+_HALF_MARGIN = 1e-9
+
+
+def scaled_array(values: Array, scale: int) -> NDArray[np.int64]:
+    """:func:`scaled` of every value at once: numpy, and Decimal only near a .5 boundary.
+
+    ``floor(v + 0.5)`` is half-up except where v is within float error of a half (or too large
+    for a float to hold its fraction); those few values go through :func:`minor_units`.
+    """
+    v = np.asarray(values, dtype=np.float64) * scale
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(v) & (v > 0)
+        safe = np.where(usable, v, 0.0)
+        rounded = np.floor(safe + 0.5)
+        fraction = safe - np.floor(safe)
+        exact = (np.abs(fraction - 0.5) >= _HALF_MARGIN) & (safe < 2.0**52)
+    out = np.where(usable, rounded, 0.0).astype(np.int64)
+    for i in np.flatnonzero(usable & ~exact):
+        out[i] = minor_units(float(v[i]))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class HoldoutRow:
     """One bar pair of the Fader-Hardie plot: members with ``repeat`` calibration repeat days."""
