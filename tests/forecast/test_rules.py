@@ -8,21 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import approx_fprime
 
 from memberkit.forecast.rules import (
     BgNbdParams,
     FitRefused,
     GammaGammaParams,
+    bgnbd_log_likelihood,
+    bgnbd_objective,
     collapse,
     expected_purchases,
     expected_purchases_new,
     expected_spend,
     fit_bgnbd,
     fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    gamma_gamma_objective,
     holdout_table,
     minor_units,
     p_alive,
     scaled,
+    scaled_array,
     simulate_bgnbd,
     simulate_gamma_gamma,
 )
@@ -237,3 +243,57 @@ def test_holdout_table_groups_by_calibration_repeat_days() -> None:
         (6, 0, 0.0, 0.0),
         (7, 2, 5.0, 4.0),
     ]
+
+
+@pytest.mark.parametrize(
+    "log_params",
+    [
+        np.log([0.243, 4.414, 0.793, 2.426]),
+        np.log([1.0, 30.0, 1.0, 1.0]),
+        np.array([-3, 2, 1, -2.0]),
+    ],
+)
+def test_bgnbd_gradient_matches_finite_differences(
+    cdnow: np.ndarray, log_params: np.ndarray
+) -> None:
+    # given the CDNOW rows collapsed into weights
+    (x, t_x, T), w = collapse(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    negative = bgnbd_objective(x, t_x, T, w)
+
+    # then the value is the mean negative log-likelihood and the gradient that of finite steps
+    value, gradient = negative(log_params)
+    ll = bgnbd_log_likelihood(BgNbdParams(*np.exp(log_params)), x, t_x, T)
+    assert value == pytest.approx(-float(np.dot(w, ll)) / w.sum(), rel=1e-12)
+    numeric = approx_fprime(log_params, lambda z: negative(z)[0], 1e-7)
+    assert gradient == pytest.approx(numeric, rel=1e-3, abs=1e-6)
+
+
+@pytest.mark.parametrize("log_params", [np.log([6.25, 3.74, 15.44]), np.array([0.0, 1.0, 3.0])])
+def test_gamma_gamma_gradient_matches_finite_differences(
+    cdnow: np.ndarray, log_params: np.ndarray
+) -> None:
+    # given the CDNOW repeat buyers' mean spends
+    keep = cdnow["x"] > 0
+    (x, m), w = collapse(cdnow["x"][keep], cdnow["zbar"][keep])
+    negative = gamma_gamma_objective(x, m, w)
+
+    # then the value is the mean negative log-likelihood and the gradient that of finite steps
+    value, gradient = negative(log_params)
+    ll = gamma_gamma_log_likelihood(GammaGammaParams(*np.exp(log_params)), x, m)
+    assert value == pytest.approx(-float(np.dot(w, ll)) / w.sum(), rel=1e-12)
+    numeric = approx_fprime(log_params, lambda z: negative(z)[0], 1e-7)
+    assert gradient == pytest.approx(numeric, rel=1e-3, abs=1e-6)
+
+
+def test_scaled_array_rounds_half_up_exactly_as_scaled() -> None:
+    # given halves, values a float error away from a half, non-positive and non-finite values
+    boundary = [2.5, 3.5, 1234.5, 1234.4999, 0.5, 0.49999999999999994, 0.5000000000000001]
+    awkward = [-3.0, 0.0, float("nan"), float("inf"), 0.1234565, 1.0, 1e-12, 4.5e12]
+    rng = np.random.default_rng(7)
+    values = np.array(boundary + awkward + list(rng.random(2000) * 1000))
+
+    # then every scale gives what the Decimal rounding gives value by value
+    for scale in (1, 1000, 1_000_000):
+        assert scaled_array(values, scale).tolist() == [scaled(float(v), scale) for v in values]
+    assert scaled_array(np.array([2.5, 0.1234565]), 1).tolist() == [3, 0]
+    assert scaled_array(np.array([0.1234565]), 1_000_000).tolist() == [123457]

@@ -183,20 +183,23 @@ def fit(
         ggp, data.x, data.monetary, fallback=float(repeat.mean()) if repeat.size else 0.0
     )
     computed_at = utcnow()
+    alive_ppm = rules.scaled_array(alive, 1_000_000).tolist()
+    soon_milli = rules.scaled_array(soon, 1000).tolist()
+    value_minor = rules.scaled_array(year * spend, 1).tolist()
     repository.replace_member_forecasts(
         session,
         program_id=program.id,
         rows=(
-            {
-                "program_id": program.id,
-                "member_id": int(member_id),
-                "fit_id": row.id,
-                "p_alive_ppm": rules.scaled(float(alive[i]), 1_000_000),
-                "expected_purchases_90d_milli": rules.scaled(float(soon[i]), 1000),
-                "expected_value_12m_minor": rules.minor_units(float(year[i] * spend[i])),
-                "computed_at": computed_at,
-            }
-            for i, member_id in enumerate(data.member_id)
+            (
+                program.id,
+                member_id,
+                row.id,
+                alive_ppm[i],
+                soon_milli[i],
+                value_minor[i],
+                computed_at,
+            )
+            for i, member_id in enumerate(data.member_id.tolist())
         ),
     )
     step(STAGES, STAGES)
