@@ -523,8 +523,17 @@ def load(
         expired_points = ledger_repository.system_total(
             session, program_id=program.id, asset=Asset.points, code=AccountCode.expired
         )
-    # Tier periods that ended during the two years are reviewed, as the scheduler would have.
-    reviewed = tier_service.review(database, program=program, as_of=now)
+    # Tier periods that ended during the two years are reviewed, as the scheduler would have:
+    # a run each 30 days, then one now — a member kept for a period that has also ended since
+    # is judged again at that period's end (one run reviews each member's oldest period).
+    kept = lowered = 0
+    moment = start + timedelta(days=30)
+    while True:
+        run = tier_service.review(database, program=program, as_of=min(moment, now))
+        kept, lowered = kept + run.kept, lowered + run.downgraded
+        if moment >= now:
+            break
+        moment += timedelta(days=30)
     # And the day's analytics, so the RFM, forecast and segment pages open on figures.
     day = now.astimezone(program.tz).date()
     with database.session_scope() as session:
@@ -541,8 +550,8 @@ def load(
         expired_points=expired_points,
         recharges=recharges,
         wallet_payments=counts["wallet"],
-        tiers_kept=reviewed.kept,
-        tiers_lowered=reviewed.downgraded,
+        tiers_kept=kept,
+        tiers_lowered=lowered,
         logins=logins,
         referrals=referrals,
         behaviour_events=made["events"],
